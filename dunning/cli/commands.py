@@ -1,0 +1,125 @@
+"""The foundation commands: init, import, cases, case, demo."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from dunning.cli import EXIT_PROBLEMS, cli
+from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
+from dunning.cli.output import console, emit, emit_object, err_console
+from dunning.ledger import load_mapping
+from dunning.usecases.cases import case_detail, list_cases
+from dunning.usecases.importing import import_ledger
+from dunning.workspace import init_workspace
+
+
+@cli.command("init")
+@click.argument("directory", type=click.Path(file_okay=False), default=".")
+@click.option("--force", is_flag=True, help="Overwrite an existing dunning.yaml.")
+def init_command(directory: str, force: bool) -> None:
+    """Write a ready-to-run workspace into DIRECTORY: dunning.yaml, a default flow, an example ledger."""
+    root = Path(directory).resolve()
+    written = init_workspace(root, force=force)
+    console.print(f"Workspace ready in [bold]{root}[/] ({len(written)} files).")
+    console.print(
+        f"Next: edit {root / 'dunning.yaml'}, then "
+        f"[bold]dunning -w {directory} import {directory}/ledger/open-items.csv[/]"
+    )
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Mapping file (columns, delimiter, encoding, decimal, date_format).",
+)
+@date_option("The date the ledger snapshot describes")
+@format_option
+@click.pass_context
+def import_command(ctx: click.Context, file: Path, mapping: Path | None, run_date: datetime | None, fmt: str) -> None:
+    """Import a ledger export (CSV, XLSX, Parquet): the creditor's open items as a snapshot.
+
+    Invoices missing from a later snapshot are closed as settled outside; importing the
+    same file twice changes nothing. Rejected rows and warnings go to a report in
+    output/reports/ and are listed here.
+    """
+    workspace = get_workspace(ctx)
+    mapping_path = mapping or (
+        workspace.path(workspace.config.ledger.mapping) if workspace.config.ledger.mapping else None
+    )
+    store = get_store(ctx)
+    with err_console.status(f"Importing {file.name}…"):
+        result = import_ledger(
+            store,
+            file,
+            as_of=resolve_date(ctx, run_date),
+            mapping=load_mapping(mapping_path) if mapping_path else None,
+            reference_kind=workspace.config.creditor.reference,
+            reports_dir=workspace.reports_dir,
+        )
+    if fmt == "json":
+        emit_object({**result.summary(), "problems": [p.__dict__ for p in result.problems]}, fmt)
+    else:
+        summary = result.summary()
+        if result.already_imported:
+            console.print(f"{file.name}: already imported (same content); nothing changed.")
+        else:
+            emit(
+                [
+                    {"what": k.replace("_", " "), "count": v}
+                    for k, v in summary.items()
+                    if isinstance(v, int) and not isinstance(v, bool)
+                ],
+                fmt,
+                title=f"Imported {file.name}",
+            )
+        for problem in result.problems[:50]:
+            err_console.print(f"[{'red' if problem.severity == 'rejected' else 'yellow'}]{problem}[/]", highlight=False)
+        if len(result.problems) > 50:
+            err_console.print(f"… and {len(result.problems) - 50} more")
+        if result.report:
+            err_console.print(f"Report: {result.report}")
+    if result.rejected and not result.already_imported:
+        ctx.exit(EXIT_PROBLEMS)
+
+
+@cli.command("cases")
+@click.option("--status", help="Only cases with this status (open, closed, on_hold, ...).")
+@click.option("--limit", type=int, help="At most this many cases.")
+@format_option
+@click.pass_context
+def cases_command(ctx: click.Context, status: str | None, limit: int | None, fmt: str) -> None:
+    """List cases: debtor, status, stage, open amount, next action date."""
+    rows = [c.as_dict() for c in list_cases(get_store(ctx), status=status, limit=limit)]
+    emit(
+        rows,
+        fmt,
+        title="Cases",
+        columns=["case", "debtor_id", "debtor", "status", "stage", "open_amount", "currency", "next_action_on"],
+    )
+
+
+@cli.command("case")
+@click.argument("ident")
+@format_option
+@click.pass_context
+def case_command(ctx: click.Context, ident: str, fmt: str) -> None:
+    """Show one case (by number, payment reference or debtor id) with its whole timeline."""
+    detail = case_detail(get_store(ctx), ident)
+    if fmt == "json":
+        emit_object(detail.as_dict(), fmt)
+        return
+    s = detail.summary
+    console.print(
+        f"[bold]Case {s.case_id}[/] · {s.debtor} ({s.debtor_id}) · {s.status} · stage {s.stage} · "
+        f"open {s.open_amount} {s.currency} · reference {s.reference}"
+    )
+    emit(detail.invoices, fmt, title="Invoices")
+    emit([e.as_dict() for e in detail.timeline], fmt, title="Timeline", columns=["date", "what", "amount", "why"])
+
+
+from dunning.cli import demo  # noqa: E402,F401 - registers `dunning demo`

@@ -1,0 +1,88 @@
+"""``dunning demo``: the whole cycle on a fresh workspace, as far as it is built.
+
+It grows with each capability: today it imports a ledger, imports a later
+snapshot (some invoices paid elsewhere, one amount changed), shows that a
+re-import changes nothing, and prints the cases and one timeline.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import click
+
+from dunning.cli import cli
+from dunning.cli.output import console, emit
+from dunning.store import open_store
+from dunning.usecases.cases import case_detail, list_cases
+from dunning.usecases.importing import import_ledger
+from dunning.workspace import init_workspace, open_workspace, reset_folder
+
+FIRST_NIGHT = date(2026, 11, 2)
+SECOND_NIGHT = date(2026, 11, 16)
+
+
+def later_snapshot(source: Path, target: Path) -> list[str]:
+    """Write a copy of ``source`` in which three invoices are paid and one amount is lower."""
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    paid = [rows[i]["invoice"] for i in (4, 9, 15)]
+    kept = [r for r in rows if r["invoice"] not in paid]
+    kept[0] = {**kept[0], "open_amount": "200.00"}
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    return paid
+
+
+@cli.command("demo")
+@click.argument("directory", type=click.Path(file_okay=False), default="demo")
+def demo_command(directory: str) -> None:
+    """Run the cycle on a fresh workspace in DIRECTORY (default ./demo) and show what it made."""
+    root = Path(directory).resolve()
+    reset_folder(root)
+    init_workspace(root)
+    workspace = open_workspace(root, environ={})
+    store = open_store(workspace.database_url)
+    kind = workspace.config.creditor.reference
+    reports = workspace.reports_dir
+    console.rule(f"[bold]dunning demo[/] in {root}")
+
+    ledger = root / "ledger" / "open-items.csv"
+    first = import_ledger(store, ledger, as_of=FIRST_NIGHT, reference_kind=kind, reports_dir=reports)
+    console.print(
+        f"1. {FIRST_NIGHT} import {ledger.name}: {first.accepted} open items, "
+        f"{first.counts['debtors_added']} debtors, {first.counts['cases_opened']} cases, "
+        f"{first.warnings} warnings (report: {Path(first.report).name if first.report else '-'})"
+    )
+
+    later = root / "ledger" / f"open-items-{SECOND_NIGHT}.csv"
+    paid = later_snapshot(ledger, later)
+    second = import_ledger(store, later, as_of=SECOND_NIGHT, reference_kind=kind, reports_dir=reports)
+    console.print(
+        f"2. {SECOND_NIGHT} import {later.name}: {second.counts['invoices_closed']} invoices settled "
+        f"outside ({', '.join(paid)}), {second.counts['invoices_changed']} amount changed, "
+        f"{second.counts['cases_closed']} cases closed"
+    )
+    again = import_ledger(store, later, as_of=SECOND_NIGHT, reference_kind=kind, reports_dir=reports)
+    console.print(f"3. the same file again: {'nothing changed' if again.already_imported else 'CHANGED (bug)'}")
+
+    cases = list_cases(store)
+    emit(
+        [c.as_dict() for c in cases],
+        "table",
+        title="Cases",
+        columns=["case", "debtor", "status", "stage", "open_amount", "currency", "reference"],
+    )
+    detail = case_detail(store, str(cases[0].case_id))
+    emit(
+        [e.as_dict() for e in detail.timeline],
+        "table",
+        title=f"Timeline of case {cases[0].case_id}",
+        columns=["date", "what", "amount", "why"],
+    )
+    store.dispose()
+    console.print(f"Workspace: {root}  ·  try: dunning -w {directory} cases   ·   dunning -w {directory} case 1")

@@ -1,0 +1,46 @@
+"""Printing listings as a table (rich), JSON or CSV, and messages to stderr."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+FORMATS = ("table", "json", "csv")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def emit(
+    rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None, columns: Sequence[str] | None = None
+) -> None:
+    """Print ``rows`` (dicts of plain values) in the chosen format on stdout."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps(list(rows), indent=2, ensure_ascii=False, default=str) + "\n")
+        return
+    keys = list(columns or (rows[0].keys() if rows else []))
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in keys})
+        return
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for key in keys:
+        table.add_column(key.replace("_", " "), justify="right" if "amount" in key else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row.get(k) is None else str(row.get(k)) for k in keys))
+    console.print(table)
+
+
+def emit_object(data: dict[str, Any], fmt: str, *, title: str | None = None) -> None:
+    """Print one record: JSON as an object, else a two-column table."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        return
+    emit([{"key": k, "value": v} for k, v in data.items()], fmt, title=title)

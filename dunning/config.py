@@ -1,0 +1,258 @@
+"""The workspace configuration: ``dunning.yaml``, validated at load.
+
+Every key can be overridden from the environment as ``DUNNING_<SECTION>_<KEY>``
+(``DUNNING_DATABASE``, ``DUNNING_PRINT_TRANSPORT``, ``DUNNING_CREDITOR_ADDRESS_CITY``).
+Secrets (passwords, private keys, signing secrets) are never read from the file:
+only from the environment (``DUNNING_EMAIL_PASSWORD``, ``DUNNING_PAYLINK_SECRET``)
+or from a file the configuration points to (``paylink.secret_file``).
+
+Errors name the file and the dotted key::
+
+    dunning.yaml: creditor.iban: 'BE00 1234' is not a valid IBAN (invalid checksum)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+
+from dunning.errors import ConfigError
+
+CONFIG_FILE = "dunning.yaml"
+ENV_PREFIX = "DUNNING_"
+LANGUAGES = ("nl", "fr", "de", "en")
+# Keys that hold secrets: refused in the file, read from the environment only.
+SECRET_KEYS = frozenset({"password", "secret", "token", "api_key", "private_key"})
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Address(_Section):
+    street: str = Field(min_length=1)
+    postal_code: str = Field(min_length=1)
+    city: str = Field(min_length=1)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2")
+
+
+class Creditor(_Section):
+    name: str = Field(min_length=1, max_length=70)
+    enterprise_number: str = Field(min_length=1)
+    address: Address
+    iban: str
+    bic: str | None = None
+    reference: Literal["be-ogm", "rf"] = "rf"
+    language: Literal["nl", "fr", "de", "en"] = "en"
+    timezone: str = "Europe/Brussels"
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        try:
+            return str(IBAN(value).compact)
+        except SchwiftyException as exc:
+            raise ValueError(f"{value!r} is not a valid IBAN ({exc})") from None
+
+    @field_validator("bic")
+    @classmethod
+    def _bic(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(BIC(value).compact)
+        except SchwiftyException as exc:
+            raise ValueError(f"{value!r} is not a valid BIC ({exc})") from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Brussels") from None
+        return value
+
+
+_TRANSPORT = r"^(file|sftp|smtp|smtps|smpp|http|https)://.+"
+
+
+class PrintConfig(_Section):
+    transport: str = Field(default="file://output/print", pattern=_TRANSPORT)
+    key: Path | None = Field(default=None, description="private key file for sftp://")
+    known_hosts: Path | None = None
+    fingerprint: str | None = Field(default=None, description="pinned SHA256 host key fingerprint")
+    batch_size: int = Field(default=500, ge=1)
+
+
+class EmailConfig(_Section):
+    transport: str = Field(default="file://output/mail", pattern=_TRANSPORT)
+    from_: str = Field(default="Accounts <accounts@example.com>", alias="from")
+    reply_to: str | None = None
+    rate_per_second: float = Field(default=10.0, gt=0)
+    username: str | None = None
+    dkim_key: Path | None = None
+    dkim_selector: str | None = None
+
+
+class SmsConfig(_Section):
+    transport: str = Field(default="file://output/sms", pattern=_TRANSPORT)
+    sender: str = "Accounts"
+    max_segments: int = Field(default=2, ge=1, le=10)
+
+
+class BankConfig(_Section):
+    inbox: str = Field(default="file://camt/inbox", pattern=_TRANSPORT)
+    key: Path | None = None
+    known_hosts: Path | None = None
+    fingerprint: str | None = None
+    tolerance: str = Field(default="0.00", pattern=r"^\d+(\.\d+)?$")
+
+
+class PaylinkConfig(_Section):
+    base_url: str = Field(default="https://pay.example.com/p/", pattern=r"^https?://")
+    secret_file: Path | None = None
+    valid_days: int = Field(default=90, ge=1)
+
+
+class LedgerConfig(_Section):
+    mapping: Path | None = Field(default=None, description="default mapping file for imports")
+    invoice_pattern: str | None = Field(default=None, description="regex of the creditor's invoice numbers")
+
+    @field_validator("invoice_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression ({exc})") from None
+        return value
+
+
+class Config(_Section):
+    creditor: Creditor
+    database: str = Field(default="sqlite:///state.db", pattern=r"^(sqlite|postgresql)(\+\w+)?://")
+    brand: str = "default"
+    flows: Path = Path("flows")
+    print: PrintConfig = PrintConfig()
+    email: EmailConfig = EmailConfig()
+    sms: SmsConfig = SmsConfig()
+    bank: BankConfig = BankConfig()
+    paylink: PaylinkConfig = PaylinkConfig()
+    ledger: LedgerConfig = LedgerConfig()
+
+
+def env_keys(model: type[BaseModel] = Config, prefix: str = ENV_PREFIX) -> dict[str, tuple[str, ...]]:
+    """Map every overridable environment variable to its key path in the config.
+
+    >>> env_keys()["DUNNING_CREDITOR_ADDRESS_CITY"]
+    ('creditor', 'address', 'city')
+    """
+    keys: dict[str, tuple[str, ...]] = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        var = prefix + name.rstrip("_").upper()
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for sub_var, path in env_keys(annotation, var + "_").items():
+                keys[sub_var] = (key, *path)
+        else:
+            keys[var] = (key,)
+    return keys
+
+
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    for var, path in env_keys().items():
+        if var in environ:
+            node = raw
+            for part in path[:-1]:
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = {}
+                    node[part] = child
+                node = child
+            node[path[-1]] = environ[var]
+    return raw
+
+
+def _find_secrets(node: object, path: str = "") -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            dotted = f"{path}.{key}" if path else str(key)
+            if str(key).lower() in SECRET_KEYS and value not in (None, ""):
+                found.append(dotted)
+            found.extend(_find_secrets(value, dotted))
+    return found
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    dotted = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"{dotted}: unknown key"
+    if error["type"] == "missing":
+        return f"{dotted}: required key is missing"
+    value = error.get("input")
+    shown = "" if isinstance(value, dict | list) or value is None or repr(value) in message else f" (got {value!r})"
+    return f"{dotted}: {message}{shown}"
+
+
+def parse_config(raw: object, source: str, environ: Mapping[str, str] | None = None) -> Config:
+    """Validate a loaded YAML document (plus environment overrides) into a Config."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the file must hold a mapping of keys, not {type(raw).__name__}")
+    secrets = _find_secrets(raw)
+    if secrets:
+        names = ", ".join(secrets)
+        hint = ", ".join(ENV_PREFIX + key.replace(".", "_").upper() for key in secrets)
+        raise ConfigError(f"{source}: {names}: secrets do not belong in the config file; set {hint} instead")
+    merged = _apply_env(dict(raw), os.environ if environ is None else environ)
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        lines = [f"{source}: {_describe(error)}" for error in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate ``dunning.yaml`` at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; run 'dunning init' to create a workspace") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_config(raw, str(path), environ)
+
+
+def secret(name: str, environ: Mapping[str, str] | None = None, file: Path | None = None) -> str | None:
+    """A secret from ``DUNNING_<NAME>`` in the environment, else from ``file``, else None."""
+    env = os.environ if environ is None else environ
+    value = env.get(ENV_PREFIX + name.upper())
+    if value:
+        return value
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{file}: cannot read the secret file ({exc})") from None
+    return None

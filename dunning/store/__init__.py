@@ -1,0 +1,137 @@
+"""The state store: SQLAlchemy 2 on SQLite (default) or PostgreSQL, migrated by Alembic.
+
+    >>> store = open_store("sqlite:///:memory:")
+    >>> with store.begin() as conn:
+    ...     conn.execute(select(func.count()).select_from(debtors)).scalar_one()
+    0
+
+``open_store`` brings the schema to the newest migration before returning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from dunning.errors import StoreError
+from dunning.store.schema import (
+    actions,
+    allocations,
+    bank_files,
+    bank_transactions,
+    case_events,
+    cases,
+    debtors,
+    deliveries,
+    documents,
+    invoices,
+    ledger_imports,
+    metadata,
+    review_items,
+)
+
+__all__ = [
+    "Store",
+    "actions",
+    "allocations",
+    "bank_files",
+    "bank_transactions",
+    "case_events",
+    "cases",
+    "debtors",
+    "deliveries",
+    "documents",
+    "func",
+    "invoices",
+    "ledger_imports",
+    "metadata",
+    "open_store",
+    "review_items",
+    "select",
+]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _alembic_config(connection: Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@dataclass(frozen=True)
+class Store:
+    """An open store. Use ``begin()`` for one transaction: all of it lands or none."""
+
+    engine: Engine
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        if ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:"):
+            engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else:
+            path = url.split(":///", 1)[-1]
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(store: Store) -> None:
+    """Upgrade the schema to the newest migration (a no-op when it is current)."""
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if store.revision() == head:
+        return
+    with store.engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+
+
+def open_store(url: str, *, migrate_schema: bool = True) -> Store:
+    """Open (and by default migrate) the store at ``url``; errors say which URL failed."""
+    shown = url.split("@")[-1] if "@" in url else url  # never print a password
+    try:
+        store = Store(_make_engine(url))
+        if migrate_schema:
+            migrate(store)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise StoreError(f"cannot open the state store {shown}: {exc.__class__.__name__}: {reason}") from None
+    return store

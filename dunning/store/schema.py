@@ -1,0 +1,270 @@
+"""The state store's tables (SQLAlchemy Core), the one source the migrations follow.
+
+Amounts use :class:`Amount`: NUMERIC on PostgreSQL, exact text on SQLite (whose
+NUMERIC affinity would turn them into floats). Dates are calendar dates; the
+``recorded_at`` timestamps are wall-clock UTC and only say when a row was written.
+
+Tables filled by the foundation: debtors, invoices, cases, case_events,
+ledger_imports. The others (actions, documents, deliveries, bank_files,
+bank_transactions, allocations, review_items) are the room later stages fill.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Amount(TypeDecorator[Decimal]):
+    """An exact decimal amount: NUMERIC(20, 4) on PostgreSQL, text on SQLite."""
+
+    impl = Numeric(20, 4)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(20, 4, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"amounts must be Decimal, got {type(value).__name__}")
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        # PostgreSQL returns NUMERIC(20,4) with four decimals; normalise to two where exact.
+        result = Decimal(value)
+        two = result.quantize(Decimal("0.01"))
+        return two if two == result else result
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
+
+debtors = Table(
+    "debtors",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("external_id", String(100), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("debtor_type", String(10), nullable=False, default="person"),
+    Column("language", String(2)),
+    Column("street", String(200)),
+    Column("postal_code", String(20)),
+    Column("city", String(100)),
+    Column("country", String(2)),
+    Column("email", String(254)),
+    Column("email_invalid", Boolean, nullable=False, default=False),
+    Column("phone", String(20)),
+    Column("iban", String(34)),
+    Column("segment", String(50)),
+    Column("created_on", Date, nullable=False),
+    Column("updated_on", Date, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("debtor_id", ForeignKey("debtors.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False, default="open"),
+    Column("stage", String(50), nullable=False, default="new"),
+    Column("reference", String(40), unique=True),
+    Column("flow", String(100)),
+    Column("flow_version", Integer),
+    Column("opened_on", Date, nullable=False),
+    Column("closed_on", Date),
+    Column("close_reason", String(40)),
+    Column("next_action_on", Date),
+    Column("open_amount", Amount, nullable=False),
+    Column("fees_amount", Amount, nullable=False),
+    Column("interest_amount", Amount, nullable=False),
+    Column("credit_amount", Amount, nullable=False),
+    Index("ix_cases_debtor_currency", "debtor_id", "currency"),
+    Index("ix_cases_status", "status"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("external_id", String(100), nullable=False, unique=True),
+    Column("debtor_id", ForeignKey("debtors.id"), nullable=False),
+    Column("case_id", ForeignKey("cases.id")),
+    Column("currency", String(3), nullable=False),
+    Column("invoice_date", Date),
+    Column("due_date", Date, nullable=False),
+    Column("original_amount", Amount),
+    Column("open_amount", Amount, nullable=False),
+    Column("reference", String(40)),
+    Column("description", String(500)),
+    Column("status", String(20), nullable=False, default="open"),  # open | settled_outside | paid
+    Column("closed_on", Date),
+    Index("ix_invoices_debtor", "debtor_id"),
+    Index("ix_invoices_case", "case_id"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("invoice_id", ForeignKey("invoices.id")),
+    Column("amount", Amount),
+    Column("detail", JSON, nullable=False),
+    Column("source", String(120), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_case_events_case", "case_id", "id"),
+)
+
+ledger_imports = Table(
+    "ledger_imports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("file_name", String(500), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("warnings", Integer, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- room for the later stages: flows, channels, print, bank -----------------------------------
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("run_date", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("channel", String(20)),
+    Column("step", String(100)),
+    Column("status", String(20), nullable=False, default="planned"),
+    Column("amount", Amount),
+    Column("settings", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_actions_case", "case_id"),
+    Index("ix_actions_status", "status"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("action_id", ForeignKey("actions.id"), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("pages", Integer),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("action_id", ForeignKey("actions.id")),
+    Column("channel", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # pending | sent | delivered | failed | returned
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("external_id", String(200)),
+    Column("detail", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_deliveries_action", "action_id"),
+)
+
+bank_files = Table(
+    "bank_files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("file_name", String(500), nullable=False),
+    Column("message", String(40)),
+    Column("status", String(20), nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+bank_transactions = Table(
+    "bank_transactions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("bank_file_id", ForeignKey("bank_files.id"), nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("credit_debit", String(4), nullable=False),
+    Column("booking_date", Date),
+    Column("reference", String(40)),
+    Column("remittance", Text),
+    Column("status", String(20), nullable=False),  # matched | suggested | unmatched | ignored
+    Column("detail", JSON, nullable=False),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("transaction_id", ForeignKey("bank_transactions.id"), nullable=False),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("invoice_id", ForeignKey("invoices.id")),
+    Column("kind", String(20), nullable=False),  # principal | fee | interest | credit | write_off
+    Column("amount", Amount, nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("reversed", Boolean, nullable=False, default=False),
+    UniqueConstraint("transaction_id", "case_id", "invoice_id", "kind", name="uq_allocations_tx_target"),
+)
+
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("transaction_id", ForeignKey("bank_transactions.id"), nullable=False),
+    Column("case_id", ForeignKey("cases.id")),
+    Column("status", String(20), nullable=False),  # open | accepted | rejected
+    Column("evidence", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# dunning set-up: the two commands of the README's Quick start.
+#
+#   ./setup.sh          system packages, a virtual environment (.venv), the project; then `dunning demo`
+#   ./setup.sh test     also the test tools (OpenSSH server, PostgreSQL), then the whole test suite
+#
+# Works on a fresh Debian/Ubuntu machine with Python 3.11+; uses sudo for apt-get when not root.
+# Environment: PYTHON (interpreter to use), DUNNING_TEST_DATABASE_URL (an existing PostgreSQL to test
+# against instead of the local one), PYTEST_ARGS (extra pytest arguments).
+set -euo pipefail
+cd "$(dirname "$0")"
+mode="${1:-demo}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing_packages() {
+  local pkg out=()
+  for pkg in "$@"; do dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || out+=("$pkg"); done
+  echo "${out[@]:-}"
+}
+
+apt_install() {
+  local todo
+  todo=$(missing_packages "$@")
+  if [ -n "$todo" ]; then
+    say "installing system packages: $todo"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    # shellcheck disable=SC2086
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $todo
+  fi
+}
+
+find_python() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  echo "error: Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)" >&2
+  return 1
+}
+
+# WeasyPrint needs Pango; libharfbuzz-subset0 makes PDF writing about 8x faster; DejaVu/Liberation fonts.
+system_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation2
+                 shared-mime-info ca-certificates)
+if command -v dpkg-query >/dev/null 2>&1; then
+  apt_install "${system_packages[@]}"
+  python=$(find_python)
+  "$python" -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+fi
+python=$(find_python)
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating the virtual environment .venv"
+  "$python" -m venv .venv
+fi
+extras="."
+[ "$mode" = test ] && extras=".[test]"
+say "installing dunning ($extras) into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q --disable-pip-version-check -e "$extras"
+
+case "$mode" in
+  demo)
+    say "running the demo"
+    .venv/bin/dunning demo
+    echo
+    echo "Done. Activate with: source .venv/bin/activate   ·   then: dunning --help"
+    ;;
+  test)
+    if command -v dpkg-query >/dev/null 2>&1; then
+      apt_install openssh-server openssh-client
+      if [ -z "${DUNNING_TEST_DATABASE_URL:-}" ]; then
+        apt_install postgresql
+      fi
+    fi
+    if [ -z "${DUNNING_TEST_DATABASE_URL:-}" ]; then
+      DUNNING_TEST_DATABASE_URL=$(bash .ci/postgres.sh)
+      export DUNNING_TEST_DATABASE_URL
+    fi
+    say "PostgreSQL for the tests: ${DUNNING_TEST_DATABASE_URL##*@}"
+    say "ruff"
+    .venv/bin/ruff check .
+    say "mypy"
+    .venv/bin/mypy
+    say "pytest"
+    # shellcheck disable=SC2086
+    .venv/bin/python -m pytest ${PYTEST_ARGS:-}
+    ;;
+  *)
+    echo "usage: ./setup.sh [demo|test]" >&2; exit 2 ;;
+esac
