@@ -104,6 +104,7 @@ class _Importer:
         self.events: list[dict[str, Any]] = []
         self.counts: dict[str, int] = defaultdict(int)
         self.touched_cases: set[int] = set()
+        self.closures: list[dict[str, Any]] = []
 
     def event(
         self,
@@ -220,7 +221,8 @@ class _Importer:
     def apply(self) -> None:
         table = self.snapshot.table
         first_rows: dict[str, dict[str, Any]] = {}
-        records = table.to_dict("records")
+        names = list(table.columns)
+        records = [dict(zip(names, values, strict=True)) for values in zip(*(table[n].tolist() for n in names))]
         for row in records:
             first_rows.setdefault(row["debtor_id"], row)
         debtor_ids = self.upsert_debtors(first_rows)
@@ -341,6 +343,7 @@ class _Importer:
         for current in stored.values():
             if current.status == "open" and current.external_id not in seen and current.external_id not in protected:
                 self.close_invoice(current, "settled_outside")
+        self.flush_closures()
         self.refresh_cases()
 
     @staticmethod
@@ -351,9 +354,7 @@ class _Importer:
         }
 
     def close_invoice(self, current: Any, status: str) -> None:
-        self.conn.execute(
-            update(invoices).where(invoices.c.id == current.id).values(status=status, closed_on=self.as_of)
-        )
+        self.closures.append({"b_id": current.id, "b_status": status, "b_closed_on": self.as_of})
         self.event(
             current.case_id,
             "invoice_settled_outside",
@@ -363,6 +364,16 @@ class _Importer:
         )
         self.touched_cases.add(current.case_id)
         self.counts["invoices_closed"] += 1
+
+    def flush_closures(self) -> None:
+        if self.closures:
+            self.conn.execute(
+                update(invoices)
+                .where(invoices.c.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), closed_on=bindparam("b_closed_on")),
+                self.closures,
+            )
+            self.closures.clear()
 
     def refresh_cases(self) -> None:
         """Recompute the open amount of every touched case; close those with nothing open."""

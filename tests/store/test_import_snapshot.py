@@ -28,7 +28,7 @@ def _table_counts(store: Store) -> dict[str, int]:
 def _open_invoices(store: Store) -> dict[str, Decimal]:
     with store.begin() as conn:
         rows = conn.execute(select(invoices.c.external_id, invoices.c.open_amount).where(invoices.c.status == "open"))
-        return dict(rows)
+        return {row.external_id: row.open_amount for row in rows}
 
 
 def test_messy_export_imports_good_rows_and_reimport_changes_nothing(store: Store, tmp_path: Path) -> None:
