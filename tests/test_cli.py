@@ -56,7 +56,7 @@ def test_import_then_list_in_every_format(workspace: Path) -> None:
     assert code == 0 and "Peeters" in out
     code, out, _ = run("case", "C1001", "--format", "json", workspace=workspace)
     detail = json.loads(out)
-    assert [e["kind"] for e in detail["timeline"]][:2] == ["case_opened", "invoice_added"]
+    assert [e["kind"] for e in detail["timeline"]][:2] == ["case_opened", "invoices_added"]
     assert len(detail["invoices"]) == 4
 
 

@@ -99,10 +99,10 @@ def list_cases(store: Store, *, status: str | None = None, limit: int | None = N
 _WHAT = {
     "case_opened": "case opened",
     "case_closed": "case closed",
-    "invoice_added": "invoice {invoice} added",
+    "invoices_added": "{count} invoice(s) added: {invoices}",
+    "invoices_settled_outside": "{count} invoice(s) settled outside dunning: {invoices}",
     "invoice_changed": "invoice {invoice} changed",
     "invoice_reopened": "invoice {invoice} open again",
-    "invoice_settled_outside": "invoice {invoice} settled outside dunning",
     "debtor_updated": "debtor details updated ({fields})",
 }
 

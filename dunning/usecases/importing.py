@@ -105,6 +105,7 @@ class _Importer:
         self.counts: dict[str, int] = defaultdict(int)
         self.touched_cases: set[int] = set()
         self.closures: list[dict[str, Any]] = []
+        self.grouped: dict[tuple[int, str], dict[str, Any]] = {}
 
     def event(
         self,
@@ -316,14 +317,9 @@ class _Importer:
                 self.counts["invoices_reopened"] += 1
 
         if new_invoices:
-            result = self.conn.execute(
-                insert(invoices).returning(
-                    invoices.c.id, invoices.c.case_id, invoices.c.external_id, invoices.c.open_amount
-                ),
-                new_invoices,
-            )
-            for invoice_id, case_id, external_id, amount in result:
-                self.event(case_id, "invoice_added", {"invoice": external_id}, invoice_id, amount)
+            self.conn.execute(insert(invoices), new_invoices)
+            for invoice in new_invoices:
+                self.group_event(invoice["case_id"], "invoices_added", invoice["external_id"], invoice["open_amount"])
             self.counts["invoices_added"] += len(new_invoices)
         if updates:
             self.conn.execute(
@@ -355,15 +351,15 @@ class _Importer:
 
     def close_invoice(self, current: Any, status: str) -> None:
         self.closures.append({"b_id": current.id, "b_status": status, "b_closed_on": self.as_of})
-        self.event(
-            current.case_id,
-            "invoice_settled_outside",
-            {"invoice": current.external_id},
-            current.id,
-            current.open_amount,
-        )
+        self.group_event(current.case_id, "invoices_settled_outside", current.external_id, current.open_amount)
         self.touched_cases.add(current.case_id)
         self.counts["invoices_closed"] += 1
+
+    def group_event(self, case_id: int, kind: str, invoice: str, amount: Decimal) -> None:
+        """One event per case and kind for what an import does to many invoices at once."""
+        group = self.grouped.setdefault((case_id, kind), {"invoices": [], "amount": ZERO})
+        group["invoices"].append(invoice)
+        group["amount"] += amount
 
     def flush_closures(self) -> None:
         if self.closures:
@@ -411,6 +407,9 @@ class _Importer:
             self.counts["cases_closed"] += len(to_close)
 
     def flush_events(self) -> None:
+        for (case_id, kind), group in sorted(self.grouped.items()):
+            detail = {"invoices": sorted(group["invoices"]), "count": len(group["invoices"])}
+            self.event(case_id, kind, detail, amount=group["amount"])
         for start in range(0, len(self.events), 20000):
             self.conn.execute(insert(case_events), self.events[start : start + 20000])
 

@@ -64,8 +64,10 @@ def test_later_snapshot_closes_missing_invoices_and_records_changes(store: Store
     assert summaries["1007"].status == "closed"
     detail = case_detail(store, "1001")
     kinds = [entry.kind for entry in detail.timeline]
-    assert kinds == ["case_opened", "invoice_added", "invoice_added", "invoice_changed", "invoice_settled_outside"]
-    assert "1234.56 → 1000.00" in detail.timeline[3].why
+    assert kinds == ["case_opened", "invoices_added", "invoice_changed", "invoices_settled_outside"]
+    assert detail.timeline[1].what == "2 invoice(s) added: R-2026-001, R-2026-002"
+    assert detail.timeline[1].amount == Decimal("1334.46")
+    assert "1234.56 → 1000.00" in detail.timeline[2].why
     # the invoice comes back: it is reopened on the same (still open) case
     reopened = import_ledger(
         store, write_messy(tmp_path / "day3.csv", [changed, LINES[1], LINES[6]]), as_of=date(2026, 11, 10)
