@@ -1,0 +1,159 @@
+"""The interface every legal rule pack implements, and the records packs return.
+
+A :class:`LegalPack` answers, for one jurisdiction and one debtor type, the questions the flow engine
+and the compliance compiler ask:
+
+* ``first_reminder_free`` — may the first legal notice carry a cost?
+* ``fee_start(oldest_due, notice_on, notice_channel)`` — first day a fee may be charged (None: not yet,
+  e.g. no notice has been sent where one is required);
+* ``interest_start(due_date, notice_on, notice_channel, creditor_is_sme)`` — first day interest runs on
+  one invoice, and ``interest_charge_start(...)`` — first day it may be *charged*;
+* ``fee_allowance(ctx)`` — the most that may still be charged as costs, with the rule that sets it;
+* ``interest_terms()`` — the dated rate table and spread;
+* ``notice_required_fields`` / ``notice_figures(...)`` — mandatory mentions of the legal notice, and
+  the figures it must state (e.g. the Dutch 14-day letter's exact WIK amount);
+* ``period_offsets(channel)`` — the least and most calendar days between sending a notice and the
+  start of its waiting period, used by :func:`dunning.domain.flows.check_flow` on nominal timelines.
+
+Packs are stateless singletons; pick one with :func:`dunning.domain.legal.select_pack`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from dunning.domain.actions import Channel
+from dunning.domain.legal.rates import RateTable
+
+__all__ = ["DebtorType", "FeeContext", "Figure", "InterestTerms", "LegalPack", "money"]
+
+ONE_DAY = timedelta(days=1)
+_CENT = Decimal("0.01")
+
+
+class DebtorType(StrEnum):
+    """Consumers are protected by Book XIX, the WIK 14-day letter, §288(1) BGB; businesses are not."""
+
+    CONSUMER = "consumer"
+    BUSINESS = "business"
+
+
+def money(value: Decimal) -> Decimal:
+    """Round half up to the cent (the packs only deal in 2-decimal currencies)."""
+    from decimal import ROUND_HALF_UP
+
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A legally computed figure with its explanation, for letters and the debtor-facing breakdown."""
+
+    name: str
+    amount: Decimal | None
+    explanation: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeeContext:
+    """What the pack needs to cap costs for one case on one night."""
+
+    principal: Decimal  # open principal of the case
+    invoice_count: int  # open (overdue) invoices
+    fees_charged: Decimal  # costs already charged in this cycle
+    notices_sent: int  # legal notices sent (not failed) in this cycle, before this action
+    vat_percent: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class InterestTerms:
+    """Interest runs at ``table`` + ``spread`` points (capped at the table where ``cap_only``)."""
+
+    table: RateTable
+    spread: Decimal
+    rule: str
+    source: str
+
+
+class LegalPack:
+    """Base pack: business-to-business rules with no waiting period and no notice requirement."""
+
+    code: str = "base"
+    country: str | None = None
+    debtor_type: DebtorType = DebtorType.BUSINESS
+    title: str = ""
+    sources: tuple[str, ...] = ()
+    first_reminder_free: bool = False
+    waiting_period_days: int = 0
+    notice_before_fees: bool = False
+    notice_before_interest: bool = False
+    fees_allowed: bool = True
+    notice_must_be_first_contact: bool = False  # Book XIX: no collection step before the first reminder
+    max_static_fee: Decimal | None = None  # the most any single fee step may state in a flow
+    max_static_fee_is_hard: bool = True  # above it: an error (a legal cap) or a warning (needs evidence)
+    notice_required_fields: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<LegalPack {self.code}>"
+
+    # --- dates -------------------------------------------------------------------------------
+    def period_start(self, sent_on: date, channel: Channel) -> date:
+        """First day of the waiting period of a notice sent on ``sent_on`` through ``channel``."""
+        return sent_on + ONE_DAY
+
+    def earliest_cost_date(self, notice_on: date, channel: Channel) -> date:
+        """First day after the waiting period that follows a notice (the notice day if none)."""
+        if not self.waiting_period_days:
+            return notice_on
+        return self.period_start(notice_on, channel) + timedelta(days=self.waiting_period_days)
+
+    def period_offsets(self, channel: Channel) -> tuple[int, int]:
+        """(least, most) calendar days from sending a notice to the start of its waiting period."""
+        return (1, 1)
+
+    def fee_start(self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None) -> date | None:
+        """First day a fee may be charged on the case; None while it cannot be charged at all."""
+        if self.notice_before_fees:
+            if notice_on is None or notice_channel is None:
+                return None
+            return self.earliest_cost_date(notice_on, notice_channel)
+        return oldest_due + ONE_DAY
+
+    def interest_start(
+        self, due_date: date, notice_on: date | None, notice_channel: Channel | None, creditor_is_sme: bool
+    ) -> date | None:
+        """First day interest runs on an invoice due on ``due_date`` (default: the day after)."""
+        return due_date + ONE_DAY
+
+    def interest_charge_start(
+        self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None
+    ) -> date | None:
+        """First day interest may be *charged* (it may run earlier, e.g. Belgian SME creditors)."""
+        if self.notice_before_interest:
+            if notice_on is None or notice_channel is None:
+                return None
+            return self.earliest_cost_date(notice_on, notice_channel)
+        return oldest_due + ONE_DAY
+
+    # --- amounts -------------------------------------------------------------------------------
+    def fee_allowance(self, ctx: FeeContext) -> Figure:
+        """The most that may still be charged as costs (never negative), and why."""
+        raise NotImplementedError
+
+    def interest_terms(self) -> InterestTerms | None:
+        """The rate table and spread of late-payment interest; None when the pack charges none."""
+        return None
+
+    def notice_figures(self, principal: Decimal, invoice_count: int) -> tuple[Figure, ...]:
+        """Figures the legal notice must state (empty when the pack has no mandatory mentions)."""
+        return ()
+
+
+def remaining(cap: Decimal, charged: Decimal) -> Decimal:
+    """What is left of ``cap`` after ``charged``, never below zero."""
+    left = cap - charged
+    return money(left) if left > 0 else Decimal("0.00")

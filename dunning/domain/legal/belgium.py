@@ -1,0 +1,162 @@
+"""Belgium: consumers under Book XIX of the Code of Economic Law; businesses under the Law of 2002.
+
+Book XIX "Debts of the consumer" (Law of 4 May 2023, in force 1 Sep 2023 / 1 Dec 2023):
+
+* the **first reminder is free** and no amicable collection step may come before it (art. XIX.2 §1);
+* no cost, penalty clause or interest during **at least 14 calendar days** after it, starting the
+  **third working day after posting** a letter or the **calendar day after sending** an email
+  (worked example, forumforthefuture: reminder posted Mon 18-09-2023 → period starts Thu 21-09 →
+  costs from Thu 05-10-2023);
+* the first reminder must state the principal, the penalty-clause amount that will be claimed, the
+  creditor's name and enterprise number, the product or service and its due date, the 14-day period
+  and what happens when it expires (art. XIX.2 §3);
+* lump-sum damages are capped on the outstanding balance: €20 up to €150; €30 + 10 % of the part
+  above €150 up to €500; €65 + 5 % of the part above €500, at most €2,000 (art. XIX.4)::
+
+      >>> from decimal import Decimal as D
+      >>> [str(damages_cap(D(x))) for x in ("150", "150.01", "215", "500", "1000", "5000", "39200", "50000")]
+      ['20.00', '30.00', '36.50', '65.00', '90.00', '290.00', '2000.00', '2000.00']
+
+* interest may not exceed the rate of the Law of 2 August 2002; an SME creditor may let it run from
+  the day after the reminder was sent, if still unpaid when the 14 days end (art. XIX.4 §2).
+
+Businesses (B2B) fall under the Law of 2 August 2002 (transposing Directive 2011/7/EU): interest at
+the Belgian semester rate from the day after the due date, and €40 flat compensation per invoice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from dunning.domain.actions import PAPER_CHANNELS, Channel
+from dunning.domain.legal.base import (
+    ONE_DAY,
+    DebtorType,
+    FeeContext,
+    Figure,
+    InterestTerms,
+    LegalPack,
+    money,
+    remaining,
+)
+from dunning.domain.legal.calendar import add_working_days
+from dunning.domain.legal.eu import EUBusiness
+from dunning.domain.legal.rates import BELGIUM_LAW_2002
+
+__all__ = ["BelgiumBusiness", "BelgiumConsumer", "damages_cap"]
+
+_BOOK_XIX = "Code of Economic Law, Book XIX (Law of 4 May 2023), art. XIX.2-XIX.4"
+
+
+def damages_cap(balance: Decimal) -> Decimal:
+    """Book XIX cap on the lump-sum damages for an outstanding ``balance`` (rounded to the cent)."""
+    if balance <= 150:
+        return Decimal("20.00")
+    if balance <= 500:
+        return money(Decimal(30) + (balance - 150) * Decimal("0.10"))
+    return money(min(Decimal(65) + (balance - 500) * Decimal("0.05"), Decimal(2000)))
+
+
+def _band(balance: Decimal) -> str:
+    if balance <= 150:
+        return "€20 for a balance up to €150"
+    if balance <= 500:
+        return "€30 + 10 % of the balance above €150 (balance €150.01 to €500)"
+    return "€65 + 5 % of the balance above €500, at most €2,000 (balance above €500)"
+
+
+@lru_cache(maxsize=1)
+def _paper_offsets() -> tuple[int, int]:
+    """Least and most calendar days to the 3rd working day after posting, over several years."""
+    start = date(2024, 1, 1)
+    offsets = [
+        (add_working_days("BE", start + timedelta(days=i), 3) - (start + timedelta(days=i))).days
+        for i in range(4 * 366)
+    ]
+    return min(offsets), max(offsets)
+
+
+class BelgiumConsumer(LegalPack):
+    code = "BE-consumer"
+    country = "BE"
+    debtor_type = DebtorType.CONSUMER
+    title = "Belgium, consumer debts (Code of Economic Law, Book XIX)"
+    sources = (
+        _BOOK_XIX,
+        "forumforthefuture worked example: posted 18-09-2023, period from 21-09, costs from 05-10-2023",
+        "Law of 2 August 2002 (interest cap)",
+    )
+    first_reminder_free = True
+    notice_must_be_first_contact = True
+    waiting_period_days = 14
+    notice_before_fees = True
+    notice_before_interest = True
+    max_static_fee = Decimal(2000)
+    notice_required_fields = (
+        "principal_due",
+        "penalty_clause_amount",
+        "creditor_name",
+        "creditor_enterprise_number",
+        "product_description",
+        "due_date",
+        "payment_period_days",
+        "period_expiry_consequence",
+    )
+
+    def period_start(self, sent_on: date, channel: Channel) -> date:
+        if channel in PAPER_CHANNELS:
+            return add_working_days("BE", sent_on, 3)
+        return sent_on + ONE_DAY
+
+    def period_offsets(self, channel: Channel) -> tuple[int, int]:
+        return _paper_offsets() if channel in PAPER_CHANNELS else (1, 1)
+
+    def interest_start(
+        self, due_date: date, notice_on: date | None, notice_channel: Channel | None, creditor_is_sme: bool
+    ) -> date | None:
+        if notice_on is None or notice_channel is None:
+            return None
+        if creditor_is_sme:
+            return max(due_date + ONE_DAY, notice_on + ONE_DAY)
+        return max(due_date + ONE_DAY, self.earliest_cost_date(notice_on, notice_channel))
+
+    def fee_allowance(self, ctx: FeeContext) -> Figure:
+        cap = damages_cap(ctx.principal)
+        return Figure(
+            "damages_cap",
+            remaining(cap, ctx.fees_charged),
+            f"€{cap} = Book XIX cap: {_band(ctx.principal)}; balance €{money(ctx.principal)}",
+            _BOOK_XIX,
+        )
+
+    def interest_terms(self) -> InterestTerms:
+        return InterestTerms(
+            BELGIUM_LAW_2002,
+            Decimal(0),
+            "at most the rate of the Law of 2 August 2002 (Book XIX cap)",
+            _BOOK_XIX + "; Law of 2 Aug 2002 art. 5",
+        )
+
+    def notice_figures(self, principal: Decimal, invoice_count: int) -> tuple[Figure, ...]:
+        cap = damages_cap(principal)
+        return (
+            Figure("penalty_clause_amount", cap, f"€{cap} = Book XIX cap: {_band(principal)}", _BOOK_XIX),
+            Figure("payment_period_days", Decimal(14), "14 calendar days (art. XIX.2 §2)", _BOOK_XIX),
+        )
+
+
+class BelgiumBusiness(EUBusiness):
+    code = "BE-business"
+    country = "BE"
+    title = "Belgium, business debts (Law of 2 August 2002, Directive 2011/7/EU)"
+    sources = ("Law of 2 August 2002 on late payment in commercial transactions, art. 5-6",)
+
+    def interest_terms(self) -> InterestTerms:
+        return InterestTerms(
+            BELGIUM_LAW_2002,
+            Decimal(0),
+            "Belgian semester rate: ECB reference rate + 8 points, rounded up to half a point",
+            "Law of 2 Aug 2002 art. 5",
+        )

@@ -1,0 +1,62 @@
+"""EU business-to-business rules (Late Payment Directive 2011/7/EU), and the fallback packs.
+
+* Interest at the reference rate (ECB MRO on 1 January / 1 July) **+ 8 points** from the day after
+  the due date, without a reminder (art. 3).
+* **€40 fixed compensation per invoice** paid late (art. 6; CJEU C-585/20 and C-78/22: per invoice,
+  for each late payment), without a reminder.
+
+Countries without a pack of their own use :class:`EUBusiness` for companies and the conservative
+:class:`DefaultConsumer` for consumers: no fees, no interest, first reminder free (a creditor who
+needs more for such a country adds a pack).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dunning.domain.legal.base import DebtorType, FeeContext, Figure, InterestTerms, LegalPack, remaining
+from dunning.domain.legal.rates import EU_STATUTORY_B2B
+
+__all__ = ["FLAT_COMPENSATION", "DefaultConsumer", "EUBusiness"]
+
+FLAT_COMPENSATION = Decimal(40)
+_DIRECTIVE = "Directive 2011/7/EU art. 2(6), 3, 6; CJEU C-585/20 (20-10-2022), C-78/22 (04-05-2023)"
+
+
+class EUBusiness(LegalPack):
+    code = "EU-business"
+    debtor_type = DebtorType.BUSINESS
+    title = "EU business-to-business (Late Payment Directive 2011/7/EU)"
+    sources = (_DIRECTIVE,)
+    # a flow stating more than the €40 per invoice needs evidence of higher recovery costs
+    max_static_fee = Decimal(40)
+    max_static_fee_is_hard = False
+
+    def fee_allowance(self, ctx: FeeContext) -> Figure:
+        cap = FLAT_COMPENSATION * max(ctx.invoice_count, 1)
+        return Figure(
+            "flat_compensation",
+            remaining(cap, ctx.fees_charged),
+            f"€40 fixed compensation per late invoice × {max(ctx.invoice_count, 1)} (Directive 2011/7/EU art. 6)",
+            _DIRECTIVE,
+        )
+
+    def interest_terms(self) -> InterestTerms:
+        return InterestTerms(
+            EU_STATUTORY_B2B, Decimal(0), "ECB reference rate + 8 points (Directive 2011/7/EU)", _DIRECTIVE
+        )
+
+
+class DefaultConsumer(LegalPack):
+    code = "default-consumer"
+    debtor_type = DebtorType.CONSUMER
+    title = "Consumers in countries without a pack: no fees, no interest (conservative)"
+    sources = ("no jurisdiction pack: conservative default",)
+    first_reminder_free = True
+    notice_before_fees = True
+    notice_before_interest = True
+    fees_allowed = False
+    max_static_fee = Decimal(0)
+
+    def fee_allowance(self, ctx: FeeContext) -> Figure:
+        return Figure("no_fee", Decimal("0.00"), "no costs for consumers without a jurisdiction pack", "")

@@ -1,0 +1,114 @@
+"""Germany (BGB): default interest, the €40 flat fee for businesses, and reminder costs.
+
+* §288(1): default interest **5 points above the base rate** when a consumer is involved;
+  §288(2): **9 points** otherwise (8 points before 29 July 2014 — outdated).
+* §247: the base rate changes on 1 January and 1 July (``BUNDESBANK_BASE_RATE``); interest is split at
+  each change.
+* §286: default starts with a reminder after the due date, or automatically 30 days after the due
+  date and receipt of the invoice (for consumers only if the invoice said so; we assume it did not).
+* §288(5): **€40 flat** when the debtor is not a consumer.
+* The reminder that *triggers* default is not reimbursable; later reminders only at material and
+  postage cost (BGH VIII ZR 95/18 recognised print, envelope and postage; courts allowed €1.20 to
+  €2.50). Default here: **€2.50 per reminder after the first**, which the flow may lower.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from dunning.domain.actions import Channel
+from dunning.domain.legal.base import (
+    ONE_DAY,
+    DebtorType,
+    FeeContext,
+    Figure,
+    InterestTerms,
+    LegalPack,
+    remaining,
+)
+from dunning.domain.legal.rates import BUNDESBANK_BASE_RATE
+
+__all__ = ["REMINDER_COST", "GermanyBusiness", "GermanyConsumer"]
+
+REMINDER_COST = Decimal("2.50")
+_BGB = "§§ 247, 286, 288 BGB"
+_AUTOMATIC_DEFAULT = timedelta(days=30)
+
+
+class GermanyConsumer(LegalPack):
+    code = "DE-consumer"
+    country = "DE"
+    debtor_type = DebtorType.CONSUMER
+    title = "Germany, consumer debts (§§ 286, 288(1) BGB)"
+    sources = (_BGB, "BGH VIII ZR 95/18; AG Brandenburg 31 C 190/06; OLG München 2011")
+    first_reminder_free = True
+    notice_before_fees = True
+    notice_before_interest = True
+    max_static_fee = REMINDER_COST
+    max_static_fee_is_hard = False
+
+    def fee_allowance(self, ctx: FeeContext) -> Figure:
+        paid_reminders = max(ctx.notices_sent - 1, 0)
+        cap = REMINDER_COST * paid_reminders
+        return Figure(
+            "reminder_costs",
+            remaining(cap, ctx.fees_charged),
+            f"€{REMINDER_COST} material and postage cost × {paid_reminders} reminder(s) after the "
+            "first (the reminder that triggers default is free)",
+            "BGH VIII ZR 95/18; §309 Nr. 5 BGB",
+        )
+
+    def interest_start(
+        self, due_date: date, notice_on: date | None, notice_channel: Channel | None, creditor_is_sme: bool
+    ) -> date | None:
+        if notice_on is None:
+            return None
+        return max(due_date + ONE_DAY, notice_on + ONE_DAY)
+
+    def interest_charge_start(
+        self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None
+    ) -> date | None:
+        return None if notice_on is None else notice_on + ONE_DAY
+
+    def interest_terms(self) -> InterestTerms:
+        return InterestTerms(BUNDESBANK_BASE_RATE, Decimal(5), "base rate + 5 points (§288(1) BGB)", _BGB)
+
+
+class GermanyBusiness(LegalPack):
+    code = "DE-business"
+    country = "DE"
+    debtor_type = DebtorType.BUSINESS
+    title = "Germany, business debts (§§ 286, 288(2) and (5) BGB)"
+    sources = (_BGB,)
+    max_static_fee = Decimal(40)
+    max_static_fee_is_hard = False
+
+    def _default_start(self, due_date: date, notice_on: date | None) -> date:
+        automatic = due_date + _AUTOMATIC_DEFAULT + ONE_DAY
+        return automatic if notice_on is None else min(automatic, max(notice_on, due_date) + ONE_DAY)
+
+    def fee_start(self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None) -> date | None:
+        return self._default_start(oldest_due, notice_on)
+
+    def interest_start(
+        self, due_date: date, notice_on: date | None, notice_channel: Channel | None, creditor_is_sme: bool
+    ) -> date | None:
+        return self._default_start(due_date, notice_on)
+
+    def interest_charge_start(
+        self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None
+    ) -> date | None:
+        return self._default_start(oldest_due, notice_on)
+
+    def fee_allowance(self, ctx: FeeContext) -> Figure:
+        cap = Decimal(40) * max(ctx.invoice_count, 1)
+        return Figure(
+            "flat_fee",
+            remaining(cap, ctx.fees_charged),
+            f"€40 flat fee per invoice in default × {max(ctx.invoice_count, 1)} (§288(5) BGB)",
+            _BGB,
+        )
+
+    def interest_terms(self) -> InterestTerms:
+        return InterestTerms(BUNDESBANK_BASE_RATE, Decimal(9), "base rate + 9 points (§288(2) BGB)", _BGB)
