@@ -82,4 +82,5 @@ def main() -> None:
     sys.exit(cli.main(standalone_mode=True))
 
 
-from dunning.cli import commands  # noqa: E402,F401 - registers the commands on import
+# The command modules register themselves on `cli` when imported.
+from dunning.cli import commands, demo, flows  # noqa: E402,F401

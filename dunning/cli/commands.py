@@ -120,6 +120,3 @@ def case_command(ctx: click.Context, ident: str, fmt: str) -> None:
     )
     emit(detail.invoices, fmt, title="Invoices")
     emit([e.as_dict() for e in detail.timeline], fmt, title="Timeline", columns=["date", "what", "amount", "why"])
-
-
-from dunning.cli import demo  # noqa: E402,F401 - registers `dunning demo`

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 

@@ -151,4 +151,5 @@ class CaseState:
 
     @property
     def open_principal(self) -> Decimal:
-        return sum((i.open_amount for i in self.invoices if i.open_amount > 0), Decimal(0))
+        """The net amount owed: open invoices less credit notes, never below zero."""
+        return max(sum((i.open_amount for i in self.invoices), Decimal(0)), Decimal(0))

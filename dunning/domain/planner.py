@@ -185,7 +185,9 @@ class _Night:
             None if first_notice is None else (first_notice.on, Channel(first_notice.channel or Channel.LETTER))
         )
         self.open_invoices = [i for i in state.invoices if i.open_amount > 0]
-        self.principal = sum((i.open_amount for i in self.open_invoices), Decimal(0))
+        # What the debtor owes is the net balance: credit notes (negative items) lower it, and a case
+        # whose credits cover its invoices owes nothing (it is treated as paid, and costs are capped on it).
+        self.principal = max(sum((i.open_amount for i in state.invoices), Decimal(0)), Decimal(0))
         self.anchor = min((i.due_date for i in self.open_invoices), default=run_date)
 
     # ---- helpers -------------------------------------------------------------------------------

@@ -34,10 +34,12 @@ from dunning.store.schema import (
     debtors,
     deliveries,
     documents,
+    holds,
     invoices,
     ledger_imports,
     metadata,
     review_items,
+    runs,
 )
 
 __all__ = [
@@ -52,11 +54,13 @@ __all__ = [
     "deliveries",
     "documents",
     "func",
+    "holds",
     "invoices",
     "ledger_imports",
     "metadata",
     "open_store",
     "review_items",
+    "runs",
     "select",
 ]
 

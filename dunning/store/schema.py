@@ -180,13 +180,48 @@ actions = Table(
     Column("action", String(50), nullable=False),
     Column("channel", String(20)),
     Column("step", String(100)),
+    # planned (waits for its channel) | done (no channel: fee, task, hold) | sent | delivered
+    # | failed | bounced | returned | cancelled
     Column("status", String(20), nullable=False, default="planned"),
     Column("amount", Amount),
     Column("settings", JSON, nullable=False),
     Column("reason", Text, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("flow", String(100)),
+    Column("flow_version", Integer),
+    Column("cycle", Integer, nullable=False, default=1),
+    Column("fallback_depth", Integer, nullable=False, default=0),
+    Column("contact", Boolean, nullable=False, default=False),
+    Column("replaces", String(300)),
+    Column("outcome_on", Date),
+    Column("detail", JSON),
     Index("ix_actions_case", "case_id"),
     Index("ix_actions_status", "status"),
+    Index("ix_actions_run_date", "run_date"),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("start", Date, nullable=False),
+    Column("until", Date),
+    Column("released_on", Date),
+    Column("source", String(300), nullable=False, unique=True),  # the action key or "manual:<id>"
+    Index("ix_holds_case", "case_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_date", Date, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_runs_run_date", "run_date"),
 )
 
 documents = Table(

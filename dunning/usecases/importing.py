@@ -223,7 +223,9 @@ class _Importer:
         table = self.snapshot.table
         first_rows: dict[str, dict[str, Any]] = {}
         names = list(table.columns)
-        records = [dict(zip(names, values, strict=True)) for values in zip(*(table[n].tolist() for n in names))]
+        records = [
+            dict(zip(names, values, strict=True)) for values in zip(*(table[n].tolist() for n in names), strict=True)
+        ]
         for row in records:
             first_rows.setdefault(row["debtor_id"], row)
         debtor_ids = self.upsert_debtors(first_rows)
