@@ -1,8 +1,10 @@
 """``dunning demo``: the whole cycle on a fresh workspace, as far as it is built.
 
-It grows with each capability: today it imports a ledger, imports a later
-snapshot (some invoices paid elsewhere, one amount changed), shows that a
-re-import changes nothing, and prints the cases and one timeline.
+It grows with each capability: today it imports a ledger, walks the flows over
+several nights (first reminders, SMS nudges, legal fees and interest, second
+reminders), imports a later snapshot (some invoices paid elsewhere, one amount
+changed: the paid debtors get their thank-you), shows that a re-import and a
+re-run change nothing, and prints the cases and one timeline.
 """
 
 from __future__ import annotations
@@ -18,10 +20,18 @@ from dunning.cli.output import console, emit
 from dunning.store import open_store
 from dunning.usecases.cases import case_detail, list_cases
 from dunning.usecases.importing import import_ledger
+from dunning.usecases.nightly import RunResult, load_flows, run_night
 from dunning.workspace import init_workspace, open_workspace, reset_folder
 
-FIRST_NIGHT = date(2026, 11, 2)
+FIRST_NIGHT = date(2026, 10, 20)
+NIGHTS = (date(2026, 10, 25), date(2026, 11, 2), date(2026, 11, 10))
 SECOND_NIGHT = date(2026, 11, 16)
+LAST_NIGHT = date(2026, 11, 24)
+
+
+def _night_line(result: RunResult) -> str:
+    counts = ", ".join(f"{n} {a.replace('_', ' ')}" for a, n in result.by_action.items()) or "nothing due"
+    return f"{result.run_date} run: {counts}"
 
 
 def later_snapshot(source: Path, target: Path) -> list[str]:
@@ -59,16 +69,32 @@ def demo_command(directory: str) -> None:
         f"{first.warnings} warnings (report: {Path(first.report).name if first.report else '-'})"
     )
 
+    flows, problems = load_flows(workspace.flows_dir)
+    assert not [p for p in problems if p.severity == "error"], problems
+    creditor = workspace.config.creditor
+
+    def night(day: date) -> RunResult:
+        return run_night(
+            store, flows, day, creditor_country=creditor.address.country, creditor_language=creditor.language
+        )
+
+    for step, day in enumerate(NIGHTS, start=2):
+        console.print(f"{step}. {_night_line(night(day))}")
+
     later = root / "ledger" / f"open-items-{SECOND_NIGHT}.csv"
     paid = later_snapshot(ledger, later)
     second = import_ledger(store, later, as_of=SECOND_NIGHT, reference_kind=kind, reports_dir=reports)
     console.print(
-        f"2. {SECOND_NIGHT} import {later.name}: {second.counts['invoices_closed']} invoices settled "
+        f"5. {SECOND_NIGHT} import {later.name}: {second.counts['invoices_closed']} invoices settled "
         f"outside ({', '.join(paid)}), {second.counts['invoices_changed']} amount changed, "
         f"{second.counts['cases_closed']} cases closed"
     )
     again = import_ledger(store, later, as_of=SECOND_NIGHT, reference_kind=kind, reports_dir=reports)
-    console.print(f"3. the same file again: {'nothing changed' if again.already_imported else 'CHANGED (bug)'}")
+    console.print(f"6. the same file again: {'nothing changed' if again.already_imported else 'CHANGED (bug)'}")
+    console.print(f"7. {_night_line(night(SECOND_NIGHT))}")
+    rerun = night(SECOND_NIGHT)
+    console.print(f"8. {SECOND_NIGHT} again: {len(rerun.planned)} new actions")
+    console.print(f"9. {_night_line(night(LAST_NIGHT))}")
 
     cases = list_cases(store)
     emit(

@@ -127,6 +127,12 @@ def _why(kind: str, detail: dict[str, Any], source: str) -> str:
     return str(detail.get("reason") or source)
 
 
+def _action_why(reason: str, detail: dict[str, Any] | None) -> str:
+    """The flow step, then the legal figures with their rule ("€90.00 = Book XIX cap ...")."""
+    figures = [f["explanation"] for f in (detail or {}).get("figures", []) if f.get("explanation")]
+    return "; ".join([reason, *figures])
+
+
 def case_detail(store: Store, ident: str) -> CaseDetail:
     """One case by case number, payment reference or debtor id (its newest case)."""
     with store.begin() as conn:
@@ -176,9 +182,9 @@ def case_detail(store: Store, ident: str) -> CaseDetail:
                 TimelineEntry(
                     r.due_on,
                     f"action:{r.status}",
-                    r.action.replace("_", " ") + (f" by {r.channel}" if r.channel else ""),
+                    r.action.replace("_", " ") + (f" by {r.channel.replace('_', ' ')}" if r.channel else ""),
                     r.amount,
-                    r.reason,
+                    _action_why(r.reason, r.detail),
                 ),
             )
             for r in conn.execute(select(actions).where(actions.c.case_id == summary.case_id))
