@@ -243,12 +243,14 @@ deliveries = Table(
     Column("idempotency_key", String(300), nullable=False, unique=True),
     Column("action_id", ForeignKey("actions.id")),
     Column("channel", String(20), nullable=False),
-    Column("status", String(20), nullable=False),  # pending | sent | delivered | failed | returned
+    # pending (being sent) | sent | delivered | deferred (transient failure, retried) | failed | returned
+    Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("external_id", String(200)),
     Column("detail", JSON, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Index("ix_deliveries_action", "action_id"),
+    Index("ix_deliveries_external_id", "external_id"),  # the action token: bounces and receipts look it up
 )
 
 bank_files = Table(
@@ -303,3 +305,24 @@ review_items = Table(
     Column("evidence", JSON, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
+
+# --- bank reconciliation (migration 0004) ------------------------------------------------------
+# Every identity a bank transaction is known by (bank reference, UETR, TxId, the entry's reference):
+# the same movement reported again (camt.052 then camt.053, camt.054 then camt.053) shares one of
+# them and is recognised, so it is never booked twice (see dunning.usecases.reconcile_read).
+
+bank_transaction_aliases = Table(
+    "bank_transaction_aliases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alias", String(300), nullable=False, unique=True),
+    Column("transaction_id", ForeignKey("bank_transactions.id"), nullable=False),
+    Index("ix_bank_transaction_aliases_transaction", "transaction_id"),
+)
+
+# The matcher's item an allocation went to: an invoice number, "fees" or "interest" (so a write-off
+# or a payment of costs says which cost it settled).
+allocations.append_column(Column("item", String(100)))
+Index("ix_allocations_case", allocations.c.case_id)
+Index("ix_bank_transactions_status", bank_transactions.c.status)
+Index("ix_review_items_status", review_items.c.status)
