@@ -9,6 +9,7 @@ validates an existing one. Relative paths in the config (``sqlite:///state.db``,
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,7 +93,8 @@ def _copy_tree(source: resources.abc.Traversable, target: Path) -> list[Path]:
     for item in source.iterdir():
         if item.name == "__pycache__":
             continue
-        destination = target / item.name
+        # Shipped as "gitignore" so packaging keeps it; a workspace needs it as ".gitignore".
+        destination = target / (".gitignore" if item.name == "gitignore" else item.name)
         if item.is_dir():
             destination.mkdir(exist_ok=True)
             written.extend(_copy_tree(item, destination))
@@ -100,6 +102,15 @@ def _copy_tree(source: resources.abc.Traversable, target: Path) -> list[Path]:
             destination.write_bytes(item.read_bytes())
             written.append(destination)
     return written
+
+
+def _write_secret(path: Path) -> None:
+    """A random pay-link signing key, readable by the owner only (kept out of git by .gitignore)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
 
 
 def init_workspace(root: Path, *, force: bool = False) -> list[Path]:
@@ -114,6 +125,7 @@ def init_workspace(root: Path, *, force: bool = False) -> list[Path]:
     written = _copy_tree(template, root)
     for folder in ("output", "camt/inbox", "ledger"):
         (root / folder).mkdir(parents=True, exist_ok=True)
+    _write_secret(root / "secrets" / "paylink.key")
     try:
         load_config(root / CONFIG_FILE, environ={})
     except ConfigError as exc:  # pragma: no cover - the shipped template is tested

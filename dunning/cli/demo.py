@@ -10,8 +10,9 @@ re-run change nothing, and prints the cases and one timeline.
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -20,6 +21,7 @@ from dunning.cli.output import console, emit
 from dunning.store import open_store
 from dunning.usecases.cases import case_detail, list_cases
 from dunning.usecases.importing import import_ledger
+from dunning.usecases.messaging import DispatchResult, dispatch_messages
 from dunning.usecases.nightly import RunResult, load_flows, run_night
 from dunning.workspace import init_workspace, open_workspace, reset_folder
 
@@ -32,6 +34,18 @@ LAST_NIGHT = date(2026, 11, 24)
 def _night_line(result: RunResult) -> str:
     counts = ", ".join(f"{n} {a.replace('_', ' ')}" for a, n in result.by_action.items()) or "nothing due"
     return f"{result.run_date} run: {counts}"
+
+
+def _sent_line(result: DispatchResult) -> str:
+    parts = []
+    for summary in result.channels:
+        if summary.sent or summary.failed or summary.deferred:
+            parts.append(
+                f"{summary.sent} {summary.channel} sent"
+                + (f", {summary.failed} failed" if summary.failed else "")
+                + (f", {summary.deferred} deferred" if summary.deferred else "")
+            )
+    return "; ".join(parts) or "no messages"
 
 
 def later_snapshot(source: Path, target: Path) -> list[str]:
@@ -73,13 +87,18 @@ def demo_command(directory: str) -> None:
     assert not [p for p in problems if p.severity == "error"], problems
     creditor = workspace.config.creditor
 
-    def night(day: date) -> RunResult:
-        return run_night(
+    zone = ZoneInfo(creditor.timezone)
+
+    def night(day: date) -> str:
+        """Plan the night, then send its emails and SMS (at 10:00, inside SMS quiet hours)."""
+        planned = run_night(
             store, flows, day, creditor_country=creditor.address.country, creditor_language=creditor.language
         )
+        sent = dispatch_messages(store, workspace, day, now=datetime.combine(day, time(10), tzinfo=zone))
+        return f"{_night_line(planned)} → {_sent_line(sent)}"
 
     for step, day in enumerate(NIGHTS, start=2):
-        console.print(f"{step}. {_night_line(night(day))}")
+        console.print(f"{step}. {night(day)}")
 
     later = root / "ledger" / f"open-items-{SECOND_NIGHT}.csv"
     paid = later_snapshot(ledger, later)
@@ -91,10 +110,11 @@ def demo_command(directory: str) -> None:
     )
     again = import_ledger(store, later, as_of=SECOND_NIGHT, reference_kind=kind, reports_dir=reports)
     console.print(f"6. the same file again: {'nothing changed' if again.already_imported else 'CHANGED (bug)'}")
-    console.print(f"7. {_night_line(night(SECOND_NIGHT))}")
-    rerun = night(SECOND_NIGHT)
-    console.print(f"8. {SECOND_NIGHT} again: {len(rerun.planned)} new actions")
-    console.print(f"9. {_night_line(night(LAST_NIGHT))}")
+    console.print(f"7. {night(SECOND_NIGHT)}")
+    console.print(f"8. {SECOND_NIGHT} again: {night(SECOND_NIGHT)}")
+    console.print(f"9. {night(LAST_NIGHT)}")
+    mail, sms = workspace.output_dir / "mail", workspace.output_dir / "sms"
+    console.print(f"   emails: {len(list(mail.glob('*.eml')))} in {mail}   ·   SMS: {sms}")
 
     cases = list_cases(store)
     emit(
