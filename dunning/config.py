@@ -111,7 +111,7 @@ class SmsConfig(_Section):
 
 
 class BankConfig(_Section):
-    inbox: str = Field(default="file://camt/inbox", pattern=_TRANSPORT)
+    inbox: str = Field(default="file://bank/inbox", pattern=_TRANSPORT)
     key: Path | None = None
     known_hosts: Path | None = None
     fingerprint: str | None = None

@@ -123,7 +123,7 @@ def init_workspace(root: Path, *, force: bool = False) -> list[Path]:
     root.mkdir(parents=True, exist_ok=True)
     template = resources.files(TEMPLATE_PACKAGE).joinpath(TEMPLATE_DIR)
     written = _copy_tree(template, root)
-    for folder in ("output", "camt/inbox", "ledger"):
+    for folder in ("output", "bank/inbox", "ledger"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     _write_secret(root / "secrets" / "paylink.key")
     try:
