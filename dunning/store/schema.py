@@ -129,6 +129,7 @@ invoices = Table(
     Column("due_date", Date, nullable=False),
     Column("original_amount", Amount),
     Column("open_amount", Amount, nullable=False),
+    Column("ledger_amount", Amount),  # what the last ledger snapshot said; open_amount also reflects bank payments
     Column("reference", String(40)),
     Column("description", String(500)),
     Column("status", String(20), nullable=False, default="open"),  # open | settled_outside | paid

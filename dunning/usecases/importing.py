@@ -89,6 +89,22 @@ def write_report(problems: tuple[Problem, ...], path: Path) -> None:
             writer.writerow([p.file, p.line, p.column, p.value, p.reason, p.severity])
 
 
+def _ledger_amount(invoice: Any) -> Decimal:
+    """What the ledger said last time (older stores did not keep it: then the open amount)."""
+    return invoice.ledger_amount if invoice.ledger_amount is not None else invoice.open_amount
+
+
+def _reopens(invoice: Any, amount: Decimal) -> bool:
+    """A closed invoice listed again opens again, unless the bank paid it and the ledger just lags.
+
+    An invoice we saw paid in a bank file stays paid while the ledger still shows the figure it
+    showed before the payment; a different figure means the creditor changed it, and it reopens.
+    """
+    if invoice.status == "open" or amount == 0:
+        return False
+    return not (invoice.status == "paid" and _ledger_amount(invoice) == amount)
+
+
 class _Importer:
     """The diff between one snapshot and the store, applied on one connection."""
 
@@ -235,7 +251,8 @@ class _Importer:
         needed = {
             (debtor_ids[r["debtor_id"]], r["currency"])
             for r in records
-            if r["amount"] != 0 and (r["invoice_id"] not in stored or stored[r["invoice_id"]].status != "open")
+            if (r["invoice_id"] not in stored and r["amount"] != 0)
+            or (r["invoice_id"] in stored and _reopens(stored[r["invoice_id"]], r["amount"]))
         }
         open_case.update(self.create_cases(sorted(needed - set(open_case))))
 
@@ -261,6 +278,7 @@ class _Importer:
                         "due_date": row["due_date"],
                         "original_amount": row["original_amount"],
                         "open_amount": amount,
+                        "ledger_amount": amount,
                         "reference": row["reference"],
                         "description": row["description"],
                         "status": "open",
@@ -273,7 +291,9 @@ class _Importer:
                     self.close_invoice(current, "settled_outside")
                     continue
                 changes = {}
-                if current.open_amount != amount:
+                # Only a change of the ledger's own figure counts: the open amount may be lower than the
+                # ledger says because a bank payment was applied here that the ledger has not booked yet.
+                if _ledger_amount(current) != amount:
                     changes["open_amount"] = amount
                 if current.due_date != row["due_date"]:
                     changes["due_date"] = row["due_date"]
@@ -289,7 +309,7 @@ class _Importer:
                     )
                     detail = {"invoice": row["invoice_id"]}
                     if "open_amount" in changes:
-                        detail.update(old_amount=str(current.open_amount), new_amount=str(amount))
+                        detail.update(old_amount=str(_ledger_amount(current)), new_amount=str(amount))
                     if "due_date" in changes:
                         detail.update(
                             old_due_date=current.due_date.isoformat(), new_due_date=row["due_date"].isoformat()
@@ -297,7 +317,7 @@ class _Importer:
                     self.event(current.case_id, "invoice_changed", detail, current.id, amount)
                     self.touched_cases.add(current.case_id)
                     self.counts["invoices_changed"] += 1
-            elif amount != 0:
+            elif _reopens(current, amount):
                 case_id = open_case[(debtor_id, row["currency"])]
                 updates.append(
                     {
@@ -332,6 +352,7 @@ class _Importer:
                     status=bindparam("b_status"),
                     closed_on=bindparam("b_closed_on"),
                     open_amount=bindparam("b_open_amount"),
+                    ledger_amount=bindparam("b_ledger_amount"),
                     due_date=bindparam("b_due_date"),
                 ),
                 [{"b_" + k: v for k, v in u.items()} for u in updates],
@@ -348,6 +369,7 @@ class _Importer:
     def _row_values(current: Any, row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         return {
             "open_amount": changes.get("open_amount", current.open_amount),
+            "ledger_amount": changes.get("open_amount", _ledger_amount(current)),
             "due_date": changes.get("due_date", current.due_date),
         }
 
