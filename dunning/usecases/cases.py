@@ -104,6 +104,13 @@ _WHAT = {
     "invoice_changed": "invoice {invoice} changed",
     "invoice_reopened": "invoice {invoice} open again",
     "debtor_updated": "debtor details updated ({fields})",
+    "payment_received": "payment received",
+    "payment_reversed": "payment returned or reversed",
+    "case_paid": "case paid in full",
+    "case_reopened": "case reopened",
+    "creditor_notified": "creditor's system notified",
+    "message_sent": "{channel} sent ({template})",
+    "delivery_failed": "delivery failed",
 }
 
 
