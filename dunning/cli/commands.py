@@ -11,7 +11,7 @@ from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.ledger import load_mapping
-from dunning.usecases.cases import case_detail, list_cases
+from dunning.usecases.cases import case_detail, list_cases, printed_reference
 from dunning.usecases.importing import import_ledger
 from dunning.workspace import init_workspace
 
@@ -116,7 +116,7 @@ def case_command(ctx: click.Context, ident: str, fmt: str) -> None:
     s = detail.summary
     console.print(
         f"[bold]Case {s.case_id}[/] · {s.debtor} ({s.debtor_id}) · {s.status} · stage {s.stage} · "
-        f"open {s.open_amount} {s.currency} · reference {s.reference}"
+        f"open {s.open_amount} {s.currency} · reference {printed_reference(s.reference)}"
     )
     emit(detail.invoices, fmt, title="Invoices")
     emit([e.as_dict() for e in detail.timeline], fmt, title="Timeline", columns=["date", "what", "amount", "why"])

@@ -15,18 +15,23 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy import select
 
+from camt.build import Payment, build_camt
 from dunning.cli import cli
 from dunning.cli.output import console, emit
-from dunning.store import open_store
+from dunning.domain.references import parse_reference
+from dunning.store import Store, cases, invoices, open_store
 from dunning.usecases.cases import case_detail, list_cases
 from dunning.usecases.importing import import_ledger
 from dunning.usecases.messaging import DispatchResult, dispatch_messages
 from dunning.usecases.nightly import RunResult, load_flows, run_night
+from dunning.usecases.reconcile import reconcile_inbox
 from dunning.workspace import init_workspace, open_workspace, reset_folder
 
 FIRST_NIGHT = date(2026, 10, 20)
 NIGHTS = (date(2026, 10, 25), date(2026, 11, 2), date(2026, 11, 10))
+BANK_DAY = date(2026, 11, 12)
 SECOND_NIGHT = date(2026, 11, 16)
 LAST_NIGHT = date(2026, 11, 24)
 
@@ -46,6 +51,36 @@ def _sent_line(result: DispatchResult) -> str:
                 + (f", {summary.deferred} deferred" if summary.deferred else "")
             )
     return "; ".join(parts) or "no messages"
+
+
+def bank_payments(store: Store) -> list[Payment]:
+    """What the bank brought in: one debtor pays everything with the structured reference from the
+    letter, one quotes an invoice number in free text, one pays part, and a stranger pays 42.00."""
+    with store.begin() as conn:
+        rows = {r.id: r for r in conn.execute(select(cases))}
+        first_invoice = conn.execute(
+            select(invoices.c.external_id, invoices.c.open_amount)
+            .where(invoices.c.case_id == 12)
+            .order_by(invoices.c.due_date)
+        ).first()
+
+    def total(case_id: int) -> str:
+        row = rows[case_id]
+        return str(row.open_amount + row.fees_amount + row.interest_amount)
+
+    def printed(case_id: int) -> str:
+        return parse_reference(rows[case_id].reference).printed
+
+    payments = [
+        Payment(total(5), ref=printed(5), name="Sophie Lambert"),
+        Payment("100.00", ref=printed(7), name="P. de Vries"),
+        Payment("42.00", text="Lidgeld tennisclub", name="Onbekende betaler"),
+    ]
+    if first_invoice is not None:
+        payments.insert(
+            1, Payment(str(first_invoice.open_amount), text=f"Factuur {first_invoice.external_id}", name="Julie Martin")
+        )
+    return payments
 
 
 def later_snapshot(source: Path, target: Path) -> list[str]:
@@ -99,6 +134,18 @@ def demo_command(directory: str) -> None:
 
     for step, day in enumerate(NIGHTS, start=2):
         console.print(f"{step}. {night(day)}")
+
+    statement = root / "bank" / "inbox" / f"camt054-{BANK_DAY}.xml"
+    statement.write_bytes(
+        build_camt("054", bank_payments(store), day=BANK_DAY, account=creditor.iban, msg_id=f"DEMO-{BANK_DAY}")
+    )
+    bank = reconcile_inbox(store, workspace, as_of=BANK_DAY).summary()
+    outcomes = bank["outcomes"]
+    console.print(
+        f"4b. {BANK_DAY} bank file {statement.name}: {outcomes['matched']['count']} payments matched, "
+        f"{outcomes['suggested']['count'] + outcomes['unmatched']['count']} to review; cases paid "
+        f"{bank['cases_paid']}, partly paid {bank['cases_partly_paid']}"
+    )
 
     later = root / "ledger" / f"open-items-{SECOND_NIGHT}.csv"
     paid = later_snapshot(ledger, later)

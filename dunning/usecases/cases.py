@@ -9,8 +9,19 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import NotFound
 from dunning.store import Store, actions, case_events, cases, debtors, invoices
+
+
+def printed_reference(compact: str | None) -> str | None:
+    """The payment reference as the letters print it (``+++000/0000/00101+++``)."""
+    if not compact:
+        return None
+    try:
+        return parse_reference(compact).printed
+    except InvalidReference:
+        return compact
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ class CaseSummary:
             "open_amount": str(self.open_amount),
             "currency": self.currency,
             "next_action_on": self.next_action_on.isoformat() if self.next_action_on else None,
-            "reference": self.reference,
+            "reference": printed_reference(self.reference),
         }
 
 
