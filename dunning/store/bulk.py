@@ -30,14 +30,19 @@ def _processors(conn: Connection, table: Table, names: Sequence[str]) -> list[An
 
 
 def _rows(rows: Sequence[dict[str, Any]], names: Sequence[str], processors: list[Any]) -> list[tuple[Any, ...]]:
-    out = []
-    for row in rows:
-        values = []
-        for name, process in zip(names, processors, strict=True):
-            value = row.get(name)
-            values.append(process(value) if process is not None and value is not None else value)
-        out.append(tuple(values))
-    return out
+    plain = [name for name, process in zip(names, processors, strict=True) if process is None]
+    if len(plain) == len(names):
+        return [tuple([row.get(name) for name in names]) for row in rows]
+    pairs = list(zip(names, processors, strict=True))
+    return [
+        tuple(
+            [
+                value if (value := row.get(name)) is None or process is None else process(value)
+                for name, process in pairs
+            ]
+        )
+        for row in rows
+    ]
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

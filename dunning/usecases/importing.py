@@ -30,6 +30,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from dunning.domain.references import reference_for_case
 from dunning.ledger import LedgerSnapshot, Mapping, Problem, read_ledger
 from dunning.store import Store, case_events, cases, debtors, invoices, ledger_imports
+from dunning.store.bulk import insert_many, update_many
 
 DEBTOR_FIELDS = (
     "name",
@@ -91,7 +92,8 @@ def write_report(problems: tuple[Problem, ...], path: Path) -> None:
 
 def _ledger_amount(invoice: Any) -> Decimal:
     """What the ledger said last time (older stores did not keep it: then the open amount)."""
-    return invoice.ledger_amount if invoice.ledger_amount is not None else invoice.open_amount
+    amount: Decimal = invoice.ledger_amount if invoice.ledger_amount is not None else invoice.open_amount
+    return amount
 
 
 def _reopens(invoice: Any, amount: Decimal) -> bool:
@@ -339,7 +341,7 @@ class _Importer:
                 self.counts["invoices_reopened"] += 1
 
         if new_invoices:
-            self.conn.execute(insert(invoices), new_invoices)
+            insert_many(self.conn, invoices, new_invoices)
             for invoice in new_invoices:
                 self.group_event(invoice["case_id"], "invoices_added", invoice["external_id"], invoice["open_amount"])
             self.counts["invoices_added"] += len(new_invoices)
@@ -410,10 +412,7 @@ class _Importer:
             for case_id, amount in self.conn.execute(query):
                 totals[case_id] += amount
                 has_open.add(case_id)
-        self.conn.execute(
-            update(cases).where(cases.c.id == bindparam("b_id")).values(open_amount=bindparam("b_amount")),
-            [{"b_id": c, "b_amount": totals[c]} for c in touched],
-        )
+        update_many(self.conn, cases, "id", [{"id": c, "open_amount": totals[c]} for c in touched])
         to_close = [c for c in touched if c not in has_open]
         if to_close:
             status_of = dict(
@@ -434,8 +433,7 @@ class _Importer:
         for (case_id, kind), group in sorted(self.grouped.items()):
             detail = {"invoices": sorted(group["invoices"]), "count": len(group["invoices"])}
             self.event(case_id, kind, detail, amount=group["amount"])
-        for start in range(0, len(self.events), 20000):
-            self.conn.execute(insert(case_events), self.events[start : start + 20000])
+        insert_many(self.conn, case_events, self.events)
 
 
 def import_snapshot(
