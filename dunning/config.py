@@ -254,5 +254,7 @@ def secret(name: str, environ: Mapping[str, str] | None = None, file: Path | Non
         try:
             return file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"{file}: cannot read the secret file ({exc})") from None
+            raise ConfigError(
+                f"{file}: cannot read the secret file ({exc.strerror}); create it or set {ENV_PREFIX}{name.upper()}"
+            ) from None
     return None

@@ -51,6 +51,7 @@ from dunning.domain.money import Money
 from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import ConfigError
 from dunning.store import actions, cases, debtors, documents, invoices
+from dunning.usecases.reconcile_store import cost_paid
 from dunning.workspace import Workspace
 
 __all__ = [
@@ -262,6 +263,7 @@ def load_due_actions(conn: Connection, action_ids: list[int], creditor_language:
     )
     rows = list(conn.execute(query)) if action_ids else []
     case_ids = sorted({row.case_id for row in rows})
+    paid_costs = cost_paid(conn, case_ids)
     lines: dict[int, list[InvoiceLine]] = {}
     for chunk in _chunks(case_ids):
         for inv in conn.execute(
@@ -293,7 +295,10 @@ def load_due_actions(conn: Connection, action_ids: list[int], creditor_language:
             currency=row.currency,
             reference=row.reference,
             # Credit notes are open items with a negative amount, so open_amount is already net of them.
-            total_due=row.open_amount + row.fees_amount + row.interest_amount,
+            # Fees and interest as charged, less what bank payments already covered (costs are paid first).
+            total_due=row.open_amount
+            + max(row.fees_amount - paid_costs[(row.case_id, "fees")], Decimal(0))
+            + max(row.interest_amount - paid_costs[(row.case_id, "interest")], Decimal(0)),
             debtor_name=row.name,
             language=language if language in LANGUAGES else creditor_language,
             country=row.country,

@@ -136,7 +136,12 @@ class CaseBook:
     case_invoices: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
-def _cost_paid(conn: Connection, case_ids: Sequence[int]) -> dict[tuple[int, str], Decimal]:
+def cost_paid(conn: Connection, case_ids: Sequence[int]) -> dict[tuple[int, str], Decimal]:
+    """What bank payments covered of each case's fees and interest: ``{(case_id, "fees"|"interest"): amount}``.
+
+    ``cases.fees_amount`` and ``interest_amount`` hold what was charged; the amount still owed is the
+    charge less this.
+    """
     paid: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
     for chunk in _chunks(case_ids):
         query = select(allocations.c.case_id, allocations.c.item, allocations.c.amount).where(
@@ -178,7 +183,7 @@ def load_cases(conn: Connection, *, since: date, only: Sequence[int] | None = No
         ).where(invoices.c.case_id.in_(chunk), invoices.c.status.in_(("open", "paid")))
         for inv in conn.execute(inv_query):
             items[inv.case_id].append(inv)
-    cost_paid = _cost_paid(conn, ids)
+    cost_paid_now = cost_paid(conn, ids)
     for case_id, row in rows.items():
         key = str(case_id)
         book.rows[key] = row
@@ -200,8 +205,8 @@ def load_cases(conn: Connection, *, since: date, only: Sequence[int] | None = No
             taken = min(visible, netting)
             netting -= taken
             case_items.append(OpenItem.invoice(inv.external_id, inv.external_id, inv.due_date, visible - taken))
-        fees = max(row.fees_amount - cost_paid[(case_id, FEES)], ZERO)
-        interest = max(row.interest_amount - cost_paid[(case_id, INTEREST)], ZERO)
+        fees = max(row.fees_amount - cost_paid_now[(case_id, FEES)], ZERO)
+        interest = max(row.interest_amount - cost_paid_now[(case_id, INTEREST)], ZERO)
         case_items.append(OpenItem(FEES, ItemKind.COSTS, row.opened_on, fees))
         case_items.append(OpenItem(INTEREST, ItemKind.INTEREST, row.opened_on, interest))
         book.refs[key] = CaseRef(

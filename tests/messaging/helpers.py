@@ -55,6 +55,10 @@ def make_workspace(root: Path, *, email_transport: str = "file://output/mail",
     config: dict[str, Any] = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["email"]["transport"] = email_transport
     config["sms"]["transport"] = sms_transport
+    # These tests give the pay-link secret through the environment (as in production), not the file
+    # `dunning init` makes.
+    config["paylink"].pop("secret_file", None)
+    (root / "secrets" / "paylink.key").unlink()
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return open_workspace(root, environ={})
 

@@ -34,6 +34,7 @@ def _json(output: str) -> dict:  # type: ignore[type-arg]
 
 def test_dispatch_needs_the_secret_then_sends_once(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
+    (workspace / "secrets" / "paylink.key").unlink()  # `dunning init` made one; without it, dispatch refuses
     missing = runner.invoke(cli, ["dispatch", "--date", "2026-10-08"])
     assert missing.exit_code == EXIT_CONFIG and "DUNNING_PAYLINK_SECRET" in missing.output
 

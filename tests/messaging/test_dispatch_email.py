@@ -98,7 +98,7 @@ def test_emails_arrive_over_smtp_in_the_debtors_language_with_a_pay_link_once(
     [event] = events_of(store, sent_case, "message_sent")
     assert event.detail["channel"] == "email" and event.detail["template"] == "reminder"
     assert event.detail["message_id"].startswith("<a")
-    assert any(entry.what == "message sent" for entry in case_detail(store, str(sent_case)).timeline)
+    assert any(entry.what == "email sent (reminder)" for entry in case_detail(store, str(sent_case)).timeline)
     assert all(d.status in ("sent", "failed") for d in all_deliveries(store))
 
     # The 550 at RCPT: the action failed, the address is marked invalid, and the next night writes a letter.

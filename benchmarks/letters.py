@@ -1,0 +1,124 @@
+"""Letter rendering benchmark (run on demand, not a test).
+
+Prints, in one run, for the standard one-page first reminder with EPC QR and pay-link QR:
+
+1. the naive baseline: one ``HTML(...).write_pdf()`` per letter, each parsing its own
+   stylesheet and fonts (what a straightforward implementation does);
+2. batch rendering on one core (``render_parallel(workers=1)``: one document per chunk,
+   stylesheets and fonts parsed once): letters/s per core, and the ratio to (1);
+3. all cores (``render_parallel``, processes): letters/s, the speed-up over one core,
+   and the resident memory of every worker at 1k, 5k and 10k letters (flat = no leak).
+
+Budgets (DESIGN.md section 7): >= 40 letters/s per core, >= 2x the naive loop, flat memory
+over 10 000 letters, scales with cores. Rates are wall-clock; CPU seconds are printed
+beside them because a shared machine makes wall time noisy.
+
+    python benchmarks/letters.py --count 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dunning.letters import LetterKind, LetterRenderer, render_parallel
+from dunning.letters.render import _page_css
+from dunning.letters.samples import sample_letter
+
+
+def rss_mib(pid: int | str = "self") -> tuple[float, float]:
+    """(current RSS, peak RSS) in MiB of a process, from /proc."""
+    values = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                values[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def make_letters(count: int) -> list:
+    base = sample_letter(LetterKind.FIRST_REMINDER, "nl", "default")
+    return [
+        dataclasses.replace(
+            base,
+            letter_id=f"B{i:06d}",
+            case_number=f"C{i:06d}",
+            reference=f"{i + 1:010d}" + f"{((i + 1) % 97) or 97:02d}",
+            pay_link=f"https://pay.example.com/p/QzIw{i:06d}MjAyNzAxMzEFx9b3e6z_Rk2pL0sWq1Yt",
+        )
+        for i in range(count)
+    ]
+
+
+def naive(letters: list) -> tuple[float, float]:
+    """One document per letter, stylesheet and fonts parsed each time: (wall s, cpu s)."""
+    from weasyprint import CSS, HTML
+
+    renderer = LetterRenderer()  # only to produce the same HTML and CSS text
+    brand = renderer.brand("default")
+    css_text = brand.resolve_variables(
+        "\n".join([_page_css(), renderer._base_css, brand.envelope.css(), brand.css_text])
+    )
+    sections = [renderer.letter_html(letter) for letter in letters]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for section in sections:
+        html = f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{section}</body></html>'
+        HTML(string=html).write_pdf(stylesheets=[CSS(string=css_text)])
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=10_000, help="letters for the all-cores and memory run")
+    parser.add_argument("--chunk", type=int, default=100, help="letters per WeasyPrint document")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+
+    letters = make_letters(args.count)
+    print(f"letters: {args.count}, chunk: {args.chunk}, cores: {os.cpu_count()}, workers: {args.workers}")
+
+    n_naive = max(20, min(100, args.count // 20))
+    naive(letters[:3])  # warm up imports and fontconfig
+    wall, cpu = naive(letters[:n_naive])
+    naive_rate, naive_cpu_rate = n_naive / wall, n_naive / cpu
+    print(f"naive loop      {n_naive:6d} letters  {naive_rate:6.1f} letters/s  (cpu {naive_cpu_rate:6.1f}/s)")
+
+    n_one = min(args.count, max(args.chunk * 3, 300))
+    list(render_parallel(letters[: args.chunk // 4 or 1], workers=1, chunk_size=args.chunk))  # warm up
+    wall, cpu = time.perf_counter(), time.process_time()
+    pages = sum(r.page_count for r in render_parallel(letters[:n_one], workers=1, chunk_size=args.chunk))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    one_rate, one_cpu_rate = n_one / wall, n_one / cpu
+    print(f"batch, 1 core   {n_one:6d} letters  {one_rate:6.1f} letters/s  (cpu {one_cpu_rate:6.1f}/s)  "
+          f"{pages} pages")
+    print(f"  per core: {one_cpu_rate:.1f} letters per CPU second (budget >= 40)")
+    print(f"  vs naive: {one_cpu_rate / naive_cpu_rate:.2f}x on CPU time, {one_rate / naive_rate:.2f}x on wall time "
+          f"(budget >= 2x)")
+
+    milestones = [m for m in (1_000, 5_000, 10_000) if m <= args.count] or [args.count]
+    done = 0
+    wall = time.perf_counter()
+    print(f"all cores       rendering {args.count} letters over {args.workers} worker processes")
+    for result in render_parallel(letters, workers=args.workers, chunk_size=args.chunk):
+        assert not result.problems, result.problems
+        done += len(result.letters)
+        if milestones and done >= milestones[0]:
+            workers = multiprocessing.active_children()
+            rss = ", ".join(f"{rss_mib(p.pid)[0]:.0f}" for p in workers if p.pid and os.path.exists(f"/proc/{p.pid}"))
+            print(f"  at {done:6d} letters: {done / (time.perf_counter() - wall):6.1f} letters/s, "
+                  f"worker RSS MiB [{rss}], parent RSS {rss_mib()[0]:.0f} MiB")
+            milestones.pop(0)
+    all_rate = args.count / (time.perf_counter() - wall)
+    print(f"all cores       {args.count:6d} letters  {all_rate:6.1f} letters/s  speed-up over 1 core: "
+          f"{all_rate / one_rate:.2f}x on {args.workers} workers")
+
+
+if __name__ == "__main__":
+    main()

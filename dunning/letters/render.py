@@ -1,0 +1,451 @@
+"""Batch letter renderer: many letters per WeasyPrint document, page x of y per letter.
+
+How it stays fast (research/letters.md section 3):
+
+* one :class:`LetterRenderer` per process keeps the Jinja environment, the
+  parsed CSS of each brand and one ``FontConfiguration`` (images are cached per batch);
+* a chunk of letters becomes **one** HTML document (one ``<section>`` per
+  letter), so WeasyPrint parses the stylesheets, sets up fonts and subsets
+  them once per chunk instead of once per letter;
+* QR codes are 1-pixel-per-module PNG data URIs, scaled by CSS;
+* chunks go to worker processes (:func:`render_parallel`).
+
+"Page x of y" per letter: CSS counters run over the whole document, so each
+letter is its own CSS *page group* (``page: letter`` on its section and
+``@page :nth(1 of letter) { counter-reset: page 1 }`` restarts the count).
+The "y" is printed from a string the template sets (``string-set``); the
+first pass assumes one page per letter, the renderer reads the real page
+ranges back from the laid-out document (section ids are page anchors), and
+only letters that came out longer are laid out again with the right total.
+Their pages then replace the first-pass pages (``Document.copy``) before the
+single ``write_pdf``.
+
+Page 1 geometry: the letterhead, return line, address and info block are
+absolute boxes inside a block as tall as the space above the subject (mm
+positions from :mod:`dunning.letters.geometry`); the payment strip, footer
+or Swiss QR-bill is a CSS footnote, so it sits at the foot of page 1 and the
+text flows above it.
+
+A bad letter (missing field, invalid IBAN or reference) is reported in
+``BatchResult.problems`` and left out; the rest of the batch renders.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import multiprocessing
+import os
+import string
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from schwifty import BIC, IBAN
+from stdnum.ch import esr
+from weasyprint import CSS, HTML
+from weasyprint.document import Document, Page
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+from dunning.domain.epc import EpcError, EpcPayment, epc_payload
+from dunning.domain.references import parse_reference
+from dunning.errors import ConfigError
+from dunning.letters.brand import Brand, load_brand
+from dunning.letters.formatting import LocaleFormat, locale_for
+from dunning.letters.model import LetterData, LetterDataError, LetterKind, check_letter, is_swiss
+from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
+
+__all__ = ["DEFAULT_TEMPLATES_DIR", "BatchResult", "LetterRenderer", "RenderedLetter", "render_parallel"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+# Page names: a letter with the payment strip, with a Swiss QR-bill, or without payment part.
+PAGE_NAMES = {"pay": "letter", "ch": "letterch", "plain": "letterplain"}
+# Bottom margin of page 1 (mm); the foot (strip, footer or QR-bill) is a footnote above it.
+_FIRST_PAGE_BOTTOM = {"pay": 5, "ch": 0, "plain": 5}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedLetter:
+    letter_id: str
+    first_page: int  # 0-based index in the batch PDF
+    page_count: int
+
+    @property
+    def pages(self) -> range:
+        return range(self.first_page, self.first_page + self.page_count)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """One batch PDF, where each letter sits in it, and the letters that could not be rendered."""
+
+    pdf: bytes
+    letters: tuple[RenderedLetter, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def page_count(self) -> int:
+        return sum(r.page_count for r in self.letters)
+
+    def split(self) -> dict[str, bytes]:
+        """One PDF per letter (pages copied from the batch PDF with pdfium; fonts are shared subsets)."""
+        import pypdfium2 as pdfium
+
+        out: dict[str, bytes] = {}
+        source = pdfium.PdfDocument(self.pdf)
+        try:
+            for rendered in self.letters:
+                target = pdfium.PdfDocument.new()
+                target.import_pages(source, list(rendered.pages))
+                buffer = io.BytesIO()
+                target.save(buffer)
+                target.close()
+                out[rendered.letter_id] = buffer.getvalue()
+        finally:
+            source.close()
+        return out
+
+
+def _page_css() -> str:
+    label = (
+        "@top-right{content:string(pglabel) counter(page) string(pgof) string(pgtotal);"
+        "font-size:6.5pt;color:#666;vertical-align:bottom;padding-bottom:3mm}"
+    )
+    rules = [f"@page{{size:A4;margin:20mm 20mm 22mm 25mm;{label}@footnote{{margin:0;padding:0;border:0}}}}"]
+    for kind, name in PAGE_NAMES.items():
+        rules.append(
+            f"@page :nth(1 of {name}){{counter-reset:page 1;margin-top:10mm;"
+            f"margin-bottom:{_FIRST_PAGE_BOTTOM[kind]}mm}}"
+        )
+    return "\n".join(rules)
+
+
+def _anchor(letter_id: str) -> str:
+    return "L-" + base64.b32encode(letter_id.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+class LetterRenderer:
+    """Renders letters to PDF. Build one per process and reuse it for every chunk."""
+
+    def __init__(
+        self,
+        templates_dir: Path | None = None,
+        layouts_dir: Path | None = None,
+        pdf_variant: str | None = None,
+    ) -> None:
+        self.templates_dir = templates_dir or DEFAULT_TEMPLATES_DIR
+        self.layouts_dir = layouts_dir
+        self.pdf_variant = pdf_variant
+        letters_dir = self.templates_dir / "letters"
+        if not (letters_dir / "letter.html.j2").is_file():
+            raise ConfigError(f"{letters_dir}: letter templates not found (letter.html.j2)")
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(letters_dir)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._labels: dict[str, dict[str, str]] = yaml.safe_load(
+            (letters_dir / "labels.yaml").read_text(encoding="utf-8")
+        )
+        self._base_css = (letters_dir / "base.css").read_text(encoding="utf-8")
+        self._font_config = FontConfiguration()
+        self._fetcher = URLFetcher(allowed_protocols={"data"})
+        self._brands: dict[str, Brand] = {}
+        self._stylesheets: dict[str, list[CSS]] = {}
+
+    # -- brands and stylesheets -------------------------------------------------------------
+    def brand(self, key: str) -> Brand:
+        if key not in self._brands:
+            self._brands[key] = load_brand(key, self.layouts_dir)
+        return self._brands[key]
+
+    def stylesheets(self, brand_key: str) -> list[CSS]:
+        """Parsed once per brand and process: base CSS, brand variables, envelope geometry, brand CSS."""
+        if brand_key not in self._stylesheets:
+            brand = self.brand(brand_key)
+            text = brand.resolve_variables(
+                "\n".join([_page_css(), self._base_css, brand.envelope.css(), brand.css_text])
+            )
+            self._stylesheets[brand_key] = [
+                CSS(string=text, font_config=self._font_config, url_fetcher=self._fetcher)
+            ]
+        return self._stylesheets[brand_key]
+
+    # -- one letter -> HTML -------------------------------------------------------------------
+    def _payment(self, letter: LetterData, fmt: LocaleFormat, reference: str) -> dict[str, Any] | None:
+        amount = _payable(letter)
+        if amount is None or amount <= 0:
+            return None
+        creditor = letter.creditor
+        pay: dict[str, Any] = {
+            "amount": fmt.money(amount),
+            "iban": IBAN(creditor.iban).formatted,
+            "bic": BIC(creditor.bic).compact if creditor.bic else "",
+            "pay_by": _pay_by(letter, fmt),
+            "link": letter.pay_link,
+            "link_qr": link_qr(letter.pay_link) if letter.pay_link else None,
+            "swiss": False,
+            "epc": None,
+        }
+        if is_swiss(creditor):
+            svg = swiss_qr_bill_svg(creditor, amount, letter.currency, reference.replace(" ", ""),
+                                    letter.language)
+            pay["swiss"] = True
+            pay["qrbill_uri"] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode()
+        elif letter.currency == "EUR":
+            payload = epc_payload(
+                EpcPayment(name=creditor.name, iban=creditor.iban, amount=amount, bic=creditor.bic,
+                           reference=letter.reference)
+            )
+            pay["epc"] = epc_qr(payload)
+        return pay
+
+    def letter_html(self, letter: LetterData, page_total: int = 1) -> str:
+        """The letter's ``<section>``; raises on bad data (callers use :meth:`render_batch`)."""
+        problems = check_letter(letter)
+        if problems:
+            raise LetterDataError("; ".join(problems))
+        brand = self.brand(letter.brand)
+        creditor = letter.creditor
+        labels = dict(self._labels[letter.language])
+        if letter.debtor.country == "NL" and letter.language == "nl":
+            labels["reference"] = "Betalingskenmerk"
+        locale = locale_for(letter.language, letter.debtor.country, letter.locale)
+        fmt = LocaleFormat(locale, letter.currency, labels)
+        reference = _printed_reference(letter)
+        pay = self._payment(letter, fmt, reference)
+        page_kind = "plain" if pay is None else ("ch" if pay["swiss"] else "pay")
+        iban = IBAN(creditor.iban).formatted
+        fields = {"creditor": creditor, "iban": iban}
+        address_lines = [line for line in letter.debtor.address_lines if line.strip()]
+        if letter.debtor.country.upper() != creditor.address.country.upper():
+            address_lines.append(fmt.country(letter.debtor.country))
+        legal = letter.legal
+        return self._env.get_template(f"{letter.language}/{letter.kind.value}.html.j2").render(
+            letter=letter,
+            creditor=creditor,
+            debtor=letter.debtor,
+            legal=legal,
+            brand=brand,
+            L=labels,
+            f=fmt,
+            pay=pay,
+            lang=letter.language,
+            page_total=page_total,
+            page_name=PAGE_NAMES[page_kind],
+            page_class=page_kind,
+            anchor=_anchor(letter.letter_id),
+            reference=reference,
+            sender_lines=_fill(brand.sender_block, fields),
+            return_line=" ".join(_fill((brand.return_line,), fields)) or _return_line(letter),
+            address_lines=address_lines,
+            footer=[_fill(column, fields) for column in brand.footer] or _default_footer(letter, labels, iban),
+            rule=legal.rule_pack,
+            n=len(letter.invoices),
+            period=legal.period_days,
+            total=fmt.money(letter.total),
+            deadline=fmt.date_long(legal.deadline) if legal.deadline else "",
+            damages=fmt.money(legal.damages_if_unpaid) if legal.damages_if_unpaid is not None else "",
+            rate=fmt.percent(legal.interest_rate_if_unpaid) if legal.interest_rate_if_unpaid else "",
+            received=fmt.money(letter.amount_received) if letter.amount_received is not None else "",
+            received_on=fmt.date_long(letter.received_on) if letter.received_on else "",
+            payable=fmt.money(_payable(letter) or Decimal(0)),
+        )
+
+    # -- many letters -> one PDF --------------------------------------------------------------
+    def _layout(self, brand_key: str, sections: Sequence[str], cache: dict[str, Any]) -> Document:
+        html = (
+            '<!DOCTYPE html><html><head><meta charset="utf-8"><title>dunning letters</title></head><body>'
+            + "".join(sections)
+            + "</body></html>"
+        )
+        return HTML(string=html, url_fetcher=self._fetcher, base_url=str(self.templates_dir)).render(
+            stylesheets=self.stylesheets(brand_key), font_config=self._font_config, cache=cache
+        )
+
+    def _layout_group(
+        self, letters: Sequence[LetterData], sections: Sequence[str], cache: dict[str, Any]
+    ) -> tuple[Document, dict[str, list[Page]]]:
+        """Lay out letters of one brand in one document; return the document and each letter's pages."""
+        doc = self._layout(letters[0].brand, sections, cache)
+        first: dict[str, int] = {}
+        for index, page in enumerate(doc.pages):
+            for key in page.anchors:
+                first.setdefault(key, index)
+        starts = [first[_anchor(letter.letter_id)] for letter in letters]
+        ends = [*starts[1:], len(doc.pages)]
+        pages = {
+            letter.letter_id: doc.pages[start:end] for letter, start, end in zip(letters, starts, ends, strict=True)
+        }
+        return doc, pages
+
+    def render_batch(self, letters: Iterable[LetterData]) -> BatchResult:
+        """Render letters into one PDF, in the given order; bad letters are reported and left out."""
+        good: list[LetterData] = []
+        problems: list[str] = []
+        html: dict[str, str] = {}
+        for letter in letters:
+            if letter.letter_id in html:
+                problems.append(f"letter {letter.letter_id!r}: duplicate letter id in the batch")
+                continue
+            found = check_letter(letter)
+            if not found:
+                try:  # first pass assumes one page per letter
+                    html[letter.letter_id] = self.letter_html(letter, 1)
+                except (EpcError, ConfigError, ValueError, KeyError) as exc:
+                    found = [f"letter {letter.letter_id!r}: {exc}"]
+            if found:
+                problems.extend(found)
+                log.warning("letter %s skipped: %d problem(s)", letter.letter_id, len(found))
+                continue
+            good.append(letter)
+        if not good:
+            return BatchResult(b"", (), tuple(problems))
+
+        by_brand: dict[str, list[LetterData]] = {}
+        for letter in good:
+            by_brand.setdefault(letter.brand, []).append(letter)
+        pages: dict[str, list[Page]] = {}
+        documents: list[Document] = []
+        # Decoded images (logos) are shared within the batch only: every QR code is a new
+        # data URI, so a cache kept across batches would grow by two images per letter.
+        cache: dict[str, Any] = {}
+        for group in by_brand.values():
+            doc, group_pages = self._layout_group(group, [html[letter.letter_id] for letter in group], cache)
+            documents.append(doc)
+            pages.update(group_pages)
+            # Second pass only for letters longer than the one page assumed.
+            longer = [letter for letter in group if len(group_pages[letter.letter_id]) != 1]
+            if longer:
+                totals = {letter.letter_id: len(group_pages[letter.letter_id]) for letter in longer}
+                sections = [self.letter_html(letter, totals[letter.letter_id]) for letter in longer]
+                doc2, pages2 = self._layout_group(longer, sections, cache)
+                documents.append(doc2)
+                for letter_id, letter_pages in pages2.items():
+                    if len(letter_pages) != totals[letter_id]:  # cannot happen: the label has a fixed width
+                        raise RuntimeError(f"letter {letter_id!r} changed length between layout passes")
+                    pages[letter_id] = letter_pages
+
+        ordered: list[Page] = []
+        placed: list[RenderedLetter] = []
+        for letter in good:
+            letter_pages = pages[letter.letter_id]
+            placed.append(RenderedLetter(letter.letter_id, len(ordered), len(letter_pages)))
+            ordered.extend(letter_pages)
+        combined = documents[0] if len(documents) == 1 else documents[0].copy(ordered)
+        pdf = combined.write_pdf(pdf_variant=self.pdf_variant)
+        return BatchResult(pdf, tuple(placed), tuple(problems))
+
+
+def _fill(lines: Iterable[str], fields: dict[str, Any]) -> list[str]:
+    """Brand text lines with the creditor's fields filled in; a line whose field is empty is left out
+    (so "BIC {creditor.bic}" disappears for a creditor without BIC)."""
+    formatter = string.Formatter()
+    out = []
+    for line in lines:
+        values = [formatter.get_field(name, (), fields)[0] for _, name, _, _ in formatter.parse(line) if name]
+        if all(str(value).strip() for value in values) and line.strip():
+            out.append(line.format(**fields))
+    return out
+
+
+def _payable(letter: LetterData) -> Decimal | None:
+    """What the payment part asks for now: the total, or the first instalment of a plan."""
+    if letter.kind is LetterKind.PAYMENT_PLAN:
+        return letter.instalments[0].amount if letter.instalments else None
+    return letter.total
+
+
+def _pay_by(letter: LetterData, fmt: LocaleFormat) -> str:
+    if letter.kind is LetterKind.PAYMENT_PLAN and letter.instalments:
+        return fmt.date_long(letter.instalments[0].due)
+    return fmt.date_long(letter.legal.deadline) if letter.legal.deadline else ""
+
+
+def _printed_reference(letter: LetterData) -> str:
+    compact = letter.reference.replace(" ", "")
+    if is_swiss(letter.creditor) and compact.isdigit() and len(compact) == 27:
+        return str(esr.format(compact))
+    return parse_reference(letter.reference).printed
+
+
+def _return_line(letter: LetterData) -> str:
+    address = letter.creditor.address
+    parts = [letter.creditor.name, *address.lines()]
+    if letter.debtor.country.upper() != address.country.upper():
+        parts.append(address.country.upper())
+    return " · ".join(parts)
+
+
+def _default_footer(letter: LetterData, labels: dict[str, str], iban: str) -> list[list[str]]:
+    creditor = letter.creditor
+    legal = [f"{labels['enterprise_number']} {creditor.enterprise_number}"]
+    if creditor.vat_number:
+        legal.append(f"{labels['vat']} {creditor.vat_number}")
+    bank = [f"IBAN {iban}"] + ([f"BIC {creditor.bic}"] if creditor.bic else [])
+    contact = [x for x in (creditor.website, creditor.email, creditor.phone) if x]
+    return [[creditor.name, *creditor.address.lines()], legal, bank, contact]
+
+
+# -- processes ----------------------------------------------------------------------------------
+_WORKER: LetterRenderer | None = None
+
+
+def _init_worker(templates_dir: Path | None, layouts_dir: Path | None, pdf_variant: str | None) -> None:
+    global _WORKER
+    _WORKER = LetterRenderer(templates_dir, layouts_dir, pdf_variant)
+
+
+def _render_chunk(letters: list[LetterData]) -> BatchResult:
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER.render_batch(letters)
+
+
+def render_parallel(
+    letters: Sequence[LetterData],
+    *,
+    workers: int | None = None,
+    chunk_size: int = 100,
+    templates_dir: Path | None = None,
+    layouts_dir: Path | None = None,
+    pdf_variant: str | None = None,
+) -> Iterator[BatchResult]:
+    """Render ``letters`` in chunks of ``chunk_size`` over ``workers`` processes (default: all cores).
+
+    Yields one :class:`BatchResult` per chunk, in input order. Workers are
+    started with ``forkserver`` so WeasyPrint (and its native libraries) is
+    imported in each worker, never inherited through a fork.
+    """
+    workers = workers or os.cpu_count() or 1
+    chunks = [list(letters[i : i + chunk_size]) for i in range(0, len(letters), chunk_size)]
+    if workers == 1:
+        renderer = LetterRenderer(templates_dir, layouts_dir, pdf_variant)
+        for chunk in chunks:
+            yield renderer.render_batch(chunk)
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker,
+        initargs=(templates_dir, layouts_dir, pdf_variant),
+    ) as pool:
+        # At most two chunks per worker in flight: finished PDFs wait for the caller in
+        # order, and submitting everything at once would hold them all in memory.
+        pending: deque[Future[BatchResult]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_render_chunk, chunk))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
