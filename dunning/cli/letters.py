@@ -1,0 +1,90 @@
+"""Letter commands: ``dunning letters`` (render and send to the print house) and ``dunning preview``."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from dunning.cli import EXIT_PROBLEMS, cli
+from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
+from dunning.cli.output import console, emit_object, err_console
+from dunning.letters import LetterKind
+from dunning.usecases.letters import render_letters
+from dunning.usecases.letters_data import letter_for_case
+from dunning.usecases.letters_send import send_letters
+
+KINDS = [kind.value for kind in LetterKind]
+
+
+@cli.command("letters")
+@date_option("Render and send the letters due on or before this date")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Rendering processes (default: all cores).")
+@format_option
+@click.pass_context
+def letters_command(ctx: click.Context, run_date: datetime | None, workers: int | None, fmt: str) -> None:
+    """Render the planned letters to PDF and deliver them to the print house, exactly once.
+
+    Needs the pay-link secret ($DUNNING_PAYLINK_SECRET or paylink.secret_file): every letter
+    carries a pay link. Batches go to print.transport (a folder, or sftp:// with print.key and
+    print.known_hosts or print.fingerprint). Running it twice sends nothing more; an interrupted run
+    is completed by the next one.
+    """
+    workspace = get_workspace(ctx)
+    store = get_store(ctx)
+    day = resolve_date(ctx, run_date)
+    rendered = render_letters(store, workspace, day, workers=workers, env=os.environ)
+    sent = send_letters(store, workspace, day)
+    summary = {
+        "date": day.isoformat(),
+        "rendered": rendered.rendered,
+        "failed": rendered.failed,
+        "no_address": rendered.no_address,
+        "batches": len(sent.batches),
+        "letters_sent": sent.letters,
+        "recovered_batches": sent.recovered,
+        "pages": sent.pages,
+        "MB": round(sent.bytes / 1_000_000, 2),
+    }
+    problems = [str(p) for p in rendered.problems] + sent.problems
+    if fmt == "json":
+        emit_object({**summary, "batch_ids": sent.batches, "problems": problems}, fmt)
+    else:
+        emit_object(summary, fmt, title=f"Letters {day.isoformat()}")
+        for problem in problems:
+            err_console.print(f"[yellow]note:[/] {problem}", highlight=False)
+    if problems:
+        ctx.exit(EXIT_PROBLEMS)
+
+
+@cli.command("preview")
+@click.argument("template", type=click.Choice(KINDS))
+@click.option("--lang", "lang", type=click.Choice(["nl", "fr", "de", "en"]), required=True, help="Letter language.")
+@click.option("--brand", default=None, help="Brand (a folder of layouts/; default: the workspace's brand).")
+@click.option("--case", "case_id", type=int, default=None,
+              help="Fill the letter from this case in the store (default: sample data; no workspace needed).")
+@date_option("Letter date, with --case")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="PDF to write (default: preview-TEMPLATE-LANG.pdf); the PNG of page 1 goes beside it.")
+@click.pass_context
+def preview_command(ctx: click.Context, template: str, lang: str, brand: str | None, case_id: int | None,
+                    run_date: datetime | None, output: str | None) -> None:
+    """Render one letter of TEMPLATE in a language, as a PDF and a PNG of its first page."""
+    from dunning.letters import preview
+
+    letter = None
+    chosen_brand = brand
+    if case_id is not None:
+        workspace = get_workspace(ctx)
+        letter = letter_for_case(get_store(ctx), workspace, case_id, resolve_date(ctx, run_date),
+                                 LetterKind(template), env=os.environ)
+        chosen_brand = brand or workspace.config.brand
+    out_pdf = Path(output or f"preview-{template}-{lang}.pdf")
+    try:
+        png = preview(template, lang, chosen_brand or "default", out_pdf, letter)
+    except ValueError as exc:
+        raise click.ClickException(f"the letter cannot be rendered: {exc}") from None
+    console.print(f"{out_pdf}  {png}", highlight=False)
