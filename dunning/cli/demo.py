@@ -21,13 +21,17 @@ from camt.build import Payment, build_camt
 from dunning.cli import cli
 from dunning.cli.output import console, emit
 from dunning.domain.references import parse_reference
-from dunning.store import Store, cases, invoices, open_store
+from dunning.letters.model import LetterKind
+from dunning.store import Store, actions, cases, invoices, open_store
 from dunning.usecases.cases import case_detail, list_cases
 from dunning.usecases.importing import import_ledger
+from dunning.usecases.letters import render_letters
+from dunning.usecases.letters_data import kind_for, letter_for_case
+from dunning.usecases.letters_send import send_letters
 from dunning.usecases.messaging import DispatchResult, dispatch_messages
 from dunning.usecases.nightly import RunResult, load_flows, run_night
 from dunning.usecases.reconcile import reconcile_inbox
-from dunning.workspace import init_workspace, open_workspace, reset_folder
+from dunning.workspace import Workspace, init_workspace, open_workspace, reset_folder
 
 FIRST_NIGHT = date(2026, 10, 20)
 NIGHTS = (date(2026, 10, 25), date(2026, 11, 2), date(2026, 11, 10))
@@ -83,6 +87,32 @@ def bank_payments(store: Store) -> list[Payment]:
     return payments
 
 
+def _second_brand_previews(store: Store, workspace: Workspace, day: date) -> Path:
+    """The last letter each of a few cases got, rendered again in the second shipped brand (PDF and PNG)."""
+    from dunning.letters import preview
+
+    folder: Path = workspace.output_dir / "letters" / "brand-atelier"
+    with store.begin() as conn:
+        last_letters = conn.execute(
+            select(actions.c.case_id, actions.c.action, actions.c.settings)
+            .join(cases, cases.c.id == actions.c.case_id)
+            .where(
+                actions.c.channel.in_(("letter", "registered_letter")),
+                actions.c.status == "sent",
+                cases.c.status == "open",
+            )
+            .order_by(actions.c.case_id, actions.c.due_on.desc(), actions.c.id.desc())
+        ).all()
+    latest: dict[int, LetterKind] = {}
+    for row in last_letters:
+        latest.setdefault(row.case_id, kind_for((row.settings or {}).get("template"), row.action))
+    for case_id in sorted(latest)[:4]:
+        kind = latest[case_id]
+        letter = letter_for_case(store, workspace, case_id, day, kind)
+        preview(kind, letter.language, "atelier", folder / f"case{case_id}-{kind}-{letter.language}.pdf", letter)
+    return folder
+
+
 def later_snapshot(source: Path, target: Path) -> list[str]:
     """Write a copy of ``source`` in which three invoices are paid and one amount is lower."""
     with source.open(encoding="utf-8", newline="") as handle:
@@ -130,7 +160,12 @@ def demo_command(directory: str) -> None:
             store, flows, day, creditor_country=creditor.address.country, creditor_language=creditor.language
         )
         sent = dispatch_messages(store, workspace, day, now=datetime.combine(day, time(10), tzinfo=zone))
-        return f"{_night_line(planned)} → {_sent_line(sent)}"
+        rendered = render_letters(store, workspace, day)
+        printed = send_letters(store, workspace, day)
+        letters = (
+            f"; {printed.letters} letters in {len(printed.batches)} print batches" if printed.letters else ""
+        ) + (f" ({rendered.failed} could not be rendered)" if rendered.failed else "")
+        return f"{_night_line(planned)} → {_sent_line(sent)}{letters}"
 
     for step, day in enumerate(NIGHTS, start=2):
         console.print(f"{step}. {night(day)}")
@@ -161,7 +196,14 @@ def demo_command(directory: str) -> None:
     console.print(f"8. {SECOND_NIGHT} again: {night(SECOND_NIGHT)}")
     console.print(f"9. {night(LAST_NIGHT)}")
     mail, sms = workspace.output_dir / "mail", workspace.output_dir / "sms"
+    letters, batches = workspace.output_dir / "letters", workspace.output_dir / "print"
     console.print(f"   emails: {len(list(mail.glob('*.eml')))} in {mail}   ·   SMS: {sms}")
+    console.print(
+        f"   letters: {len(list(letters.rglob('*.pdf')))} PDFs in {letters}   ·   print batches: "
+        f"{len(list(batches.rglob('*.ready')))} in {batches}"
+    )
+    second_brand = _second_brand_previews(store, workspace, LAST_NIGHT)
+    console.print(f"   the same cases in the 'atelier' brand (white label): {second_brand}")
 
     cases = list_cases(store)
     emit(

@@ -242,7 +242,7 @@ _SPECS: tuple[ActionSpec, ...] = (
                 Decimal(0),
                 minimum=Decimal(0),
             ),
-            _s("label", "str", "line label on letters", "Collection costs"),
+            _s("label", "str", "line label on letters (empty: the letter template's wording in the debtor's language)", ""),
         ),
     ),
     ActionSpec(
@@ -258,7 +258,7 @@ _SPECS: tuple[ActionSpec, ...] = (
                 None,
                 minimum=Decimal(0),
             ),
-            _s("label", "str", "line label on letters", "Late-payment interest"),
+            _s("label", "str", "line label on letters (empty: the letter template's wording in the debtor's language)", ""),
         ),
     ),
     ActionSpec(
