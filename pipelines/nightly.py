@@ -13,10 +13,12 @@ Steps, each a Prefect task over one library call (the CLI calls the same functio
 3. **plan**: :func:`dunning.usecases.nightly.run_night` for the night's date (the ``date`` parameter,
    else today where the creditor is); the same date twice plans nothing new;
 4. **dispatch**: email and SMS through ``dunning.usecases.messaging.dispatch_messages`` when that
-   module exists (the summary says when it does not); letters will be rendered in chunks of
-   :data:`LETTER_CHUNK_SIZE` action ids with :func:`pipelines.common.map_in_chunks` once the letter
-   use case lands;
-5. **report**: a markdown artifact (imported rows, rejected rows, new actions per action and per
+   module exists (the summary says when it does not);
+5. **letters**: the night's letter actions are rendered in chunks of :data:`LETTER_CHUNK_SIZE`
+   (one task run per chunk, each chunk over all cores of the worker, so a retried chunk redoes only
+   itself), then :func:`dunning.usecases.letters_send.send_letters` batches them for the print house
+   and delivers each batch exactly once (one task: sending never runs twice at the same time);
+6. **report**: a markdown artifact (imported rows, rejected rows, new actions per action and per
    channel, dispatch figures), key ``nightly-<workspace folder>``.
 """
 
@@ -35,8 +37,11 @@ from dunning.errors import FlowError
 from dunning.ledger import load_mapping
 from dunning.usecases import importing
 from dunning.usecases import nightly as night
+from dunning.usecases.letters import render_letters, unrendered_letter_ids
+from dunning.usecases.letters_send import send_letters
 from pipelines.common import (
     artifact_key,
+    chunked,
     counts_table,
     dunning_task,
     load_workspace,
@@ -52,7 +57,7 @@ from pipelines.common import (
 #: where ledger exports are dropped, inside the workspace (``dunning init`` creates it)
 LEDGER_FOLDER = "ledger"
 LEDGER_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet"})
-#: letter actions per render task, once rendering is wired (a few hundred keeps memory flat)
+#: letter actions per render task (a few hundred keeps memory flat and a retry small)
 LETTER_CHUNK_SIZE = 300
 
 MESSAGING_MODULE = "dunning.usecases.messaging"
@@ -116,6 +121,39 @@ def dispatch_email_sms(workspace: str, run_date: dt.date, now: dt.datetime) -> d
         return summary_of(DISPATCH_MESSAGES(store, ws, run_date, now=now))
 
 
+@dunning_task("list the night's letters")
+def letters_to_render(workspace: str, run_date: dt.date) -> list[int]:
+    """Ids of the planned letter actions due by ``run_date`` that have no PDF yet."""
+    with workspace_store(workspace) as (_ws, store):
+        return unrendered_letter_ids(store, run_date)
+
+
+@dunning_task("render a chunk of letters")
+def render_letter_chunk(action_ids: list[int], workspace: str, run_date: dt.date) -> dict[str, Any]:
+    """:func:`~dunning.usecases.letters.render_letters` for these actions (a re-run renders nothing twice)."""
+    with workspace_store(workspace) as (ws, store):
+        return render_letters(store, ws, run_date, action_ids=action_ids).summary()
+
+
+@dunning_task("send letters to the print house")
+def send_to_print_house(workspace: str, run_date: dt.date) -> dict[str, Any]:
+    """:func:`~dunning.usecases.letters_send.send_letters`: batches, manifests, delivery exactly once."""
+    with workspace_store(workspace) as (ws, store):
+        return send_letters(store, ws, run_date).summary()
+
+
+def letters_summary(rendered: list[dict[str, Any]], sent: dict[str, Any]) -> dict[str, Any]:
+    """One line of figures for the report: rendered (over all chunks), batches, letters sent, pages."""
+    return {
+        "rendered": sum(r.get("rendered", 0) for r in rendered),
+        "failed": sum(r.get("failed", 0) for r in rendered),
+        "batches": sent.get("batches", 0),
+        "letters_sent": sent.get("letters_sent", 0),
+        "pages": sent.get("pages", 0),
+        "problems": [p for r in rendered for p in r.get("problems", [])] + list(sent.get("problems", [])),
+    }
+
+
 def render_summary(report: dict[str, Any]) -> str:
     """The markdown of the nightly artifact."""
     parts = [f"## Nightly run {report['run_date']}: workspace `{report['workspace']}`"]
@@ -143,7 +181,14 @@ def render_summary(report: dict[str, Any]) -> str:
     parts.append(f"### Email and SMS\n\n{dispatch['status']}")
     if dispatch.get("result"):
         parts.append(result_markdown(dispatch["result"]))
-    parts.append(f"### Letters\n\n{report['letters']}")
+    letters = report["letters"]
+    parts.append(
+        "### Letters\n\n"
+        + markdown_table(
+            ["rendered", "failed", "print batches", "letters sent", "pages"],
+            [[letters["rendered"], letters["failed"], letters["batches"], letters["letters_sent"], letters["pages"]]],
+        )
+    )
     return "\n\n".join(parts)
 
 
@@ -163,16 +208,18 @@ def nightly(workspace: str, date: str | None = None) -> dict[str, Any]:
     dispatch: dict[str, Any] = {"status": step_status(DISPATCH_MESSAGES, MESSAGING_MODULE, "dispatch_messages")}
     if DISPATCH_MESSAGES is not None:
         dispatch["result"] = dispatch_email_sms(root, run_date, dt.datetime.now(dt.UTC))
-    # Letters slot in here: list the night's letter actions not yet rendered (a letters use case),
-    # then map_in_chunks(render_letter_chunk, action_ids, LETTER_CHUNK_SIZE, workspace=root, ...)
-    # and hand the rendered letters to print batching/delivery (dunning.print).
+    rendered = [
+        render_letter_chunk(chunk, root, run_date)
+        for chunk in chunked(letters_to_render(root, run_date), LETTER_CHUNK_SIZE)
+    ]
+    letters = letters_summary(rendered, send_to_print_house(root, run_date))
     report = {
         "workspace": root,
         "run_date": run_date.isoformat(),
         "ledger": ledger,
         "plan": plan,
         "dispatch": dispatch,
-        "letters": "not rendered yet: the letter stage is not wired into the nightly flow",
+        "letters": letters,
     }
     create_markdown_artifact(
         markdown=render_summary(report),

@@ -108,7 +108,11 @@ def test_no_ledger_drop_still_plans_the_night(workspace: Path) -> None:
 def test_dispatch_sends_each_planned_email_once(workspace: Path) -> None:
     first = nightly(workspace=str(workspace), date=NIGHT)
     exists = importlib.util.find_spec("dunning.usecases.messaging") is not None
-    assert "not rendered yet" in first["letters"]
+    by_channel = first["plan"]["by_channel"]
+    letters_planned = by_channel.get("letter", 0) + by_channel.get("registered_letter", 0)
+    assert letters_planned > 0
+    assert first["letters"]["rendered"] == first["letters"]["letters_sent"] == letters_planned
+    assert len(list((workspace / "output" / "print").rglob("*.ready"))) == first["letters"]["batches"] > 0
     if not exists:  # before the messaging stage lands, the flow says so and still plans the night
         assert first["dispatch"] == {
             "status": "not available yet (dunning.usecases.messaging.dispatch_messages does not exist)"
@@ -123,12 +127,14 @@ def test_dispatch_sends_each_planned_email_once(workspace: Path) -> None:
     assert email["sent"] + email["failed"] + email["deferred"] + email["cancelled"] == email["due"]
     markdown = asyncio.run(_latest_artifact("nightly-acme")).data
     assert "### Email and SMS" in markdown and "| channel | due | sent |" in markdown
+    assert "### Letters" in markdown and "| rendered | failed | print batches | letters sent | pages |" in markdown
 
     second = nightly(workspace=str(workspace), date=NIGHT)
 
     assert sorted(p.name for p in mail.glob("*.eml")) == sent_first
     again = next(c for c in second["dispatch"]["result"]["channels"] if c["channel"] == "email")
     assert again["sent"] == 0
+    assert second["letters"]["rendered"] == second["letters"]["letters_sent"] == 0
 
 
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
