@@ -139,7 +139,7 @@ def test_dispatch_sends_each_planned_email_once(workspace: Path) -> None:
 
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The production waits (30 s, 2 min, 10 min) are not what is tested; the policy is."""
-    for name in ("import_ledger_drop", "plan_night"):
+    for name in ("import_ledger_drop", "plan_night", "render_letter_chunk", "send_to_print_house"):
         monkeypatch.setattr(nightly_module, name, getattr(nightly_module, name).with_options(retry_delay_seconds=0))
 
 
@@ -174,6 +174,38 @@ def test_a_transient_failure_is_retried_and_nothing_is_duplicated(
     assert counts["actions"] == expected["actions"] > 0
     assert len(counts["keys"]) == counts["actions"]
     assert report["plan"]["new_actions"] == 0  # the retry found everything already planned
+
+
+def test_a_letter_chunk_that_fails_once_is_retried_and_each_letter_is_posted_once(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render chunk dies after writing its PDFs (a lost connection): the retry redoes only what is missing."""
+    from dunning.usecases import letters as letters_usecase
+
+    real_render = letters_usecase.render_letters
+    calls: list[int] = []
+
+    def flaky_render(*args: Any, **kwargs: Any) -> Any:
+        result = real_render(*args, **kwargs)
+        calls.append(result.rendered)
+        if len(calls) == 1:
+            raise TransientDeliveryError("connection reset after the chunk was recorded")
+        return result
+
+    monkeypatch.setattr(nightly_module, "render_letters", flaky_render)
+    _fast_retries(monkeypatch)
+
+    report = nightly(workspace=str(workspace), date=NIGHT)
+
+    by_channel = report["plan"]["by_channel"]
+    planned = by_channel.get("letter", 0) + by_channel.get("registered_letter", 0)
+    assert len(calls) == 2 and calls[0] == planned > 0 and calls[1] == 0  # the retry found every PDF made
+    assert report["letters"]["letters_sent"] == planned
+    pdfs = list((workspace / "output" / "letters").rglob("*.pdf"))
+    assert len(pdfs) == planned
+    manifests = list((workspace / "output" / "print").rglob("*.manifest.csv"))
+    letter_rows = sum(len(m.read_text(encoding="utf-8").splitlines()) - 1 for m in manifests)
+    assert letter_rows == planned  # every letter in exactly one delivered batch
 
 
 def test_a_non_transient_failure_is_not_retried(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
