@@ -118,6 +118,7 @@ def _channel(default: str, *choices: str) -> SettingSpec:
 
 
 _REASON = _s("reason", "str", "why (shown in the case history)", "")
+_LETTER_LABEL = _s("label", "str", "line label on letters (empty: the template's wording in the debtor's language)", "")
 _VIA = _s("via", "choice", "signed webhook or export file", "webhook", choices=("webhook", "export"))
 _PRIORITY = _s("priority", "choice", "task priority", "normal", choices=("low", "normal", "high"))
 
@@ -242,7 +243,7 @@ _SPECS: tuple[ActionSpec, ...] = (
                 Decimal(0),
                 minimum=Decimal(0),
             ),
-            _s("label", "str", "line label on letters (empty: the letter template's wording in the debtor's language)", ""),
+            _LETTER_LABEL,
         ),
     ),
     ActionSpec(
@@ -258,7 +259,7 @@ _SPECS: tuple[ActionSpec, ...] = (
                 None,
                 minimum=Decimal(0),
             ),
-            _s("label", "str", "line label on letters (empty: the letter template's wording in the debtor's language)", ""),
+            _LETTER_LABEL,
         ),
     ),
     ActionSpec(
