@@ -116,6 +116,8 @@ class BankConfig(_Section):
     known_hosts: Path | None = None
     fingerprint: str | None = None
     tolerance: str = Field(default="0.00", pattern=r"^\d+(\.\d+)?$")
+    accept_test_files: bool = Field(default=False, description="reconcile files a bank marks as test data")
+    test_accounts: list[str] = Field(default_factory=list, description="accounts whose files are test data")
 
 
 class PaylinkConfig(_Section):

@@ -194,7 +194,14 @@ def _reconcile_one(
         if _already(conn, sha):
             return FileResult(shown, sha, "already_processed")
     try:
-        bank_file = read_bank_file(path, as_of=as_of, display_name=shown)
+        bank = workspace.config.bank
+        bank_file = read_bank_file(
+            path,
+            as_of=as_of,
+            display_name=shown,
+            refuse_test_data=not bank.accept_test_files,
+            test_accounts=frozenset(a.replace(" ", "").upper() for a in bank.test_accounts),
+        )
     except BankFileRefused as exc:
         return FileResult(shown, sha, "refused", error=str(exc))
     try:

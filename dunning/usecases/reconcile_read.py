@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -319,12 +320,37 @@ class _Builder:
         )
 
 
-def read_bank_file(path: Path, *, as_of: date, display_name: str | None = None) -> BankFile:
+# GrpHdr/AddtlInf of a test delivery: "TEST", "Testdatei", Swiss SPS "SPS/1.7/TEST" (production says PROD).
+_TEST_MARK = re.compile(r"(?<![A-Za-z])test", re.IGNORECASE)
+
+
+def marked_as_test_data(
+    info: MessageInfo | None, header: StatementHeader | None, test_accounts: frozenset[str]
+) -> str | None:
+    """Why a file is test data, or None: its group header says so, or its account is a known test account."""
+    if info is not None and info.additional_info and _TEST_MARK.search(info.additional_info):
+        return f"the group header marks it as test data (AddtlInf {info.additional_info!r})"
+    account = header.account if header is not None else None
+    for value in (account.iban, account.other_id) if account is not None else ():
+        if value and value.replace(" ", "").upper() in test_accounts:
+            return f"its account {value} is listed in bank.test_accounts"
+    return None
+
+
+def read_bank_file(
+    path: Path,
+    *,
+    as_of: date,
+    display_name: str | None = None,
+    refuse_test_data: bool = False,
+    test_accounts: frozenset[str] = frozenset(),
+) -> BankFile:
     """Read every transaction of a camt.052/053/054 file (the whole file, or nothing).
 
     Raises :class:`BankFileRefused` (an :class:`InputError` naming the file) when the file
     cannot be read as camt at all; a file refused half-way gives no lines, so a file is
-    applied whole or not at all.
+    applied whole or not at all. With ``refuse_test_data``, a file the bank marks as test data
+    (or from one of ``test_accounts``) is refused too, so test payments never settle real invoices.
     """
     name = display_name or path.name
     info: MessageInfo | None = None
@@ -337,6 +363,11 @@ def read_bank_file(path: Path, *, as_of: date, display_name: str | None = None) 
                 builder = _Builder(name, event.message_type, as_of)
             elif isinstance(event, StatementHeader):
                 header = event
+                reason = marked_as_test_data(info, header, test_accounts) if refuse_test_data else None
+                if reason is not None:
+                    raise BankFileRefused(
+                        f"bank file refused: {name}: {reason}; set bank.accept_test_files to reconcile it"
+                    )
             elif isinstance(event, Entry) and header is not None and builder is not None:
                 builder.add_entry(header, event)
             elif isinstance(event, camt.Statement) and builder is not None:
