@@ -6,14 +6,12 @@ Deployment ``acknowledgements`` (``prefect.yaml``) runs hourly. Run it by hand w
 
 Steps:
 
-1. **print house**: the acknowledgement CSVs in the ``acknowledgements/`` folder of the print
-   transport (``print.transport``; :mod:`dunning.print.acknowledgements` describes the format) are
-   read with :func:`~dunning.print.acknowledgements.read_new_acknowledgements` and reported:
-   events per status, unreadable rows with file and line. They are **not consumed yet**: recording
-   a returned letter as a delivery failure on its case is the print-dispatch use case's job, and
-   until it exists no file is marked processed or archived, so nothing is lost. When it lands, this
-   task calls :func:`~dunning.print.acknowledgements.process_acknowledgements` with that use case
-   as ``handle``;
+1. **print house**: :func:`dunning.usecases.print_acks.record_acknowledgements` records the
+   acknowledgement CSVs in the ``acknowledgements/`` folder of the print transport
+   (``print.transport``; :mod:`dunning.print.acknowledgements` describes the format): a returned
+   letter fails its action and raises ``delivery_failed`` on its case, so the next night plans the
+   step's fallback; a posted letter adds ``letter_posted``. Each file is recorded once (by its
+   SHA-256, in the store); unknown letters and unreadable rows are reported with file and line;
 2. **email bounces**: ``dunning.usecases.messaging_feedback.process_bounces`` over the bounce
    mailbox given as ``bounce_source`` (Maildir, mbox or ``imaps://``), when that module exists (the
    summary says when it does not): a hard bounce fails the email, so the next night plans the
@@ -28,14 +26,12 @@ import argparse
 import datetime as dt
 import json
 import os
-from collections import Counter
 from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from dunning.adapters.transport import open_transport
-from dunning.print.acknowledgements import read_new_acknowledgements
+from dunning.usecases.print_acks import ACK_FOLDER, record_acknowledgements
 from pipelines.common import (
     artifact_key,
     counts_table,
@@ -48,8 +44,7 @@ from pipelines.common import (
     workspace_store,
 )
 
-#: where the print house leaves its answers, inside the print transport's folder
-ACK_FOLDER = "acknowledgements"
+__all__ = ["ACK_FOLDER", "acknowledgements", "main", "print_acknowledgements"]
 
 FEEDBACK_MODULE = "dunning.usecases.messaging_feedback"
 #: looked up once, when this module is imported: the flow works before the messaging stage lands
@@ -61,38 +56,15 @@ SMS_REPORTS_NOTE = (
 )
 
 
-class _NothingProcessedYet:
-    """A :class:`~dunning.print.acknowledgements.ProcessedFiles` for reading without consuming."""
+@dunning_task("record print-house acknowledgements")
+def print_acknowledgements(workspace: str, run_date: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """Record the acknowledgement files waiting in the print transport; counts and problems (file:line).
 
-    def is_processed(self, name: str, sha256: str) -> bool:
-        return False
-
-    def record_processed(self, name: str, sha256: str) -> None:  # pragma: no cover - never called here
-        raise RuntimeError("acknowledgements are only read until the print-dispatch use case records them")
-
-
-@dunning_task("read print-house acknowledgements")
-def print_acknowledgements(workspace: str) -> dict[str, Any]:
-    """Events per status and the unreadable rows of the acknowledgement files waiting in the print transport."""
-    ws = load_workspace(workspace)
-    settings = ws.config.print
-    with open_transport(
-        settings.transport,
-        base_dir=ws.root,
-        key_file=ws.path(settings.key) if settings.key else None,
-        known_hosts=ws.path(settings.known_hosts) if settings.known_hosts else None,
-        fingerprints=settings.fingerprint,
-    ) as transport:
-        transport.mkdir_p(ACK_FOLDER)
-        files = read_new_acknowledgements(transport, _NothingProcessedYet(), ACK_FOLDER)
-    statuses = Counter(event.status.value for ack in files for event in ack.events)
-    return {
-        "files": len(files),
-        "events": sum(statuses.values()),
-        "by_status": dict(sorted(statuses.items())),
-        "problems": [f"{p.source}:{p.line}: {p.message}" for ack in files for p in ack.problems],
-        "recorded": False,
-    }
+    Recording the same file twice changes nothing (the use case's guarantee).
+    """
+    with workspace_store(workspace) as (ws, store):
+        result = record_acknowledgements(store, ws, on_date=run_date, recorded_at=now)
+    return result.summary()
 
 
 @dunning_task("process email bounces")
@@ -119,12 +91,13 @@ def render_summary(report: dict[str, Any]) -> str:
     printed = report["print"]
     parts = [
         f"## Acknowledgements {report['checked_at']}: workspace `{report['workspace']}`",
-        f"### Print house\n\n{printed['files']} acknowledgement file(s) waiting with {printed['events']} event(s); "
-        "read and reported, not recorded yet (the print-dispatch use case records them).",
+        f"### Print house\n\n{printed['files']} new acknowledgement file(s) with {printed['events']} event(s): "
+        f"{printed['recorded']} recorded, {printed['returned']} letter(s) returned (their fallback follows "
+        f"next night), {printed['posted']} posted, {printed['unchanged']} already known.",
         counts_table("Per status", printed["by_status"]),
     ]
     if printed["problems"]:
-        parts.append("### Unreadable rows\n\n" + "\n".join(f"- {p}" for p in printed["problems"][:100]))
+        parts.append("### Problems\n\n" + "\n".join(f"- {p}" for p in printed["problems"][:100]))
     bounces = report["bounces"]
     parts.append(f"### Email bounces\n\n{bounces['status']}")
     if bounces.get("result"):
@@ -135,11 +108,11 @@ def render_summary(report: dict[str, Any]) -> str:
 
 @flow(name="acknowledgements", log_prints=False)
 def acknowledgements(workspace: str, date: str | None = None, bounce_source: str | None = None) -> dict[str, Any]:
-    """Read the print house's acknowledgements and process email bounces.
+    """Record the print house's acknowledgements and process email bounces.
 
     ``bounce_source``: the bounce mailbox (a Maildir folder, an mbox file, or
     ``imaps://user@host/folder`` with the password in ``$DUNNING_IMAP_PASSWORD``); without it
-    bounces are not read. ``date``: the day bounces are recorded on (default today in the
+    bounces are not read. ``date``: the day acknowledgements and bounces are recorded on (default today in the
     creditor's zone).
     """
     ws = load_workspace(workspace)
@@ -153,7 +126,7 @@ def acknowledgements(workspace: str, date: str | None = None, bounce_source: str
         "workspace": root,
         "checked_at": now.replace(microsecond=0).isoformat(),
         "run_date": run_date.isoformat(),
-        "print": print_acknowledgements(root),
+        "print": print_acknowledgements(root, run_date, now),
         "bounces": bounces,
         "sms": {"status": SMS_REPORTS_NOTE},
     }

@@ -1,4 +1,4 @@
-"""The acknowledgements flow: print-house answers are read and reported; email bounces are applied."""
+"""The acknowledgements flow: print-house answers are recorded (once) and reported; email bounces are applied."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ P20261124-DK-DL-STANDARD-DOM-001-3f9a1c2e,L-0003,lost,2026-12-02,
 async def _latest_artifact(key: str) -> Any:
     async with get_client() as client:
         found = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
-    return max(found, key=lambda a: a.created)
+    return max(found, key=lambda a: a.created.timestamp() if a.created else 0.0)
 
 
-def test_print_acknowledgements_are_reported_and_left_in_place(workspace: Path) -> None:
+def test_print_acknowledgements_are_recorded_once_and_reported(workspace: Path) -> None:
     folder = workspace / "output" / "print" / "acknowledgements"
     folder.mkdir(parents=True)
     (folder / "answers-2026-12-02.csv").write_text(ACKS, encoding="utf-8")
@@ -41,14 +41,18 @@ def test_print_acknowledgements_are_reported_and_left_in_place(workspace: Path) 
     printed = report["print"]
     assert printed["files"] == 1 and printed["events"] == 3
     assert printed["by_status"] == {"accepted": 1, "printed": 1, "returned": 1}
-    assert len(printed["problems"]) == 1
+    # the unreadable row first, then the rows naming a batch this workspace never sent
     assert printed["problems"][0].startswith("answers-2026-12-02.csv:5: status 'lost'")
-    assert printed["recorded"] is False
-    assert (folder / "answers-2026-12-02.csv").exists()  # not consumed until the print-dispatch use case records it
+    assert printed["problems"][1:] == [f"answers-2026-12-02.csv:{line}: unknown batch "
+                                       "'P20261124-DK-DL-STANDARD-DOM-001-3f9a1c2e'" for line in (2, 3, 4)]
+    assert printed["recorded"] == 0
+    assert (folder / "answers-2026-12-02.csv").exists()  # left in place; its SHA-256 in the store marks it done
 
     markdown = asyncio.run(_latest_artifact("acknowledgements-acme")).data
     assert "| returned | 1 |" in markdown and "answers-2026-12-02.csv:5" in markdown
     assert "SMS delivery reports" in markdown
+    again = acknowledgements(workspace=str(workspace), date="2026-12-02")["print"]
+    assert (again["files"], again["events"], again["problems"]) == (0, 0, [])
 
 
 def _dsn_for(original: bytes, status: str = "5.1.1") -> bytes:
