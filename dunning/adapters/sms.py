@@ -167,6 +167,22 @@ _PERMANENT_HTTP = frozenset({400, 404, 409, 410, 413, 422})
 _FATAL_HTTP = frozenset({401, 403})
 
 
+def _send_each(send: Callable[[SmsMessage], SmsSendResult], messages: Iterable[SmsMessage]) -> list[SmsSendResult]:
+    """Send one by one; once the batch is stopped (bad credentials, no connection) the rest are transient."""
+    results: list[SmsSendResult] = []
+    stopped: str | None = None
+    for sms in messages:
+        if stopped is None:
+            try:
+                results.append(send(sms))
+                continue
+            except _BatchStopped as exc:
+                stopped = str(exc)
+        results.append(SmsSendResult(sms.action_id, sms.client_ref, DeliveryStatus.TRANSIENT_FAILURE,
+                                     (), f"not sent: {stopped}", None, 0))
+    return results
+
+
 class _BatchStopped(Exception):
     pass
 
@@ -243,18 +259,7 @@ class HttpSmsGateway:
             self._sleep(min(wait, self._max_wait))
 
     def send_batch(self, messages: Iterable[SmsMessage]) -> list[SmsSendResult]:
-        results: list[SmsSendResult] = []
-        stopped: str | None = None
-        for sms in messages:
-            if stopped is None:
-                try:
-                    results.append(self.send(sms))
-                    continue
-                except _BatchStopped as exc:
-                    stopped = str(exc)
-            results.append(SmsSendResult(sms.action_id, sms.client_ref, DeliveryStatus.TRANSIENT_FAILURE,
-                                         (), f"not sent: {stopped}", None, 0))
-        return results
+        return _send_each(self.send, messages)
 
     def poll_reports(self, provider_ids: Iterable[str]) -> list[DeliveryReport]:
         """Ask the gateway for the state of each message; unreachable ones are left out."""
@@ -478,18 +483,7 @@ class SmppTransport:
             self._sleep(self._backoff * 2 ** (attempt - 1))
 
     def send_batch(self, messages: Iterable[SmsMessage]) -> list[SmsSendResult]:
-        results: list[SmsSendResult] = []
-        stopped: str | None = None
-        for sms in messages:
-            if stopped is None:
-                try:
-                    results.append(self.send(sms))
-                    continue
-                except _BatchStopped as exc:
-                    stopped = str(exc)
-            results.append(SmsSendResult(sms.action_id, sms.client_ref, DeliveryStatus.TRANSIENT_FAILURE,
-                                         (), f"not sent: {stopped}", None, 0))
-        return results
+        return _send_each(self.send, messages)
 
     def collect_reports(self, wait: float = 0.0, expected: int | None = None) -> list[DeliveryReport]:
         """Delivery receipts received so far, reading for up to ``wait`` seconds more.
