@@ -6,11 +6,26 @@ the invoices gone and 5 % changed. Prints seconds, rows/s and peak memory, besid
 in the same run: pandas.read_csv of the same file with no validation at all.
 
     .venv/bin/python benchmarks/ledger_import.py --rows 1000000
+
+Measured 2026-11-24 on the 2-core dev VM (shared with other work, so CPU seconds are the fairer figure;
+worker processes included), 1,000,000 rows, 333,334 debtors, 123 MB cp1252 file, SQLite:
+
+    step                              before (s, cpu s)   after (s, cpu s)
+    pandas.read_csv baseline          2.2                 2.1
+    read + validate (read_ledger)     23.0 / 23.4         13.3 / 13.3
+    first import, total               67.2 / 66.3         42.4 / 41.9
+    second snapshot                   46.7 / 49.0         31.3 / 32.3
+    peak memory (ru_maxrss)           3,208 MB            1,356 MB
+
+"Before" is the code as it was (per-row Python normalisation, the whole store read at once, every
+row a dict); "after" validates per distinct value, reads the store a chunk at a time and writes in
+batches. Memory still grows with the file: the snapshot holds every good row by design.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import tempfile
@@ -52,6 +67,12 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_s() -> float:
+    """CPU seconds so far, worker processes (phone validation) included: fairer than wall time on a busy machine."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -69,22 +90,26 @@ def main() -> None:
         del baseline
 
         store = open_store(f"sqlite:///{folder / 'state.db'}")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         snapshot = read_ledger(first)
-        read_s = time.perf_counter() - t0
+        read_s, read_cpu = time.perf_counter() - t0, cpu_s() - c0
         result = import_snapshot(store, snapshot, as_of=date(2026, 11, 2))
-        first_s = time.perf_counter() - t0
+        first_s, first_cpu = time.perf_counter() - t0, cpu_s() - c0
         del snapshot
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         again = import_snapshot(store, read_ledger(second), as_of=date(2026, 11, 9))
-        second_s = time.perf_counter() - t0
+        second_s, second_cpu = time.perf_counter() - t0, cpu_s() - c0
 
     print(f"rows: {args.rows:,}  file: {size:.0f} MB  debtors: {result.counts['debtors_added']:,}")
-    print(f"{'step':<44}{'seconds':>9}{'rows/s':>12}")
-    print(f"{'baseline: pandas.read_csv, no validation':<44}{baseline_s:>9.1f}{args.rows / baseline_s:>12,.0f}")
-    print(f"{'read + validate (read_ledger)':<44}{read_s:>9.1f}{args.rows / read_s:>12,.0f}")
-    print(f"{'first import, total (budget < 60 s at 1M)':<44}{first_s:>9.1f}{args.rows / first_s:>12,.0f}")
-    print(f"{'second snapshot (10 % gone, 5 % changed)':<44}{second_s:>9.1f}{args.rows / second_s:>12,.0f}")
+
+    def line(step: str, seconds: float, cpu: float | None = None) -> None:
+        print(f"{step:<44}{seconds:>9.1f}{args.rows / seconds:>12,.0f}" + ("" if cpu is None else f"{cpu:>9.1f}"))
+
+    print(f"{'step':<44}{'seconds':>9}{'rows/s':>12}{'cpu s':>9}")
+    line("baseline: pandas.read_csv, no validation", baseline_s)
+    line("read + validate (read_ledger)", read_s, read_cpu)
+    line("first import, total (budget < 60 s at 1M)", first_s, first_cpu)
+    line("second snapshot (10 % gone, 5 % changed)", second_s, second_cpu)
     print(f"closed {again.counts['invoices_closed']:,}, changed {again.counts['invoices_changed']:,}")
     print(f"ratio first import / baseline read: {first_s / baseline_s:.1f}x   peak memory: {peak_mb():,.0f} MB")
 

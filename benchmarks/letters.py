@@ -5,7 +5,9 @@ Prints, in one run, for the standard one-page first reminder with EPC QR and pay
 1. the naive baseline: one ``HTML(...).write_pdf()`` per letter, each parsing its own
    stylesheet and fonts (what a straightforward implementation does);
 2. batch rendering on one core (``render_parallel(workers=1)``: one document per chunk,
-   stylesheets and fonts parsed once): letters/s per core, and the ratio to (1);
+   stylesheets and fonts parsed once, page 1's fixed layer laid out once per process and
+   stamped under each letter, see ``dunning.letters.forms``): letters/s per core, and the
+   ratio to (1);
 3. all cores (``render_parallel``, processes): letters/s, the speed-up over one core,
    and the resident memory of every worker at 1k, 5k and 10k letters (flat = no leak).
 

@@ -34,7 +34,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dunning.domain.case_state import CaseEvent, CaseState, Debtor, OpenInvoice  # noqa: E402
+from dunning.domain.case_state import CaseEvent, CaseState, Debtor, OpenInvoice, Outcome  # noqa: E402
 from dunning.domain.flows import Flow, FlowSet, load_flow_set  # noqa: E402
 from dunning.domain.planner import plan_case  # noqa: E402
 
@@ -88,7 +88,11 @@ def _archetypes(flow_set: FlowSet, count: int, seed: int = 7) -> list[CaseState]
         day = first_due
         while day < RUN_DATE:  # walk it night by night, with 10 % failed deliveries
             plan = plan_case(state, the_flow, day)
-            entries = tuple(a.as_history() for a in plan.actions)
+            # the channels send the night's messages that night (legal periods count from sending)
+            entries = tuple(
+                replace(a.as_history(), outcome=Outcome.SENT, sent_on=day) if a.contact else a.as_history()
+                for a in plan.actions
+            )
             failures = tuple(
                 CaseEvent("delivery_failed", day, f"e{a.key}", a.key)
                 for a in plan.actions

@@ -2,7 +2,9 @@
 
 The reader never needs this; it exists so tests, benchmarks and ``dunning demo`` can make bank
 files that pay given references, with the structure real banks use (one transaction per entry,
-a structured creditor reference in ``RmtInf/Strd/CdtrRefInf``, free text in ``Ustrd``)::
+a structured creditor reference in ``RmtInf/Strd/CdtrRefInf``, free text in ``Ustrd``), and
+collective entries (:class:`Collective`: the day's QR/ESR payments booked as one entry, detailed
+under ``Btch`` as in a PostFinance camt.054, or only their total as in its camt.053)::
 
     >>> xml = build_camt("054", [Payment("100.00", ref="+++000/0000/10101+++")], day=date(2026, 11, 20),
     ...                  account="BE68539007547034")
@@ -14,13 +16,14 @@ The output is valid against the ISO 20022 XSDs (the test suite checks it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from lxml import etree
 
-__all__ = ["Payment", "build_camt"]
+__all__ = ["Collective", "Payment", "build_camt"]
 
 _ROOT = {
     "052": ("BkToCstmrAcctRpt", "Rpt"),
@@ -50,6 +53,30 @@ class Payment:
     extra_texts: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class Collective:
+    """One collective entry booking ``payments`` (credits) together, modelled on PostFinance's files.
+
+    With ``details`` the entry carries ``Btch/NbOfTxs`` and one ``TxDtls`` per payment (camt.054);
+    without, one ``TxDtls`` that only repeats the total and ``bank_ref`` (camt.053). ``entry_ref`` is
+    ``NtryRef`` (PostFinance: the QR-IBAN or ESR participant number), ``info`` ``AddtlNtryInf``
+    (``SAMMELGUTSCHRIFT … PAKET ID: …``). A 27-digit payment ``ref`` is written as ``Prtry=QRR``.
+    """
+
+    payments: tuple[Payment, ...]
+    bank_ref: str | None = None
+    entry_ref: str | None = None
+    info: str | None = None
+    details: bool = True
+    booked_on: date | None = None
+    sub_family: str = "VCOM"
+    count: int | None = None  # without details: Btch/NbOfTxs announcing the transactions (a summary)
+
+    @property
+    def amount(self) -> str:
+        return f"{sum((Decimal(p.amount) for p in self.payments), Decimal(0)):.2f}"
+
+
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
     element = etree.SubElement(parent, tag, **attrs)
     if text is not None:
@@ -61,7 +88,9 @@ def _issuer(ref: str) -> str:
     return "ISO" if ref.upper().startswith("RF") else "BBA"
 
 
-def build_camt(kind: str, payments: list[Payment], *, day: date, account: str, msg_id: str = "MSG-1") -> bytes:
+def build_camt(
+    kind: str, payments: Sequence[Payment | Collective], *, day: date, account: str, msg_id: str = "MSG-1"
+) -> bytes:
     """A camt.05x.001.08 document with one statement/report/notification holding ``payments``."""
     ns = f"urn:iso:std:iso:20022:tech:xsd:camt.{kind}.001.08"
     root_tag, block_tag = _ROOT[kind]
@@ -77,8 +106,13 @@ def build_camt(kind: str, payments: list[Payment], *, day: date, account: str, m
     _sub(_sub(acct, "Id"), "IBAN", account)
     _sub(acct, "Ccy", "EUR")
     if kind == "053":
-        credits = sum((Decimal(p.amount) for p in payments if p.direction == "CRDT" and p.status == "BOOK"), Decimal(0))
-        debits = sum((Decimal(p.amount) for p in payments if p.direction == "DBIT" and p.status == "BOOK"), Decimal(0))
+        booked = [p for p in payments if isinstance(p, Collective) or p.status == "BOOK"]
+        credits = sum(
+            (Decimal(p.amount) for p in booked if isinstance(p, Collective) or p.direction == "CRDT"), Decimal(0)
+        )
+        debits = sum(
+            (Decimal(p.amount) for p in booked if isinstance(p, Payment) and p.direction == "DBIT"), Decimal(0)
+        )
         for code, amount in (("OPBD", Decimal("1000.00")), ("CLBD", Decimal("1000.00") + credits - debits)):
             bal = _sub(block, "Bal")
             _sub(_sub(_sub(bal, "Tp"), "CdOrPrtry"), "Cd", code)
@@ -86,7 +120,10 @@ def build_camt(kind: str, payments: list[Payment], *, day: date, account: str, m
             _sub(bal, "CdtDbtInd", "CRDT")
             _sub(_sub(bal, "Dt"), "Dt", day.isoformat())
     for number, p in enumerate(payments, start=1):
-        _entry(block, p, day, number)
+        if isinstance(p, Collective):
+            _collective(block, p, day)
+        else:
+            _entry(block, p, day, number)
     xml: bytes = etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return xml
 
@@ -110,7 +147,45 @@ def _entry(block: etree._Element, p: Payment, day: date, number: int) -> None:
     fmly = _sub(domain, "Fmly")
     _sub(fmly, "Cd", family)
     _sub(fmly, "SubFmlyCd", "UPDD" if p.return_reason else "ESCT")
-    tx = _sub(_sub(entry, "NtryDtls"), "TxDtls")
+    _transaction(_sub(entry, "NtryDtls"), p)
+
+
+def _collective(block: etree._Element, c: Collective, day: date) -> None:
+    booked = (c.booked_on or day).isoformat()
+    entry = _sub(block, "Ntry")
+    if c.entry_ref:
+        _sub(entry, "NtryRef", c.entry_ref)
+    _sub(entry, "Amt", c.amount, Ccy="EUR")
+    _sub(entry, "CdtDbtInd", "CRDT")
+    _sub(_sub(entry, "Sts"), "Cd", "BOOK")
+    _sub(_sub(entry, "BookgDt"), "Dt", booked)
+    _sub(_sub(entry, "ValDt"), "Dt", booked)
+    if c.bank_ref:
+        _sub(entry, "AcctSvcrRef", c.bank_ref)
+    domain = _sub(_sub(entry, "BkTxCd"), "Domn")
+    _sub(domain, "Cd", "PMNT")
+    fmly = _sub(domain, "Fmly")
+    _sub(fmly, "Cd", "RCDT")
+    _sub(fmly, "SubFmlyCd", c.sub_family)
+    details = _sub(entry, "NtryDtls")
+    if c.details:
+        _sub(_sub(details, "Btch"), "NbOfTxs", str(len(c.payments)))
+        for p in c.payments:
+            _transaction(details, p)
+    else:
+        if c.count is not None:
+            _sub(_sub(details, "Btch"), "NbOfTxs", str(c.count))
+        tx = _sub(details, "TxDtls")
+        if c.bank_ref:
+            _sub(_sub(tx, "Refs"), "AcctSvcrRef", c.bank_ref)
+        _sub(tx, "Amt", c.amount, Ccy="EUR")
+        _sub(tx, "CdtDbtInd", "CRDT")
+    if c.info:
+        _sub(entry, "AddtlNtryInf", c.info)
+
+
+def _transaction(details: etree._Element, p: Payment) -> None:
+    tx = _sub(details, "TxDtls")
     refs = _sub(tx, "Refs")
     if p.bank_ref and p.tx_ref:
         _sub(refs, "AcctSvcrRef", p.bank_ref)
@@ -133,8 +208,11 @@ def _entry(block: etree._Element, p: Payment, day: date, number: int) -> None:
         if p.ref:
             cref = _sub(_sub(rmt, "Strd"), "CdtrRefInf")
             tp = _sub(cref, "Tp")
-            _sub(_sub(tp, "CdOrPrtry"), "Cd", "SCOR")
-            _sub(tp, "Issr", _issuer(p.ref))
+            if len(p.ref) == 27 and p.ref.isdigit():  # Swiss QR reference, as PostFinance types it
+                _sub(_sub(tp, "CdOrPrtry"), "Prtry", "QRR")
+            else:
+                _sub(_sub(tp, "CdOrPrtry"), "Cd", "SCOR")
+                _sub(tp, "Issr", _issuer(p.ref))
             _sub(cref, "Ref", p.ref)
     if p.return_reason:
         rtr = _sub(tx, "RtrInf")

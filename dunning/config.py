@@ -141,6 +141,24 @@ class LedgerConfig(_Section):
         return value
 
 
+class WebhookConfig(_Section):
+    """Where the creditor's webhooks go. The signing secret comes from ``DUNNING_WEBHOOK_SECRET`` only."""
+
+    url: str = Field(default="file://output/webhooks", pattern=r"^(file|http|https)://.+",
+                     description="https:// endpoint, or file://folder for JSON files")
+    timeout: float = Field(default=10.0, gt=0, description="seconds per request")
+    max_attempts: int = Field(default=8, ge=1, description="attempts before a webhook counts as failed")
+    backoff: float = Field(default=1.0, ge=0, description="seconds before the first retry; doubles each time")
+    max_wait: float = Field(default=10.0, ge=0, description="longest pause in a run; longer waits go to the next run")
+
+
+class LegalConfig(_Section):
+    rates: Path = Field(
+        default=Path("rates.yaml"),
+        description="statutory interest rates added to the built-in tables (no such file: the built-in tables)",
+    )
+
+
 class Config(_Section):
     creditor: Creditor
     database: str = Field(default="sqlite:///state.db", pattern=r"^(sqlite|postgresql)(\+\w+)?://")
@@ -152,6 +170,8 @@ class Config(_Section):
     bank: BankConfig = BankConfig()
     paylink: PaylinkConfig = PaylinkConfig()
     ledger: LedgerConfig = LedgerConfig()
+    webhook: WebhookConfig = WebhookConfig()
+    legal: LegalConfig = LegalConfig()
 
 
 def env_keys(model: type[BaseModel] = Config, prefix: str = ENV_PREFIX) -> dict[str, tuple[str, ...]]:

@@ -10,6 +10,8 @@ Steps, each a Prefect task over one library call (the CLI calls the same functio
 1. **fetch**: the newest file of the workspace's ``ledger/`` folder (CSV, XLSX, Parquet), by
    modification time; no file means no import (the night is still planned);
 2. **import**: :func:`dunning.usecases.importing.import_ledger` (the same file twice changes nothing);
+   then the print house's acknowledgements (:func:`dunning.usecases.print_acks.record_acknowledgements`),
+   so legal periods run from real posting dates and returned letters get their fallback tonight;
 3. **plan**: :func:`dunning.usecases.nightly.run_night` for the night's date (the ``date`` parameter,
    else today where the creditor is); the same date twice plans nothing new;
 4. **dispatch**: email and SMS through ``dunning.usecases.messaging.dispatch_messages`` when that
@@ -18,7 +20,9 @@ Steps, each a Prefect task over one library call (the CLI calls the same functio
    (one task run per chunk, each chunk over all cores of the worker, so a retried chunk redoes only
    itself), then :func:`dunning.usecases.letters_send.send_letters` batches them for the print house
    and delivers each batch exactly once (one task: sending never runs twice at the same time);
-6. **report**: a markdown artifact (imported rows, rejected rows, new actions per action and per
+6. **notify**: :func:`dunning.usecases.notify.notify` writes the export files and posts the
+   creditor's webhooks (last, so an endpoint that is down never holds back the letters);
+7. **report**: a markdown artifact (imported rows, rejected rows, new actions per action and per
    channel, dispatch figures), key ``nightly-<workspace folder>``.
 """
 
@@ -27,18 +31,22 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from dunning.errors import FlowError
+from dunning.errors import DeliveryError, FlowError
 from dunning.ledger import load_mapping
 from dunning.usecases import importing
 from dunning.usecases import nightly as night
 from dunning.usecases.letters import render_letters, unrendered_letter_ids
 from dunning.usecases.letters_send import send_letters
+from dunning.usecases.notify import notify
+from dunning.usecases.print_acks import record_acknowledgements
+from dunning.usecases.rates import workspace_rates
 from pipelines.common import (
     artifact_key,
     chunked,
@@ -93,6 +101,21 @@ def import_ledger_drop(workspace: str, path: str, run_date: dt.date) -> dict[str
         return result.summary()
 
 
+@dunning_task("record print-house acknowledgements")
+def acknowledgements_before_planning(workspace: str, run_date: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """Posting dates and returned letters recorded before the night is planned.
+
+    Legal periods run from the day a letter was really posted, and a returned letter gets its
+    fallback tonight rather than tomorrow. A print house that cannot be reached does not stop
+    the night: the step says why, and the hourly ``acknowledgements`` flow records them later.
+    """
+    try:
+        with workspace_store(workspace) as (ws, store):
+            return record_acknowledgements(store, ws, on_date=run_date, recorded_at=now).summary()
+    except DeliveryError as exc:
+        return {"status": f"skipped: the print house could not be reached ({exc})"}
+
+
 @dunning_task("plan the night")
 def plan_night(workspace: str, run_date: dt.date) -> dict[str, Any]:
     """:func:`~dunning.usecases.nightly.run_night` over the workspace's flows; invalid flows stop the night."""
@@ -108,6 +131,7 @@ def plan_night(workspace: str, run_date: dt.date) -> dict[str, Any]:
             run_date,
             creditor_country=creditor.address.country,
             creditor_language=creditor.language,
+            rates=workspace_rates(ws),
         )
         return result.summary()
 
@@ -119,6 +143,13 @@ def dispatch_email_sms(workspace: str, run_date: dt.date, now: dt.datetime) -> d
         raise RuntimeError(step_status(None, MESSAGING_MODULE, "dispatch_messages"))
     with workspace_store(workspace) as (ws, store):
         return summary_of(DISPATCH_MESSAGES(store, ws, run_date, now=now))
+
+
+@dunning_task("creditor webhooks and export files")
+def notify_and_export(workspace: str, run_date: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """:func:`~dunning.usecases.notify.notify`: export files written and webhooks posted, each once."""
+    with workspace_store(workspace) as (ws, store):
+        return notify(store, ws, run_date, now=now, env=os.environ).summary()
 
 
 @dunning_task("list the night's letters")
@@ -171,6 +202,11 @@ def render_summary(report: dict[str, Any]) -> str:
         parts.append(f"### Ledger import\n\n`{name}`: {state}.\n\n" + markdown_table(["what", "count"], rows))
         if ledger.get("report"):
             parts.append(f"Rejections and warnings: `{ledger['report']}`")
+    acks = report.get("acknowledgements") or {}
+    if "status" in acks:
+        parts.append(f"### Print-house acknowledgements\n\n{acks['status']}")
+    elif acks.get("files"):
+        parts.append(f"### Print-house acknowledgements\n\n{acks['files']} file(s), {acks.get('events', 0)} event(s).")
     plan = report["plan"]
     parts.append(f"### Planned\n\n{plan['cases']} cases seen, **{plan['new_actions']} new actions**.")
     parts.append(counts_table("Per action", plan["by_action"]))
@@ -181,6 +217,11 @@ def render_summary(report: dict[str, Any]) -> str:
     parts.append(f"### Email and SMS\n\n{dispatch['status']}")
     if dispatch.get("result"):
         parts.append(result_markdown(dispatch["result"]))
+    if report.get("notify"):
+        hooks, files = report["notify"]["webhooks"], report["notify"]["exports"]
+        parts.append("### Webhooks and exports\n\n" + markdown_table(
+            ["webhooks delivered", "failed", "deferred", "export files", "actions exported"],
+            [[hooks["delivered"], hooks["failed"], hooks["deferred"], files["files_written"], files["exported"]]]))
     letters = report["letters"]
     parts.append(
         "### Letters\n\n"
@@ -204,6 +245,7 @@ def nightly(workspace: str, date: str | None = None) -> dict[str, Any]:
     run_date = night_date(date, ws.config.creditor.timezone)
     drop = newest_ledger_drop(root)
     ledger = import_ledger_drop(root, drop, run_date) if drop else None
+    acks = acknowledgements_before_planning(root, run_date, dt.datetime.now(dt.UTC))
     plan = plan_night(root, run_date)
     dispatch: dict[str, Any] = {"status": step_status(DISPATCH_MESSAGES, MESSAGING_MODULE, "dispatch_messages")}
     if DISPATCH_MESSAGES is not None:
@@ -213,12 +255,16 @@ def nightly(workspace: str, date: str | None = None) -> dict[str, Any]:
         for chunk in chunked(letters_to_render(root, run_date), LETTER_CHUNK_SIZE)
     ]
     letters = letters_summary(rendered, send_to_print_house(root, run_date))
+    # last: a webhook endpoint that is down or misconfigured must not hold back the letters
+    notified = notify_and_export(root, run_date, dt.datetime.now(dt.UTC))
     report = {
         "workspace": root,
         "run_date": run_date.isoformat(),
         "ledger": ledger,
+        "acknowledgements": acks,
         "plan": plan,
         "dispatch": dispatch,
+        "notify": notified,
         "letters": letters,
     }
     create_markdown_artifact(

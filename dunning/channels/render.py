@@ -4,23 +4,31 @@ Templates live under ``templates/<channel>/<language>/`` at the repository root 
 folder the caller passes). Undefined variables are errors, so a template that names a field
 the data does not have fails loudly at build time instead of sending "Dear ,". Amounts and
 dates are formatted by Babel for the recipient's locale (``nl_BE``: ``€ 1.234,50``).
+
+A **credit note** is an open item with a negative amount (that is how the ledger import and the
+planner see it). Templates test for it with ``line is credit_note``, print it under its own name
+and show its amount as a deduction with ``| deduction(locale)`` (``− € 50,00``: a minus sign
+before the positive amount, never Babel's ``€ -50,00``, which reads like a typo); ``| lines_total``
+is the net balance of the listed items, which is what the invoices part of the total comes to.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from dunning.domain.money import Money
 from dunning.errors import ConfigError
 
-__all__ = ["LANGUAGES", "TemplateMissing", "default_templates_dir", "environment", "language_of"]
+__all__ = ["DEDUCTION_SIGN", "LANGUAGES", "TemplateMissing", "default_templates_dir", "environment", "language_of"]
 
 LANGUAGES = ("nl", "fr", "de", "en")
 
@@ -50,6 +58,35 @@ def _date(value: date, locale: str, format: str = "long") -> str:
     return format_date(value, format=format, locale=locale)
 
 
+#: U+2212 MINUS SIGN and a no-break space: "− € 50,00" never wraps between the sign and the amount
+DEDUCTION_SIGN = "\u2212\u00a0"
+
+
+def _deduction(value: Money, locale: str) -> str:
+    """A credit (negative amount) as a deduction: the minus sign, then the amount without its sign."""
+    return DEDUCTION_SIGN + _money(Money.of(abs(value.amount), value.currency), locale)
+
+
+def _is_credit_note(line: object) -> bool:
+    """An invoice line whose open amount is below zero: a credit note the debtor may deduct."""
+    amount = getattr(line, "open_amount", None)
+    return isinstance(amount, Money) and amount.amount < 0
+
+
+def _lines_total(lines: Iterable[Any]) -> Money | None:
+    """The sum of the lines' open amounts (credit notes deducted); None for no lines."""
+    total: Money | None = None
+    for line in lines:
+        total = line.open_amount if total is None else total + line.open_amount
+    return total
+
+
+def _percent(rate: Decimal, locale: str) -> str:
+    """A yearly rate given in percent (``Decimal("12.5")``) as ``12,5 %`` or ``12.5%`` (as on letters)."""
+    number = format_decimal(rate, format="#,##0.##", locale=locale)
+    return number + ("%" if locale.startswith("en") else "\u00a0%")
+
+
 @lru_cache(maxsize=16)
 def environment(templates_dir: Path, channel: str, html: bool) -> jinja2.Environment:
     """A cached environment for ``templates_dir/channel``; ``html`` turns autoescaping on."""
@@ -66,6 +103,10 @@ def environment(templates_dir: Path, channel: str, html: bool) -> jinja2.Environ
     )
     env.filters["money"] = _money
     env.filters["date"] = _date
+    env.filters["deduction"] = _deduction
+    env.filters["lines_total"] = _lines_total
+    env.filters["percent"] = _percent
+    env.tests["credit_note"] = _is_credit_note
     return env
 
 

@@ -83,4 +83,4 @@ def main() -> None:
 
 
 # The command modules register themselves on `cli` when imported.
-from dunning.cli import commands, demo, flows, letters, messaging, print_house, reconcile  # noqa: E402,F401
+from dunning.cli import commands, demo, flows, letters, messaging, notify, print_house, rates, reconcile  # noqa: E402,F401

@@ -30,6 +30,7 @@ from dunning.usecases.letters_data import kind_for, letter_for_case
 from dunning.usecases.letters_send import send_letters
 from dunning.usecases.messaging import DispatchResult, dispatch_messages
 from dunning.usecases.nightly import RunResult, load_flows, run_night
+from dunning.usecases.notify import notify
 from dunning.usecases.reconcile import reconcile_inbox
 from dunning.workspace import Workspace, init_workspace, open_workspace, reset_folder
 
@@ -162,10 +163,14 @@ def demo_command(directory: str) -> None:
         sent = dispatch_messages(store, workspace, day, now=datetime.combine(day, time(10), tzinfo=zone))
         rendered = render_letters(store, workspace, day)
         printed = send_letters(store, workspace, day)
+        told = notify(store, workspace, day, now=datetime.combine(day, time(10, 30), tzinfo=zone), env={})
         letters = (
             f"; {printed.letters} letters in {len(printed.batches)} print batches" if printed.letters else ""
         ) + (f" ({rendered.failed} could not be rendered)" if rendered.failed else "")
-        return f"{_night_line(planned)} → {_sent_line(sent)}{letters}"
+        hooks, files = told.webhooks.counts.delivered, told.exports.exported
+        third = f"; {hooks} webhooks to the creditor" if hooks else ""
+        third += f"; {files} cases exported ({', '.join(Path(f).name for f in told.exports.files)})" if files else ""
+        return f"{_night_line(planned)} → {_sent_line(sent)}{letters}{third}"
 
     for step, day in enumerate(NIGHTS, start=2):
         console.print(f"{step}. {night(day)}")

@@ -13,9 +13,11 @@ from dunning.cli.context import date_option, format_option, get_store, get_works
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.domain.actions import catalogue_rows
 from dunning.domain.case_state import CaseState
+from dunning.domain.flows import Problem
 from dunning.domain.legal.compliance import check_flow_set
-from dunning.errors import FlowError
+from dunning.errors import ConfigError, FlowError
 from dunning.usecases.nightly import load_flows, run_night
+from dunning.usecases.rates import workspace_rates
 
 
 def _progress(states: Iterable[CaseState], total: int) -> Iterable[CaseState]:
@@ -60,6 +62,7 @@ def run_command(ctx: click.Context, run_date: datetime | None, dry_run: bool, sh
         creditor_language=creditor.language,
         dry_run=dry_run,
         progress=_progress,
+        rates=workspace_rates(workspace),
     )
     summary = result.summary()
     if fmt == "json":
@@ -100,6 +103,10 @@ def flows_check_command(ctx: click.Context, fmt: str) -> None:
     workspace = get_workspace(ctx)
     flows, problems = load_flows(workspace.flows_dir)
     problems = problems + check_flow_set(flows)
+    try:
+        workspace_rates(workspace)  # the rates file the night will use must be valid too
+    except ConfigError as exc:
+        problems.append(Problem(str(workspace.config.legal.rates), "", str(exc)))
     rows = [{"severity": p.severity, "file": p.source, "where": p.where, "message": p.message} for p in problems]
     if fmt == "json":
         emit_object({"flows": sorted(f"{n}@{v}" for n, v in flows.flows), "problems": rows}, fmt)

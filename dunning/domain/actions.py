@@ -113,6 +113,16 @@ _FEE = _s(
 )
 
 
+_POSTAGE = _s(
+    "postage",
+    "decimal",
+    "postage of this letter, added to a fee only where the law allows it (Book XIX regular supply: at "
+    "most €7.50 plus postage); ignored when the message goes by email",
+    None,
+    minimum=Decimal(0),
+)
+
+
 def _channel(default: str, *choices: str) -> SettingSpec:
     return _s("channel", "choice", "channel used", default, choices=choices)
 
@@ -133,6 +143,7 @@ _SPECS: tuple[ActionSpec, ...] = (
         settings=(
             _template("reminder"),
             _FEE,
+            _POSTAGE,
             _s("print_class", "choice", "postal class", "standard", choices=("standard", "priority")),
             _s("include_statement", "bool", "append an account statement page", False),
         ),
@@ -143,7 +154,7 @@ _SPECS: tuple[ActionSpec, ...] = (
         Channel.REGISTERED_LETTER,
         contact=True,
         legal_notice=True,
-        settings=(_template("formal_notice"), _FEE),
+        settings=(_template("formal_notice"), _FEE, _POSTAGE),
     ),
     ActionSpec(
         "send_email",
@@ -170,6 +181,7 @@ _SPECS: tuple[ActionSpec, ...] = (
             _channel("registered_letter", "letter", "registered_letter", "email"),
             _template("final_notice"),
             _FEE,
+            _POSTAGE,
             _s("deadline_days", "int", "payment deadline stated in the notice", 14, minimum=Decimal(1)),
         ),
     ),

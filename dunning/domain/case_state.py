@@ -4,13 +4,21 @@ A :class:`CaseState` is everything the planner needs to decide what a case gets 
 
 * the :class:`Debtor` attributes flows branch on (type, country, language, segment, reachable by
   email / phone / post);
-* the open :class:`OpenInvoice` items (amounts in the case currency, as Decimal);
+* the open :class:`OpenInvoice` items (amounts in the case currency, as Decimal), each marked when
+  it bills a **regular-supply contract** (energy, telecom, newspapers: Book XIX counts their unpaid
+  due dates per calendar year), with ``regular_supply_reminded``: the due dates of the debtor's
+  regular-supply items that earlier reminders (of other cases) were for;
 * the flow name and version the case is pinned to, and its **cycle** (1 for a new case; the store
   increments it when a paid case is reopened by new invoices, so steps run again with new keys);
 * the :class:`HistoryEntry` list: every action planned or done for the case *including what earlier
   runs planned* (outcome ``planned``) — this is what makes a re-run a no-op. Record each
   :class:`~dunning.domain.planner.PlannedAction` as an entry with the same key, step key, action,
-  date, channel, fallback depth, flow/version/cycle, and ``amount`` = its fee or interest;
+  date, channel, fallback depth, flow/version/cycle, and ``amount`` = its fee or interest. Once a
+  message has really gone out, give its outcome (``sent``, ``delivered``) and ``sent_on``: the day
+  it left (a letter: the print house's posting date when acknowledged, else the day it was handed
+  to the print house; an email: the day the mail server accepted it). Legal periods count from
+  ``sent_on`` (else ``on``); a legal notice still ``planned`` has not gone out, so the costs and
+  interest that wait for its period wait for it too;
 * :class:`Hold` records (typed: dispute, promise_to_pay, insolvency, deceased, plan_active, manual);
 * :class:`CaseEvent` records: ``delivery_failed`` (``ref`` = the failed action's key; a history
   entry with a failed outcome works too), ``pay_page_visit`` (a visit without payment), and any
@@ -30,6 +38,7 @@ from dunning.domain.legal.base import DebtorType
 
 __all__ = [
     "FAILED_OUTCOMES",
+    "SENT_OUTCOMES",
     "CaseEvent",
     "CaseState",
     "Debtor",
@@ -55,6 +64,8 @@ class Outcome(StrEnum):
 
 
 FAILED_OUTCOMES = frozenset({Outcome.FAILED, Outcome.BOUNCED, Outcome.RETURNED})
+#: outcomes of an action that really happened (a message that went out)
+SENT_OUTCOMES = frozenset({Outcome.SENT, Outcome.DELIVERED, Outcome.DONE})
 
 
 class HoldKind(StrEnum):
@@ -88,6 +99,7 @@ class OpenInvoice:
     due_date: date
     open_amount: Decimal
     original_amount: Decimal
+    regular_supply: bool = False  # billed under a regular-supply contract (energy, telecom, newspapers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +118,14 @@ class HistoryEntry:
     fallback_depth: int = 0
     amount: Decimal | None = None  # fee or interest charged by this action
     outcome_on: date | None = None  # when the outcome became known (failures: fallback from then)
+    sent_on: date | None = None  # the day the message really went out (letter: posting date once acknowledged)
+
+    @property
+    def went_out_on(self) -> date | None:
+        """The day the message went out: ``sent_on``, else ``on`` once sent/delivered/done; None while planned."""
+        if self.sent_on is not None:
+            return self.sent_on
+        return self.on if self.outcome in SENT_OUTCOMES else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +168,16 @@ class CaseState:
     interest_charged: Decimal = Decimal(0)  # interest charged outside the history
     creditor_is_sme: bool = False
     tags: tuple[str, ...] = field(default=())
+    regular_supply_reminded: tuple[date, ...] = ()  # due dates of the debtor's supply bills reminded before
+
+    @property
+    def regular_supply(self) -> bool:
+        """True when every open item of the case bills a regular-supply contract (and there is one).
+
+        A case that also holds another debt keeps the general rule (its first reminder is free).
+        """
+        items = [i for i in self.invoices if i.open_amount > 0]
+        return bool(items) and all(i.regular_supply for i in items)
 
     @property
     def open_principal(self) -> Decimal:

@@ -11,7 +11,7 @@ A flow file (``flows/<name>.yaml``) describes one version of a flow::
         action: send_email
         settings: {template: friendly_reminder}
         when: {has_email: true}      # debtor_type, country, language, segment, min_open, max_open,
-                                     # has_email, has_phone, has_address
+                                     # has_email, has_phone, has_address, regular_supply
         fallback:                    # if it cannot be done or fails (bounce, return, failed SMS)
           action: send_letter
           fallback: {action: manual_task, settings: {title: unreachable debtor}}
@@ -100,8 +100,11 @@ class Condition:
     has_email: bool | None = None
     has_phone: bool | None = None
     has_address: bool | None = None
+    regular_supply: bool | None = None  # every open item bills a regular-supply contract (Book XIX)
 
-    def matches(self, debtor: Debtor, open_amount: Decimal) -> bool:
+    def matches(self, debtor: Debtor, open_amount: Decimal, regular_supply: bool = False) -> bool:
+        if self.regular_supply is not None and regular_supply != self.regular_supply:
+            return False
         if self.debtor_types is not None and debtor.type not in self.debtor_types:
             return False
         if self.countries is not None and debtor.country.upper() not in self.countries:
@@ -129,18 +132,8 @@ class Condition:
     @property
     def is_certain(self) -> bool:
         """True when only country/type are tested (a step that may match surely runs)."""
-        return all(
-            v is None
-            for v in (
-                self.languages,
-                self.segments,
-                self.min_open,
-                self.max_open,
-                self.has_email,
-                self.has_phone,
-                self.has_address,
-            )
-        )
+        others = (self.languages, self.segments, self.min_open, self.max_open, self.has_email, self.has_phone)
+        return all(v is None for v in (*others, self.has_address, self.regular_supply))
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +252,7 @@ _CONDITION_KEYS = {
     "has_email",
     "has_phone",
     "has_address",
+    "regular_supply",
 }
 
 
@@ -295,7 +289,7 @@ def _read_condition(r: _Reader, data: Any, where: str) -> Condition | None:
             except InvalidOperation:
                 r.error(_join(where, key), f"expected an exact amount (quote decimals), got {value!r}")
     flags: dict[str, bool | None] = {}
-    for key in ("has_email", "has_phone", "has_address"):
+    for key in ("has_email", "has_phone", "has_address", "regular_supply"):
         flags[key] = None
         if key in block:
             if isinstance(block[key], bool):
@@ -312,6 +306,7 @@ def _read_condition(r: _Reader, data: Any, where: str) -> Condition | None:
         has_email=flags["has_email"],
         has_phone=flags["has_phone"],
         has_address=flags["has_address"],
+        regular_supply=flags["regular_supply"],
     )
 
 
@@ -538,10 +533,10 @@ def load_assignment(data: Any, source: str) -> Assignment:
     return Assignment(tuple(rules), default)
 
 
-def assign_flow(assignment: Assignment, debtor: Debtor, open_amount: Decimal) -> str:
+def assign_flow(assignment: Assignment, debtor: Debtor, open_amount: Decimal, regular_supply: bool = False) -> str:
     """The name of the flow a new case of ``debtor`` starts on."""
     for condition, name in assignment.rules:
-        if condition.matches(debtor, open_amount):
+        if condition.matches(debtor, open_amount, regular_supply):
             return name
     return assignment.default
 

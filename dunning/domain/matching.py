@@ -12,8 +12,10 @@ first hit wins:
    RF with spaces; repaired when safe) or an invoice number in the free text,
    all pointing at one case → applied; named invoices are paid first.
 3. **debtor_iban**: a known debtor IBAN and an amount equal (within the
-   tolerance) to the case's open total or to exactly one open invoice → applied.
-   A known IBAN with any other amount → suggestion.
+   tolerance) to the case's open total, to exactly one open invoice, or else
+   to the sum of two or more open invoices of one case (oldest first when
+   several sums fit; the ambiguity is in the evidence) → applied. A known IBAN
+   with any other amount → suggestion.
 4. **amount_name**: an amount equal to an open invoice or case total together
    with a similar debtor name (difflib), or a similar name alone → *suggestion
    only*, never applied.
@@ -33,7 +35,8 @@ undos, key) and sorts every candidate list.
 
 Modules: ``matching_model`` (the records), ``matching_text`` (references and
 invoice numbers in text, names), ``matching_index`` (look-up tables),
-``matching_allocation`` (legal order, partial, credit, write-off),
+``matching_iban`` (rule 3), ``matching_subset`` (several invoices in one
+payment), ``matching_allocation`` (legal order, partial, credit, write-off),
 ``matching_history`` (finding the payment a return undoes).
 """
 
@@ -45,6 +48,7 @@ from decimal import Decimal
 
 from dunning.domain.matching_allocation import Allocated, WorkingCase, allocate, apply_reviewed
 from dunning.domain.matching_history import PaymentHistory
+from dunning.domain.matching_iban import decide_by_iban
 from dunning.domain.matching_index import AmountHit, MatchIndex, gc_paused
 from dunning.domain.matching_model import (
     LEGAL_ORDER_BGB_367,
@@ -74,6 +78,7 @@ from dunning.domain.matching_model import (
     Unmatched,
     WriteOff,
 )
+from dunning.domain.matching_subset import fits as _fits
 from dunning.domain.matching_text import (
     NameScorer,
     canonical_reference,
@@ -174,11 +179,6 @@ def _window(currency: str, amount: Decimal, tolerance: Decimal) -> list[Decimal]
     """The targets ``amount`` pays within the tolerance: amount, amount + 0.01, … amount + tolerance."""
     step = Decimal(1).scaleb(-minor_unit(currency))
     return [amount + k * step for k in range(int(tolerance / step) + 1)]
-
-
-def _fits(amount: Decimal, target: Decimal, tolerance: Decimal) -> bool:
-    """The amount pays ``target``: equal, or short by at most the tolerance."""
-    return target > 0 and target - tolerance <= amount <= target
 
 
 class _Run:
@@ -484,51 +484,19 @@ class _Run:
         )
 
     def _rule_iban(self, tx: BankTransaction, evidence: list[Evidence]) -> bool:
+        """Rule 3 (see :mod:`dunning.domain.matching_iban`): a known account and an amount that fits."""
         if not tx.debtor_iban:
             return False
         case_ids = [cid for cid in self.index.iban(tx.debtor_iban) if self.index.cases[cid].currency == tx.currency]
         if not case_ids:
             return False
-        tol = self.config.tolerance
-        totals: list[str] = []
-        invoices: list[tuple[str, str]] = []
-        for case_id in case_ids:
-            items = self._open_items(case_id)
-            if _fits(tx.amount, sum((amount for _, amount in items), _ZERO), tol):
-                totals.append(case_id)
-            invoices.extend(
-                (case_id, item.item_id)
-                for item, amount in items
-                if item.kind is ItemKind.PRINCIPAL and _fits(tx.amount, amount, tol)
-            )
-        hit_cases = set(totals) | {cid for cid, _ in invoices}
-        if len(hit_cases) == 1:
-            case_id = next(iter(hit_cases))
-            in_case = [item for cid, item in invoices if cid == case_id]
-            if case_id in totals or len(in_case) == 1:
-                what = f"the open total of case {case_id}" if case_id in totals else f"the open amount of {in_case[0]}"
-                evidence.append(
-                    Evidence("debtor_iban", "known account", f"the debtor of case {case_id} paid from it before")
-                )
-                evidence.append(Evidence("amount", str(tx.amount), f"equals {what}"))
-                self._apply(tx, Rule.DEBTOR_IBAN, case_id, in_case, evidence)
-                return True
-        # A known payer, but the amount does not say what is paid: a person decides.
-        candidates = []
-        for case_id in case_ids:
-            fits = [item for cid, item in invoices if cid == case_id]
-            ev = [Evidence("debtor_iban", "known account", f"the debtor of case {case_id} paid from it before")]
-            if case_id in totals:
-                ev.append(Evidence("amount", str(tx.amount), "equals the open total"))
-            ev.extend(Evidence("amount", str(tx.amount), f"equals the open amount of {item}") for item in fits)
-            score = 1.0 if (fits or case_id in totals) else 0.75
-            candidates.append(Candidate(case_id, fits[0] if len(fits) == 1 else None, score, tuple(ev)))
-        reason = (
-            "known debtor account; the amount fits several open items"
-            if hit_cases or len(invoices) > 1
-            else "known debtor account; the amount fits neither the open total nor one invoice"
-        )
-        self._suggest(tx, Rule.DEBTOR_IBAN, reason, candidates, evidence)
+        cases = [(case_id, self._open_items(case_id)) for case_id in case_ids]
+        decision = decide_by_iban(tx.amount, cases, self.config.tolerance)
+        evidence.extend(decision.evidence)
+        if decision.case_id is not None:
+            self._apply(tx, Rule.DEBTOR_IBAN, decision.case_id, decision.named, evidence)
+        else:
+            self._suggest(tx, Rule.DEBTOR_IBAN, decision.reason, list(decision.candidates), evidence)
         return True
 
     def _rule_amount_name(self, tx: BankTransaction, evidence: list[Evidence], hits: list[AmountHit]) -> bool:

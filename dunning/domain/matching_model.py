@@ -107,7 +107,7 @@ class Rule(StrEnum):
 
     STRUCTURED_REFERENCE = "structured_reference"  # 1: valid CdtrRefInf equal to a case reference
     TEXT_REFERENCE = "text_reference"  # 2: case reference or invoice number in the free text
-    DEBTOR_IBAN = "debtor_iban"  # 3: known debtor IBAN and an amount that fits exactly
+    DEBTOR_IBAN = "debtor_iban"  # 3: known debtor IBAN; amount = open total, one invoice or a sum of invoices
     AMOUNT_NAME = "amount_name"  # 4: amount and fuzzy name: suggestion only
     RETURN = "return"  # a returned direct debit / credit transfer (RtrInf)
     REVERSAL = "reversal"  # a booking that cancels an earlier one (RvslInd)

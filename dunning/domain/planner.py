@@ -23,6 +23,15 @@ The store records it as a unique key and feeds it back as a :class:`~dunning.dom
   the 3rd working day after posting the free first reminder); a cost on the first notice is dropped
   where that notice must be free; a cost without any legal notice is dropped (the step still runs);
   amounts are capped by the pack (``fee``, ``interest``, ``earliest_legal_date``, ``figures``);
+* **real sending dates**: legal periods run from the day a notice really went out
+  (:attr:`~dunning.domain.case_state.HistoryEntry.went_out_on`: a letter's posting date, an email's
+  sending day), not the day it was planned; while the notice has not gone out (still ``planned``),
+  a cost or interest that needs its period waits (the case is looked at again from the earliest
+  day the period could end); fees of messages that failed do not count as charged;
+* **regular supply**: where every open item bills a regular-supply contract, the pack may allow a
+  cost on the first notice itself (Book XIX: at most €7.50 plus the letter's ``postage`` from the
+  4th unpaid due date of a calendar year; the first 3 stay free), counting the due dates overdue on
+  the run date against ``CaseState.regular_supply_reminded``; the figure explains either outcome;
 * **fallbacks**: when an action cannot be done (no email, no phone, no address) its fallback is
   planned instead; when it failed (history outcome failed/bounced/returned, or a
   ``delivery_failed`` event naming its key) the next fallback of the chain is planned from the day
@@ -42,13 +51,13 @@ raises a ``promise_broken`` event for the flow's ``events:`` handlers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from dunning.domain.actions import CATALOGUE, CHANNEL_NEEDS, Channel, action_channel, charges_fee
+from dunning.domain.actions import CATALOGUE, CHANNEL_NEEDS, PAPER_CHANNELS, Channel, action_channel, charges_fee
 from dunning.domain.case_state import (
     FAILED_OUTCOMES,
     HARD_STOP_HOLDS,
@@ -67,6 +76,8 @@ __all__ = ["CasePlan", "PlannedAction", "idempotency_key", "migrate_case", "plan
 
 ONE_DAY = timedelta(days=1)
 _ZERO = Decimal("0.00")
+#: a pack's ``fee_start`` / ``interest_charge_start``: (oldest due date, notice day, notice channel) → first day
+_StartRule = Callable[[date, date | None, Channel | None], date | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,32 +174,39 @@ class _Night:
         self.notices = 0
         self.fees = state.fees_charged
         self.interest_charged = state.interest_charged
-        first_notice: HistoryEntry | None = None
+        # The first legal notice that went out (dated the day it did: legal periods count from it) and,
+        # when none did, the first one planned: charges that wait for its period wait for it.
+        sent: tuple[date, str, str | None] | None = None
+        unsent: tuple[date, str, str | None] | None = None
         for h in self.history:  # one pass, no sorting: this runs a million times a night
             spec = CATALOGUE.get(h.action)
             if spec is None:
                 continue
             if spec.contact and (self.last_contact is None or h.on > self.last_contact):
                 self.last_contact = h.on
-            if spec.legal_notice and h.key not in self.failed:
+            failed = h.key in self.failed
+            if spec.legal_notice and not failed:
                 self.notices += 1
-                if first_notice is None or (h.on, h.key) < (first_notice.on, first_notice.key):
-                    first_notice = h
-            if h.amount is not None:  # only cost actions carry an amount
+                went_out = h.went_out_on
+                if went_out is not None and (sent is None or (went_out, h.key) < sent[:2]):
+                    sent = (went_out, h.key, h.channel)
+                elif went_out is None and (unsent is None or (h.on, h.key) < unsent[:2]):
+                    unsent = (h.on, h.key, h.channel)
+            if h.amount is not None and not (failed and spec.contact):  # a failed message's fee is not owed
                 if spec.charges == "interest":
                     self.interest_charged += h.amount
                 elif h.action == "waive_fees":
                     self.fees -= h.amount
                 else:
                     self.fees += h.amount
-        self.notice: tuple[date, Channel] | None = (
-            None if first_notice is None else (first_notice.on, Channel(first_notice.channel or Channel.LETTER))
-        )
+        self.notice = None if sent is None else (sent[0], Channel(sent[2] or Channel.LETTER))
+        self.unsent_notice = None if unsent is None or sent else (unsent[0], Channel(unsent[2] or Channel.LETTER))
         self.open_invoices = [i for i in state.invoices if i.open_amount > 0]
         # What the debtor owes is the net balance: credit notes (negative items) lower it, and a case
         # whose credits cover its invoices owes nothing (it is treated as paid, and costs are capped on it).
         self.principal = max(sum((i.open_amount for i in state.invoices), Decimal(0)), Decimal(0))
         self.anchor = min((i.due_date for i in self.open_invoices), default=run_date)
+        self.regular_supply = state.regular_supply
 
     # ---- helpers -------------------------------------------------------------------------------
     def possible(self, call: ActionCall) -> bool:
@@ -226,14 +244,23 @@ class _Night:
         earliest: date | None = None
         wants_fee = charges_fee(call.action, call.settings)
         is_notice = spec.legal_notice
-        first_notice = is_notice and self.notice is None
+        first_notice = is_notice and self.notice is None and self.unsent_notice is None
         charge_fee = wants_fee
         notice_on, notice_ch = self.notice if self.notice else (None, None)
+        channel = action_channel(call.action, call.settings)
+        supply: Figure | None = None  # a regular-supply exception to the free first reminder
         if wants_fee and first_notice and pack.first_reminder_free:
-            charge_fee = False
-            rules.append(f"{pack.code}: the first reminder is free; its fee is dropped")
+            supply = self._regular_supply(call, channel)
+            if supply is None or not supply.amount:
+                charge_fee = False
+                why = f"{supply.explanation}; " if supply is not None else "the first reminder is free; "
+                rules.append(f"{pack.code}: {why}its fee is dropped")
+            else:
+                rules.append(f"{pack.code}: {supply.explanation}")
         elif wants_fee:
             start = pack.fee_start(self.anchor, notice_on, notice_ch)
+            if start is None and self.unsent_notice is not None:
+                raise self._wait_for_notice(step_key, call, pack.fee_start, due, "costs")
             if start is None:
                 charge_fee = False
                 rules.append(f"{pack.code}: no legal notice sent yet: no costs may be charged")
@@ -245,6 +272,8 @@ class _Night:
         charge_interest = spec.charges == "interest"
         if charge_interest:
             start = pack.interest_charge_start(self.anchor, notice_on, notice_ch)
+            if start is None and self.unsent_notice is not None:
+                raise self._wait_for_notice(step_key, call, pack.interest_charge_start, due, "interest")
             if start is None:
                 charge_interest = False
                 rules.append(f"{pack.code}: no legal notice sent yet: no interest may be charged")
@@ -254,15 +283,16 @@ class _Night:
                     due = start
         if due > self.day:
             raise _Wait(due, f"{step_key}: {call.action} due {due.isoformat()}" + (f" ({rules[-1]})" if rules else ""))
-        channel = action_channel(call.action, call.settings)
         amount: Decimal | None = None
         interest: tuple[tuple[str, InterestResult], ...] = ()
         figures: list[Figure] = []
         if charge_fee:
-            amount, figure = self._fee(call, is_notice)
+            amount, figure = self._fee(call, is_notice, supply)
             figures.append(figure)
         elif wants_fee:
             amount = _ZERO
+            if supply is not None:
+                figures.append(supply)
         if charge_interest:
             amount, interest = self._interest(call)
         elif spec.charges == "interest":
@@ -307,19 +337,38 @@ class _Night:
             self.last_contact = self.day
         if is_notice:
             self.notices += 1
-            if self.notice is None and channel is not None:
-                self.notice = (self.day, channel)
+            if self.notice is None and self.unsent_notice is None and channel is not None:
+                self.unsent_notice = (self.day, channel)  # planned tonight: it goes out later
 
-    def _fee(self, call: ActionCall, is_notice: bool) -> tuple[Decimal, Figure]:
+    def _wait_for_notice(self, step_key: str, call: ActionCall, rule: _StartRule, due: date, what: str) -> _Wait:
+        """A charge whose period runs from a notice not gone out yet: look again when it could end at the earliest."""
+        assert self.unsent_notice is not None
+        planned_on, channel = self.unsent_notice
+        estimate = rule(self.anchor, planned_on, channel)
+        when = max(estimate or self.day, due, self.day + ONE_DAY)
+        why = f"{self.pack.code}: the legal notice planned {planned_on.isoformat()} has not gone out yet"
+        return _Wait(when, f"{step_key}: {call.action} waits ({why}: {what} count from the day it goes out)")
+
+    def _regular_supply(self, call: ActionCall, channel: Channel | None) -> Figure | None:
+        """The pack's figure for a first reminder of a regular-supply case (None: not such a case)."""
+        if not self.regular_supply:
+            return None
+        concerned = [i.due_date for i in self.open_invoices if i.due_date < self.day]
+        postage = (call.settings.get("postage") or Decimal(0)) if channel in PAPER_CHANNELS else Decimal(0)
+        return self.pack.regular_supply_allowance(concerned, self.state.regular_supply_reminded, postage)
+
+    def _fee(self, call: ActionCall, is_notice: bool, allowance: Figure | None = None) -> tuple[Decimal, Figure]:
+        """The fee ``call`` charges, capped by ``allowance`` or else the pack's fee allowance."""
         settings = call.settings
-        ctx = FeeContext(
-            principal=self.principal,
-            invoice_count=len(self.open_invoices),
-            fees_charged=self.fees,
-            notices_sent=self.notices + (1 if is_notice else 0),
-            vat_percent=settings.get("add_vat_percent") or Decimal(0),
-        )
-        allowance = self.pack.fee_allowance(ctx)
+        if allowance is None:
+            ctx = FeeContext(
+                principal=self.principal,
+                invoice_count=len(self.open_invoices),
+                fees_charged=self.fees,
+                notices_sent=self.notices + (1 if is_notice else 0),
+                vat_percent=settings.get("add_vat_percent") or Decimal(0),
+            )
+            allowance = self.pack.fee_allowance(ctx)
         cap = allowance.amount if allowance.amount is not None else _ZERO
         if call.action == "add_fee":
             mode = settings["mode"]
@@ -347,7 +396,7 @@ class _Night:
         if not terms.table.is_verified(self.day):
             self.warnings.append(
                 f"rate table {terms.table.key} not verified after "
-                f"{terms.table.verified_through.isoformat()}: update legal/rates.py"
+                f"{terms.table.verified_through.isoformat()}: add the new rates to rates.yaml (see dunning rates)"
             )
         notice_on, notice_ch = self.notice if self.notice else (None, None)
         results: list[tuple[str, InterestResult]] = []
@@ -386,7 +435,7 @@ class _Night:
             scheduled = self.scheduled(step, previous)
             if step.index < last_started:
                 continue  # passed over (e.g. after a migration): never go back
-            if step.when is not None and not step.when.matches(self.state.debtor, self.principal):
+            if step.when is not None and not step.when.matches(self.state.debtor, self.principal, self.regular_supply):
                 previous = scheduled if previous is None else max(previous, scheduled)
                 continue
             if step.skip_if_late is not None and (self.day - scheduled).days > step.skip_if_late:

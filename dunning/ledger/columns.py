@@ -27,6 +27,7 @@ OPTIONAL = (
     "reference",
     "segment",
     "description",
+    "regular_supply",
 )
 CANONICAL = REQUIRED + OPTIONAL
 
@@ -274,6 +275,27 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "beschreibung",
         "buchungstext",
         "bezeichnung",
+    ),
+    # Belgian Book XIX counts the unpaid due dates of regular-supply contracts (energy, telecom,
+    # newspapers): a yes/no flag, or the kind of contract (see dunning.ledger.values.parse_regular_supply).
+    "regular_supply": (
+        "regular supply",
+        "regular supply contract",
+        "contract type",
+        "contract kind",
+        "supply contract",
+        "recurring",
+        "regelmatige levering",
+        "contracttype",
+        "type contract",
+        "soort contract",
+        "fourniture reguliere",
+        "type de contrat",
+        "contrat de fourniture",
+        "regelmassige lieferung",
+        "regelmaessige lieferung",
+        "vertragsart",
+        "vertragstyp",
     ),
 }
 

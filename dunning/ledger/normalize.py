@@ -4,8 +4,8 @@ Rules (issue "ledger import"):
 
 * a row missing a required field (debtor_id, name, invoice_id, due_date, amount),
   or with an unreadable amount, date or currency, is **rejected**;
-* a row with a bad email, phone, IBAN, country, language or payment reference is
-  **imported without that field**, with a warning;
+* a row with a bad email, phone, IBAN, country, language, payment reference or
+  regular-supply flag is **imported without that field**, with a warning;
 * a second row for an invoice already seen in the file is rejected as a duplicate.
 
 Every problem names the file, the line, the column (as written in the file), the
@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -45,6 +46,7 @@ from dunning.ledger.values import (
     parse_date,
     parse_debtor_type,
     parse_language,
+    parse_regular_supply,
 )
 
 PARALLEL_THRESHOLD = 20_000  # distinct phone numbers above which validation uses all cores
@@ -92,6 +94,7 @@ class LedgerRow:
     reference: str | None = None
     segment: str | None = None
     description: str | None = None
+    regular_supply: bool | None = None  # billed under a regular-supply contract (None: not stated)
 
 
 ROW_FIELDS = tuple(LedgerRow.__dataclass_fields__)
@@ -122,24 +125,88 @@ class LedgerSnapshot:
             yield LedgerRow(*record)
 
 
-_NONE = object()
+def _attempt(function: Callable[[str], Any], value: str) -> Any:
+    """``function(value)``, or the ValueError it raised (a failure is a result like any other)."""
+    try:
+        return function(value)
+    except ValueError as exc:
+        return exc
 
 
-def _cached(function: Callable[[str], Any]) -> Callable[[str], Any]:
-    """Memoise a value reader, remembering failures as their ValueError."""
-    memo: dict[str, Any] = {}
+def _objects(values: list[Any]) -> np.ndarray:
+    """A numpy object array holding exactly these Python objects (no conversion)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
-    def read(value: str) -> Any:
-        result = memo.get(value, _NONE)
-        if result is _NONE:
-            try:
-                result = function(value)
-            except ValueError as exc:
-                result = exc
-            memo[value] = result
-        return result
 
-    return read
+class _Column:
+    """One column of the file as its distinct stripped values plus, per row, which one.
+
+    Every reader runs once per distinct value and its result is shared by the rows that
+    have it, so a million rows for a hundred thousand debtors cost a hundred thousand checks
+    and hold one string object per distinct value.
+    """
+
+    def __init__(self, series: pd.Series | None, length: int) -> None:
+        if series is None:
+            self.codes = np.broadcast_to(np.intp(0), (length,))  # no column: every row empty, no memory
+            self.values: list[str] = [""]
+            return
+        raw_codes, raw_values = pd.factorize(series, sort=False, use_na_sentinel=False)
+        stripped = [str(v).strip() for v in raw_values.tolist()]
+        # Two raw values may strip to the same text: number the stripped texts again.
+        remap, distinct = pd.factorize(pd.Index(stripped, dtype=object), sort=False)
+        self.codes = np.asarray(remap, dtype=np.int32 if len(stripped) < 2**31 else np.intp)[raw_codes]
+        self.values = [str(v) for v in distinct.tolist()] or [""]
+
+    def cells(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The stripped text of each row (``rows`` selects some)."""
+        return _objects(self.values)[self.codes[rows]]
+
+    def empty(self) -> np.ndarray:
+        return np.asarray([not v for v in self.values], dtype=bool)[self.codes]
+
+    def read(self, reader: Callable[[str], Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Per distinct value: the reader's result (None for an empty cell) and whether it failed."""
+        results = [_attempt(reader, v) if v else None for v in self.values]
+        failed = np.asarray([isinstance(r, ValueError) for r in results], dtype=bool)
+        return _objects(results), failed
+
+
+def _fixed(reason: str) -> Callable[[int], str]:
+    return lambda _row: reason
+
+
+class _Problems:
+    """Problems with their place: sorted by line, rejections first, then in the order the checks run."""
+
+    def __init__(self, file: str, columns: dict[str, str], lines: np.ndarray) -> None:
+        self.file = file
+        self.columns = columns
+        self.lines = lines
+        self.entries: list[tuple[int, int, int, Problem]] = []
+
+    def add(
+        self,
+        order: int,
+        canonical: str,
+        rows: np.ndarray,
+        column: _Column | None,
+        reason: Callable[[int], str],
+        severity: str,
+    ) -> None:
+        """A problem for each row index in ``rows``; ``reason(row)`` words it."""
+        header = self.columns.get(canonical, canonical)
+        rank = 0 if severity == "rejected" else 1
+        for row in np.flatnonzero(rows).tolist() if rows.dtype == bool else rows.tolist():
+            line = int(self.lines[row])
+            value = column.values[column.codes[row]] if column is not None else ""
+            self.entries.append((line, rank, order, Problem(self.file, line, header, value, reason(row), severity)))
+
+    def sorted(self) -> tuple[Problem, ...]:
+        self.entries.sort(key=lambda e: e[:3])
+        return tuple(e[3] for e in self.entries)
 
 
 # Plain ASCII addresses that email-validator always accepts; everything else goes through it.
@@ -174,22 +241,6 @@ def _phone_or_error(key: tuple[str, str | None]) -> str | ValueError:
         return _phone(*key)
     except ValueError as exc:
         return exc
-
-
-def _validate_phones(raw: list[str], countries: list[Any]) -> dict[tuple[str, str | None], str | ValueError]:
-    """E.164 for every distinct (number, country); spread over processes when there are many.
-
-    phonenumbers costs about 0.1 ms a number, the largest share of a big import.
-    """
-    keys = sorted(
-        {(p, c if isinstance(c, str) else None) for p, c in zip(raw, countries, strict=True) if p},
-        key=lambda k: (k[0], k[1] or ""),
-    )
-    if len(keys) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        return {key: _phone_or_error(key) for key in keys}
-    with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-        results = pool.map(_phone_or_error, keys, chunksize=2000)
-        return dict(zip(keys, results, strict=True))
 
 
 def _iban(value: str) -> str:
@@ -230,150 +281,243 @@ def _resolve_columns(headers: list[str], mapping: Mapping, path: Path) -> dict[s
     return columns
 
 
+# An amount as most ledgers write it (digits, thousands groups, decimal mark, leading minus) is read
+# here without the general parser, which gives the same value for these and explains the others.
+_PLAIN_AMOUNT = {
+    ",": re.compile(r"(-?)((?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,[0-9]*)?)"),
+    ".": re.compile(r"(-?)((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?)"),
+}
+
+
+def _amount_reader(decimal_mark: str) -> Callable[[str], Decimal]:
+    plain = _PLAIN_AMOUNT[decimal_mark]
+    thousands = "." if decimal_mark == "," else ","
+
+    def read(value: str) -> Decimal:
+        match = plain.fullmatch(value)
+        if match is None:
+            return parse_amount(value, decimal_mark)
+        amount = Decimal(match.group(2).replace(thousands, "").replace(decimal_mark, "."))
+        return -amount if match.group(1) else amount
+
+    return read
+
+
 def read_ledger(path: Path, mapping: Mapping | None = None) -> LedgerSnapshot:
-    """Read a ledger export; bad rows become problems, good rows are never held back."""
+    """Read a ledger export; bad rows become problems, good rows are never held back.
+
+    The rules are per row, the work per distinct value (see :class:`_Column`): each check
+    runs once on every distinct text of its column and the rows take the results.
+    """
     mapping = mapping or Mapping()
     raw = read_table(path, mapping)
     frame = raw.frame
     name = str(path)
     headers = [c for c in frame.columns if c != "_line"]
     columns = _resolve_columns(headers, mapping, path)
-    problems: list[Problem] = []
+    lines = frame["_line"].astype(int).to_numpy(dtype=np.int64)
+    problems = _Problems(name, columns, lines)
     rejected_ids: set[str] = set()
     invoice_position = headers.index(columns["invoice_id"])
     for line, reason, fields in raw.bad_lines:
-        problems.append(Problem(name, line, "", "", f"unreadable line: {reason}", "rejected"))
+        problems.entries.append((line, 0, -1, Problem(name, line, "", "", f"unreadable line: {reason}", "rejected")))
         if len(fields) > invoice_position and fields[invoice_position].strip():
             rejected_ids.add(fields[invoice_position].strip())
-    lines = frame["_line"].astype(int).tolist()
-
-    def column(canonical: str) -> list[str]:
+    count = len(frame)
+    col: dict[str, _Column] = {}
+    built: dict[str, _Column] = {}  # by header: a mapping may name one header for two columns
+    for canonical in CANONICAL:
         header = columns.get(canonical)
         if header is None:
-            return [""] * len(frame)
-        return [str(v).strip() for v in frame[header].tolist()]
-
-    values = {canonical: column(canonical) for canonical in CANONICAL}
-    decimal_mark = mapping.decimal or detect_decimal(
-        values["amount"][:5000] + [v for v in values["original_amount"][:5000] if v]
-    )
-    date_format = mapping.date_format or detect_date_format(values["due_date"] + values["invoice_date"][:2000])
-    read_amount = _cached(lambda v: parse_amount(v, decimal_mark))
-    read_date = _cached(lambda v: parse_date(v, date_format))
-    read_country = _cached(parse_country)
-    read_language = _cached(parse_language)
-    read_type = _cached(parse_debtor_type)
-    read_email = _cached(_email)
-    read_iban = _cached(_iban)
-    read_reference = _cached(_reference)
-    phones = _validate_phones(values["phone"], [read_country(v) if v else None for v in values["country"]])
-
-    out: dict[str, list[Any]] = {f: [] for f in ROW_FIELDS}
-    seen: dict[str, int] = {}
-
-    for i, line in enumerate(lines):
-        row_problems: list[Problem] = []
-
-        def reject(
-            canonical: str, value: str, reason: str, line: int = line, sink: list[Problem] = row_problems
-        ) -> None:
-            sink.append(Problem(name, line, columns.get(canonical, canonical), value, reason, "rejected"))
-
-        def warn(canonical: str, value: str, reason: str, line: int = line) -> None:
-            problems.append(Problem(name, line, columns.get(canonical, canonical), value, reason, "warning"))
-
-        for canonical in REQUIRED:
-            if not values[canonical][i]:
-                reject(canonical, "", f"required field {canonical} is empty")
-        amount = read_amount(values["amount"][i]) if values["amount"][i] else None
-        if isinstance(amount, ValueError):
-            reject("amount", values["amount"][i], f"unreadable amount: {amount}")
-        due = read_date(values["due_date"][i]) if values["due_date"][i] else None
-        if isinstance(due, ValueError):
-            reject("due_date", values["due_date"][i], f"unreadable date: {due}")
-        currency = (values["currency"][i] or "EUR").upper()
-        if len(currency) != 3 or not currency.isalpha():
-            reject("currency", values["currency"][i], "not an ISO 4217 currency code")
-        invoice_date = read_date(values["invoice_date"][i]) if values["invoice_date"][i] else None
-        if isinstance(invoice_date, ValueError):
-            warn("invoice_date", values["invoice_date"][i], f"unreadable date dropped: {invoice_date}")
-            invoice_date = None
-        original = read_amount(values["original_amount"][i]) if values["original_amount"][i] else None
-        if isinstance(original, ValueError):
-            warn("original_amount", values["original_amount"][i], f"unreadable amount dropped: {original}")
-            original = None
-        invoice_id = values["invoice_id"][i]
-        if invoice_id and not row_problems:
-            if invoice_id in seen:
-                reject("invoice_id", invoice_id, f"duplicate invoice: already on line {seen[invoice_id]}")
-            else:
-                seen[invoice_id] = line
-        if row_problems:
-            problems.extend(row_problems)
-            if invoice_id:
-                rejected_ids.add(invoice_id)
+            col[canonical] = _Column(None, count)
             continue
+        if header not in built:
+            built[header] = _Column(frame[header], count)
+            del frame[header]  # its text is in the column's distinct values now: free it as we go
+        col[canonical] = built[header]
+    # The strings now live in the columns' distinct values: let the file's table go.
+    sha256, bad_lines = raw.sha256, len(raw.bad_lines)
+    dialect: dict[str, Any] = {"format": raw.format, "encoding": raw.encoding, "delimiter": raw.delimiter}
+    del frame, raw
 
-        def optional(canonical: str, reader: Callable[[str], Any], what: str, i: int = i) -> Any:
-            value = values[canonical][i]
-            if not value:
-                return None
-            result = reader(value)
-            if isinstance(result, ValueError):
-                warn(canonical, value, f"{what} dropped: {result}")
-                return None
-            return result
-
-        country = optional("country", read_country, "country")
-        debtor_type = optional("debtor_type", read_type, "debtor type") or "person"
-        phone = None
-        if values["phone"][i]:
-            phone = phones.get((values["phone"][i], country))
-            if isinstance(phone, ValueError):
-                warn("phone", values["phone"][i], f"phone dropped: {phone}")
-                phone = None
-        record = {
-            "line": line,
-            "debtor_id": values["debtor_id"][i],
-            "name": values["name"][i],
-            "invoice_id": invoice_id,
-            "due_date": due,
-            "amount": amount,
-            "currency": currency,
-            "invoice_date": invoice_date,
-            "original_amount": original,
-            "debtor_type": debtor_type,
-            "language": optional("language", read_language, "language"),
-            "street": values["street"][i] or None,
-            "postal_code": values["postal_code"][i] or None,
-            "city": values["city"][i] or None,
-            "country": country,
-            "email": optional("email", read_email, "email"),
-            "phone": phone,
-            "iban": optional("iban", read_iban, "IBAN"),
-            "reference": optional("reference", read_reference, "payment reference"),
-            "segment": values["segment"][i] or None,
-            "description": values["description"][i] or None,
-        }
-        for key_, value in record.items():
-            out[key_].append(value)
-
-    problems.sort(key=lambda p: (p.line, p.severity != "rejected"))
-    table = pd.DataFrame(out, columns=list(ROW_FIELDS), dtype=object)  # keep None, Decimal and date as they are
-    dialect = {
-        "format": raw.format,
-        "encoding": raw.encoding,
-        "delimiter": raw.delimiter,
-        "decimal": decimal_mark,
-        "date_format": date_format,
-        "columns": columns,
-    }
-    return LedgerSnapshot(
-        file=path,
-        sha256=raw.sha256,
-        table=table,
-        problems=tuple(problems),
-        total_rows=len(lines) + len(raw.bad_lines),
-        rejected_invoice_ids=frozenset(rejected_ids),
-        dialect=dialect,
+    head = slice(0, 5000)
+    decimal_mark = mapping.decimal or detect_decimal(
+        col["amount"].cells(head).tolist() + [v for v in col["original_amount"].cells(head).tolist() if v]
     )
+    dated = np.flatnonzero(~col["due_date"].empty())[:2000]
+    date_format = mapping.date_format or detect_date_format(
+        col["due_date"].cells(dated).tolist() + col["invoice_date"].cells(slice(0, 2000)).tolist()
+    )
+    read_amount: Callable[[str], Decimal] = (
+        _amount_reader(decimal_mark) if decimal_mark in _PLAIN_AMOUNT else (lambda v: parse_amount(v, decimal_mark))
+    )
+
+    # Phone numbers are checked while the rest is read (in worker processes when there are many).
+    phones = _Phones(col["phone"], col["country"])
+    try:
+        # --- rejections: in the order the rules are listed; a row with any of them is not imported
+        rejected = np.zeros(count, dtype=bool)
+        for order, canonical in enumerate(REQUIRED):
+            empty = col[canonical].empty()
+            problems.add(order, canonical, empty, None, _fixed(f"required field {canonical} is empty"), "rejected")
+            rejected |= empty
+
+        def required(order: int, canonical: str, reader: Callable[[str], Any], what: str) -> np.ndarray:
+            column = col[canonical]
+            results, failed = column.read(reader)
+            bad = failed[column.codes]
+            problems.add(order, canonical, bad, column, lambda r: f"{what}: {results[column.codes[r]]}", "rejected")
+            rejected[bad] = True
+            return results
+
+        amounts = required(10, "amount", read_amount, "unreadable amount")
+        dues = required(11, "due_date", lambda v: parse_date(v, date_format), "unreadable date")
+        currency = col["currency"]
+        currencies = _objects([(v or "EUR").upper() for v in currency.values])
+        bad_currency = np.asarray([len(c) != 3 or not c.isalpha() for c in currencies.tolist()], dtype=bool)
+        bad = bad_currency[currency.codes]
+        problems.add(12, "currency", bad, currency, _fixed("not an ISO 4217 currency code"), "rejected")
+        rejected |= bad
+
+        all_rows = np.arange(count)
+
+        def optional(
+            order: int, canonical: str, reader: Callable[[str], Any], what: str, rows: np.ndarray
+        ) -> np.ndarray:
+            """The value of ``rows`` (None if empty or unreadable); an unreadable one is warned about and dropped."""
+            column = col[canonical]
+            results, failed = column.read(reader)
+            codes = column.codes[rows]
+            problems.add(
+                order,
+                canonical,
+                rows[failed[codes]],
+                column,
+                lambda r: f"{what}: {results[column.codes[r]]}",
+                "warning",
+            )
+            kept = results.copy()
+            kept[failed] = None
+            values: np.ndarray = kept[codes]
+            return values
+
+        # Unreadable optional dates and amounts are reported on every row, rejected or not.
+        invoice_dates = optional(
+            20, "invoice_date", lambda v: parse_date(v, date_format), "unreadable date dropped", all_rows
+        )
+        originals = optional(21, "original_amount", read_amount, "unreadable amount dropped", all_rows)
+
+        # A second row for an invoice: among rows without other problems, all but the first are duplicates.
+        invoice = col["invoice_id"]
+        clean = np.flatnonzero(~rejected)
+        clean_codes = invoice.codes[clean]
+        _, first = np.unique(clean_codes, return_index=True)
+        first_row = np.full(len(invoice.values), -1, dtype=np.intp)
+        first_row[clean_codes[first]] = clean[first]
+        duplicates = clean[first_row[clean_codes] != clean]
+        problems.add(
+            13,
+            "invoice_id",
+            duplicates,
+            invoice,
+            lambda r: f"duplicate invoice: already on line {int(lines[first_row[invoice.codes[r]]])}",
+            "rejected",
+        )
+        rejected[duplicates] = True
+        rejected_ids.update(v for v in (invoice.values[c] for c in np.unique(invoice.codes[rejected]).tolist()) if v)
+
+        # --- good rows: optional fields, each dropped with a warning when unreadable
+        ok = np.flatnonzero(~rejected)
+        # The table's one block of objects, filled a column at a time (a DataFrame of columns would copy them).
+        block = np.empty((len(ROW_FIELDS), len(ok)), dtype=object)
+
+        def put(field_: str, values: np.ndarray) -> None:
+            block[ROW_FIELDS.index(field_)] = values
+
+        put("line", _objects(lines[ok].tolist()))
+        for canonical in ("debtor_id", "name", "invoice_id"):
+            put(canonical, col[canonical].cells(ok))
+        put("due_date", dues[col["due_date"].codes[ok]])
+        put("amount", amounts[col["amount"].codes[ok]])
+        put("currency", currencies[currency.codes[ok]])
+        put("invoice_date", invoice_dates[ok])
+        put("original_amount", originals[ok])
+        del dues, amounts, invoice_dates, originals
+        put("country", optional(22, "country", parse_country, "country dropped", ok))
+        debtor_types = optional(23, "debtor_type", parse_debtor_type, "debtor type dropped", ok)
+        debtor_types[debtor_types == None] = "person"  # noqa: E711 - elementwise comparison on an object array
+        put("debtor_type", debtor_types)
+        put("phone", phones.of(ok, problems))
+        put("language", optional(25, "language", parse_language, "language dropped", ok))
+        put("email", optional(26, "email", _email, "email dropped", ok))
+        put("iban", optional(27, "iban", _iban, "IBAN dropped", ok))
+        put("reference", optional(28, "reference", _reference, "payment reference dropped", ok))
+        put("regular_supply", optional(29, "regular_supply", parse_regular_supply, "regular-supply flag dropped", ok))
+        for canonical in ("street", "postal_code", "city", "segment", "description"):
+            column = col[canonical]
+            put(canonical, _objects([v or None for v in column.values])[column.codes[ok]])
+        # Object columns keep None, Decimal and date as they are; rows with the same text share one string.
+        table = pd.DataFrame(block.T, columns=list(ROW_FIELDS), dtype=object, copy=False)
+        dialect.update(decimal=decimal_mark, date_format=date_format, columns=columns)
+        return LedgerSnapshot(
+            file=path,
+            sha256=sha256,
+            table=table,
+            problems=problems.sorted(),
+            total_rows=count + bad_lines,
+            rejected_invoice_ids=frozenset(rejected_ids),
+            dialect=dialect,
+        )
+    finally:
+        phones.close()
+
+
+class _Phones:
+    """E.164 for every distinct (number, country) of the file, with the row's country as default region.
+
+    phonenumbers costs about 20 µs a number, the largest share of reading a big file: with many
+    numbers the check is started early in worker processes and runs while the rest is read.
+    """
+
+    def __init__(self, phone: _Column, country: _Column) -> None:
+        self.phone, self.country = phone, country
+        self.regions, failed = country.read(parse_country)
+        self.regions[failed] = None  # an unreadable country is no region: the number is read as Belgian
+        numbered = np.flatnonzero(~phone.empty())
+        width = len(country.values)
+        pairs = np.unique(phone.codes[numbered].astype(np.int64) * width + country.codes[numbered])
+        keys = {(phone.values[p // width], self.regions[p % width]) for p in pairs.tolist()}
+        self.keys = sorted(keys, key=lambda k: (k[0], k[1] or ""))
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: Iterator[str | ValueError] | None = None
+        if len(self.keys) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) >= 2:
+            self.pool = ProcessPoolExecutor(max_workers=os.cpu_count())
+            self.pending = self.pool.map(_phone_or_error, self.keys, chunksize=2000)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+    def of(self, rows: np.ndarray, problems: _Problems) -> np.ndarray:
+        """The numbers of ``rows`` (None if absent or invalid); an invalid one is warned about and dropped."""
+        if self.pending is not None:
+            validated = dict(zip(self.keys, self.pending, strict=True))
+            self.close()
+        else:
+            validated = {key: _phone_or_error(key) for key in self.keys}
+        phone, country = self.phone, self.country
+        out = np.full(len(rows), None, dtype=object)
+        has_number = ~phone.empty()[rows]
+        numbered = rows[has_number]
+        width = len(country.values)
+        pairs = phone.codes[numbered].astype(np.int64) * width + country.codes[numbered]
+        distinct, which = np.unique(pairs, return_inverse=True)
+        keys = [(phone.values[p // width], self.regions[p % width]) for p in distinct.tolist()]
+        results = _objects([validated[k] for k in keys])[which.reshape(-1)]
+        bad = np.asarray([isinstance(r, ValueError) for r in results.tolist()], dtype=bool)
+        reasons = dict(zip(numbered[bad].tolist(), results[bad].tolist(), strict=True))
+        problems.add(24, "phone", numbered[bad], phone, lambda r: f"phone dropped: {reasons[r]}", "warning")
+        results[bad] = None
+        out[has_number] = results
+        return out

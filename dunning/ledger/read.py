@@ -78,6 +78,7 @@ def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 _SKIPPING = re.compile(r"Skipping line (\d+): (.*)")
+_TOO_LONG_FIRST_ROW = "Length of header or names does not match length of data"
 
 
 def _split_line(data: bytes, encoding: str, line: int, delimiter: str) -> tuple[str, ...]:
@@ -114,6 +115,7 @@ def _read_csv(
                 skiprows=mapping.skip_rows,
                 on_bad_lines="warn",
                 engine="c",
+                index_col=False,  # a row with one field too many is a bad line, never an index
             )
         except UnicodeDecodeError as exc:
             raise LedgerError(f"{path}: cannot be decoded as {encoding} ({exc.reason} at byte {exc.start})") from None
@@ -142,6 +144,14 @@ def _read_csv(
     frame["_line"] = (
         mapping.skip_rows + 2 + frame.index.to_series() + embedded.shift(fill_value=0).cumsum() + skipped_before
     )
+    if len(frame) and any(_TOO_LONG_FIRST_ROW in str(w.message) for w in caught):
+        # pandas trims the fields beyond the header on the first data row only (later rows are
+        # refused as bad lines above): refuse that row too, so every row is treated alike.
+        first = int(frame["_line"].iloc[0])
+        fields = _split_line(data, encoding, first, delimiter)
+        bad.append((first, f"expected {len(frame.columns) - 1} fields, saw {len(fields)}", fields))
+        bad.sort()
+        frame = frame.iloc[1:]
     return frame, encoding, delimiter, bad
 
 
@@ -182,10 +192,12 @@ def read_table(path: Path, mapping: Mapping) -> RawTable:
     else:
         kind = "csv"
         frame, encoding, delimiter, bad = _read_csv(path, data, mapping)
+    del data  # the rows are in the frame now
     frame.columns = [str(c).strip() for c in frame.columns]
     data_columns = [c for c in frame.columns if c != "_line"]
     if not data_columns or all(c.startswith("Unnamed") for c in data_columns):
         raise LedgerError(f"{path}: no header row found")
     empty = (frame[data_columns] == "").all(axis=1)
-    frame = frame[~empty].reset_index(drop=True)
+    if empty.any():  # copying a big frame costs its size again: only when there are blank rows to drop
+        frame = frame[~empty].reset_index(drop=True)
     return RawTable(path, sha256, frame, kind, encoding, delimiter, tuple(bad))

@@ -1,4 +1,4 @@
-"""Reading the values of ledger cells: amounts, dates, countries, languages, debtor types.
+"""Reading the values of ledger cells: amounts, dates, countries, languages, debtor types, flags.
 
 Each reader takes a string and returns the value or raises ``ValueError`` with a
 short reason; the caller adds file, line and column. Amount readers know the
@@ -219,3 +219,34 @@ def parse_debtor_type(raw: str) -> str:
     if text in _COMPANY:
         return "company"
     raise ValueError("not person or company")
+
+
+# A regular-supply flag is written as yes/no, or as the kind of contract (Book XIX names energy,
+# telecom and newspapers; water and subscriptions are supplied the same way).
+_SUPPLY_YES = {
+    "yes", "y", "true", "1", "x", "ja", "j", "oui", "regular", "regular supply", "recurring", "periodic",
+    "subscription", "energy", "electricity", "gas", "water", "telecom", "internet", "mobile", "newspaper",
+    "magazine", "regelmatig", "regelmatige levering", "abonnement", "energie", "elektriciteit", "gas en elektriciteit",
+    "krant", "tijdschrift", "fourniture reguliere", "fourniture régulière", "electricite", "électricité", "eau",
+    "journal", "regelmassig", "regelmäßig", "strom", "wasser", "zeitung", "zeitschrift",
+}
+_SUPPLY_NO = {
+    "no", "n", "false", "0", "nee", "non", "nein", "one-off", "one off", "once", "single", "eenmalig", "ponctuel",
+    "unique", "einmalig",
+}
+
+
+def parse_regular_supply(raw: str) -> bool:
+    """Does the invoice bill a regular-supply contract? ``yes``/``no`` in EN, NL, FR or DE, or a kind.
+
+    ::
+
+        >>> [parse_regular_supply(v) for v in ("Ja", "non", "Energy", "abonnement", "one-off")]
+        [True, False, True, True, False]
+    """
+    text = " ".join(raw.strip().casefold().replace("_", " ").split())
+    if text in _SUPPLY_YES:
+        return True
+    if text in _SUPPLY_NO:
+        return False
+    raise ValueError("not yes/no or a kind of regular-supply contract (energy, telecom, newspaper, subscription)")

@@ -55,7 +55,7 @@ class LetterKind(StrEnum):
 
 
 class ChargeKind(StrEnum):
-    FEE = "fee"  # a reminder fee (BE: at most EUR 7.50 plus postage from the second reminder)
+    FEE = "fee"  # a reminder fee (what the rule pack allows; see dunning.domain.legal)
     INTEREST = "interest"  # late-payment interest over a period at a rate
     DAMAGES = "damages"  # a lump sum under a damages clause (BE) or collection costs (NL WIK, DE §288(5))
     POSTAGE = "postage"

@@ -7,6 +7,9 @@ How it stays fast (research/letters.md section 3):
 * a chunk of letters becomes **one** HTML document (one ``<section>`` per
   letter), so WeasyPrint parses the stylesheets, sets up fonts and subsets
   them once per chunk instead of once per letter;
+* page 1's fixed layer (letterhead, labels, footer) is a *form* laid out once per
+  process and stamped under each letter (:mod:`dunning.letters.forms`): WeasyPrint
+  lays out only what changes from letter to letter;
 * QR codes are 1-pixel-per-module PNG data URIs, scaled by CSS;
 * chunks go to worker processes (:func:`render_parallel`).
 
@@ -37,6 +40,7 @@ import io
 import logging
 import multiprocessing
 import os
+import re
 import string
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -60,6 +64,7 @@ from dunning.domain.references import parse_reference
 from dunning.errors import ConfigError
 from dunning.letters.brand import Brand, load_brand
 from dunning.letters.formatting import LocaleFormat, locale_for
+from dunning.letters.forms import FormCache, stamp_forms
 from dunning.letters.model import LetterData, LetterDataError, LetterKind, check_letter, is_swiss
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 
@@ -70,6 +75,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 # Page names: a letter with the payment strip, with a Swiss QR-bill, or without payment part.
 PAGE_NAMES = {"pay": "letter", "ch": "letterch", "plain": "letterplain"}
+# Layers of a letter (see letter.html.j2 and dunning.letters.forms).
+PARTS = ("all", "form", "data")
 # Bottom margin of page 1 (mm); the foot (strip, footer or QR-bill) is a footnote above it.
 _FIRST_PAGE_BOTTOM = {"pay": 5, "ch": 0, "plain": 5}
 
@@ -164,6 +171,9 @@ class LetterRenderer:
         self._fetcher = URLFetcher(allowed_protocols={"data"})
         self._brands: dict[str, Brand] = {}
         self._stylesheets: dict[str, list[CSS]] = {}
+        self._forms = FormCache(self._layout_form)
+        # A form carries no "page x of y": the letter's own layer prints it.
+        self._form_css = CSS(string="@page{@top-right{content:none}}", font_config=self._font_config)
 
     # -- brands and stylesheets -------------------------------------------------------------
     def brand(self, key: str) -> Brand:
@@ -200,8 +210,10 @@ class LetterRenderer:
             "epc": None,
         }
         if is_swiss(creditor):
-            svg = swiss_qr_bill_svg(creditor, amount, letter.currency, reference.replace(" ", ""),
-                                    letter.language)
+            debtor = (letter.debtor.name, letter.debtor.country, tuple(letter.debtor.address_lines))
+            svg = swiss_qr_bill_svg(
+                creditor, amount, letter.currency, reference.replace(" ", ""), letter.language, debtor=debtor
+            )
             pay["swiss"] = True
             pay["qrbill_uri"] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode()
         elif letter.currency == "EUR":
@@ -212,8 +224,26 @@ class LetterRenderer:
             pay["epc"] = epc_qr(payload)
         return pay
 
-    def letter_html(self, letter: LetterData, page_total: int = 1) -> str:
-        """The letter's ``<section>``; raises on bad data (callers use :meth:`render_batch`)."""
+    def letter_html(self, letter: LetterData, page_total: int = 1, part: str = "all") -> str:
+        """The letter's ``<section>``; raises on bad data (callers use :meth:`render_batch`).
+
+        ``part`` is ``"all"`` (the whole letter), ``"form"`` (page 1's fixed layer, the
+        same for many letters: see :mod:`dunning.letters.forms`) or ``"data"`` (the rest).
+        """
+        return self._section(letter, self._context(letter), page_total, part)
+
+    def _section(self, letter: LetterData, context: dict[str, Any], page_total: int, part: str) -> str:
+        if part not in PARTS:
+            raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
+        return self._env.get_template(f"{letter.language}/{letter.kind.value}.html.j2").render(
+            context,
+            part=part,
+            page_total=1 if part == "form" else page_total,
+            anchor="form" if part == "form" else _anchor(letter.letter_id),
+        )
+
+    def _context(self, letter: LetterData) -> dict[str, Any]:
+        """Everything the templates need for one letter (QR codes included: built once per letter)."""
         problems = check_letter(letter)
         if problems:
             raise LetterDataError("; ".join(problems))
@@ -233,46 +263,46 @@ class LetterRenderer:
         if letter.debtor.country.upper() != creditor.address.country.upper():
             address_lines.append(fmt.country(letter.debtor.country))
         legal = letter.legal
-        return self._env.get_template(f"{letter.language}/{letter.kind.value}.html.j2").render(
-            letter=letter,
-            creditor=creditor,
-            debtor=letter.debtor,
-            legal=legal,
-            brand=brand,
-            L=labels,
-            f=fmt,
-            pay=pay,
-            lang=letter.language,
-            page_total=page_total,
-            page_name=PAGE_NAMES[page_kind],
-            page_class=page_kind,
-            anchor=_anchor(letter.letter_id),
-            reference=reference,
-            sender_lines=_fill(brand.sender_block, fields),
-            return_line=" ".join(_fill((brand.return_line,), fields)) or _return_line(letter),
-            address_lines=address_lines,
-            footer=[_fill(column, fields) for column in brand.footer] or _default_footer(letter, labels, iban),
-            rule=legal.rule_pack,
-            n=len(letter.invoices),
-            period=legal.period_days,
-            total=fmt.money(letter.total),
-            deadline=fmt.date_long(legal.deadline) if legal.deadline else "",
-            damages=fmt.money(legal.damages_if_unpaid) if legal.damages_if_unpaid is not None else "",
-            rate=fmt.percent(legal.interest_rate_if_unpaid) if legal.interest_rate_if_unpaid else "",
-            received=fmt.money(letter.amount_received) if letter.amount_received is not None else "",
-            received_on=fmt.date_long(letter.received_on) if letter.received_on else "",
-            payable=fmt.money(_payable(letter) or Decimal(0)),
-        )
+        return {
+            "letter": letter,
+            "creditor": creditor,
+            "debtor": letter.debtor,
+            "legal": legal,
+            "brand": brand,
+            "L": labels,
+            "f": fmt,
+            "pay": pay,
+            "lang": letter.language,
+            "page_name": PAGE_NAMES[page_kind],
+            "page_class": page_kind,
+            "reference": reference,
+            "sender_lines": _fill(brand.sender_block, fields),
+            "return_line": " ".join(_fill((brand.return_line,), fields)) or _return_line(letter),
+            "address_lines": address_lines,
+            "footer": [_fill(column, fields) for column in brand.footer] or _default_footer(letter, labels, iban),
+            "rule": legal.rule_pack,
+            "n": sum(1 for invoice in letter.invoices if invoice.open_amount > 0),  # credit notes are no invoices
+            "period": legal.period_days,
+            "total": fmt.money(letter.total),
+            "deadline": fmt.date_long(legal.deadline) if legal.deadline else "",
+            "damages": fmt.money(legal.damages_if_unpaid) if legal.damages_if_unpaid is not None else "",
+            "rate": fmt.percent(legal.interest_rate_if_unpaid) if legal.interest_rate_if_unpaid else "",
+            "received": fmt.money(letter.amount_received) if letter.amount_received is not None else "",
+            "received_on": fmt.date_long(letter.received_on) if letter.received_on else "",
+            "payable": fmt.money(_payable(letter) or Decimal(0)),
+        }
 
     # -- many letters -> one PDF --------------------------------------------------------------
-    def _layout(self, brand_key: str, sections: Sequence[str], cache: dict[str, Any]) -> Document:
+    def _layout(
+        self, brand_key: str, sections: Sequence[str], cache: dict[str, Any], extra: Sequence[CSS] = ()
+    ) -> Document:
         html = (
             '<!DOCTYPE html><html><head><meta charset="utf-8"><title>dunning letters</title></head><body>'
             + "".join(sections)
             + "</body></html>"
         )
         return HTML(string=html, url_fetcher=self._fetcher, base_url=str(self.templates_dir)).render(
-            stylesheets=self.stylesheets(brand_key), font_config=self._font_config, cache=cache
+            stylesheets=[*self.stylesheets(brand_key), *extra], font_config=self._font_config, cache=cache
         )
 
     def _layout_group(
@@ -291,11 +321,26 @@ class LetterRenderer:
         }
         return doc, pages
 
+    def _layout_form(self, brand_key: str, section: str) -> bytes:
+        """Page 1's fixed layer of one form (see :mod:`dunning.letters.forms`) as a one-page PDF."""
+        doc = self._layout(brand_key, [section], {}, extra=[self._form_css])
+        if len(doc.pages) != 1:
+            raise RuntimeError(f"a letter form came out as {len(doc.pages)} pages")
+        return bytes(doc.write_pdf(pdf_variant=self.pdf_variant))
+
     def render_batch(self, letters: Iterable[LetterData]) -> BatchResult:
-        """Render letters into one PDF, in the given order; bad letters are reported and left out."""
+        """Render letters into one PDF, in the given order; bad letters are reported and left out.
+
+        Each letter's own layer (``part="data"``) is laid out in one document per brand;
+        page 1's fixed layer comes from :class:`~dunning.letters.forms.FormCache` and is
+        stamped under it at the end.
+        """
         good: list[LetterData] = []
         problems: list[str] = []
+        contexts: dict[str, dict[str, Any]] = {}
         html: dict[str, str] = {}
+        forms: dict[str, str] = {}  # letter id -> form key
+        form_pdfs: dict[str, bytes] = {}
         for letter in letters:
             if letter.letter_id in html:
                 problems.append(f"letter {letter.letter_id!r}: duplicate letter id in the batch")
@@ -303,9 +348,16 @@ class LetterRenderer:
             found = check_letter(letter)
             if not found:
                 try:  # first pass assumes one page per letter
-                    html[letter.letter_id] = self.letter_html(letter, 1)
+                    context = self._context(letter)
+                    html[letter.letter_id] = self._section(letter, context, 1, "data")
+                    key, pdf = self._forms.pdf(letter.brand, self._section(letter, context, 1, "form"))
                 except (EpcError, ConfigError, ValueError, KeyError) as exc:
+                    html.pop(letter.letter_id, None)
                     found = [f"letter {letter.letter_id!r}: {exc}"]
+                else:
+                    contexts[letter.letter_id] = context
+                    forms[letter.letter_id] = key
+                    form_pdfs[key] = pdf
             if found:
                 problems.extend(found)
                 log.warning("letter %s skipped: %d problem(s)", letter.letter_id, len(found))
@@ -330,7 +382,10 @@ class LetterRenderer:
             longer = [letter for letter in group if len(group_pages[letter.letter_id]) != 1]
             if longer:
                 totals = {letter.letter_id: len(group_pages[letter.letter_id]) for letter in longer}
-                sections = [self.letter_html(letter, totals[letter.letter_id]) for letter in longer]
+                sections = [
+                    self._section(letter, contexts[letter.letter_id], totals[letter.letter_id], "data")
+                    for letter in longer
+                ]
                 doc2, pages2 = self._layout_group(longer, sections, cache)
                 documents.append(doc2)
                 for letter_id, letter_pages in pages2.items():
@@ -346,19 +401,40 @@ class LetterRenderer:
             ordered.extend(letter_pages)
         combined = documents[0] if len(documents) == 1 else documents[0].copy(ordered)
         pdf = combined.write_pdf(pdf_variant=self.pdf_variant)
-        return BatchResult(pdf, tuple(placed), tuple(problems))
+        stamps = [(rendered.first_page, forms[rendered.letter_id]) for rendered in placed]
+        return BatchResult(stamp_forms(pdf, stamps, form_pdfs), tuple(placed), tuple(problems))
 
 
 def _fill(lines: Iterable[str], fields: dict[str, Any]) -> list[str]:
-    """Brand text lines with the creditor's fields filled in; a line whose field is empty is left out
-    (so "BIC {creditor.bic}" disappears for a creditor without BIC)."""
+    """Brand text lines with the creditor's fields filled in.
+
+    A line whose fields are all empty is left out (so "BIC {creditor.bic}" disappears for a
+    creditor without BIC); a line with some empty fields keeps the others, without the gaps
+    ("{street} {house_number}, {postal_code} {city}" with no house number).
+
+    >>> from types import SimpleNamespace as NS
+    >>> creditor = NS(bic=None, street="Kunstlaan 21", number="", city="Brussel", name="Brabant NV", vat="")
+    >>> _fill(["BIC {c.bic}", "{c.street} {c.number}, {c.city}", "{c.name} — {c.vat}"], {"c": creditor})
+    ['Kunstlaan 21, Brussel', 'Brabant NV']
+    """
     formatter = string.Formatter()
     out = []
     for line in lines:
         values = [formatter.get_field(name, (), fields)[0] for _, name, _, _ in formatter.parse(line) if name]
-        if all(str(value).strip() for value in values) and line.strip():
-            out.append(line.format(**fields))
+        filled = [value for value in values if value is not None and str(value).strip()]
+        if not line.strip() or (values and not filled):
+            continue
+        text = "".join(
+            literal + ("" if name is None else _text(formatter.get_field(name, (), fields)[0]))
+            for literal, name, _, _ in formatter.parse(line)
+        )
+        text = re.sub(r"\s+,", ",", re.sub(r"\s{2,}", " ", text)).strip(" ,·—-")
+        out.append(text)
     return out
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
 
 
 def _payable(letter: LetterData) -> Decimal | None:

@@ -37,7 +37,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -50,6 +49,7 @@ import pypdfium2 as pdfium
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, IndirectObject, NameObject
 
+from dunning.adapters.files import write_atomic
 from dunning.errors import InputError
 from dunning.print.batching import BatchProblem, PlannedBatch, PlannedLetter
 
@@ -200,13 +200,6 @@ def _marks_stream(
     return b"Q q 1 0 0 1 0 0 cm\n" + zone.encode() + body + b"Q\n"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    temp = path.with_name(path.name + ".tmp")
-    with temp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
 
 
 def _open_letter(planned: PlannedLetter) -> pdfium.PdfDocument | str:
@@ -365,10 +358,10 @@ def assemble_batch(
         },
         "left_out": [{"letter_id": p.letter_id, "reason": p.message} for p in problems],
     }
-    _write_atomic(pdf_path, pdf_bytes)
-    _write_atomic(csv_path, csv_bytes)
-    _write_atomic(json_path, json_bytes)
-    _write_atomic(ticket_path, _json(ticket))  # last: its presence means the set is complete
+    write_atomic(pdf_path, pdf_bytes)
+    write_atomic(csv_path, csv_bytes)
+    write_atomic(json_path, json_bytes)
+    write_atomic(ticket_path, _json(ticket))  # last: its presence means the set is complete
     return AssembledBatch(batch.batch_id, pdf_path, csv_path, json_path, ticket_path, pdf_sha, rows, tuple(problems))
 
 

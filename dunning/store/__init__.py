@@ -38,6 +38,7 @@ from dunning.store.schema import (
     invoices,
     ledger_imports,
     metadata,
+    outbox,
     review_items,
     runs,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "ledger_imports",
     "metadata",
     "open_store",
+    "outbox",
     "review_items",
     "runs",
     "select",

@@ -133,6 +133,7 @@ invoices = Table(
     Column("reference", String(40)),
     Column("description", String(500)),
     Column("status", String(20), nullable=False, default="open"),  # open | settled_outside | paid
+    Column("regular_supply", Boolean),  # bills a regular-supply contract (Book XIX); NULL: not stated
     Column("closed_on", Date),
     Index("ix_invoices_debtor", "debtor_id"),
     Index("ix_invoices_case", "case_id"),
@@ -327,3 +328,33 @@ allocations.append_column(Column("item", String(100)))
 Index("ix_allocations_case", allocations.c.case_id)
 Index("ix_bank_transactions_status", bank_transactions.c.status)
 Index("ix_review_items_status", review_items.c.status)
+
+# --- creditor webhooks (migration 0006) ---------------------------------------------------
+# One row per webhook to deliver: a planned webhook action (notify_creditor, block_service,
+# unblock_service) or a recorded ``creditor_notified`` case event. ``body`` holds the exact bytes
+# posted, fixed when the row is written, so a retry or a re-post after a crash sends the same body
+# under the same Idempotency-Key (see dunning.usecases.outbox).
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(300), nullable=False, unique=True),  # action:<key> | event:<id>
+    Column("action_id", ForeignKey("actions.id"), unique=True),
+    Column("case_event_id", ForeignKey("case_events.id"), unique=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("event_type", String(60), nullable=False),
+    Column("target", String(20), nullable=False),  # webhook | export (the action's ``via``)
+    Column("body", Text, nullable=False),
+    # pending (never tried, or posted without an answer recorded) | deferred (transient failure,
+    # retried from next_attempt_at) | delivered | failed | cancelled
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_status", Integer),  # the HTTP status of the last answer
+    Column("last_error", Text),
+    Column("created_on", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_outbox_status", "status"),
+)
+Index("ix_case_events_kind", case_events.c.kind, case_events.c.id)

@@ -24,7 +24,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -34,6 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dunning.adapters.files import write_atomic
 from dunning.errors import ConfigError, StoreError
 from dunning.letters import (
     LetterData,
@@ -100,19 +100,6 @@ class LetterRun:
 
 
 # -- rendering ------------------------------------------------------------------------------------------
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a reader never sees half a PDF."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _unrendered_ids(conn: Connection, run_date: date) -> list[int]:
@@ -231,7 +218,7 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                 due = owner[placed.letter_id]
                 pdf = pdfs[placed.letter_id]
                 path = folder / f"{due.action_pk}.pdf"
-                _write_atomic(path, pdf)
+                write_atomic(path, pdf)
                 rows.append({"action_id": due.action_pk, "kind": DOCUMENT_KIND,
                              "path": path.relative_to(workspace.root).as_posix(),
                              "sha256": hashlib.sha256(pdf).hexdigest(), "pages": placed.page_count,

@@ -18,10 +18,13 @@ Decisions, with their reasons:
   damages are the figure ``penalty_clause_amount`` (BE Book XIX) or ``collection_costs_amount``
   (NL WIK). Without a legal date the deadline is the letter date plus the step's ``deadline_days``
   (default 14).
-* **Charges** are the case's ``add_fee`` / ``add_interest`` actions with their labels, less what
-  bank payments already covered (oldest charge first, as costs are paid first), so the letter's
-  total is what ``load_due_actions`` calls the total due. Costs charged otherwise (no action row)
-  appear as one line of the remainder.
+* **Charges** are the case's ``add_fee`` / ``add_interest`` actions with their labels, and the
+  fees of messages that went out (booked to the case, :mod:`dunning.usecases.message_fees`), less
+  what bank payments already covered (oldest charge first, as costs are paid first), so the
+  letter's total is what ``load_due_actions`` calls the total due. Costs charged otherwise (no
+  action row) appear as one line of the remainder. A letter that carries a fee itself (``fee:``
+  on the step, a Belgian regular-supply first reminder) lists it too: it is booked to the case
+  the day the letter goes out, and the debtor reads it in that letter.
 * **No postal address** (street, postal code or city missing): the action fails with a
   ``delivery_failed`` event, so the next ``dunning run`` plans its fallback. A closed case's letter
   is cancelled; a case on hold waits.
@@ -55,6 +58,7 @@ from dunning.letters import (
     StatementEntry,
 )
 from dunning.store import Store, actions, allocations, cases, debtors, invoices
+from dunning.usecases.message_fees import MESSAGE_CHANNELS, WENT_OUT
 from dunning.usecases.messaging_compose import (
     DEFAULT_PAY_DAYS,
     DueAction,
@@ -226,6 +230,35 @@ def _charges(rows: Sequence[Any], owed: Decimal, paid: Decimal, kind: ChargeKind
     return out
 
 
+def _booked_message_fees(conn: Connection, case_ids: Sequence[int]) -> list[Any]:
+    """The fees of messages that went out and were booked to their case (not taken back since)."""
+    query = (
+        select(actions.c.case_id, actions.c.action, actions.c.amount, actions.c.settings, actions.c.due_on,
+               actions.c.detail)
+        .where(actions.c.case_id.in_(case_ids), actions.c.channel.in_(MESSAGE_CHANNELS),
+               actions.c.status.in_(WENT_OUT), actions.c.amount.is_not(None))
+        .order_by(actions.c.due_on, actions.c.id)
+    )
+    return [row for row in conn.execute(query)
+            if row.amount and row.amount > 0 and (row.detail or {}).get("fee_booked_on")
+            and not (row.detail or {}).get("fee_reversed_on")]
+
+
+def own_fee(detail: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> Charge | None:
+    """The fee the letter itself carries (``detail.fee``, recorded by the nightly run), not booked yet.
+
+    The fee is booked to the case when the letter goes out, so the letter announcing it lists it
+    itself; once booked (a letter printed again), :func:`case_data` already lists it.
+    """
+    detail = detail or {}
+    if not detail.get("fee") or detail.get("fee_booked_on"):
+        return None
+    amount = _decimal(detail["fee"])
+    if amount is None or amount <= 0:
+        return None
+    return Charge(ChargeKind.FEE, amount, label=str(settings.get("label") or ""))
+
+
 def case_data(conn: Connection, case_ids: list[int]) -> dict[int, CaseData]:
     if not case_ids:
         return {}
@@ -250,6 +283,10 @@ def case_data(conn: Connection, case_ids: list[int]) -> dict[int, CaseData]:
             .order_by(actions.c.due_on, actions.c.id)
         ):
             costs.setdefault((cost.case_id, cost.action), []).append(cost)
+        for cost in _booked_message_fees(conn, chunk):
+            costs.setdefault((cost.case_id, "add_fee"), []).append(cost)
+        for key in costs:
+            costs[key].sort(key=lambda c: c.due_on)
         received: dict[int, Decimal] = {}
         for paid_row in conn.execute(
             select(allocations.c.case_id, allocations.c.amount)
@@ -307,7 +344,8 @@ def letter_data_for(due: DueAction, case: CaseData, workspace: Workspace, secret
     kind = kind_for(due.requested_template, due.action)
     if not due.reference:
         raise LetterBuildError("the case has no payment reference")
-    charges = case.charges
+    fee = own_fee(detail, due.settings)
+    charges = case.charges if fee is None else (*case.charges, fee)
     total = sum((i.open_amount for i in case.invoices), ZERO) + sum((c.amount for c in charges), ZERO)
     instalments: tuple[Instalment, ...] = ()
     if kind is LetterKind.PAYMENT_PLAN:

@@ -19,7 +19,8 @@ of the debtor; postage class from the step's ``print_class``), are planned into 
 2. :func:`dunning.print.deliver_batch` uploads it (files first, ready marker last);
 3. :meth:`StoreDeliveryLog.record_done` records, in **one** transaction, the batch ``sent`` and every
    letter of it: action ``sent`` (``outcome_on`` = the run date), a delivery row
-   ``<action key>:letter`` (``external_id`` = batch id) and a ``letter_sent`` case event.
+   ``<action key>:letter`` (``external_id`` = batch id), a ``letter_sent`` case event and, for a
+   letter with a fee, the fee booked to the case (:mod:`dunning.usecases.message_fees`).
 
 A crash anywhere between 1 and 3 leaves the batch ``pending``. The next run first rebuilds every
 pending batch from its recorded letters and date: the batch id is a hash of the letter ids and the
@@ -59,6 +60,7 @@ from dunning.print import (
 )
 from dunning.store import Store, actions, case_events, cases, debtors, deliveries, documents
 from dunning.usecases.letters_data import LETTER_CHANNELS
+from dunning.usecases.message_fees import book_message_fee
 from dunning.workspace import Workspace
 
 __all__ = ["PRINT_CHANNEL", "PrintRun", "StoreDeliveryLog", "send_letters"]
@@ -153,7 +155,7 @@ def record_letters_sent(conn: Connection, batch: AssembledBatch, run_date: date,
         return 0
     info = {r.id: r for r in conn.execute(
         select(actions.c.id, actions.c.idempotency_key, actions.c.case_id, actions.c.status, actions.c.channel,
-               actions.c.settings, actions.c.action).where(actions.c.id.in_(ids)))}
+               actions.c.settings, actions.c.action, actions.c.amount).where(actions.c.id.in_(ids)))}
     existing = set(conn.execute(select(deliveries.c.idempotency_key).where(
         deliveries.c.idempotency_key.in_([f"{info[i].idempotency_key}:letter" for i in ids if i in info]))).scalars())
     count = 0
@@ -165,6 +167,9 @@ def record_letters_sent(conn: Connection, batch: AssembledBatch, run_date: date,
         if action.status == "planned":
             conn.execute(update(actions).where(actions.c.id == action.id, actions.c.status == "planned")
                          .values(status="sent", outcome_on=run_date))
+        if action.amount:  # handed to the print house: its fee is owed now (booked once, in this transaction)
+            book_message_fee(conn, action.id, on_date=run_date, recorded_at=recorded_at,
+                             source=f"print:{batch.batch_id}")
         if key in existing:
             continue
         template = (action.settings or {}).get("template")

@@ -20,11 +20,13 @@ loaded, checked and built at a time, so memory stays flat however large the nigh
 1. one transaction records the chunk's deliveries as ``pending`` (with the Message-ID or SMS
    client reference, the send day and, for email, the Date used);
 2. the transport sends the chunk;
-3. a second transaction records each result: ``sent`` (the action becomes ``sent`` and the case
-   gets a ``message_sent`` event), ``failed`` (permanent: the action becomes ``failed`` with
-   ``outcome_on`` and a ``delivery_failed`` event, so the next ``dunning run`` plans the step's
-   fallback), or ``deferred`` (transient: the action stays ``planned`` and the next dispatch tries
-   again, counting the attempt; after ``max_attempts`` it counts as failed).
+3. a second transaction records each result: ``sent`` (the action becomes ``sent`` with
+   ``outcome_on`` = the run date, the day legal periods count from; the case gets a
+   ``message_sent`` event and the message's fee, if any: :mod:`dunning.usecases.message_fees`),
+   ``failed`` (permanent: the action becomes ``failed`` with ``outcome_on`` and a ``delivery_failed``
+   event, so the next ``dunning run`` plans the step's fallback), or ``deferred`` (transient: the
+   action stays ``planned`` and the next dispatch tries again, counting the attempt; after
+   ``max_attempts`` it counts as failed).
 
 A crash between 1 and 3 leaves ``pending`` rows; the next dispatch finds them and resolves them
 before anything else is sent for that action, by sending the *same* message again (same bytes:
@@ -82,6 +84,7 @@ from dunning.channels.quiet_hours import QuietHours, next_allowed_send
 from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
 from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, StoreError
 from dunning.store import Store, actions, case_events, deliveries
+from dunning.usecases.message_fees import book_message_fee
 from dunning.usecases.messaging_compose import (
     DueAction,
     Secrets,
@@ -229,8 +232,12 @@ def _fail(conn: Connection, due: DueAction, reason: str, run: _Run, *, exists: b
 def _repair(conn: Connection, due: DueAction, existing: Any, run: _Run) -> bool:
     """A delivery already final while its action still says planned: bring the action in line."""
     if existing.status in ("sent", "delivered"):
+        sent_on = (existing.detail or {}).get("sent_on")
         conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
-                     .values(status=existing.status))
+                     .values(status=existing.status,
+                             outcome_on=date.fromisoformat(sent_on) if sent_on else run.run_date))
+        book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
+                         source=f"dispatch:{due.channel}")
         run.summary.recovered += 1
         return True
     if existing.status == "failed":
@@ -352,6 +359,8 @@ def _mark_pending(items: Sequence[_Outgoing], run: _Run) -> None:
 
 def _record_results(items: Sequence[_Outgoing], results: Sequence[SendResult | SmsSendResult], run: _Run) -> None:
     with run.store.begin() as conn:
+        with_fee = set(conn.execute(select(actions.c.id).where(
+            actions.c.id.in_([i.due.action_pk for i in items]), actions.c.amount.is_not(None))).scalars())
         for item, result in zip(items, results, strict=True):
             due = item.due
             outcome: dict[str, Any] = {"result": result.detail, "code": result.code}
@@ -364,8 +373,12 @@ def _record_results(items: Sequence[_Outgoing], results: Sequence[SendResult | S
                     status="sent", detail=detail, recorded_at=run.now)).rowcount
                 if not changed:
                     continue
+                # outcome_on: the day the server accepted it (legal periods count from it)
                 conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
-                             .values(status="sent"))
+                             .values(status="sent", outcome_on=run.run_date))
+                if due.action_pk in with_fee:
+                    book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
+                                     source=f"dispatch:{due.channel}")
                 message_id = item.detail.get("message_id") or item.detail.get("client_ref")
                 _event(conn, due, "message_sent", {
                     "ref": due.key, "channel": due.channel, "action": due.action,

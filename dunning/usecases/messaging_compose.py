@@ -22,6 +22,19 @@ Decisions, with their reasons:
 * **Pay link and dates** count from ``sent_on``, the dispatch's run date (not the clock): a message
   that waited (transient failures, quiet hours) still gives the debtor the full period; a re-send
   after a crash reuses the first attempt's date (kept on the delivery), so it says exactly the same.
+* **Legal notice by email.** When the planner recorded the action as the case's first legal notice
+  (``detail.required_fields`` and ``detail.earliest_legal_date``), the pay-by date is the legal
+  deadline computed exactly as for a letter (:func:`dunning.usecases.letters_data.legal_mentions`)
+  but with the email rule: Book XIX's 14 days start the calendar day after an email is sent (the
+  3rd working day after posting a letter), so the deadline is the day before the planner's
+  ``earliest_legal_date``, moved later if the email goes out after its planned day. For a Belgian
+  consumer (rule pack ``BE-consumer``) the email also carries the mentions of art. XIX.2 the letter
+  prints: free first reminder, debtor and creditor (name, enterprise number), the invoices with
+  their product or service and due date, the amount due, the period and its end, and the damages
+  (``penalty_clause_amount``, the planner's figure) claimed if it stays unpaid.
+* **Credit notes** are open items with a negative amount; they are listed (and deducted) as such,
+  see :mod:`dunning.channels.render`. Invoice descriptions travel with the lines (the product or
+  service a Book XIX reminder must name).
 """
 
 from __future__ import annotations
@@ -30,7 +43,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from email.utils import parseaddr
@@ -62,6 +75,7 @@ __all__ = [
     "compose_email",
     "compose_sms",
     "due_action_ids",
+    "email_legal",
     "email_settings",
     "load_due_actions",
     "load_secrets",
@@ -218,6 +232,13 @@ class DueAction:
     phone: str | None
     invoices: tuple[InvoiceLine, ...] = ()
     document: str | None = None
+    #: the action's ``detail`` as the planner recorded it (rules, figures, earliest legal date)
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    customer_number: str = ""
+    consumer: bool = True
+    address_lines: tuple[str, ...] = ()
+    #: invoice number → its description (the product or service), for the invoices that have one
+    invoice_descriptions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def token_id(self) -> str:
@@ -250,11 +271,12 @@ def load_due_actions(conn: Connection, action_ids: list[int], creditor_language:
     query = (
         select(
             actions.c.id, actions.c.idempotency_key, actions.c.action, actions.c.channel, actions.c.due_on,
-            actions.c.settings, actions.c.case_id,
+            actions.c.settings, actions.c.detail, actions.c.case_id,
             cases.c.status.label("case_status"), cases.c.currency, cases.c.reference, cases.c.open_amount,
             cases.c.fees_amount, cases.c.interest_amount,
             debtors.c.name, debtors.c.language, debtors.c.country, debtors.c.email, debtors.c.email_invalid,
-            debtors.c.phone,
+            debtors.c.phone, debtors.c.external_id.label("customer_number"), debtors.c.debtor_type,
+            debtors.c.street, debtors.c.postal_code, debtors.c.city,
         )
         .join(cases, cases.c.id == actions.c.case_id)
         .join(debtors, debtors.c.id == cases.c.debtor_id)
@@ -265,15 +287,18 @@ def load_due_actions(conn: Connection, action_ids: list[int], creditor_language:
     case_ids = sorted({row.case_id for row in rows})
     paid_costs = cost_paid(conn, case_ids)
     lines: dict[int, list[InvoiceLine]] = {}
+    descriptions: dict[int, dict[str, str]] = {}
     for chunk in _chunks(case_ids):
         for inv in conn.execute(
             select(invoices.c.case_id, invoices.c.external_id, invoices.c.due_date, invoices.c.open_amount,
-                   invoices.c.currency)
+                   invoices.c.currency, invoices.c.description)
             .where(invoices.c.case_id.in_(chunk), invoices.c.status == "open")
             .order_by(invoices.c.due_date, invoices.c.external_id)
         ):
             lines.setdefault(inv.case_id, []).append(
                 InvoiceLine(inv.external_id, inv.due_date, Money.of(inv.open_amount, inv.currency)))
+            if inv.description:
+                descriptions.setdefault(inv.case_id, {})[inv.external_id] = inv.description
     docs: dict[int, str] = {}
     action_ids = [row.id for row in rows]
     for chunk in _chunks(action_ids):
@@ -307,6 +332,12 @@ def load_due_actions(conn: Connection, action_ids: list[int], creditor_language:
             phone=row.phone,
             invoices=tuple(lines.get(row.case_id, ())),
             document=docs.get(row.id),
+            detail=dict(row.detail or {}),
+            customer_number=row.customer_number or "",
+            consumer=(row.debtor_type or "person") == "person",
+            address_lines=tuple(part for part in (
+                (row.street or "").strip(), f"{row.postal_code or ''} {row.city or ''}".strip()) if part),
+            invoice_descriptions=descriptions.get(row.case_id, {}),
         ))
     return due
 
@@ -335,6 +366,51 @@ def _printed_reference(reference: str | None) -> str | None:
         return reference
 
 
+#: the rule pack whose first notice must carry the Book XIX mentions (art. XIX.2 §3)
+BOOK_XIX_PACK = "BE-consumer"
+
+
+def _is_first_notice(detail: Mapping[str, Any]) -> bool:
+    """The planner marks the case's first legal notice with its required fields and its legal date."""
+    return bool(detail.get("required_fields")) and bool(detail.get("earliest_legal_date"))
+
+
+def _applied_packs(detail: Mapping[str, Any]) -> set[str]:
+    """The rule packs the planner names in the action's rules (``BE-consumer: ...`` → ``BE-consumer``)."""
+    return {str(rule).split(":", 1)[0].strip() for rule in detail.get("rules") or ()}
+
+
+def email_legal(due: DueAction, workspace: Workspace, sent_on: date) -> tuple[date | None, dict[str, object] | None]:
+    """The legal deadline of an email sent on ``sent_on`` and, for a Belgian consumer, its Book XIX mentions.
+
+    Both come from the planner's record of the action (see the module docstring); ``(None, None)``
+    when the action is not the case's first legal notice, so ordinary reminders are unchanged.
+    """
+    if not _is_first_notice(due.detail):
+        return None, None
+    # Imported here: letters_data builds on this module (DueAction, pay links).
+    from dunning.usecases.letters_data import legal_mentions
+
+    mentions = legal_mentions(due.detail, consumer=due.consumer, letter_date=sent_on, planned_on=due.due_on,
+                              pay_days=_pay_days(due), channel=due.channel)
+    if BOOK_XIX_PACK not in _applied_packs(due.detail) or mentions.damages_if_unpaid is None:
+        return mentions.deadline, None
+    creditor = workspace.config.creditor
+    address = creditor.address
+    return mentions.deadline, {
+        "deadline": mentions.deadline,
+        "period_days": mentions.period_days,
+        "damages": Money.of(mentions.damages_if_unpaid, due.currency),
+        "rate": mentions.interest_rate_if_unpaid,
+        "creditor_name": creditor.name,
+        "enterprise_number": creditor.enterprise_number,
+        "creditor_address": f"{address.street}, {address.postal_code} {address.city}",
+        "debtor_name": due.debtor_name,
+        "customer_number": due.customer_number,
+        "debtor_address": ", ".join(due.address_lines),
+    }
+
+
 def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templates: Path,
                   sent_on: date) -> tuple[EmailData, str]:
     """The EmailData of one action sent on ``sent_on`` and the template kind; raises TemplateMissing/ConfigError."""
@@ -348,6 +424,10 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
         except OSError as exc:
             raise ConfigError(f"action {due.action_pk}: attachment {path} cannot be read ({exc.strerror})") from None
     spec = CATALOGUE.get(due.action)
+    deadline, legal = email_legal(due, workspace, sent_on)
+    extra: dict[str, object] = {"invoice_descriptions": dict(due.invoice_descriptions)}
+    if legal is not None:
+        extra["legal"] = legal
     data = EmailData(
         action_id=due.token_id,
         idempotency_key=due.key,
@@ -356,12 +436,13 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
         to_address=due.email or "",
         debtor_name=due.debtor_name,
         total_due=Money.of(due.total_due, due.currency),
-        pay_by=sent_on + timedelta(days=_pay_days(due)),
+        pay_by=deadline or sent_on + timedelta(days=_pay_days(due)),
         pay_link=pay_link_for(due, workspace, secrets, sent_on),
         payment_reference=_printed_reference(due.reference),
         invoices=due.invoices,
         attachment=attachment,
         legal_notice=bool(spec and spec.legal_notice),
+        extra=extra,
     )
     return data, kind
 

@@ -11,21 +11,29 @@ Actions that need a channel (letter, email, SMS, phone task, webhook, export)
 are recorded as ``planned``; the channel stages render and deliver them and
 record what became of them. Actions without a channel take effect here: fees and
 interest are added to the case, holds are placed and released, a write-off closes
-the case.
+the case. A fee set on a message is added when the message goes out (the channel
+stage books it; each run books any it missed and takes back those of messages
+that failed since: :mod:`dunning.usecases.message_fees`).
+
+Legal periods count from the day a message really went out: the history the
+planner reads dates each sent message with the print house's posting date (the
+``letter_posted`` event of an acknowledgement), else the day it was handed to the
+print house or accepted by the mail server (``outcome_on``); a legal notice not
+gone out yet keeps the costs that wait for its period waiting.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from dunning.domain.actions import CATALOGUE
 from dunning.domain.case_state import (
@@ -39,10 +47,13 @@ from dunning.domain.case_state import (
     Outcome,
 )
 from dunning.domain.flows import FlowSet, Problem, assign_flow, load_flow_set
+from dunning.domain.legal import pack_selector
 from dunning.domain.legal.base import DebtorType
+from dunning.domain.legal.rates import RateTable
 from dunning.domain.planner import CasePlan, PlannedAction, migrate_case, plan_case
 from dunning.errors import FlowError
 from dunning.store import Store, actions, case_events, cases, debtors, holds, invoices, runs
+from dunning.usecases.message_fees import MESSAGE_CHANNELS, settle_message_fees
 
 #: case events the planner reacts to (fallbacks and follow-ups)
 PLANNER_EVENTS = ("delivery_failed", "pay_page_visit", "promise_broken", "contact_data_received")
@@ -155,6 +166,72 @@ def _case_rows(conn: Connection) -> list[Any]:
     return list(conn.execute(query))
 
 
+_NOTICES = tuple(name for name, spec in CATALOGUE.items() if spec.legal_notice)
+_NOT_SENT = ("failed", "bounced", "returned", "cancelled")
+
+
+def _supply_reminded(conn: Connection) -> dict[int, list[tuple[int, date]]]:
+    """Per debtor, (case id, due date) of the regular-supply items each case's first reminder was for.
+
+    A case's first reminder (its earliest legal notice not failed or cancelled) was for the case's
+    regular-supply items that were overdue and still unpaid that day. Book XIX counts these due
+    dates per calendar year; the planner adds those of the debtor's *other* cases to a case.
+    """
+    items = list(
+        conn.execute(
+            select(invoices.c.case_id, invoices.c.debtor_id, invoices.c.due_date, invoices.c.closed_on).where(
+                invoices.c.regular_supply.is_(True), invoices.c.case_id.is_not(None)
+            )
+        )
+    )
+    if not items:  # creditors without regular-supply contracts pay nothing for the rule
+        return {}
+    first_notice = dict(
+        conn.execute(
+            select(actions.c.case_id, func.min(actions.c.due_on))
+            .where(actions.c.action.in_(_NOTICES), actions.c.status.notin_(_NOT_SENT))
+            .group_by(actions.c.case_id)
+        ).all()
+    )
+    reminded: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    for item in items:
+        notice_on = first_notice.get(item.case_id)
+        if notice_on is None or item.due_date >= notice_on:
+            continue
+        if item.closed_on is not None and item.closed_on <= notice_on:
+            continue  # paid or settled before the reminder: it was not for this item
+        reminded[item.debtor_id].append((item.case_id, item.due_date))
+    return reminded
+
+
+#: action statuses of a message that went out (a letter handed to the print house, an email accepted,
+#: a notice exported to the creditor's system)
+_WENT_OUT = ("sent", "delivered", "done")
+
+
+def _posting_dates(conn: Connection) -> dict[str, date]:
+    """The print house's posting date of each acknowledged letter, by action key (``letter_posted`` events).
+
+    A letter's legal periods count from the day it was posted, which the acknowledgement tells;
+    before that, from the day it was handed to the print house (the action's ``outcome_on``).
+    """
+    dates: dict[str, date] = {}
+    query = select(case_events.c.on_date, case_events.c.detail).where(case_events.c.kind == "letter_posted")
+    for on_date, detail in conn.execute(query):
+        ref = (detail or {}).get("ref")
+        if ref and (ref not in dates or on_date < dates[ref]):
+            dates[ref] = on_date
+    return dates
+
+
+def _went_out_on(act: Any, posted: dict[str, date]) -> date:
+    """The day a sent message went out: its posting date (never before it was handed over), else the
+    day it was handed to the print house or accepted by the mail server, else its planned day."""
+    handed: date = act.outcome_on or act.due_on
+    on_post = posted.get(act.idempotency_key)
+    return handed if on_post is None else max(on_post, handed)
+
+
 def read_states(
     conn: Connection, flows: FlowSet, creditor_country: str, creditor_language: str
 ) -> tuple[list[CaseState], dict[str, Any]]:
@@ -169,15 +246,25 @@ def read_states(
             invoices.c.due_date,
             invoices.c.open_amount,
             invoices.c.original_amount,
+            invoices.c.regular_supply,
         ).where(invoices.c.status == "open")
     ):
         if inv.case_id in wanted:
             open_items[inv.case_id].append(
-                OpenInvoice(inv.external_id, inv.due_date, inv.open_amount, inv.original_amount or inv.open_amount)
+                OpenInvoice(
+                    inv.external_id,
+                    inv.due_date,
+                    inv.open_amount,
+                    inv.original_amount or inv.open_amount,
+                    bool(inv.regular_supply),
+                )
             )
+    supply_reminded = _supply_reminded(conn)
+    posted = _posting_dates(conn)
     history: dict[int, list[HistoryEntry]] = defaultdict(list)
     for act in conn.execute(select(actions)):
         if act.case_id in wanted:
+            went_out = act.status in _WENT_OUT and act.channel in DEFERRED_CHANNELS
             history[act.case_id].append(
                 HistoryEntry(
                     key=act.idempotency_key,
@@ -192,6 +279,7 @@ def read_states(
                     fallback_depth=act.fallback_depth,
                     amount=act.amount,
                     outcome_on=act.outcome_on,
+                    sent_on=_went_out_on(act, posted) if went_out else None,
                 )
             )
     case_holds: dict[int, list[Hold]] = defaultdict(list)
@@ -211,26 +299,28 @@ def read_states(
     for row in rows:
         debtor = _debtor(row, creditor_country, creditor_language)
         items = tuple(sorted(open_items.get(row.id, ()), key=lambda i: (i.due_date, i.id)))
-        flow_name, version = row.flow, row.flow_version
-        if flow_name is None:
+        reminded = tuple(sorted({due for case_id, due in supply_reminded.get(row.debtor_id, ()) if case_id != row.id}))
+        state = CaseState(
+            case_id=str(row.id),
+            debtor=debtor,
+            currency=row.currency,
+            invoices=items,
+            flow=row.flow or "",
+            version=row.flow_version or 0,
+            history=tuple(history.get(row.id, ())),
+            holds=tuple(case_holds.get(row.id, ())),
+            events=tuple(events.get(row.id, ())),
+            regular_supply_reminded=reminded,
+        )
+        if row.flow is None:
             # A case is pinned to the latest version of the flow its debtor is assigned to when first planned.
             total = sum((i.open_amount for i in items), ZERO)
-            flow_name = assign_flow(flows.assignment, debtor, total) if flows.assignment else "default"
-            latest = flows.latest(flow_name)
-            version = latest.version if latest else 0
-        states.append(
-            CaseState(
-                case_id=str(row.id),
-                debtor=debtor,
-                currency=row.currency,
-                invoices=items,
-                flow=flow_name,
-                version=version or 0,
-                history=tuple(history.get(row.id, ())),
-                holds=tuple(case_holds.get(row.id, ())),
-                events=tuple(events.get(row.id, ())),
+            flow_name = (
+                assign_flow(flows.assignment, debtor, total, state.regular_supply) if flows.assignment else "default"
             )
-        )
+            latest = flows.latest(flow_name)
+            state = replace(state, flow=flow_name, version=(latest.version if latest else 0) or 0)
+        states.append(state)
         by_id[str(row.id)] = row
     return states, by_id
 
@@ -275,6 +365,8 @@ def _action_row(action: PlannedAction, run_date: date, recorded_at: datetime) ->
             "figures": figures,
             "earliest_legal_date": action.earliest_legal_date.isoformat() if action.earliest_legal_date else None,
             "required_fields": list(action.required_fields),
+            # a message's own fee: the letter shows it (booked to the case once the message goes out)
+            **({"fee": str(action.amount)} if action.amount and action.channel in MESSAGE_CHANNELS else {}),
         },
     }
 
@@ -358,10 +450,18 @@ def run_night(
     dry_run: bool = False,
     recorded_at: datetime | None = None,
     progress: Callable[[Iterable[CaseState], int], Iterable[CaseState]] | None = None,
+    rates: Mapping[str, RateTable] | None = None,
 ) -> RunResult:
-    """Plan every action due on ``run_date`` and record it (nothing is written on a dry run)."""
+    """Plan every action due on ``run_date`` and record it (nothing is written on a dry run).
+
+    ``rates``: the interest-rate tables by key (the workspace's ``rates.yaml`` merged in, see
+    :func:`dunning.usecases.rates.workspace_rates`); None: the built-in tables.
+    """
     recorded_at = recorded_at or datetime.now(UTC)
+    select_pack = pack_selector(rates)
     with store.begin() as conn:
+        # Message fees: booked when sent by the channel stages; catch up and take back failed ones.
+        settle_message_fees(conn, on_date=run_date, recorded_at=recorded_at)
         states, rows = read_states(conn, flows, creditor_country, creditor_language)
         existing = {h.key for state in states for h in state.history}
         planned: list[tuple[CaseState, CasePlan, PlannedAction]] = []
@@ -375,7 +475,7 @@ def run_night(
             if flow is None:
                 errors.append(f"case {state.case_id}: unknown flow {state.flow}@{state.version}")
                 continue
-            plan = plan_case(state, flow, run_date)
+            plan = plan_case(state, flow, run_date, select_pack(state.debtor.country, state.debtor.type))
             plans.append((state, plan))
             warnings.extend(f"case {state.case_id}: {w}" for w in plan.warnings)
             planned.extend((state, plan, a) for a in plan.actions if a.key not in existing)

@@ -20,12 +20,16 @@ database transaction** (the file is applied whole, or not at all):
    paid case is closed with ``close_reason='paid'``; the next nightly run plans the flow's
    ``on_paid`` thank-you and nothing else), the case timeline (``payment_received``,
    ``case_paid``, ``payment_reversed``, ``case_reopened``, ``creditor_notified``) and
-   ``review_items`` for suggestions and unmatched credits.
+   ``review_items`` for suggestions and unmatched credits. A collective booking (one entry for
+   the day's QR/ESR payments) is never matched itself: its payments are booked from the
+   camt.054 that details them, whichever comes first, and the two are linked
+   (:mod:`dunning.usecases.reconcile_collective`).
 5. A report is written to ``output/reports/`` as CSV and Parquet.
 
 A file that cannot be read (not camt, malformed, unsafe XML, a ZIP bomb) is refused with a
 message naming it; the other files go on. ``creditor_notified`` events record what the
-creditor's system must be told; the webhook that delivers them is not wired yet.
+creditor's system must be told; ``dunning notify`` posts each once as a signed ``payment_update``
+webhook (:mod:`dunning.usecases.outbox`).
 """
 
 from __future__ import annotations
@@ -109,6 +113,7 @@ class ReconcileResult:
             "cases_partly_paid": sorted(cases.get("partial", ())),
             "cases_reopened": sorted(cases.get("reopened", ())),
             "review_items": counts.get("review_items", 0),
+            "collectives": dict(sum((Counter(f.collectives) for f in self.files), Counter[str]())),
             "reports": [r for f in self.files for r in f.reports],
         }
 

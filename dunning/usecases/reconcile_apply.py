@@ -4,7 +4,9 @@
 seen before (by key or by any identity: see :mod:`dunning.usecases.reconcile_read`), run the
 matcher, record the file and its transactions (status, rule, evidence, payment record, the
 identities), the allocations, the cases' new state and timeline, the review items and the
-report. :class:`FileResult` says what it did.
+report. Collective bookings and the batches that detail them are linked, so their payments are
+booked once whichever file comes first (:mod:`dunning.usecases.reconcile_collective`).
+:class:`FileResult` says what it did.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dunning.domain.matching import (
 )
 from dunning.store import bank_files, bank_transactions, review_items
 from dunning.store.schema import bank_transaction_aliases
+from dunning.usecases.reconcile_collective import Collectives
 from dunning.usecases.reconcile_read import BankFile, BankLine
 from dunning.usecases.reconcile_report import ReportRow, write_report
 from dunning.usecases.reconcile_store import (
@@ -57,7 +60,12 @@ HISTORY_DAYS = 400
 
 @dataclass(frozen=True)
 class FileResult:
-    """What reconciling one bank file did. ``status``: processed, already_processed or refused."""
+    """What reconciling one bank file did. ``status``: processed, already_processed or refused.
+
+    ``collectives`` counts collective bookings by state: ``awaiting_details`` (held until the
+    camt.054 with its payments comes), ``linked`` (its payments are booked from the details), and
+    ``asked`` (held too long: a review item was raised, counted in ``review_items`` too).
+    """
 
     file: str
     sha256: str
@@ -70,6 +78,7 @@ class FileResult:
     reports: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     path: str | None = None  # the file given (a ZIP for its members)
+    collectives: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +93,7 @@ class FileResult:
             "reports": list(self.reports),
             "warnings": list(self.warnings),
             "path": self.path,
+            "collectives": dict(self.collectives),
         }
 
 
@@ -127,6 +137,7 @@ class FileRun:
         self.directions: dict[str, str] = {}
         self.stored: set[str] = set()
         self.reviews: list[dict[str, Any]] = []
+        self.collectives = Collectives(conn, bank_file.name)
 
     # -------------------------------------------------------------- driving
 
@@ -135,7 +146,7 @@ class FileRun:
         book = load_cases(self.conn, since=since)
         history, undone_keys = load_history(self.conn, since=since)
         learn_ibans(book, history)
-        lines = self._recognise(self.file.lines)
+        lines = self.collectives.recognise(self._recognise(self.file.lines))
         applied = {line.key for line in lines if line.key in self.stored}
         to_match = [line.tx for line in lines if line.skip is None]
         result = match_payments(
@@ -148,9 +159,14 @@ class FileRun:
         )
         file_id = self._record_file()
         self._record_transactions(file_id, lines, result)
+        self.collectives.register(lines, self.tx_ids)
         applier = Applier(self.conn, book, on_date=self.as_of, source=self.source, recorded_at=self.recorded_at)
         self._apply(applier, book, result)
         applier.flush()
+        asked = self.collectives.escalate(as_of=self.as_of, since=since, recorded_at=self.recorded_at)
+        if asked:
+            self.counts["review_items"] += asked
+            self.collectives.counts["asked"] += asked
         summary = self._summary(applier, result)
         csv_path, parquet_path = write_report(self.report, self._report_base())
         reports = (str(csv_path), str(parquet_path))
@@ -169,7 +185,8 @@ class FileRun:
             sums=dict(self.sums),
             cases=dict(cases),
             reports=reports,
-            warnings=self.file.warnings + tuple(result.problems),
+            warnings=self.file.warnings + tuple(result.problems) + tuple(self.collectives.warnings),
+            collectives=dict(self.collectives.counts),
         )
 
     def _report_base(self) -> Path:
@@ -186,16 +203,7 @@ class FileRun:
         for line in lines:
             known = next((by_alias[a] for a in line.aliases if a in by_alias), None)
             if known is not None and known != line.key:
-                line = BankLine(
-                    tx=_with_key(line.tx, known),
-                    aliases=line.aliases,
-                    account=line.account,
-                    entry_reference=line.entry_reference,
-                    bank_reference=line.bank_reference,
-                    value_date=line.value_date,
-                    line=line.line,
-                    skip=line.skip,
-                )
+                line = dataclasses.replace(line, tx=_with_key(line.tx, known))
                 self.stored.add(known)
             out.append(line)
         return out
@@ -229,6 +237,12 @@ class FileRun:
         rows: list[dict[str, Any]] = []
         new_lines: list[BankLine] = []
         seen: set[str] = set()
+        batch_keys: dict[int, list[str]] = defaultdict(list)
+        anchors: dict[int, str] = {}
+        for line in lines:
+            if line.batch is not None and line.key not in self.stored and line.key not in batch_keys[line.batch.number]:
+                batch_keys[line.batch.number].append(line.key)
+                anchors.setdefault(line.batch.number, line.key)
         for line in lines:
             tx = line.tx
             detail = self._detail(line)
@@ -254,7 +268,15 @@ class FileRun:
                 self.report.append(_replace(report, reason=f"duplicate: {why}"))
                 continue
             status, rule = "ignored", ""
-            if line.skip is not None:
+            if line.batch is not None:
+                detail["batch"] = Collectives.batch_detail(
+                    line, anchors[line.batch.number], batch_keys[line.batch.number]
+                )
+            collective = self.collectives.collective_detail(line)
+            if collective is not None:
+                detail.update(collective=collective[0], reason=collective[1])
+                report = _replace(report, reason=collective[1])
+            elif line.skip is not None:
                 detail.update(reason=line.skip)
                 report = _replace(report, reason=line.skip)
             elif tx.key in matched:
@@ -420,7 +442,7 @@ class FileRun:
                     "status": applier.outcomes.get(case_id),
                     "open_amount": str(open_after.get(case_id, book.refs[case_id].open_total)),
                     "reference": row.reference,
-                    "delivery": "recorded; the webhook to the creditor's system is not wired yet",
+                    "delivery": "queued: dunning notify posts it to webhook.url",
                 },
             )
 
@@ -528,6 +550,7 @@ class FileRun:
             "cases": dict(Counter(applier.outcomes.values())),
             "rules": result.rule_counts(),
             "warnings": len(self.file.warnings),
+            "collectives": dict(self.collectives.counts),
         }
 
 

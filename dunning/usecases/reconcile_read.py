@@ -32,6 +32,28 @@ entry that is not booked (PDNG, INFO) the status is appended, so the booked vers
 comes later is a transaction of its own (pending entries never settle anything, and are
 never registered as identities: a booked entry after a pending one is not a duplicate).
 
+Collective bookings (research/camt.md P3, AC-08, AC-26)
+-----------------------------------------------------
+A bank can book many payments as **one** entry (PostFinance "SAMMELGUTSCHRIFT" of the day's
+QR/ESR payments, ``BkTxCd`` ``PMNT/RCDT/VCOM``) and give the individual payments in a camt.054.
+The statement's entry then carries no details (none, or one ``TxDtls`` that only repeats the
+entry's amount and ``AcctSvcrRef``) or only a batch count (``Btch/NbOfTxs`` above the details
+given). Such an entry is a *collective* line (:attr:`BankLine.collective`): it is never matched
+itself (its payments are booked from the camt.054), and it is linked to the detailed batch by
+:class:`BatchLink` keys, which the entry of the detailed batch in the camt.054 carries too
+(:attr:`BankLine.batch` on each of its transactions). Every key starts with
+``coll|account|direction|currency|entry amount`` (the batch total, which both files book), then:
+
+* ``ref:`` the entry's bank reference (``Ntry/AcctSvcrRef``): PostFinance gives the collective
+  booking the same one in its camt.053 and camt.054 (the ESR pair in ``moov/``: ``07582000303KBMSU``);
+* ``pmtinf:`` the batch's ``Btch/PmtInfId`` (OCA PR #106 links on it);
+* ``pkg:`` the PostFinance package id in ``AddtlNtryInf`` (``PAKET ID: 9999999999999999``);
+* ``day:`` the booking date and ``NtryRef`` (PostFinance: the ESR participant number or the
+  QR-IBAN the batch was paid to), for banks that repeat no reference.
+
+A key two entries of one file share identifies neither and is dropped. Where both sides give
+a count (``Btch/NbOfTxs`` or the details), the counts must agree too (checked when linking).
+
 Entry status is mapped faithfully: ``BOOK`` settles; ``PDNG`` and ``FUTR`` are pending;
 ``INFO`` and unknown codes are informational; a missing status counts as booked in a
 camt.053 (a statement only lists bookings, AC-14) and as informational elsewhere.
@@ -54,7 +76,7 @@ from dunning.domain.matching import BankTransaction, CreditDebit, EntryStatus, I
 from dunning.domain.matching_model import NOT_PROVIDED
 from dunning.errors import InputError
 
-__all__ = ["BankFile", "BankFileRefused", "BankLine", "read_bank_file"]
+__all__ = ["BankFile", "BankFileRefused", "BankLine", "BatchLink", "read_bank_file"]
 
 KEY_LENGTH = 200  # bank_transactions.key
 ALIAS_LENGTH = 300  # bank_transaction_aliases.alias
@@ -65,13 +87,50 @@ class BankFileRefused(InputError):
     """A bank file cannot be read at all (not camt, malformed, unsafe XML); names the file."""
 
 
+# PostFinance marks its collective bookings in AddtlNtryInf ("SAMMELGUTSCHRIFT ESR VERARBEITUNG VOM
+# 24.04.2019 KUNDENNUMMER 01-429580-3 PAKET ID: 180316CH00000UR0"), whatever the BkTxCd says.
+_COLLECTIVE_TEXT = re.compile(r"\bSAMMEL(?:GUTSCHRIFT|LASTSCHRIFT)\b|\bPAKET\s+ID\b", re.IGNORECASE)
+_PACKAGE = re.compile(r"\bPAKET\s+ID\s*:?\s*([A-Za-z0-9]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLink:
+    """What links a collective booking to the batch that details it (see the module docstring).
+
+    ``number`` groups the lines of one entry within the file; ``keys`` are the link keys;
+    ``count`` the number of transactions (announced by ``Btch/NbOfTxs`` for a collective
+    without details, the details given for a detailed batch; None when unknown); ``total`` the
+    entry amount; ``package`` the bank's package id when it gives one.
+    """
+
+    number: int
+    keys: tuple[str, ...]
+    count: int | None
+    total: Decimal
+    currency: str
+    booking_date: date
+    package: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "count": self.count,
+            "total": _amount_text(self.total),
+            "currency": self.currency,
+            "booking_date": self.booking_date.isoformat(),
+            "package": self.package,
+            "keys": list(self.keys),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class BankLine:
     """One bank transaction read from a file.
 
     ``skip`` is a reason to leave the line out of matching altogether (a batch summary whose
     details come in a camt.054, an entry without an amount); such lines are reported as
-    ignored. ``aliases`` are the identities (see the module docstring).
+    ignored. ``aliases`` are the identities (see the module docstring). ``collective`` is set on
+    the one line of a collective booking without details (it is skipped, and linked to its
+    details by those keys); ``batch`` on each transaction of a detailed batch.
     """
 
     tx: BankTransaction
@@ -82,6 +141,8 @@ class BankLine:
     value_date: date | None
     line: int | None
     skip: str | None = None
+    collective: BatchLink | None = None
+    batch: BatchLink | None = None
 
     @property
     def key(self) -> str:
@@ -154,6 +215,77 @@ def _remittance(tx: Transaction | None, entry: Entry) -> str:
     return " ".join(parts)
 
 
+def _bare(tx: Transaction, entry: Entry) -> bool:
+    """A TxDtls that only repeats its entry (amount, bank reference): no payer, reference or text.
+
+    PostFinance's camt.053 gives its collective credits one such detail
+    (``<TxDtls><Refs><AcctSvcrRef>`` = the entry's, ``<Amt>`` = the entry's).
+    """
+    own_ref = _usable(tx.bank_reference)
+    return (
+        tx.reference is None
+        and not tx.references
+        and not tx.remittance_lines
+        and not tx.additional_remittance
+        and _usable(tx.end_to_end_id) is None
+        and not (tx.debtor.name or tx.debtor.iban or tx.ultimate_debtor.name)
+        and not (tx.creditor.name or tx.creditor.iban)
+        and tx.amount in (None, entry.amount)
+        and own_ref in (None, _usable(entry.bank_reference))
+    )
+
+
+def _collective_kind(entry: Entry, status: EntryStatus) -> str | None:
+    """``collective`` (a collective booking without details), ``batch`` (a detailed batch) or None.
+
+    A booked entry is collective when the bank says it is (``BkTxCd`` sub-family ``VCOM``,
+    PostFinance's "SAMMELGUTSCHRIFT … PAKET ID" text, ``Btch/NbOfTxs`` above 1) and it carries no
+    details beyond its own amount, or when it announces more transactions than it details (AC-08).
+    It is a detailed batch when it has such a mark (or any ``Btch``) or several details, and the
+    details add up to it.
+    """
+    if status is not EntryStatus.BOOK:
+        return None
+    txs = entry.transactions
+    code = (entry.bank_transaction_code or "").upper()
+    marked = code.endswith("/VCOM") or bool(entry.additional_info and _COLLECTIVE_TEXT.search(entry.additional_info))
+    if len(txs) <= 1 and "awaiting_details" in entry.flags:
+        return "collective"
+    # A batch of one (Btch/NbOfTxs = 1) with a bare detail is that one payment, told without details.
+    if (marked or (entry.batch_count or 0) > 1) and (not txs or (len(txs) == 1 and _bare(txs[0], entry))):
+        return "collective"
+    if not txs or not (marked or entry.batch_count is not None or len(txs) > 1) or "awaiting_details" in entry.flags:
+        return None
+    currency = entry.currency
+    if any(t.amount is None or (t.currency or currency) != currency for t in txs):
+        return None
+    total = sum(
+        ((t.amount or 0) if t.credit_debit == entry.credit_debit else -(t.amount or 0) for t in txs), Decimal(0)
+    )
+    return "batch" if total == entry.amount else None
+
+
+def _batch_link(
+    number: int, entry: Entry, account: str, currency: str, booked_on: date, count: int | None
+) -> BatchLink:
+    base = f"coll|{account}|{entry.credit_debit}|{currency}|{_amount_text(entry.amount)}"
+    keys: list[str] = []
+    ref = _usable(entry.bank_reference)
+    if ref:
+        keys.append(f"{base}|ref:{ref}")
+    pmtinf = _usable(entry.batch_payment_information_id)
+    if pmtinf:
+        keys.append(f"{base}|pmtinf:{pmtinf}")
+    found = _PACKAGE.search(entry.additional_info or "")
+    package = found.group(1) if found else None
+    if package:
+        keys.append(f"{base}|pkg:{package}")
+    keys.append(f"{base}|day:{booked_on.isoformat()}|{_usable(entry.entry_reference) or ''}")
+    return BatchLink(
+        number, tuple(_clip(k, ALIAS_LENGTH) for k in keys), count, entry.amount, currency, booked_on, package
+    )
+
+
 def _booking_date(entry: Entry, fallback: date) -> date:
     if entry.booking_date is not None:
         return entry.booking_date
@@ -175,6 +307,8 @@ class _Draft:
     value_date: date | None
     line: int | None
     skip: str | None
+    collective: BatchLink | None = None
+    batch: BatchLink | None = None
 
 
 class _Builder:
@@ -186,6 +320,7 @@ class _Builder:
         self.as_of = as_of
         self.drafts: list[_Draft] = []
         self.warnings: list[str] = []
+        self.entries = 0  # collective and batch entries seen (numbers their BatchLink)
 
     def add_entry(self, header: StatementHeader, entry: Entry) -> None:
         account = header.account.iban or header.account.other_id or "-"
@@ -201,9 +336,31 @@ class _Builder:
             )
         if "batch_inconsistent" in entry.flags:
             self.warnings.append(f"{where}: the transactions do not add up to the entry amount {entry.amount}")
+        kind = _collective_kind(entry, status)
+        link = None
+        if kind is not None:
+            self.entries += 1
+            currency = entry.currency or header.account.currency or "XXX"
+            count = entry.batch_count if kind == "collective" else len(entry.transactions)
+            link = _batch_link(self.entries, entry, account, currency, _booking_date(entry, self.as_of), count)
+        if kind == "collective":
+            # One line for the whole booking (a bare detail adds nothing): held until its details come.
+            assert link is not None
+            skip = skip or (
+                f"collective booking{f' of {link.count} transactions' if link.count else ''} without details: "
+                "its transactions come in a camt.054 and are booked from there"
+            )
+            draft = self._line(
+                header, entry, entry.transactions[0] if entry.transactions else None, account, status, skip, 1
+            )
+            draft.collective = link
+            self.drafts.append(draft)
+            return
         details: tuple[Transaction | None, ...] = entry.transactions or (None,)
         for tx in details:
-            self.drafts.append(self._line(header, entry, tx, account, status, skip, len(details)))
+            draft = self._line(header, entry, tx, account, status, skip, len(details))
+            draft.batch = link
+            self.drafts.append(draft)
 
     def finish(self) -> tuple[BankLine, ...]:
         """Final identities and keys.
@@ -215,6 +372,12 @@ class _Builder:
         """
         shared = Counter((d.tx.status, i) for d in self.drafts for i in d.ids)
         occurrences: Counter[str] = Counter()
+        links = {id(link): link for d in self.drafts for link in (d.collective, d.batch) if link is not None}
+        link_shared = Counter(k for link in links.values() for k in link.keys)
+        unique = {
+            number: dataclasses.replace(link, keys=tuple(k for k in link.keys if link_shared[k] == 1))
+            for number, link in links.items()
+        }
         lines = []
         for d in self.drafts:
             ids = [i for i in d.ids if shared[(d.tx.status, i)] == 1]
@@ -235,6 +398,8 @@ class _Builder:
                     value_date=d.value_date,
                     line=d.line,
                     skip=d.skip,
+                    collective=unique[id(d.collective)] if d.collective is not None else None,
+                    batch=unique[id(d.batch)] if d.batch is not None else None,
                 )
             )
         return tuple(lines)

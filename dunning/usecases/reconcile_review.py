@@ -207,7 +207,7 @@ def accept_review(
                 "reason": "tell the creditor's system: payment_received" + (", case_paid" if outcome == "paid" else ""),
                 "events": ["payment_received", *(["case_paid"] if outcome == "paid" else [])],
                 "status": outcome,
-                "delivery": "recorded; the webhook to the creditor's system is not wired yet",
+                "delivery": "queued: dunning notify posts it to webhook.url",
             },
         )
         applier.flush()

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from dunning.domain.case_state import CaseEvent, CaseState, Debtor, HistoryEntry, OpenInvoice
+from dunning.domain.case_state import CaseEvent, CaseState, Debtor, HistoryEntry, OpenInvoice, Outcome
 from dunning.domain.flows import Flow, FlowSet, load_flow, load_flow_set
 from dunning.domain.planner import CasePlan, plan_case
 
@@ -51,9 +51,17 @@ def case(
     return CaseState(case_id, debtor, "EUR", invoices, flow_name, version, **extra)
 
 
-def record(state: CaseState, plan: CasePlan) -> CaseState:
-    """What the store does after a run: the planned actions become history entries."""
-    return replace(state, history=state.history + tuple(a.as_history() for a in plan.actions))
+def record(state: CaseState, plan: CasePlan, *, sent: bool = True) -> CaseState:
+    """What the store does after a run: the planned actions become history entries.
+
+    ``sent``: the channel stages send the night's messages that same night (outcome ``sent`` on the
+    planned day), as the nightly pipeline does; without it they stay ``planned`` (not gone out).
+    """
+    entries = tuple(a.as_history() for a in plan.actions)
+    if sent:
+        entries = tuple(replace(e, outcome=Outcome.SENT, sent_on=e.on) if a.contact else e
+                        for a, e in zip(plan.actions, entries, strict=True))
+    return replace(state, history=state.history + entries)
 
 
 def fails(key: str, rate: int) -> bool:

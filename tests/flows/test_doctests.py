@@ -17,6 +17,9 @@ MODULES = [
     "dunning.domain.legal.compliance",
     "dunning.domain.legal.netherlands",
     "dunning.domain.legal.rates",
+    "dunning.ledger.values",
+    "dunning.letters.qr",
+    "dunning.letters.render",
 ]
 
 

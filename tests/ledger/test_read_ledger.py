@@ -163,3 +163,19 @@ def test_dates_countries_languages() -> None:
     with pytest.raises(ValueError):
         parse_country("Atlantis")
     assert parse_language("nl_BE") == "nl" and parse_language("Français") == "fr"
+
+
+@pytest.mark.parametrize("long_line", [2, 3])
+def test_a_row_with_more_fields_than_the_header_is_refused_wherever_it_is(tmp_path: Path, long_line: int) -> None:
+    """pandas would trim the first data row silently (and take a column as index without index_col=False)."""
+    rows = ["D2,Piet,I2,2026-10-01,20.00", "D3,Marie,I3,2026-10-01,30.00"]
+    rows.insert(long_line - 2, "D1,Jan,I1,2026-10-01,10.00,EXTRA")
+    path = tmp_path / "extra.csv"
+    path.write_text("debtor_id,name,invoice_id,due_date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    snapshot = read_ledger(path)
+    assert {row.invoice_id for row in snapshot.rows()} == {"I2", "I3"}
+    (problem,) = [p for p in snapshot.problems if p.severity == "rejected"]
+    assert problem.line == long_line and "expected 5 fields, saw 6" in problem.reason
+    assert snapshot.rejected_invoice_ids == {"I1"}  # a broken row never lets its invoice close
+    lines = {row.invoice_id: row.line for row in snapshot.rows()}
+    assert sorted(lines.values()) == sorted({2, 3, 4} - {long_line})

@@ -216,6 +216,8 @@ def test_swiss_creditor_gets_a_qr_bill(renderer: LetterRenderer) -> None:
     fields = spc[0].splitlines()
     assert fields[3] == letter.creditor.iban.replace(" ", "")
     assert Decimal(fields[18]) == letter.total and fields[19] == "CHF"
+    # the debtor ("payable by") as a structured address read from the letter's address lines
+    assert fields[20:27] == ["S", letter.debtor.name, "Marktgasse", "28", "9400", "Rorschach", "CH"]
     assert fields[27] == "QRR" and fields[28] == letter.reference and esr.is_valid(fields[28])
     text = norm(page_text(result.pdf, 0))
     assert "Zahlteil" in text and "Empfangsschein" in text

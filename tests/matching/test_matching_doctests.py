@@ -7,11 +7,20 @@ from types import ModuleType
 
 import pytest
 
-from dunning.domain import matching, matching_allocation, matching_index, matching_model, matching_text
+from dunning.domain import (
+    matching,
+    matching_allocation,
+    matching_index,
+    matching_model,
+    matching_subset,
+    matching_text,
+)
 
 
 @pytest.mark.parametrize(
-    "module", [matching, matching_allocation, matching_index, matching_model, matching_text], ids=lambda m: m.__name__
+    "module",
+    [matching, matching_allocation, matching_index, matching_model, matching_subset, matching_text],
+    ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module: ModuleType) -> None:
     failures, _tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib.util
 import json
 import os
@@ -238,3 +239,38 @@ def test_the_command_line_entry_prints_the_summary(workspace: Path, capsys: pyte
     nightly_module.main(["--workspace", str(workspace), "--date", NIGHT])
     printed = json.loads(capsys.readouterr().out)
     assert printed["run_date"] == NIGHT and printed["plan"]["new_actions"] == _store_counts(workspace)["actions"]
+
+
+def test_the_night_records_print_house_answers_before_it_plans(workspace: Path) -> None:
+    """A letter returned since last night fails before planning, so its fallback is planned the same night."""
+    first = nightly(workspace=str(workspace), date=NIGHT)
+    assert first["acknowledgements"]["files"] == 0
+    manifest = next((workspace / "output" / "print").glob("*.manifest.csv"))
+    row = manifest.read_text(encoding="utf-8").splitlines()[1].split(",")
+    batch_id, letter_id, case_id = row[0], row[2], int(row[3])
+    answers = workspace / "output" / "print" / "acknowledgements" / "answers.csv"
+    answers.write_text(
+        f"batch_id,letter_id,status,date,reason\n{batch_id},{letter_id},returned,2026-11-25,addressee unknown\n",
+        encoding="utf-8",
+    )
+
+    second = nightly(workspace=str(workspace), date="2026-11-25")
+
+    assert second["acknowledgements"]["returned"] == 1
+    store = open_store(f"sqlite:///{workspace / 'state.db'}")
+    try:
+        with store.begin() as conn:
+            returned = conn.execute(select(actions.c.status).where(actions.c.id == int(letter_id))).scalar_one()
+            planned_tonight = conn.execute(
+                select(func.count())
+                .select_from(actions)
+                .where(
+                    actions.c.case_id == case_id,
+                    actions.c.run_date == dt.date(2026, 11, 25),
+                    actions.c.fallback_depth > 0,
+                )
+            ).scalar_one()
+    finally:
+        store.dispose()
+    assert returned == "returned"
+    assert planned_tonight >= 1  # the returned letter's fallback, planned the night the answer came

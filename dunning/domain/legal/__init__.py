@@ -19,10 +19,14 @@ Packs (see each module for the rules, figures and sources):
 ``EU-business``           Directive 2011/7/EU: €40 per invoice, ECB reference rate + 8 (other countries)
 ``default-consumer``      conservative: first reminder free, no costs, no interest
 ========================  ==========================================================================
+
+The packs read the built-in rate tables; :func:`pack_selector` (and :func:`packs_with_rates`) give
+the same packs reading other tables by key, e.g. with a workspace's ``rates.yaml`` merged in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from dunning.domain.legal.base import DebtorType, FeeContext, Figure, InterestTerms, LegalPack
@@ -30,6 +34,7 @@ from dunning.domain.legal.belgium import BelgiumBusiness, BelgiumConsumer
 from dunning.domain.legal.eu import DefaultConsumer, EUBusiness
 from dunning.domain.legal.germany import GermanyBusiness, GermanyConsumer
 from dunning.domain.legal.netherlands import NetherlandsBusiness, NetherlandsConsumer
+from dunning.domain.legal.rates import RateTable
 
 __all__ = [
     "ALL_PACKS",
@@ -38,6 +43,8 @@ __all__ = [
     "Figure",
     "InterestTerms",
     "LegalPack",
+    "pack_selector",
+    "packs_with_rates",
     "select_pack",
 ]
 
@@ -62,3 +69,22 @@ def select_pack(country: str, debtor_type: DebtorType | str) -> LegalPack:
     if pack is not None:
         return pack
     return _BY_KEY[(None, kind)]
+
+
+def packs_with_rates(rates: Mapping[str, RateTable] | None) -> tuple[LegalPack, ...]:
+    """Every pack, reading its rate tables from ``rates`` by key (None: the built-in tables)."""
+    return ALL_PACKS if rates is None else tuple(p.with_rates(rates) for p in ALL_PACKS)
+
+
+def pack_selector(rates: Mapping[str, RateTable] | None = None) -> Callable[[str, DebtorType | str], LegalPack]:
+    """:func:`select_pack` over the packs reading ``rates`` (None: ``select_pack`` itself)."""
+    if rates is None:
+        return select_pack
+    by_key = {(p.country, p.debtor_type): p for p in packs_with_rates(rates)}
+
+    @lru_cache(maxsize=1024)
+    def select(country: str, debtor_type: DebtorType | str) -> LegalPack:
+        kind = DebtorType(debtor_type)
+        return by_key.get((country.upper(), kind)) or by_key[(None, kind)]
+
+    return select

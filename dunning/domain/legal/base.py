@@ -13,17 +13,26 @@ and the compliance compiler ask:
 * ``notice_required_fields`` / ``notice_figures(...)`` — mandatory mentions of the legal notice, and
   the figures it must state (e.g. the Dutch 14-day letter's exact WIK amount);
 * ``period_offsets(channel)`` — the least and most calendar days between sending a notice and the
-  start of its waiting period, used by :func:`dunning.domain.flows.check_flow` on nominal timelines.
+  start of its waiting period, used by :func:`dunning.domain.flows.check_flow` on nominal timelines;
+* ``regular_supply_allowance(concerned, reminded, postage)`` — what a first reminder may cost under a
+  regular-supply contract where the pack makes an exception to the free first reminder (Book XIX:
+  from the 4th unpaid due date of a calendar year), and ``regular_supply_fee`` its static maximum
+  before postage (None: no such exception).
 
-Packs are stateless singletons; pick one with :func:`dunning.domain.legal.select_pack`.
+Packs are stateless singletons; pick one with :func:`dunning.domain.legal.select_pack`. A pack reads
+its rate table through ``rate_table``: the built-in table, or the one of the same key in the tables
+given to ``with_rates`` (a workspace's ``rates.yaml`` merged in; see :func:`dunning.domain.legal.pack_selector`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from copy import copy
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Self
 
 from dunning.domain.actions import Channel
 from dunning.domain.legal.rates import RateTable
@@ -95,10 +104,22 @@ class LegalPack:
     notice_must_be_first_contact: bool = False  # Book XIX: no collection step before the first reminder
     max_static_fee: Decimal | None = None  # the most any single fee step may state in a flow
     max_static_fee_is_hard: bool = True  # above it: an error (a legal cap) or a warning (needs evidence)
+    regular_supply_fee: Decimal | None = None  # most a regular-supply first reminder may cost, before postage
     notice_required_fields: tuple[str, ...] = ()
+    rates: Mapping[str, RateTable] | None = None  # the rate tables in force by key; None: the built-in ones
 
     def __repr__(self) -> str:
         return f"<LegalPack {self.code}>"
+
+    def with_rates(self, rates: Mapping[str, RateTable]) -> Self:
+        """This pack reading its rate tables from ``rates`` (by table key) instead of the built-in ones."""
+        clone = copy(self)
+        clone.rates = rates
+        return clone
+
+    def rate_table(self, builtin: RateTable) -> RateTable:
+        """The table in force for ``builtin``: the one of the same key in ``rates``, else ``builtin``."""
+        return builtin if self.rates is None else self.rates.get(builtin.key, builtin)
 
     # --- dates -------------------------------------------------------------------------------
     def period_start(self, sent_on: date, channel: Channel) -> date:
@@ -143,6 +164,16 @@ class LegalPack:
     def fee_allowance(self, ctx: FeeContext) -> Figure:
         """The most that may still be charged as costs (never negative), and why."""
         raise NotImplementedError
+
+    def regular_supply_allowance(
+        self, concerned: Iterable[date], reminded: Iterable[date], postage: Decimal
+    ) -> Figure | None:
+        """What the first reminder of a regular-supply case may cost, and why; None: it stays free.
+
+        ``concerned``: the unpaid due dates the reminder is for; ``reminded``: those of the same
+        contract earlier reminders were for; ``postage``: this reminder's postage (zero by email).
+        """
+        return None
 
     def interest_terms(self) -> InterestTerms | None:
         """The rate table and spread of late-payment interest; None when the pack charges none."""

@@ -5,7 +5,11 @@
 pack's country and debtor type, and reports:
 
 * **error** — a cost (``add_fee``, or a message with a ``fee``) on the first legal notice where the
-  first reminder must be free (Belgian and German consumers, consumers without a pack);
+  first reminder must be free (Belgian and German consumers, consumers without a pack); except, where
+  the pack allows it for regular-supply contracts (Book XIX), on a step limited to them with
+  ``when: {regular_supply: true}`` — then **error** when a fixed fee exceeds that maximum (€7.50 plus
+  the step's ``postage`` on a letter); at run time it is charged only from the 4th unpaid due date
+  of a calendar year;
 * **error** — a contact before the Belgian first reminder (no amicable collection step may precede
   it; a warning when only a fallback of the first reminder is such a contact, e.g. an SMS);
 * **error** — a cost before any legal notice where one is required (Belgian first reminder, Dutch
@@ -40,7 +44,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from dunning.domain.actions import CATALOGUE, Channel, action_channel, charges_fee
+from dunning.domain.actions import CATALOGUE, PAPER_CHANNELS, Channel, action_channel, charges_fee
 from dunning.domain.flows import ActionCall, Condition, Flow, FlowSet, Problem
 from dunning.domain.legal.base import LegalPack
 
@@ -109,7 +113,8 @@ def check_flow(flow: Flow, pack: LegalPack) -> list[Problem]:
             call_where = where if depth == 0 else f"{where}.fallback{'.fallback' * (depth - 1)}"
             call_spec = CATALOGUE[call.action]
             if charges_fee(call.action, call.settings):
-                _check_fee(report, pack, call, call_where, nominal, notice, is_first_notice, who)
+                supply_only = step.when is not None and step.when.regular_supply is True
+                _check_fee(report, pack, call, call_where, nominal, notice, is_first_notice, who, supply_only)
             if call_spec.charges == "interest":
                 _check_interest(report, pack, call_where, nominal, notice, who)
         if spec.legal_notice and notice is None:
@@ -143,6 +148,7 @@ def _check_fee(
     notice: tuple[int, Channel, str] | None,
     is_first_notice: bool,
     who: str,
+    supply_only: bool = False,
 ) -> None:
     if not pack.fees_allowed:
         report(where, f"no costs may be charged under {who}")
@@ -153,6 +159,9 @@ def _check_fee(
         extra = "" if pack.max_static_fee_is_hard else " without evidence of higher costs"
         report(where, f"a fee of {fixed} exceeds the most {who} allows{extra} ({pack.max_static_fee})", severity)
     if is_first_notice and pack.first_reminder_free:
+        if supply_only and pack.regular_supply_fee is not None:
+            _check_regular_supply_fee(report, pack, call, where, fixed)
+            return
         report(where, f"the first reminder to {who} must be free: remove its fee")
         return
     if not pack.notice_before_fees:
@@ -161,6 +170,26 @@ def _check_fee(
         report(where, f"a cost on day {nominal} comes before any legal notice (required first under {who})")
         return
     _check_waiting(report, pack, where, nominal, notice, "a cost")
+
+
+def _check_regular_supply_fee(
+    report: Any, pack: LegalPack, call: ActionCall, where: str, fixed: Decimal | None
+) -> None:
+    """A fee on the first reminder of regular-supply cases: at most the pack's maximum plus postage."""
+    if call.action == "add_fee" or pack.regular_supply_fee is None:
+        report(where, "a regular-supply reminder fee goes on the reminder itself (its fee: setting), not add_fee")
+        return
+    paper = action_channel(call.action, call.settings) in PAPER_CHANNELS
+    postage = (call.settings.get("postage") or Decimal(0)) if paper else Decimal(0)
+    most = pack.regular_supply_fee + postage
+    if fixed is not None and fixed > most:
+        plus = f" plus postage {postage}" if postage else (" plus postage (set postage:)" if paper else "")
+        report(
+            where,
+            f"a fee of {fixed} on the first reminder exceeds what {pack.title} allows under a regular-supply "
+            f"contract: at most {pack.regular_supply_fee}{plus}, and only from the 4th unpaid due date of a "
+            "calendar year",
+        )
 
 
 def _check_interest(

@@ -43,7 +43,10 @@ class EUBusiness(LegalPack):
 
     def interest_terms(self) -> InterestTerms:
         return InterestTerms(
-            EU_STATUTORY_B2B, Decimal(0), "ECB reference rate + 8 points (Directive 2011/7/EU)", _DIRECTIVE
+            self.rate_table(EU_STATUTORY_B2B),
+            Decimal(0),
+            "ECB reference rate + 8 points (Directive 2011/7/EU)",
+            _DIRECTIVE,
         )
 
 

@@ -72,7 +72,8 @@ class GermanyConsumer(LegalPack):
         return None if notice_on is None else notice_on + ONE_DAY
 
     def interest_terms(self) -> InterestTerms:
-        return InterestTerms(BUNDESBANK_BASE_RATE, Decimal(5), "base rate + 5 points (§288(1) BGB)", _BGB)
+        table = self.rate_table(BUNDESBANK_BASE_RATE)
+        return InterestTerms(table, Decimal(5), "base rate + 5 points (§288(1) BGB)", _BGB)
 
 
 class GermanyBusiness(LegalPack):
@@ -111,4 +112,5 @@ class GermanyBusiness(LegalPack):
         )
 
     def interest_terms(self) -> InterestTerms:
-        return InterestTerms(BUNDESBANK_BASE_RATE, Decimal(9), "base rate + 9 points (§288(2) BGB)", _BGB)
+        table = self.rate_table(BUNDESBANK_BASE_RATE)
+        return InterestTerms(table, Decimal(9), "base rate + 9 points (§288(2) BGB)", _BGB)

@@ -114,7 +114,8 @@ class NetherlandsConsumer(LegalPack):
         )
 
     def interest_terms(self) -> InterestTerms:
-        return InterestTerms(NETHERLANDS_STATUTORY, Decimal(0), "wettelijke rente (art. 6:119 BW)", "art. 6:119 BW")
+        table = self.rate_table(NETHERLANDS_STATUTORY)
+        return InterestTerms(table, Decimal(0), "wettelijke rente (art. 6:119 BW)", "art. 6:119 BW")
 
     def notice_figures(self, principal: Decimal, invoice_count: int) -> tuple[Figure, ...]:
         wik = wik_amount(principal)
@@ -148,5 +149,8 @@ class NetherlandsBusiness(LegalPack):
 
     def interest_terms(self) -> InterestTerms:
         return InterestTerms(
-            NETHERLANDS_COMMERCIAL, Decimal(0), "wettelijke handelsrente (art. 6:119a BW)", "art. 6:119a BW"
+            self.rate_table(NETHERLANDS_COMMERCIAL),
+            Decimal(0),
+            "wettelijke handelsrente (art. 6:119a BW)",
+            "art. 6:119a BW",
         )

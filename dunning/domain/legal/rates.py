@@ -25,20 +25,27 @@ Tables:
 * ``NETHERLANDS_STATUTORY`` — wettelijke rente for non-commercial debts (art. 6:119 BW).
 
 Every table states ``verified_through``: the last day its figures were checked against a source.
-``is_verified(day)`` is False after that day; the planner reports it so someone updates this file
-(rates published later are a one-line change here, never a code change elsewhere).
+``is_verified(day)`` is False after that day; the planner reports it so someone adds the new
+semester's rates. Rates published later go in the workspace's ``rates.yaml`` (no code change; see
+:mod:`dunning.usecases.rates`), which adds periods to the base tables (``BASE_KEYS``); the tables
+derived from ``ECB_MRO`` follow it (:func:`rate_tables`).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
+from types import MappingProxyType
 
 __all__ = [
+    "BASE_KEYS",
     "BELGIUM_LAW_2002",
+    "BUILTIN_TABLES",
     "BUNDESBANK_BASE_RATE",
+    "DERIVED_KEYS",
     "ECB_MRO",
     "ECB_REFERENCE_RATE",
     "EU_STATUTORY_B2B",
@@ -47,6 +54,8 @@ __all__ = [
     "RatePeriod",
     "RateSegment",
     "RateTable",
+    "derive_from_mro",
+    "rate_tables",
 ]
 
 
@@ -157,53 +166,78 @@ def _semester_starts(first_year: int, last_year: int) -> list[date]:
     return [date(y, m, 1) for y in range(first_year, last_year + 1) for m in (1, 7)]
 
 
-def _derived(key: str, name: str, spread: Decimal, round_half_up_point: bool, source: str) -> RateTable:
+@dataclass(frozen=True, slots=True)
+class _Derivation:
     """A semester table: the MRO rate on 1 Jan / 1 Jul plus ``spread`` (rounded up to 0.5 if asked)."""
-    periods: list[RatePeriod] = []
-    for start in _semester_starts(2015, ECB_MRO.verified_through.year):
-        rate = ECB_MRO.rate_on(start) + spread
-        if round_half_up_point:
-            rate = (rate * 2).to_integral_value(rounding=ROUND_CEILING) / 2
-            rate = rate.quantize(Decimal("0.01"))
-        if periods and periods[-1].rate == rate:
-            continue  # keep the table minimal: a period only where the rate changes
-        periods.append(RatePeriod(start, rate, source))
-    return RateTable(key, name, tuple(periods), ECB_MRO.verified_through)
+
+    key: str
+    name: str
+    spread: Decimal
+    round_half_up_point: bool
+    source: str
+
+    def table(self, mro: RateTable) -> RateTable:
+        # through the first semester starting on or after the day after the verified data, or after
+        # the last known MRO change if later (a rate announced for a coming semester): its rate is known
+        bound = max(mro.verified_through + timedelta(days=1), mro.periods[-1].start)
+        starts = _semester_starts(2015, bound.year + 1)
+        starts = starts[: next(i for i, s in enumerate(starts) if s >= bound) + 1]
+        periods: list[RatePeriod] = []
+        for start in starts:
+            rate = mro.rate_on(start) + self.spread
+            if self.round_half_up_point:
+                rate = (rate * 2).to_integral_value(rounding=ROUND_CEILING) / 2
+                rate = rate.quantize(Decimal("0.01"))
+            if periods and periods[-1].rate == rate:
+                continue  # keep the table minimal: a period only where the rate changes
+            periods.append(RatePeriod(start, rate, self.source))
+        return RateTable(self.key, self.name, tuple(periods), mro.verified_through)
 
 
-ECB_REFERENCE_RATE = _derived(
-    "ecb_reference",
-    "Late Payment Directive reference rate (ECB MRO on 1 January / 1 July)",
-    Decimal(0),
-    False,
-    "Directive 2011/7/EU art. 2(7): the MRO rate in force on the first calendar day of the half-year",
+_DERIVATIONS = (
+    _Derivation(
+        "ecb_reference",
+        "Late Payment Directive reference rate (ECB MRO on 1 January / 1 July)",
+        Decimal(0),
+        False,
+        "Directive 2011/7/EU art. 2(7): the MRO rate in force on the first calendar day of the half-year",
+    ),
+    _Derivation(
+        "eu_statutory_b2b",
+        "EU statutory late-payment interest (reference rate + 8 points)",
+        Decimal(8),
+        False,
+        "Directive 2011/7/EU art. 2(6) and art. 3: reference rate plus at least eight percentage points",
+    ),
+    _Derivation(
+        "be_law_2002",
+        "Belgian late-payment rate, Law of 2 August 2002 (reference rate + 8, rounded up to half a point)",
+        Decimal(8),
+        True,
+        "Law of 2 Aug 2002 art. 5; published per semester by FPS Finance: 8 % 2016-2022, 10.5 % H1 2023, "
+        "12 % H2 2023, 10.5 % H1 2026 (embuild.be; research/peers-and-law.md §4.1)",
+    ),
+    _Derivation(
+        "nl_commercial",
+        "Dutch statutory commercial interest (wettelijke handelsrente, art. 6:119a BW)",
+        Decimal(8),
+        False,
+        "art. 6:119a and 6:120 lid 2 BW: reference rate + 8 points, set on 1 Jan / 1 Jul; 12 % from "
+        "2023-07-01 (watsonlaw.nl), 12.25 % from 2024-07-01 (metaalunie.nl)",
+    ),
 )
 
-EU_STATUTORY_B2B = _derived(
-    "eu_statutory_b2b",
-    "EU statutory late-payment interest (reference rate + 8 points)",
-    Decimal(8),
-    False,
-    "Directive 2011/7/EU art. 2(6) and art. 3: reference rate plus at least eight percentage points",
-)
 
-BELGIUM_LAW_2002 = _derived(
-    "be_law_2002",
-    "Belgian late-payment rate, Law of 2 August 2002 (reference rate + 8, rounded up to half a point)",
-    Decimal(8),
-    True,
-    "Law of 2 Aug 2002 art. 5; published per semester by FPS Finance: 8 % 2016-2022, 10.5 % H1 2023, "
-    "12 % H2 2023, 10.5 % H1 2026 (embuild.be; research/peers-and-law.md §4.1)",
-)
+def derive_from_mro(mro: RateTable) -> dict[str, RateTable]:
+    """The tables that follow the ECB MRO rate, by key, computed from ``mro`` (verified as far as it is)."""
+    return {d.key: d.table(mro) for d in _DERIVATIONS}
 
-NETHERLANDS_COMMERCIAL = _derived(
-    "nl_commercial",
-    "Dutch statutory commercial interest (wettelijke handelsrente, art. 6:119a BW)",
-    Decimal(8),
-    False,
-    "art. 6:119a and 6:120 lid 2 BW: reference rate + 8 points, set on 1 Jan / 1 Jul; 12 % from "
-    "2023-07-01 (watsonlaw.nl), 12.25 % from 2024-07-01 (metaalunie.nl)",
-)
+
+_FROM_ECB = derive_from_mro(ECB_MRO)
+ECB_REFERENCE_RATE = _FROM_ECB["ecb_reference"]
+EU_STATUTORY_B2B = _FROM_ECB["eu_statutory_b2b"]
+BELGIUM_LAW_2002 = _FROM_ECB["be_law_2002"]
+NETHERLANDS_COMMERCIAL = _FROM_ECB["nl_commercial"]
 
 _BBK = "Deutsche Bundesbank, Basiszinssatz nach §247 BGB"
 BUNDESBANK_BASE_RATE = RateTable(
@@ -239,4 +273,24 @@ NETHERLANDS_STATUTORY = RateTable(
         RatePeriod(date(2024, 1, 1), _d("7.00"), _NL + " (metaalunie.nl)"),
     ),
     verified_through=date(2024, 12, 31),
+)
+
+
+#: tables read from sources; every other table is derived from ``ecb_mro``
+BASE_KEYS = ("ecb_mro", "de_base_rate", "nl_statutory")
+DERIVED_KEYS = tuple(d.key for d in _DERIVATIONS)
+
+
+def rate_tables(base: Mapping[str, RateTable]) -> dict[str, RateTable]:
+    """Every table by key: the base tables (``BASE_KEYS``) as given, and those derived from ``ecb_mro``."""
+    missing = [key for key in BASE_KEYS if key not in base]
+    if missing:
+        raise ValueError(f"rate tables missing: {', '.join(missing)}")
+    # ECB first, then the tables that follow it, then the others
+    return {"ecb_mro": base["ecb_mro"], **derive_from_mro(base["ecb_mro"])} | {key: base[key] for key in BASE_KEYS}
+
+
+#: the tables shipped in this file, by key (a workspace's ``rates.yaml`` adds periods to the base ones)
+BUILTIN_TABLES: Mapping[str, RateTable] = MappingProxyType(
+    rate_tables({t.key: t for t in (ECB_MRO, BUNDESBANK_BASE_RATE, NETHERLANDS_STATUTORY)})
 )

@@ -1,0 +1,117 @@
+"""Page 1 in two layers (form + data) must print exactly what a one-pass rendering prints."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pikepdf
+import pytest
+from weasyprint import HTML
+
+from dunning.letters import LetterKind, LetterRenderer
+from dunning.letters.samples import sample_letter
+from tests.letters.letters_pdf import page_chars
+
+
+def forms_drawn(pdf_bytes: bytes) -> list[list[tuple[int, int]]]:
+    """Per page, the Form XObjects of dunning.letters.forms drawn on it (object numbers)."""
+    out = []
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        for page in pdf.pages:
+            xobjects = page.Resources.get("/XObject", {})
+            drawn = [
+                xobjects[str(operands[0])].objgen
+                for operands, operator in pikepdf.parse_content_stream(page)
+                if str(operator) == "Do" and str(operands[0]).startswith("/DunForm")
+            ]
+            out.append(drawn)
+    return out
+
+
+def one_pass_pdf(renderer: LetterRenderer, letter) -> bytes:  # type: ignore[no-untyped-def]
+    """The whole letter laid out in one pass (``part="all"``), as the naive loop does."""
+    section = renderer.letter_html(letter, 1, "all")
+    html = f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{section}</body></html>'
+    return bytes(HTML(string=html).write_pdf(stylesheets=renderer.stylesheets(letter.brand)))
+
+
+def placed_text(pdf: bytes) -> dict[str, list[tuple[float, float]]]:
+    """Each character's positions on page 1 (mm), sorted."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    for c in page_chars(pdf):
+        found.setdefault(c.text, []).append((c.top, c.left))
+    return {text: sorted(positions) for text, positions in found.items()}
+
+
+def differences(
+    found: dict[str, list[tuple[float, float]]], expected: dict[str, list[tuple[float, float]]]
+) -> list[str]:
+    """Characters that are not in both, or not within 0.1 mm of the same place."""
+    out = []
+    for text in sorted(set(found) | set(expected)):
+        a, b = found.get(text, []), expected.get(text, [])
+        if len(a) != len(b):
+            out.append(f"{text!r}: {len(a)} times, expected {len(b)}")
+            continue
+        out.extend(
+            f"{text!r} at {p} instead of {q}"
+            for p, q in zip(a, b, strict=True)
+            if abs(p[0] - q[0]) > 0.1 or abs(p[1] - q[1]) > 0.1
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("kind", "language", "brand"),
+    [
+        (LetterKind.FIRST_REMINDER, "nl", "default"),
+        (LetterKind.FIRST_REMINDER, "de", "atelier"),
+        (LetterKind.FINAL_NOTICE, "fr", "default"),
+        (LetterKind.PAYMENT_CONFIRMATION, "en", "atelier"),
+    ],
+)
+def test_form_and_data_layers_print_what_one_pass_prints(
+    renderer: LetterRenderer, kind: LetterKind, language: str, brand: str
+) -> None:
+    letter = sample_letter(kind, language, brand)
+    layered = renderer.render_batch([letter])
+    assert not layered.problems
+    expected = placed_text(one_pass_pdf(renderer, letter))
+    found = placed_text(layered.pdf)
+    assert len(found) > 30
+    assert differences(found, expected) == []
+
+
+def test_a_form_is_laid_out_once_and_stored_once_per_batch() -> None:
+    renderer = LetterRenderer()
+    base = sample_letter(LetterKind.FIRST_REMINDER, "nl", "default")
+    letters = [
+        dataclasses.replace(
+            base, letter_id=f"L{i}", case_number=f"C{i:04d}", reference=f"{i + 1:010d}" + f"{(i + 1) % 97 or 97:02d}"
+        )
+        for i in range(5)
+    ]
+    other_language = dataclasses.replace(sample_letter(LetterKind.FIRST_REMINDER, "fr", "default"), letter_id="F1")
+    result = renderer.render_batch([*letters, other_language])
+    assert not result.problems
+    assert renderer._forms.laid_out == 2  # one form for the five Dutch letters, one for the French one
+
+    drawn = forms_drawn(result.pdf)
+    assert [len(drawn[r.first_page]) for r in result.letters] == [1] * 6
+    first_pages = [drawn[r.first_page][0] for r in result.letters]
+    assert len(set(first_pages[:5])) == 1  # the five Dutch letters share one Form XObject
+    assert first_pages[5] != first_pages[0]
+
+    # A second batch reuses the laid-out forms.
+    renderer.render_batch(letters[:2])
+    assert renderer._forms.laid_out == 2
+
+
+def test_only_page_one_gets_the_form(renderer: LetterRenderer) -> None:
+    letter = sample_letter(LetterKind.ACCOUNT_STATEMENT, "en", "default")
+    long_statement = dataclasses.replace(letter, statement=letter.statement * 12) if letter.statement else letter
+    result = renderer.render_batch([long_statement])
+    assert result.letters[0].page_count >= 2
+    stamped = [bool(drawn) for drawn in forms_drawn(result.pdf)]
+    assert stamped == [True] + [False] * (len(stamped) - 1)
