@@ -79,6 +79,21 @@ PAGE_NAMES = {"pay": "letter", "ch": "letterch", "plain": "letterplain"}
 PARTS = ("all", "form", "data")
 # Bottom margin of page 1 (mm); the foot (strip, footer or QR-bill) is a footnote above it.
 _FIRST_PAGE_BOTTOM = {"pay": 5, "ch": 0, "plain": 5}
+# Height of the foot (payment strip + footer, QR-bill, footer only): base.css .foot-in.
+_FOOT_HEIGHT = {"pay": 72, "ch": 107, "plain": 30}
+
+
+def _foot_css(first_page_height: float) -> str:
+    """Place the data layer's foot where the footnote puts it in the other layers.
+
+    Positioned by ``bottom`` from the letterhead block: WeasyPrint then lays it out at its
+    static place and moves it, so it is never split at the page's bottom margin.
+    """
+    rules = [".layer-data .foot{float:none;position:absolute;left:25mm;top:auto;width:165mm}"]
+    for kind in PAGE_NAMES:
+        bottom = first_page_height - (297 - 10 - _FIRST_PAGE_BOTTOM[kind])
+        rules.append(f"section.{kind}.layer-data .foot{{bottom:{bottom:.2f}mm}}")
+    return "\n".join(rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +139,22 @@ class BatchResult:
 
 
 def _page_css() -> str:
+    """Page boxes. "Page x of y" is a margin box from page 2 on; page 1 prints it as a plain
+    box of the letterhead (``.page-label``: a margin box costs WeasyPrint more, on every letter)."""
     label = (
         "@top-right{content:string(pglabel) counter(page) string(pgof) string(pgtotal);"
         "font-size:6.5pt;color:#666;vertical-align:bottom;padding-bottom:3mm}"
     )
     rules = [f"@page{{size:A4;margin:20mm 20mm 22mm 25mm;{label}@footnote{{margin:0;padding:0;border:0}}}}"]
     for kind, name in PAGE_NAMES.items():
+        # The data layer's page 1 keeps the foot's room as margin (its foot is an absolute box).
+        rules.append(
+            f"@page :nth(1 of d{name}){{counter-reset:page 1;margin-top:10mm;"
+            f"margin-bottom:{_FIRST_PAGE_BOTTOM[kind] + _FOOT_HEIGHT[kind]}mm;@top-right{{content:none}}}}"
+        )
         rules.append(
             f"@page :nth(1 of {name}){{counter-reset:page 1;margin-top:10mm;"
-            f"margin-bottom:{_FIRST_PAGE_BOTTOM[kind]}mm}}"
+            f"margin-bottom:{_FIRST_PAGE_BOTTOM[kind]}mm;@top-right{{content:none}}}}"
         )
     return "\n".join(rules)
 
@@ -186,7 +208,10 @@ class LetterRenderer:
         if brand_key not in self._stylesheets:
             brand = self.brand(brand_key)
             text = brand.resolve_variables(
-                "\n".join([_page_css(), self._base_css, brand.envelope.css(), brand.css_text])
+                "\n".join([
+                    _page_css(), self._base_css, brand.envelope.css(), _foot_css(brand.envelope.subject_top - 10),
+                    brand.css_text,
+                ])
             )
             self._stylesheets[brand_key] = [
                 CSS(string=text, font_config=self._font_config, url_fetcher=self._fetcher)
@@ -240,6 +265,7 @@ class LetterRenderer:
             part=part,
             page_total=1 if part == "form" else page_total,
             anchor="form" if part == "form" else _anchor(letter.letter_id),
+            page_name=("d" if part == "data" else "") + context["page_name"],
         )
 
     def _context(self, letter: LetterData) -> dict[str, Any]:
@@ -274,6 +300,7 @@ class LetterRenderer:
             "pay": pay,
             "lang": letter.language,
             "page_name": PAGE_NAMES[page_kind],
+            "page_kind": page_kind,
             "page_class": page_kind,
             "reference": reference,
             "sender_lines": _fill(brand.sender_block, fields),
