@@ -29,8 +29,9 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
+
+from dunning.jsonable import jsonable
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -61,15 +62,6 @@ def idempotency_token(key: str) -> str:
     return "dn_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal | date):
-        return str(value)
-    return value
-
 
 def webhook_body(*, key: str, event_type: str, occurred_on: date, case: Mapping[str, Any],
                  data: Mapping[str, Any]) -> bytes:
@@ -78,8 +70,8 @@ def webhook_body(*, key: str, event_type: str, occurred_on: date, case: Mapping[
         "id": idempotency_token(key),
         "type": event_type,
         "occurred_on": occurred_on.isoformat(),
-        "case": _plain(case),
-        "data": _plain(data),
+        "case": jsonable(case),
+        "data": jsonable(data),
     }
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -52,6 +52,7 @@ from dunning.domain.legal.base import DebtorType
 from dunning.domain.legal.rates import RateTable
 from dunning.domain.planner import CasePlan, PlannedAction, migrate_case, plan_case
 from dunning.errors import FlowError
+from dunning.jsonable import jsonable
 from dunning.store import Store, actions, case_events, cases, debtors, holds, invoices, runs
 from dunning.usecases.message_fees import MESSAGE_CHANNELS, settle_message_fees
 
@@ -351,7 +352,7 @@ def _action_row(action: PlannedAction, run_date: date, recorded_at: datetime) ->
         "step": action.step_key,
         "status": "planned" if action.channel in DEFERRED_CHANNELS else "done",
         "amount": action.amount,
-        "settings": _plain(dict(action.settings)),
+        "settings": jsonable(dict(action.settings)),
         "reason": action.reason,
         "recorded_at": recorded_at,
         "flow": action.flow,
@@ -370,15 +371,6 @@ def _action_row(action: PlannedAction, run_date: date, recorded_at: datetime) ->
         },
     }
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal | date):
-        return str(value)
-    return value
 
 
 def _case_status(plan: CasePlan, row: Any) -> str:

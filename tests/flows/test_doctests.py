@@ -20,6 +20,7 @@ MODULES = [
     "dunning.ledger.values",
     "dunning.letters.qr",
     "dunning.letters.render",
+    "dunning.jsonable",
 ]
 
 
