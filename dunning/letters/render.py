@@ -79,18 +79,20 @@ PAGE_NAMES = {"pay": "letter", "ch": "letterch", "plain": "letterplain"}
 PARTS = ("all", "form", "data")
 # Bottom margin of page 1 (mm); the foot (strip, footer or QR-bill) is a footnote above it.
 _FIRST_PAGE_BOTTOM = {"pay": 5, "ch": 0, "plain": 5}
-# Height of the foot (payment strip + footer, QR-bill, footer only): base.css .foot-in.
+# Height of the foot (payment strip + footer, QR-bill, footer only). The one place it is set:
+# _foot_css writes the .foot-in heights, and page 1's margins of the data layer follow.
 _FOOT_HEIGHT = {"pay": 72, "ch": 107, "plain": 30}
 
 
 def _foot_css(first_page_height: float) -> str:
-    """Place the data layer's foot where the footnote puts it in the other layers.
+    """The foot's height per page kind, and the data layer's foot where the footnote puts it in the others.
 
     Positioned by ``bottom`` from the letterhead block: WeasyPrint then lays it out at its
     static place and moves it, so it is never split at the page's bottom margin.
     """
     rules = [".layer-data .foot{float:none;position:absolute;left:25mm;top:auto;width:165mm}"]
     for kind in PAGE_NAMES:
+        rules.append(f"section.{kind} .foot-in{{height:{_FOOT_HEIGHT[kind]}mm}}")
         bottom = first_page_height - (297 - 10 - _FIRST_PAGE_BOTTOM[kind])
         rules.append(f"section.{kind}.layer-data .foot{{bottom:{bottom:.2f}mm}}")
     return "\n".join(rules)
@@ -268,9 +270,12 @@ class LetterRenderer:
             page_name=("d" if part == "data" else "") + context["page_name"],
         )
 
-    def _context(self, letter: LetterData) -> dict[str, Any]:
-        """Everything the templates need for one letter (QR codes included: built once per letter)."""
-        problems = check_letter(letter)
+    def _context(self, letter: LetterData, *, checked: bool = False) -> dict[str, Any]:
+        """Everything the templates need for one letter (QR codes included: built once per letter).
+
+        ``checked``: the caller has already run :func:`check_letter` on it.
+        """
+        problems = [] if checked else check_letter(letter)
         if problems:
             raise LetterDataError("; ".join(problems))
         brand = self.brand(letter.brand)
@@ -375,7 +380,7 @@ class LetterRenderer:
             found = check_letter(letter)
             if not found:
                 try:  # first pass assumes one page per letter
-                    context = self._context(letter)
+                    context = self._context(letter, checked=True)
                     html[letter.letter_id] = self._section(letter, context, 1, "data")
                     key, pdf = self._forms.pdf(letter.brand, self._section(letter, context, 1, "form"))
                 except (EpcError, ConfigError, ValueError, KeyError) as exc:
