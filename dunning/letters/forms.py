@@ -11,13 +11,18 @@ So the template renders page 1 in two layers (``part="form"`` and ``part="data"`
 see ``templates/letters/letter.html.j2``) that keep the same boxes at the same
 places. :class:`FormCache` lays out each distinct form once per process (a form
 is identified by its HTML, so a new label, a missing customer number or a
-debtor abroad is simply another form), and :func:`stamp_forms` puts it under
+debtor abroad is simply another form), and :func:`stamp_pages` puts it under
 page 1 of each letter of a batch PDF as a shared Form XObject with pikepdf
 (qpdf): the form's content and fonts are stored once per batch, and stamping
 costs a few microseconds per page.
 
+QR codes are stamped the same way (:func:`stamp_pages`): the data layer leaves an
+empty box of the code's size (an anchor), and the modules are drawn into it as a
+1-bit image after layout, so WeasyPrint never decodes, re-encodes or paints an
+image per letter.
+
 The result is the same page as a one-pass rendering: the tests compare text
-positions of both.
+positions of both, and decode the QR codes from the rendered pages.
 """
 
 from __future__ import annotations
@@ -26,10 +31,16 @@ import hashlib
 import io
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pikepdf
 
-__all__ = ["FormCache", "stamp_forms"]
+from dunning.letters.qr import QrImage
+
+__all__ = ["FormCache", "PageStamp", "QrPlacement", "stamp_pages"]
+
+PT_PER_PX = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is in pt (1/72 in)
 
 # Distinct forms kept per process; a night with more variants than this just lays some out again.
 MAX_FORMS = 256
@@ -63,12 +74,32 @@ class FormCache:
         return key, found
 
 
-def stamp_forms(pdf: bytes, stamps: Sequence[tuple[int, str]], forms: dict[str, bytes]) -> bytes:
-    """Put form ``forms[key]`` under page ``index`` (0-based) for each ``(index, key)`` in ``stamps``.
+@dataclass(frozen=True, slots=True)
+class QrPlacement:
+    """A QR code and the box it goes in: (x1, y1, x2, y2) in CSS px from the page's top left."""
+
+    code: QrImage
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class PageStamp:
+    """What goes onto one page of a batch PDF: a form under it, QR codes into its empty boxes."""
+
+    index: int  # 0-based page in the batch PDF
+    form: str | None = None  # FormCache key
+    codes: tuple[QrPlacement, ...] = ()
+
+
+def stamp_pages(pdf: bytes, stamps: Sequence[PageStamp], forms: dict[str, bytes]) -> bytes:
+    """Stamp forms and QR codes onto the pages of a batch PDF.
 
     Each form becomes one Form XObject in the output, drawn first on its pages
-    (``q /Form Do Q`` before the page's own content), so the letter's text lies
-    on top of the form's tints and rules.
+    (``q /Form Do Q`` before the page's own content), so the letter's text lies on
+    top of the form's tints and rules. Each QR code becomes a 1-bit image drawn into
+    its box. A stamped page gets its own resource dictionary (WeasyPrint shares one
+    among all pages), so a letter split out of the batch carries only its own form
+    and codes.
     """
     if not stamps:
         return pdf
@@ -76,23 +107,56 @@ def stamp_forms(pdf: bytes, stamps: Sequence[tuple[int, str]], forms: dict[str, 
     try:
         with pikepdf.open(io.BytesIO(pdf)) as target:
             xobjects: dict[str, pikepdf.Object] = {}
-            for index, key in stamps:
-                xobject = xobjects.get(key)
-                if xobject is None:
-                    source = pikepdf.open(io.BytesIO(forms[key]))
-                    sources.append(source)
-                    if len(source.pages) != 1:
-                        raise ValueError(f"form {key[:12]} has {len(source.pages)} pages, expected 1")
-                    xobject = target.copy_foreign(source.pages[0].as_form_xobject())
-                    xobjects[key] = xobject
-                # One name per form: WeasyPrint's pages may share one resource dictionary.
-                name = pikepdf.Name("/DunForm" + key[:16])
-                page = target.pages[index]
-                page.add_resource(xobject, pikepdf.Name.XObject, name)
-                page.contents_add(pikepdf.Stream(target, b"q " + bytes(name.unparse()) + b" Do Q\n"), prepend=True)
+            for stamp in stamps:
+                page = target.pages[stamp.index]
+                resources = _own_resources(target, page)
+                content = []
+                if stamp.form is not None:
+                    xobject = xobjects.get(stamp.form)
+                    if xobject is None:
+                        source = pikepdf.open(io.BytesIO(forms[stamp.form]))
+                        sources.append(source)
+                        if len(source.pages) != 1:
+                            raise ValueError(f"form {stamp.form[:12]} has {len(source.pages)} pages, expected 1")
+                        xobject = target.copy_foreign(source.pages[0].as_form_xobject())
+                        xobjects[stamp.form] = xobject
+                    resources.XObject["/DunForm" + stamp.form[:16]] = xobject
+                    content.append(f"q /DunForm{stamp.form[:16]} Do Q")
+                if stamp.codes:
+                    top = float(page.mediabox[3])
+                    for number, placed in enumerate(stamp.codes):
+                        resources.XObject[f"/DunQr{number}"] = _qr_image(target, placed.code)
+                        x1, y1, x2, y2 = (value * PT_PER_PX for value in placed.box)
+                        size = f"{x2 - x1:.3f} 0 0 {y2 - y1:.3f}"
+                        content.append(f"q {size} {x1:.3f} {top - y2:.3f} cm /DunQr{number} Do Q")
+                page.contents_add(pikepdf.Stream(target, ("\n".join(content) + "\n").encode("ascii")), prepend=True)
             out = io.BytesIO()
             target.save(out)
             return out.getvalue()
     finally:
         for source in sources:
             source.close()
+
+
+def _own_resources(pdf: pikepdf.Pdf, page: pikepdf.Page) -> pikepdf.Dictionary:
+    """Give ``page`` a resource dictionary of its own (shallow: fonts etc. stay shared) and return it."""
+    shared = page.obj.get("/Resources", pikepdf.Dictionary())
+    own = pikepdf.Dictionary(dict(shared.items()))
+    old = shared.get("/XObject", pikepdf.Dictionary())
+    own.XObject = pikepdf.Dictionary(dict(old.items()))
+    page.obj.Resources = pdf.make_indirect(own)
+    resources: pikepdf.Dictionary = page.obj.Resources
+    return resources
+
+
+def _qr_image(pdf: pikepdf.Pdf, code: QrImage) -> pikepdf.Stream:
+    """A QR code with its quiet zone as a 1-bit grey image, one sample per module (1 = light)."""
+    light = code.pixels() > 127
+    image = pikepdf.Stream(pdf, np.packbits(light, axis=1).tobytes())
+    image.Type = pikepdf.Name.XObject
+    image.Subtype = pikepdf.Name.Image
+    image.Width = image.Height = light.shape[0]
+    image.ColorSpace = pikepdf.Name.DeviceGray
+    image.BitsPerComponent = 1
+    image.Interpolate = False
+    return image

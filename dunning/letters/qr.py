@@ -1,10 +1,12 @@
 """QR images for letters: EPC payment code, pay-link code, Swiss QR-bill payment part.
 
-Codes are embedded as 1-pixel-per-module PNG data URIs and scaled with CSS
-(``image-rendering: pixelated`` keeps the edges sharp in the PDF). A PNG of
-a few hundred bytes costs WeasyPrint far less than parsing an SVG path per
-letter (research/letters.md, section 1.2 and 3). The printed size keeps every
-module at or above 0.4 mm, the Swiss QR-bill minimum used as the yardstick.
+A :class:`QrImage` keeps the code's modules. In batches the renderer leaves an
+empty box of the code's size in the letter and draws the modules into it after
+layout as a 1-bit image (:func:`dunning.letters.forms.stamp_pages`): WeasyPrint
+never decodes or re-encodes an image. One-pass renderings (previews) embed the
+same modules as a 1-pixel-per-module PNG data URI scaled by CSS
+(``image-rendering: pixelated`` keeps the edges sharp). The printed size keeps
+every module at or above 0.4 mm, the Swiss QR-bill minimum used as the yardstick.
 
 Two encoders, on purpose:
 
@@ -24,12 +26,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
-import segno
 import zxingcpp
 from PIL import Image
 from qrbill import QRBill
 
 from dunning.letters.model import Creditor
+from dunning.letters.qrmask import make_qr
 
 __all__ = ["MIN_MODULE_MM", "QrImage", "epc_qr", "link_qr", "structured_address", "swiss_qr_bill_svg"]
 
@@ -39,21 +41,41 @@ QUIET_ZONE = 4  # modules of white border on each side (ISO/IEC 18004)
 
 @dataclass(frozen=True, slots=True)
 class QrImage:
-    data_uri: str
+    """A QR code to print: its modules (row by row, 1 = dark, no quiet zone) and printed size."""
+
+    bits: bytes  # modules * modules bytes, 0 or 1
     modules: int  # symbol width in modules, without the quiet zone
     size_mm: float  # printed width including the quiet zone
+
+    @classmethod
+    def from_array(cls, dark: np.ndarray, min_size_mm: float) -> QrImage:
+        modules = int(dark.shape[0])
+        size = max(min_size_mm, round((modules + 2 * QUIET_ZONE) * MIN_MODULE_MM + 0.05, 1))
+        return cls(dark.astype(np.uint8).tobytes(), modules, size)
 
     @property
     def module_mm(self) -> float:
         return self.size_mm / (self.modules + 2 * QUIET_ZONE)
 
+    def pixels(self) -> np.ndarray:
+        """The code with its quiet zone as 8-bit grey pixels, one per module (0 = dark, 255 = light)."""
+        dark = np.frombuffer(self.bits, dtype=np.uint8).reshape(self.modules, self.modules)
+        return np.pad(np.where(dark == 1, 0, 255).astype(np.uint8), QUIET_ZONE, constant_values=255)
+
+    @property
+    def data_uri(self) -> str:
+        """The code as a 1-pixel-per-module PNG data URI (for one-pass renderings)."""
+        buffer = io.BytesIO()
+        Image.fromarray(self.pixels()).convert("1").save(buffer, "PNG")
+        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
 
 def _image(data: str, min_size_mm: float) -> QrImage:
     # EPC069-12: error correction M, no boost, version <= 13 (checked by the payload's byte limit).
-    code = segno.make(data, error="m", boost_error=False, encoding="utf-8", micro=False)
-    modules = int(code.symbol_size(border=0)[0])
-    size = max(min_size_mm, round((modules + 2 * QUIET_ZONE) * MIN_MODULE_MM + 0.05, 1))
-    return QrImage(code.png_data_uri(scale=1, border=QUIET_ZONE), modules, size)
+    code = make_qr(data)  # = segno.make(data, error="m", boost_error=False, encoding="utf-8", micro=False)
+    dark = np.frombuffer(b"".join(bytes(row) for row in code.matrix), dtype=np.uint8)
+    width = len(code.matrix)
+    return QrImage.from_array(dark.reshape(width, width), min_size_mm)
 
 
 def epc_qr(payload: str) -> QrImage:
@@ -67,12 +89,7 @@ def link_qr(url: str) -> QrImage:
         return _image(url, 22.0)
     code = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     pixels = np.asarray(code.to_image(scale=1, add_quiet_zones=False))
-    modules = int(pixels.shape[0])
-    framed = np.pad(pixels, QUIET_ZONE, constant_values=255)
-    buffer = io.BytesIO()
-    Image.fromarray(framed).convert("1").save(buffer, "PNG")
-    size = max(22.0, round((modules + 2 * QUIET_ZONE) * MIN_MODULE_MM + 0.05, 1))
-    return QrImage("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), modules, size)
+    return QrImage.from_array(pixels < 128, 22.0)
 
 
 def swiss_qr_bill_svg(

@@ -11,7 +11,7 @@ from weasyprint import HTML
 
 from dunning.letters import LetterKind, LetterRenderer
 from dunning.letters.samples import sample_letter
-from tests.letters.letters_pdf import page_chars
+from tests.letters.letters_pdf import decode_qr_codes, image_boxes, page_chars
 
 
 def forms_drawn(pdf_bytes: bytes) -> list[list[tuple[int, int]]]:
@@ -81,6 +81,37 @@ def test_form_and_data_layers_print_what_one_pass_prints(
     found = placed_text(layered.pdf)
     assert len(found) > 30
     assert differences(found, expected) == []
+    # The QR codes stamped into the data layer's empty boxes sit where the one-pass images do.
+    one_pass_images = sorted(image_boxes(one_pass_pdf(renderer, letter)))
+    stamped_images = sorted(image_boxes(layered.pdf))
+    assert len(stamped_images) == len(one_pass_images)
+    for got, want in zip(stamped_images, one_pass_images, strict=True):
+        assert max(abs(a - b) for a, b in zip(got, want, strict=True)) < 0.1, (got, want)
+
+
+def test_a_split_letter_carries_only_its_own_codes(renderer: LetterRenderer) -> None:
+    base = sample_letter(LetterKind.FIRST_REMINDER, "nl", "default")
+    letters = [
+        dataclasses.replace(
+            base, letter_id=f"S{i}", case_number=f"C{i:04d}", reference=f"{i + 1:010d}" + f"{(i + 1) % 97 or 97:02d}",
+            pay_link=f"https://pay.example.com/p/token{i}",
+        )
+        for i in range(3)
+    ]
+    result = renderer.render_batch(letters)
+    assert not result.problems
+    parts = result.split()
+    for i, letter in enumerate(letters):
+        pdf = parts[letter.letter_id]
+        with pikepdf.open(io.BytesIO(pdf)) as opened:
+            images = [
+                name for page in opened.pages for name, xobject in page.Resources.get("/XObject", {}).items()
+                if xobject.get("/Subtype") == "/Image"
+            ]
+        assert len(images) == 2  # its EPC code and its pay-link code, not the batch's six
+        codes = decode_qr_codes(pdf)
+        assert f"https://pay.example.com/p/token{i}" in codes
+        assert any(code.startswith("BCD\n") and letter.reference in code.replace(" ", "") for code in codes)
 
 
 def test_a_form_is_laid_out_once_and_stored_once_per_batch() -> None:
