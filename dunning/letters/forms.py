@@ -89,39 +89,49 @@ class PageStamp:
     index: int  # 0-based page in the batch PDF
     form: str | None = None  # FormCache key
     codes: tuple[QrPlacement, ...] = ()
+    # Shared blocks (dunning.letters.memo): (source PDF key, its page, dx, dy in pt).
+    overlays: tuple[tuple[str, int, float, float], ...] = ()
 
 
 def stamp_pages(pdf: bytes, stamps: Sequence[PageStamp], forms: dict[str, bytes]) -> bytes:
-    """Stamp forms and QR codes onto the pages of a batch PDF.
+    """Stamp forms, shared blocks and QR codes onto the pages of a batch PDF.
 
-    Each form becomes one Form XObject in the output, drawn first on its pages
+    ``forms`` holds the PDFs of the forms and of the shared blocks, by key. Each
+    form page becomes one Form XObject in the output, drawn first on its pages
     (``q /Form Do Q`` before the page's own content), so the letter's text lies on
-    top of the form's tints and rules. Each QR code becomes a 1-bit image drawn into
-    its box. A stamped page gets its own resource dictionary (WeasyPrint shares one
-    among all pages), so a letter split out of the batch carries only its own form
-    and codes.
+    top of the form's tints and rules; a shared block is drawn the same way, moved
+    into its slot. Each QR code becomes a 1-bit image drawn into its box. A stamped
+    page gets its own resource dictionary (WeasyPrint shares one among all pages),
+    so a letter split out of the batch carries only its own forms, blocks and codes.
     """
     if not stamps:
         return pdf
-    sources: list[pikepdf.Pdf] = []
+    opened: dict[str, pikepdf.Pdf] = {}  # source PDFs by key
     try:
         with pikepdf.open(io.BytesIO(pdf)) as target:
-            xobjects: dict[str, pikepdf.Object] = {}
+            xobjects: dict[tuple[str, int], pikepdf.Object] = {}
+
+            def xobject(key: str, index: int) -> pikepdf.Object:
+                found = xobjects.get((key, index))
+                if found is None:
+                    if key not in opened:
+                        opened[key] = pikepdf.open(io.BytesIO(forms[key]))
+                    found = target.copy_foreign(opened[key].pages[index].as_form_xobject())
+                    xobjects[(key, index)] = found
+                return found
+
             for stamp in stamps:
                 page = target.pages[stamp.index]
                 resources = _own_resources(target, page)
                 content = []
                 if stamp.form is not None:
-                    xobject = xobjects.get(stamp.form)
-                    if xobject is None:
-                        source = pikepdf.open(io.BytesIO(forms[stamp.form]))
-                        sources.append(source)
-                        if len(source.pages) != 1:
-                            raise ValueError(f"form {stamp.form[:12]} has {len(source.pages)} pages, expected 1")
-                        xobject = target.copy_foreign(source.pages[0].as_form_xobject())
-                        xobjects[stamp.form] = xobject
-                    resources.XObject["/DunForm" + stamp.form[:16]] = xobject
+                    resources.XObject["/DunForm" + stamp.form[:16]] = xobject(stamp.form, 0)
+                    if (count := len(opened[stamp.form].pages)) != 1:
+                        raise ValueError(f"form {stamp.form[:12]} has {count} pages, expected 1")
                     content.append(f"q /DunForm{stamp.form[:16]} Do Q")
+                for number, (key, index, dx, dy) in enumerate(stamp.overlays):
+                    resources.XObject[f"/DunMemo{number}"] = xobject(key, index)
+                    content.append(f"q 1 0 0 1 {dx:.3f} {dy:.3f} cm /DunMemo{number} Do Q")
                 if stamp.codes:
                     top = float(page.mediabox[3])
                     for number, placed in enumerate(stamp.codes):
@@ -134,7 +144,7 @@ def stamp_pages(pdf: bytes, stamps: Sequence[PageStamp], forms: dict[str, bytes]
             target.save(out)
             return out.getvalue()
     finally:
-        for source in sources:
+        for source in opened.values():
             source.close()
 
 

@@ -71,6 +71,7 @@ from dunning.errors import ConfigError
 from dunning.letters.brand import Brand, load_brand
 from dunning.letters.formatting import LocaleFormat, locale_for
 from dunning.letters.forms import FormCache, PageStamp, QrPlacement, stamp_pages
+from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, memo_filter
 from dunning.letters.model import LetterData, LetterDataError, LetterKind, check_letter, is_swiss
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 
@@ -193,6 +194,7 @@ class LetterRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._env.filters["memo"] = memo_filter
         self._labels: dict[str, dict[str, str]] = yaml.safe_load(
             (letters_dir / "labels.yaml").read_text(encoding="utf-8")
         )
@@ -204,6 +206,11 @@ class LetterRenderer:
         self._forms = FormCache(self._layout_form)
         # A form carries no "page x of y": the letter's own layer prints it.
         self._form_css = CSS(string="@page{@top-right{content:none}}", font_config=self._font_config)
+        self._memos = MemoCache(self._layout_memos)
+        # Shared blocks are laid out one per page, at its top, with nothing else on it.
+        self._memo_css = CSS(
+            string="@page memo{margin-top:0;margin-bottom:0;@top-right{content:none}}", font_config=self._font_config
+        )
 
     # -- brands and stylesheets -------------------------------------------------------------
     def brand(self, key: str) -> Brand:
@@ -265,11 +272,16 @@ class LetterRenderer:
         """
         return self._section(letter, self._context(letter), page_total, part)
 
-    def _section(self, letter: LetterData, context: dict[str, Any], page_total: int, part: str) -> str:
+    def _section(
+        self, letter: LetterData, context: dict[str, Any], page_total: int, part: str,
+        memos: dict[str, MemoBlock] | None = None,
+    ) -> str:
+        """The letter's section; ``memos`` collects its shared blocks (data layer, see :mod:`.memo`)."""
         if part not in PARTS:
             raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
         return self._env.get_template(f"{letter.language}/{letter.kind.value}.html.j2").render(
             context,
+            memos=memos,
             part=part,
             page_total=1 if part == "form" else page_total,
             anchor="form" if part == "form" else _anchor(letter.letter_id),
@@ -310,6 +322,7 @@ class LetterRenderer:
             "f": fmt,
             "pay": pay,
             "lang": letter.language,
+            "brand_key": letter.brand,
             "page_name": PAGE_NAMES[page_kind],
             "page_kind": page_kind,
             "page_class": page_kind,
@@ -359,6 +372,13 @@ class LetterRenderer:
         }
         return doc, pages
 
+    def _layout_memos(
+        self, brand_key: str, sections: Sequence[str]
+    ) -> tuple[bytes, list[dict[str, tuple[float, float, float, float]]]]:
+        """Shared blocks, one section each (see :mod:`dunning.letters.memo`): the PDF and each page's anchors."""
+        doc = self._layout(brand_key, sections, {}, extra=[self._memo_css])
+        return bytes(doc.write_pdf(pdf_variant=self.pdf_variant)), [dict(page.anchors) for page in doc.pages]
+
     def _layout_form(self, brand_key: str, section: str) -> bytes:
         """Page 1's fixed layer of one form (see :mod:`dunning.letters.forms`) as a one-page PDF."""
         doc = self._layout(brand_key, [section], {}, extra=[self._form_css])
@@ -383,6 +403,7 @@ class LetterRenderer:
         html: dict[str, str] = {}
         forms: dict[str, str] = {}  # letter id -> form key
         form_pdfs: dict[str, bytes] = {}
+        blocks: dict[str, dict[str, MemoBlock]] = {}  # letter id -> its shared blocks
         for letter in letters:
             if letter.letter_id in html:
                 problems.append(f"letter {letter.letter_id!r}: duplicate letter id in the batch")
@@ -391,7 +412,8 @@ class LetterRenderer:
             if not found:
                 try:  # first pass assumes one page per letter
                     context = self._context(letter, checked=True)
-                    html[letter.letter_id] = self._section(letter, context, 1, "data")
+                    blocks[letter.letter_id] = {}
+                    html[letter.letter_id] = self._section(letter, context, 1, "data", blocks[letter.letter_id])
                     key, pdf = self._forms.pdf(letter.brand, self._section(letter, context, 1, "form"))
                 except (EpcError, ConfigError, ValueError, KeyError) as exc:
                     html.pop(letter.letter_id, None)
@@ -407,14 +429,19 @@ class LetterRenderer:
             good.append(letter)
         if not good:
             return BatchResult(b"", (), tuple(problems))
+        self._memos.prepare([blocks[letter.letter_id] for letter in good])
+        slots: dict[str, list[MemoSlot]] = {}
+        for letter in good:
+            key = letter.letter_id
+            html[key], slots[key] = self._memos.fill(html[key], blocks[key], _anchor(key))
 
         by_brand: dict[str, list[LetterData]] = {}
         for letter in good:
             by_brand.setdefault(letter.brand, []).append(letter)
         pages: dict[str, list[Page]] = {}
         documents: list[Document] = []
-        # Decoded images (logos) are shared within the batch only: every QR code is a new
-        # data URI, so a cache kept across batches would grow by two images per letter.
+        # Decoded images are shared within the batch only: a Swiss QR-bill is a new
+        # data URI per letter, so a cache kept across batches would keep growing.
         cache: dict[str, Any] = {}
         for group in by_brand.values():
             doc, group_pages = self._layout_group(group, [html[letter.letter_id] for letter in group], cache)
@@ -424,10 +451,12 @@ class LetterRenderer:
             longer = [letter for letter in group if len(group_pages[letter.letter_id]) != 1]
             if longer:
                 totals = {letter.letter_id: len(group_pages[letter.letter_id]) for letter in longer}
-                sections = [
-                    self._section(letter, contexts[letter.letter_id], totals[letter.letter_id], "data")
-                    for letter in longer
-                ]
+                sections = []
+                for letter in longer:
+                    key, letter_blocks = letter.letter_id, dict[str, MemoBlock]()
+                    section = self._section(letter, contexts[key], totals[key], "data", letter_blocks)
+                    section, slots[key] = self._memos.fill(section, letter_blocks, _anchor(key))
+                    sections.append(section)
                 doc2, pages2 = self._layout_group(longer, sections, cache)
                 documents.append(doc2)
                 for letter_id, letter_pages in pages2.items():
@@ -443,15 +472,36 @@ class LetterRenderer:
             ordered.extend(letter_pages)
         combined = documents[0] if len(documents) == 1 else documents[0].copy(ordered)
         pdf = combined.write_pdf(pdf_variant=self.pdf_variant)
-        stamps = [
-            PageStamp(
-                rendered.first_page,
-                forms[rendered.letter_id],
-                _qr_placements(pages[rendered.letter_id][0], rendered.letter_id, contexts[rendered.letter_id]),
+        stamps: list[PageStamp] = []
+        for rendered in placed:
+            key, letter_pages = rendered.letter_id, pages[rendered.letter_id]
+            overlays = self._memo_overlays(letter_pages, slots[key])
+            stamps.append(PageStamp(
+                rendered.first_page, forms[key], _qr_placements(letter_pages[0], key, contexts[key]),
+                tuple(overlays.get(0, ())),
+            ))
+            stamps.extend(
+                PageStamp(rendered.first_page + offset, overlays=tuple(found))
+                for offset, found in overlays.items() if offset
             )
-            for rendered in placed
-        ]
-        return BatchResult(stamp_pages(pdf, stamps, form_pdfs), tuple(placed), tuple(problems))
+        sources = {**form_pdfs, **self._memos.sources({o[0] for stamp in stamps for o in stamp.overlays})}
+        return BatchResult(stamp_pages(pdf, stamps, sources), tuple(placed), tuple(problems))
+
+    def _memo_overlays(
+        self, letter_pages: Sequence[Page], slots: Sequence[MemoSlot]
+    ) -> dict[int, list[tuple[str, int, float, float]]]:
+        """Per page of a letter (0-based), the shared blocks to stamp into its slots.
+
+        A slot a brand's CSS hides has no anchor, and its block is not drawn (as in a one-pass rendering).
+        """
+        found: dict[int, list[tuple[str, int, float, float]]] = {}
+        for slot in slots:
+            for offset, page in enumerate(letter_pages):
+                box = page.anchors.get(slot.anchor)
+                if box is not None:
+                    found.setdefault(offset, []).append(self._memos.overlay(slot, box))
+                    break
+        return found
 
 
 def _qr_placements(page: Page, letter_id: str, context: dict[str, Any]) -> tuple[QrPlacement, ...]:

@@ -1,0 +1,211 @@
+"""Shared blocks: text that many letters print alike, laid out once and stamped into each letter.
+
+Much of a letter's text is the same from one letter to the next: the subject, the
+salutation, the head of the claim table, the closing. WeasyPrint costs about half a
+millisecond per line or table cell however often it has seen the text, so a template
+marks such a block::
+
+    {% filter memo %}<p class="closing">{{ L.closing }}</p>{% endfilter %}
+
+In the data layer (``part="data"``, see :mod:`dunning.letters.forms`) the renderer
+then lays the block out once per process, alone on a page of the same width, and
+the letter keeps only an empty *slot*: the same element with the same classes,
+as tall as the block, that paints nothing. After layout the block's rendering is
+stamped into its slot (:func:`dunning.letters.forms.stamp_pages`). A block is
+shared once it occurs twice in a batch or was laid out before; any other block
+simply prints in place, so a wrong guess costs time, never text.
+
+Rules that keep the stamped page identical to a one-pass rendering (the tests
+compare every character's position):
+
+* a block is one element with inline content (a ``p``, an ``h1``, a table);
+  its opening tag carries no ``id`` or ``style`` (else it prints in place);
+* its layout depends only on itself, the section's classes and language and the
+  brand's CSS, not on its neighbours;
+* it never splits over two pages: the filter gives it the class ``memo`` in every
+  part and base.css gives ``.memo`` ``break-inside: avoid``, so previews and
+  batches break pages alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+import pikepdf
+from markupsafe import Markup
+
+__all__ = ["MemoBlock", "MemoCache", "MemoSlot", "memo_filter"]
+
+PT_PER_PX = 0.75
+# Room kept above and below a block when its page is cropped (px): glyphs may reach past the line box.
+_BLEED_PX = 8.0
+MAX_BLOCKS = 1024  # shared blocks kept per process
+_BLOCK = re.compile(r"<(?P<tag>[a-zA-Z][a-zA-Z0-9]*)(?P<attrs>(?:\s[^<>]*)?)>(?P<inner>.*)</(?P=tag)>", re.S)
+_TOKEN = re.compile(r"<!--memo:(?P<key>Memo[0-9a-f]{20})-->")
+# A slot's height; base.css (.memo-slot) takes away its padding, border and background.
+_SLOT_STYLE = "height: {height:.3f}px !important"
+
+
+@dataclass(frozen=True, slots=True)
+class MemoBlock:
+    """One shared block: its HTML and what its layout depends on."""
+
+    key: str
+    brand: str
+    section_class: str  # the letter section's kind class ("pay", "ch", "plain")
+    lang: str
+    tag: str
+    attrs: str
+    inner: str
+
+    def html(self, extra: str = "") -> str:
+        return f"<{self.tag}{_with_class(self.attrs, 'memo')}{extra}>{self.inner}</{self.tag}>"
+
+
+@dataclass(frozen=True, slots=True)
+class MemoSlot:
+    """Where a letter's data layer left a shared block: the slot's anchor id and the block."""
+
+    anchor: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Laid:
+    source: str  # key of the PDF (one page per block) that holds the block's rendering
+    page: int
+    box: tuple[float, float, float, float]  # the block's border box on that page, px
+
+
+@jinja2.pass_context
+def memo_filter(context: Any, html: str) -> Markup:
+    """Jinja filter ``memo``: a shared block (see the module docstring).
+
+    Outside the data layer it returns the block with the class ``memo``; in the data
+    layer a token the renderer replaces by a slot or by the block itself. The
+    template context must carry ``memos`` (a dict the renderer reads back).
+    """
+    match = _BLOCK.fullmatch(str(html).strip())
+    if match is None or re.search(r"\s(?:id|style)\s*=", match["attrs"]):
+        return Markup(html)
+    tag, attrs, inner = match["tag"], match["attrs"], match["inner"]
+    if re.search(rf"</?{tag}\b", inner, re.IGNORECASE):  # two elements, or one inside another of its kind
+        return Markup(html)
+    if context.get("part") != "data" or context.get("memos") is None:
+        return Markup(f"<{tag}{_with_class(attrs, 'memo')}>{inner}</{tag}>")
+    brand, section_class, lang = (str(context.get(name, "")) for name in ("brand_key", "page_class", "lang"))
+    identity = "\0".join((brand, section_class, lang, tag, attrs, inner))
+    key = "Memo" + hashlib.sha256(identity.encode()).hexdigest()[:20]
+    context["memos"].setdefault(key, MemoBlock(key, brand, section_class, lang, tag, attrs, inner))
+    return Markup(f"<!--memo:{key}-->")
+
+
+@dataclass
+class MemoCache:
+    """Shared blocks laid out in this process (LRU of :data:`MAX_BLOCKS`) and the PDFs that hold them.
+
+    ``layout`` lays out sections (brand, HTML of one ``<section>`` per block) as one
+    document and returns its PDF and, per block anchor id, the (page, border box).
+    """
+
+    layout: Callable[[str, Sequence[str]], tuple[bytes, list[dict[str, tuple[float, float, float, float]]]]]
+    size: int = MAX_BLOCKS
+    laid_out: int = 0  # blocks this cache laid out (for tests and benchmarks)
+    _blocks: OrderedDict[str, _Laid] = field(default_factory=OrderedDict)
+    _sources: dict[str, bytes] = field(default_factory=dict)
+
+    def prepare(self, found: Sequence[dict[str, MemoBlock]]) -> None:
+        """Lay out the blocks of a batch that are worth sharing (cached, or in two letters or more)."""
+        counts: dict[str, int] = {}
+        blocks: dict[str, MemoBlock] = {}
+        for letter_blocks in found:
+            for key, block in letter_blocks.items():
+                counts[key] = counts.get(key, 0) + 1
+                blocks[key] = block
+        by_brand: dict[str, list[MemoBlock]] = {}
+        for key, count in counts.items():
+            if key not in self._blocks and count >= 2:
+                by_brand.setdefault(blocks[key].brand, []).append(blocks[key])
+        for brand, group in by_brand.items():
+            sections = [
+                f'<section class="letter {block.section_class} layer-memo" lang="{block.lang}" style="page: memo">'
+                + block.html(' id="' + _anchor(block.key) + '"') + "</section>"
+                for block in group
+            ]
+            pdf, pages = self.layout(brand, sections)
+            if len(pages) != len(group):  # a block ran over a page: print this group in place
+                continue
+            source = "Memo" + hashlib.sha256(pdf).hexdigest()[:20]
+            for index, block in enumerate(group):
+                self._blocks[block.key] = _Laid(source, index, pages[index][_anchor(block.key)])
+                self.laid_out += 1
+            self._sources[source] = _cropped(pdf, {i: pages[i][_anchor(b.key)] for i, b in enumerate(group)})
+        for key in counts:
+            if key in self._blocks:
+                self._blocks.move_to_end(key)
+        while len(self._blocks) > self.size:
+            self._blocks.popitem(last=False)
+        used = {laid.source for laid in self._blocks.values()}
+        for source in [s for s in self._sources if s not in used]:
+            del self._sources[source]
+
+    def fill(self, html: str, blocks: dict[str, MemoBlock], anchor: str) -> tuple[str, list[MemoSlot]]:
+        """Replace the memo tokens of a letter's data layer by slots (shared blocks) or the blocks."""
+        slots: list[MemoSlot] = []
+
+        def replace(match: re.Match[str]) -> str:
+            key = match["key"]
+            block = blocks[key]
+            laid = self._blocks.get(key)
+            if laid is None:
+                return block.html()
+            slot = MemoSlot(f"{anchor}-m{len(slots)}", key)
+            slots.append(slot)
+            height = laid.box[3] - laid.box[1]
+            return (
+                f'<{block.tag}{_with_class(block.attrs, "memo memo-slot")} id="{slot.anchor}" '
+                f'style="{_SLOT_STYLE.format(height=height)}"></{block.tag}>'
+            )
+
+        return _TOKEN.sub(replace, html), slots
+
+    def overlay(self, slot: MemoSlot, box: tuple[float, float, float, float]) -> tuple[str, int, float, float]:
+        """(source, page, dx, dy in pt) that draws a slot's block into the slot's ``box`` (px)."""
+        laid = self._blocks[slot.key]
+        return laid.source, laid.page, (box[0] - laid.box[0]) * PT_PER_PX, (laid.box[1] - box[1]) * PT_PER_PX
+
+    def sources(self, keys: Iterable[str]) -> dict[str, bytes]:
+        return {key: self._sources[key] for key in keys}
+
+
+def _with_class(attrs: str, names: str) -> str:
+    """An opening tag's attributes with ``names`` added to its class (classes are cheap to match)."""
+    if re.search(r'\sclass="', attrs):
+        return re.sub(r'\sclass="', f' class="{names} ', attrs, count=1)
+    return f' class="{names}"{attrs}'
+
+
+def _anchor(key: str) -> str:
+    return "m-" + key
+
+
+def _cropped(pdf: bytes, boxes: dict[int, tuple[float, float, float, float]]) -> bytes:
+    """The PDF with each block's page cropped to the block (a Form XObject's BBox follows the MediaBox)."""
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for index, box in boxes.items():
+            page = document.pages[index]
+            top = float(page.mediabox[3])
+            width = float(page.mediabox[2])
+            low = top - (box[3] + _BLEED_PX) * PT_PER_PX
+            high = top - (box[1] - _BLEED_PX) * PT_PER_PX
+            page.mediabox = pikepdf.Array([0, round(low, 3), width, round(high, 3)])
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()

@@ -1,0 +1,145 @@
+"""Shared blocks (dunning.letters.memo): laid out once, stamped into each letter, printed where one pass prints."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jinja2
+import pypdfium2 as pdfium
+import pytest
+
+from dunning.letters import LetterKind, LetterRenderer
+from dunning.letters.memo import MemoBlock, memo_filter
+from dunning.letters.samples import sample_letter
+from tests.letters.letters_pdf import page_chars, page_text
+from tests.letters.test_forms import differences
+
+
+def one_pass_pdf(renderer: LetterRenderer, letter, page_total: int = 1) -> bytes:  # type: ignore[no-untyped-def]
+    """The whole letter laid out in one pass (``part="all"``), with its "page x of y" total."""
+    from weasyprint import HTML
+
+    section = renderer.letter_html(letter, page_total, "all")
+    html = f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{section}</body></html>'
+    return bytes(HTML(string=html).write_pdf(stylesheets=renderer.stylesheets(letter.brand)))
+
+
+def variants(letter, count: int, prefix: str = "M"):  # type: ignore[no-untyped-def]
+    """``count`` letters like ``letter`` with their own ids, case numbers and references."""
+    return [
+        dataclasses.replace(
+            letter, letter_id=f"{prefix}{i}", case_number=f"C{i:04d}",
+            reference=f"{i + 7:010d}" + f"{(i + 7) % 97 or 97:02d}",
+        )
+        for i in range(count)
+    ]
+
+
+def placed(pdf: bytes, pages: range) -> dict[str, list[tuple[int, float, float]]]:
+    """Each character's (page, top, left) over ``pages``, sorted."""
+    found: dict[str, list[tuple[int, float, float]]] = {}
+    for number, index in enumerate(pages):
+        for c in page_chars(pdf, index):
+            found.setdefault(c.text, []).append((number, c.top, c.left))
+    return {text: sorted(positions) for text, positions in found.items()}
+
+
+def page_count(pdf: bytes) -> int:
+    document = pdfium.PdfDocument(pdf)
+    count = len(document)
+    document.close()
+    return count
+
+
+def compare(found: dict[str, list[tuple[int, float, float]]], expected: dict[str, list[tuple[int, float, float]]]):  # type: ignore[no-untyped-def]
+    """The differences of test_forms, with the page number checked too."""
+    flat = {k: [(p * 1000 + t, left) for p, t, left in v] for k, v in found.items()}
+    want = {k: [(p * 1000 + t, left) for p, t, left in v] for k, v in expected.items()}
+    return differences(flat, want)
+
+
+@pytest.mark.parametrize(
+    ("kind", "language", "brand"),
+    [
+        (LetterKind.FIRST_REMINDER, "nl", "default"),
+        (LetterKind.SECOND_REMINDER, "de", "atelier"),
+        (LetterKind.FINAL_NOTICE, "fr", "atelier"),
+        (LetterKind.PAYMENT_PLAN, "en", "default"),
+    ],
+)
+def test_shared_blocks_print_where_one_pass_prints(
+    renderer: LetterRenderer, kind: LetterKind, language: str, brand: str
+) -> None:
+    letters = variants(sample_letter(kind, language, brand), 3)
+    before = renderer._memos.laid_out
+    result = renderer.render_batch(letters)
+    assert not result.problems
+    assert renderer._memos.laid_out > before or before > 0  # blocks shared by the three letters
+    for rendered, letter in zip(result.letters, letters, strict=True):
+        expected_pdf = one_pass_pdf(renderer, letter, rendered.page_count)
+        assert rendered.page_count == page_count(expected_pdf)
+        found = placed(result.pdf, rendered.pages)
+        expected = placed(expected_pdf, range(rendered.page_count))
+        assert sum(len(v) for v in found.values()) > 300
+        assert compare(found, expected) == []
+
+
+def test_shared_blocks_on_later_pages_of_a_long_letter(renderer: LetterRenderer) -> None:
+    letter = sample_letter(LetterKind.ACCOUNT_STATEMENT, "en", "default")
+    assert letter.statement
+    letters = variants(dataclasses.replace(letter, statement=letter.statement * 12), 2, "LONG")
+    result = renderer.render_batch(letters)
+    assert not result.problems
+    rendered = result.letters[1]
+    assert rendered.page_count >= 2
+    expected_pdf = one_pass_pdf(renderer, letters[1], rendered.page_count)
+    assert compare(placed(result.pdf, rendered.pages), placed(expected_pdf, range(rendered.page_count))) == []
+    # The closing and signature are stamped on the letter's last page, and a split letter keeps them.
+    last = page_text(result.split()[letters[1].letter_id], rendered.page_count - 1)
+    assert "Kind regards" in last or "Yours sincerely" in last
+
+
+def test_a_block_is_laid_out_once_per_process_and_only_when_shared() -> None:
+    renderer = LetterRenderer()
+    base = sample_letter(LetterKind.FIRST_REMINDER, "nl", "default")
+    letters = variants(base, 4)
+    # One letter with its own salutation: that block occurs once and prints in place.
+    letters[3] = dataclasses.replace(letters[3], salutation="Beste Jan,")
+    result = renderer.render_batch(letters)
+    assert not result.problems
+    first = renderer._memos.laid_out
+    assert first >= 4  # subject, salutation, head of the claim table, closing, signature
+    assert "Beste Jan," in page_text(result.pdf, result.letters[3].first_page)
+    assert "Geachte" in page_text(result.pdf, result.letters[0].first_page)
+
+    renderer.render_batch(variants(base, 2, "N"))
+    assert renderer._memos.laid_out == first  # the second batch reuses every block
+
+    # A batch of one letter stamps the blocks laid out before; a new block stays in place.
+    single = renderer.render_batch([dataclasses.replace(base, letter_id="ONE", salutation="Hallo,")])
+    assert renderer._memos.laid_out == first
+    assert "Hallo," in page_text(single.pdf, 0)
+
+
+def render_filter(source: str, **context: object) -> str:
+    env = jinja2.Environment(autoescape=True)
+    env.filters["memo"] = memo_filter
+    return env.from_string("{% filter memo %}" + source + "{% endfilter %}").render(**context)
+
+
+def test_the_filter_marks_shares_or_leaves_a_block() -> None:
+    # Outside the data layer: the block itself, with the class that keeps it on one page.
+    assert render_filter('<p class="closing">Regards</p>', part="all") == '<p class="memo closing">Regards</p>'
+    assert render_filter("<h1>Subject</h1>", part="form") == '<h1 class="memo">Subject</h1>'
+    # In the data layer: a token, and the block in the letter's collection.
+    found: dict[str, MemoBlock] = {}
+    token = render_filter(
+        "<p>Hello <strong>you</strong></p>", part="data", memos=found, brand_key="default", page_class="pay",
+        lang="en",
+    )
+    assert token.startswith("<!--memo:Memo") and len(found) == 1
+    block = next(iter(found.values()))
+    assert (block.tag, block.inner, block.brand, block.lang) == ("p", "Hello <strong>you</strong>", "default", "en")
+    # Not one element, or an element with its own id or style: left as it is.
+    for source in ("<p>a</p><p>b</p>", '<p style="color: red">a</p>', '<p id="x">a</p>', "plain text"):
+        assert render_filter(source, part="data", memos=found) == source
