@@ -19,7 +19,8 @@ Rules that keep the stamped page identical to a one-pass rendering (the tests
 compare every character's position):
 
 * a block is one element with inline content (a ``p``, an ``h1``, a table);
-  its opening tag carries no ``id`` or ``style`` (else it prints in place);
+  its opening tag carries no ``id`` or ``style`` (else it prints in place), and it
+  holds no links (a stamped block carries no link annotations);
 * its layout depends only on itself, the section's classes and language and the
   brand's CSS, not on its neighbours;
 * it never splits over two pages: the filter gives it the class ``memo`` in every
@@ -111,8 +112,8 @@ def memo_filter(context: Any, html: str) -> Markup:
 class MemoCache:
     """Shared blocks laid out in this process (LRU of :data:`MAX_BLOCKS`) and the PDFs that hold them.
 
-    ``layout`` lays out sections (brand, HTML of one ``<section>`` per block) as one
-    document and returns its PDF and, per block anchor id, the (page, border box).
+    ``layout(brand, sections)`` lays out one ``<section>`` per block as one document and
+    returns its PDF and each page's anchors (id -> border box in px).
     """
 
     layout: Callable[[str, Sequence[str]], tuple[bytes, list[dict[str, tuple[float, float, float, float]]]]]
@@ -120,6 +121,7 @@ class MemoCache:
     laid_out: int = 0  # blocks this cache laid out (for tests and benchmarks)
     _blocks: OrderedDict[str, _Laid] = field(default_factory=OrderedDict)
     _sources: dict[str, bytes] = field(default_factory=dict)
+    _in_place: set[str] = field(default_factory=set)  # blocks taller than a page: never shared
 
     def prepare(self, found: Sequence[dict[str, MemoBlock]]) -> None:
         """Lay out the blocks of a batch that are worth sharing (cached, or in two letters or more)."""
@@ -131,7 +133,7 @@ class MemoCache:
                 blocks[key] = block
         by_brand: dict[str, list[MemoBlock]] = {}
         for key, count in counts.items():
-            if key not in self._blocks and count >= 2:
+            if key not in self._blocks and key not in self._in_place and count >= 2:
                 by_brand.setdefault(blocks[key].brand, []).append(blocks[key])
         for brand, group in by_brand.items():
             sections = [
@@ -140,7 +142,8 @@ class MemoCache:
                 for block in group
             ]
             pdf, pages = self.layout(brand, sections)
-            if len(pages) != len(group):  # a block ran over a page: print this group in place
+            if len(pages) != len(group):  # a block ran over a page: that group prints in place
+                self._in_place.update(block.key for block in group)
                 continue
             source = "Memo" + hashlib.sha256(pdf).hexdigest()[:20]
             for index, block in enumerate(group):

@@ -13,8 +13,8 @@ How it stays fast (research/letters.md section 3):
 * QR codes are not images WeasyPrint handles: the letter leaves an empty box of
   the code's size and the modules are drawn into it after layout, as a 1-bit image
   stamped with the form (:func:`~dunning.letters.forms.stamp_pages`);
-* Python's cycle collector runs less often during a batch (:func:`_rare_collections`):
-  at the default threshold it spent a fifth of the time walking WeasyPrint's boxes;
+* Python's cycle collector pauses during a batch (:func:`_collector_paused`): at the
+  default threshold it spent a fifth of the time walking WeasyPrint's boxes;
 * chunks go to worker processes (:func:`render_parallel`).
 
 "Page x of y" per letter: CSS counters run over the whole document, so each
@@ -283,7 +283,7 @@ class LetterRenderer:
             context,
             memos=memos,
             part=part,
-            page_total=1 if part == "form" else page_total,
+            page_total=page_total,
             anchor="form" if part == "form" else _anchor(letter.letter_id),
             page_name=("d" if part == "data" else "") + context["page_name"],
         )
@@ -393,7 +393,7 @@ class LetterRenderer:
         page 1's fixed layer comes from :class:`~dunning.letters.forms.FormCache` and is
         stamped under it at the end.
         """
-        with _rare_collections():
+        with _collector_paused():
             return self._render_batch(letters)
 
     def _render_batch(self, letters: Iterable[LetterData]) -> BatchResult:
@@ -457,6 +457,11 @@ class LetterRenderer:
                     section = self._section(letter, contexts[key], totals[key], "data", letter_blocks)
                     section, slots[key] = self._memos.fill(section, letter_blocks, _anchor(key))
                     sections.append(section)
+                    # Its form prints "page 1 of <total>".
+                    form_key, form_pdf = self._forms.pdf(
+                        letter.brand, self._section(letter, contexts[key], totals[key], "form")
+                    )
+                    forms[key], form_pdfs[form_key] = form_key, form_pdf
                 doc2, pages2 = self._layout_group(longer, sections, cache)
                 documents.append(doc2)
                 for letter_id, letter_pages in pages2.items():
@@ -521,20 +526,22 @@ def _qr_placements(page: Page, letter_id: str, context: dict[str, Any]) -> tuple
 
 
 @contextmanager
-def _rare_collections() -> Iterator[None]:
-    """Run Python's cycle collector less often while a batch is laid out.
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a batch is laid out.
 
     WeasyPrint allocates a few hundred thousand small objects per batch (boxes, styles),
     and at the default threshold (700 allocations) the collector walks them again and
-    again: about a fifth of a batch's CPU time. The threshold is raised for the batch
-    and restored after it; what the batch left behind is collected as usual.
+    again: about a fifth of a batch's CPU time. Paused for the batch, it collects what
+    the batch left behind in one pass afterwards. (Only raising the threshold was as
+    fast, but let the process grow: cyclic garbage waited long in the oldest generation.)
     """
-    old = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*old)
+        if enabled:
+            gc.enable()
 
 
 def _fill(lines: Iterable[str], fields: dict[str, Any]) -> list[str]:

@@ -143,3 +143,29 @@ def test_the_filter_marks_shares_or_leaves_a_block() -> None:
     # Not one element, or an element with its own id or style: left as it is.
     for source in ("<p>a</p><p>b</p>", '<p style="color: red">a</p>', '<p id="x">a</p>', "plain text"):
         assert render_filter(source, part="data", memos=found) == source
+
+
+def test_a_batch_pauses_the_cycle_collector_and_restores_it(renderer: LetterRenderer) -> None:
+    import gc
+
+    letter = sample_letter(LetterKind.FIRST_REMINDER, "en", "default")
+    seen: list[bool] = []
+    original = renderer._render_batch
+
+    def spy(letters):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return original(letters)
+
+    renderer._render_batch = spy  # type: ignore[method-assign]
+    try:
+        assert gc.isenabled()
+        renderer.render_batch([letter])
+        assert gc.isenabled() and seen == [False]
+        gc.disable()  # a caller that runs without the collector keeps it that way
+        try:
+            renderer.render_batch([dataclasses.replace(letter, letter_id="GC2")])
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    finally:
+        del renderer._render_batch  # type: ignore[method-assign]
