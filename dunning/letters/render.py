@@ -75,7 +75,7 @@ from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, memo_filter
 from dunning.letters.model import LetterData, LetterDataError, LetterKind, check_letter, is_swiss
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 
-__all__ = ["DEFAULT_TEMPLATES_DIR", "BatchResult", "LetterRenderer", "RenderedLetter", "render_parallel"]
+__all__ = ["CHUNK_SIZE", "DEFAULT_TEMPLATES_DIR", "BatchResult", "LetterRenderer", "RenderedLetter", "render_parallel"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,10 @@ _FIRST_PAGE_BOTTOM = {"pay": 5, "ch": 0, "plain": 5}
 # Height of the foot (payment strip + footer, QR-bill, footer only). The one place it is set:
 # _foot_css writes the .foot-in heights, and page 1's margins of the data layer follow.
 _FOOT_HEIGHT = {"pay": 72, "ch": 107, "plain": 30}
+# Letters per WeasyPrint document. Up to about 100 a chunk shares set-up work; beyond, WeasyPrint's
+# page styling (each page walks the styles of the whole document) makes a letter dearer again:
+# 28 ms a letter at 50 or 100, 39 ms at 200 (benchmarks/letters.py --chunk).
+CHUNK_SIZE = 100
 
 
 def _foot_css(first_page_height: float) -> str:
@@ -632,7 +636,7 @@ def render_parallel(
     letters: Sequence[LetterData],
     *,
     workers: int | None = None,
-    chunk_size: int = 100,
+    chunk_size: int = CHUNK_SIZE,
     templates_dir: Path | None = None,
     layouts_dir: Path | None = None,
     pdf_variant: str | None = None,

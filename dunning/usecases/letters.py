@@ -145,12 +145,13 @@ def _layouts_dir(workspace: Workspace) -> Path | None:
 
 
 def render_letters(store: Store, workspace: Workspace, run_date: date, *, workers: int | None = None,
-                   chunk_size: int = 200, env: Mapping[str, str] | None = None,
+                   chunk_size: int | None = None, env: Mapping[str, str] | None = None,
                    recorded_at: datetime | None = None, action_ids: Sequence[int] | None = None) -> LetterRun:
     """Render every due, planned, not yet rendered letter action; see the module docstring.
 
     ``workers`` rendering processes (default: all cores; 1 renders in this process), ``chunk_size``
-    letters per rendered chunk (one WeasyPrint document; larger chunks share more set-up work).
+    letters per rendered chunk (one WeasyPrint document; default
+    :data:`dunning.letters.render.CHUNK_SIZE`, where it is fastest).
     ``action_ids`` limits the run to these actions (a pipeline maps chunks of
     :func:`unrendered_letter_ids` over tasks); they are still checked to be due, planned and unrendered.
 
@@ -158,7 +159,9 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     reported in ``LetterRun.problems`` and the others go on. Re-running renders nothing new.
     """
     from dunning.letters import render_parallel  # WeasyPrint: only when rendering
+    from dunning.letters.render import CHUNK_SIZE
 
+    chunk_size = CHUNK_SIZE if chunk_size is None else chunk_size
     if chunk_size < 1:
         raise ConfigError("chunk_size must be at least 1")
     now = recorded_at or datetime.now(UTC)
