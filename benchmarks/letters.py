@@ -5,9 +5,10 @@ Prints, in one run, for the standard one-page first reminder with EPC QR and pay
 1. the naive baseline: one ``HTML(...).write_pdf()`` per letter, each parsing its own
    stylesheet and fonts (what a straightforward implementation does);
 2. batch rendering on one core (``render_parallel(workers=1)``: one document per chunk,
-   stylesheets and fonts parsed once, page 1's fixed layer laid out once per process and
-   stamped under each letter, see ``dunning.letters.forms``): letters/s per core, and the
-   ratio to (1);
+   stylesheets and fonts parsed once, page 1's fixed layer and the text blocks letters share
+   laid out once per process and stamped into each letter, QR codes drawn after layout, see
+   ``dunning.letters.forms`` and ``dunning.letters.memo``): letters/s per core, and the ratio
+   to (1);
 3. all cores (``render_parallel``, processes): letters/s, the speed-up over one core,
    and the resident memory of every worker at 1k, 5k and 10k letters (flat = no leak).
 
@@ -31,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dunning.letters import LetterKind, LetterRenderer, render_parallel
-from dunning.letters.render import _page_css
+from dunning.letters.render import CHUNK_SIZE, _page_css
 from dunning.letters.samples import sample_letter
 
 
@@ -79,7 +80,7 @@ def naive(letters: list) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000, help="letters for the all-cores and memory run")
-    parser.add_argument("--chunk", type=int, default=100, help="letters per WeasyPrint document")
+    parser.add_argument("--chunk", type=int, default=CHUNK_SIZE, help="letters per WeasyPrint document")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
 
