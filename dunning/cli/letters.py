@@ -10,7 +10,8 @@ import click
 
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
-from dunning.cli.output import console, emit_object, err_console
+from dunning.cli.output import console, emit, emit_object, err_console
+from dunning.errors import WorkspaceError
 from dunning.letters import LetterKind
 from dunning.usecases.letters import render_letters
 from dunning.usecases.letters_data import letter_for_case
@@ -88,3 +89,47 @@ def preview_command(ctx: click.Context, template: str, lang: str, brand: str | N
     except ValueError as exc:
         raise click.ClickException(f"the letter cannot be rendered: {exc}") from None
     console.print(f"{out_pdf}  {png}", highlight=False)
+
+
+@cli.command("brand-check")
+@click.argument("brand", required=False)
+@click.option("--layouts", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Folder that holds the brand's folder (default: the workspace's layouts/, else the shipped ones).")
+@click.option("--lang", "languages", multiple=True, type=click.Choice(["nl", "fr", "de", "en"]),
+              help="Only these languages (repeatable; default: all four).")
+@format_option
+@click.pass_context
+def brand_check_command(ctx: click.Context, brand: str | None, layouts: Path | None, languages: tuple[str, ...],
+                        fmt: str) -> None:
+    """Check that a brand's letters print in a batch exactly as in a preview.
+
+    Renders sample letters of every kind and language both ways and compares where each
+    character and QR code lands (0.1 mm). A difference means the brand's CSS makes a box depend
+    on its contents or a shared text block depend on its neighbours (README: designing a brand).
+    Exits 1 when a letter differs.
+    """
+    from dunning.letters import LetterRenderer
+    from dunning.letters.check import LANGUAGES, check_brand
+
+    if brand is None or layouts is None:
+        try:
+            workspace = get_workspace(ctx)
+        except WorkspaceError:
+            workspace = None
+        if workspace is not None:
+            brand = brand or workspace.config.brand
+            own = workspace.root / "layouts"
+            layouts = layouts or (own if (own / brand / "brand.yaml").is_file() else None)
+    brand = brand or "default"
+    renderer = LetterRenderer(layouts_dir=layouts)
+    renderer.brand(brand)  # a brand that does not load is a ConfigError, before any rendering
+    problems = check_brand(brand, renderer, languages=languages or LANGUAGES)
+    rows = [{"kind": p.kind, "language": p.language, "difference": p.message} for p in problems]
+    if fmt == "json":
+        emit_object({"brand": brand, "letters": len(LetterKind) * len(languages or LANGUAGES), "problems": rows}, fmt)
+    elif rows:
+        emit(rows, fmt, title=f"Brand {brand}: batch and preview differ")
+    else:
+        console.print(f"Brand {brand}: every letter prints in a batch as in a preview.", highlight=False)
+    if problems:
+        ctx.exit(EXIT_PROBLEMS)

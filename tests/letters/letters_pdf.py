@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_raw
 import zxingcpp
+
+from dunning.letters.check import image_boxes
+
+__all__ = ["Char", "decode_qr_codes", "image_boxes", "lines_of", "page_chars", "page_text"]
 
 PT_TO_MM = 25.4 / 72
 
@@ -58,20 +61,6 @@ def lines_of(chars: list[Char]) -> dict[float, str]:
         top: "".join(c.text for c in sorted(members, key=lambda c: c.left))
         for top, _, members in sorted(lines, key=lambda line: line[0])
     }
-
-
-def image_boxes(pdf: bytes, page_index: int = 0) -> list[tuple[float, float, float, float]]:
-    """(left, top, right, bottom) in mm of every raster image on the page."""
-    document = pdfium.PdfDocument(pdf)
-    page = document[page_index]
-    height = page.get_height()
-    boxes = []
-    for obj in page.get_objects(max_depth=4):
-        if obj.type == pdfium_raw.FPDF_PAGEOBJ_IMAGE:
-            left, bottom, right, top = obj.get_bounds()
-            boxes.append((left * PT_TO_MM, (height - top) * PT_TO_MM, right * PT_TO_MM, (height - bottom) * PT_TO_MM))
-    document.close()
-    return boxes
 
 
 def page_text(pdf: bytes, page_index: int) -> str:

@@ -9,10 +9,10 @@ import pypdfium2 as pdfium
 import pytest
 
 from dunning.letters import LetterKind, LetterRenderer
+from dunning.letters.check import differences, placed_text
 from dunning.letters.memo import MemoBlock, memo_filter
 from dunning.letters.samples import sample_letter
-from tests.letters.letters_pdf import page_chars, page_text
-from tests.letters.test_forms import differences
+from tests.letters.letters_pdf import page_text
 
 
 def one_pass_pdf(renderer: LetterRenderer, letter, page_total: int = 1) -> bytes:  # type: ignore[no-untyped-def]
@@ -35,27 +35,11 @@ def variants(letter, count: int, prefix: str = "M"):  # type: ignore[no-untyped-
     ]
 
 
-def placed(pdf: bytes, pages: range) -> dict[str, list[tuple[int, float, float]]]:
-    """Each character's (page, top, left) over ``pages``, sorted."""
-    found: dict[str, list[tuple[int, float, float]]] = {}
-    for number, index in enumerate(pages):
-        for c in page_chars(pdf, index):
-            found.setdefault(c.text, []).append((number, c.top, c.left))
-    return {text: sorted(positions) for text, positions in found.items()}
-
-
 def page_count(pdf: bytes) -> int:
     document = pdfium.PdfDocument(pdf)
     count = len(document)
     document.close()
     return count
-
-
-def compare(found: dict[str, list[tuple[int, float, float]]], expected: dict[str, list[tuple[int, float, float]]]):  # type: ignore[no-untyped-def]
-    """The differences of test_forms, with the page number checked too."""
-    flat = {k: [(p * 1000 + t, left) for p, t, left in v] for k, v in found.items()}
-    want = {k: [(p * 1000 + t, left) for p, t, left in v] for k, v in expected.items()}
-    return differences(flat, want)
 
 
 @pytest.mark.parametrize(
@@ -78,10 +62,10 @@ def test_shared_blocks_print_where_one_pass_prints(
     for rendered, letter in zip(result.letters, letters, strict=True):
         expected_pdf = one_pass_pdf(renderer, letter, rendered.page_count)
         assert rendered.page_count == page_count(expected_pdf)
-        found = placed(result.pdf, rendered.pages)
-        expected = placed(expected_pdf, range(rendered.page_count))
+        found = placed_text(result.pdf, rendered.pages)
+        expected = placed_text(expected_pdf, range(rendered.page_count))
         assert sum(len(v) for v in found.values()) > 300
-        assert compare(found, expected) == []
+        assert differences(found, expected) == []
 
 
 def test_shared_blocks_on_later_pages_of_a_long_letter(renderer: LetterRenderer) -> None:
@@ -93,7 +77,8 @@ def test_shared_blocks_on_later_pages_of_a_long_letter(renderer: LetterRenderer)
     rendered = result.letters[1]
     assert rendered.page_count >= 2
     expected_pdf = one_pass_pdf(renderer, letters[1], rendered.page_count)
-    assert compare(placed(result.pdf, rendered.pages), placed(expected_pdf, range(rendered.page_count))) == []
+    expected = placed_text(expected_pdf, range(rendered.page_count))
+    assert differences(placed_text(result.pdf, rendered.pages), expected) == []
     # The closing and signature are stamped on the letter's last page, and a split letter keeps them.
     last = page_text(result.split()[letters[1].letter_id], rendered.page_count - 1)
     assert "Kind regards" in last or "Yours sincerely" in last

@@ -1,0 +1,152 @@
+"""Check a brand: do its batch letters print exactly what a one-pass rendering prints?
+
+A batch prints page 1 in layers (:mod:`dunning.letters.forms`) and stamps shared text
+blocks into slots (:mod:`dunning.letters.memo`). That is exact only while the brand's
+CSS keeps a box's size and place independent of its contents, and a shared block
+independent of its neighbours. :func:`check_brand` renders sample letters of every
+kind and language both ways and compares where each character and each QR code lands
+(to 0.1 mm). ``dunning brand-check`` runs it for a designer's brand.
+
+The PDF readers here (pypdfium2) are also what the tests use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
+
+from dunning.letters.model import LetterKind
+from dunning.letters.samples import sample_letter
+
+if TYPE_CHECKING:
+    from dunning.letters.render import LetterRenderer
+
+__all__ = ["LANGUAGES", "TOLERANCE_MM", "BrandProblem", "check_brand", "differences", "image_boxes", "placed_text"]
+
+PT_TO_MM = 25.4 / 72
+TOLERANCE_MM = 0.1
+LANGUAGES = ("nl", "fr", "de", "en")
+
+Placed = dict[str, list[tuple[int, float, float]]]  # character -> sorted (page, top mm, left mm)
+
+
+@dataclass(frozen=True, slots=True)
+class BrandProblem:
+    """A letter whose batch rendering differs from its one-pass rendering."""
+
+    kind: str
+    language: str
+    message: str
+
+
+def placed_text(pdf: bytes, pages: Iterable[int]) -> Placed:
+    """Each printed character's positions over ``pages`` (page numbered from 0 in that range), sorted."""
+    found: Placed = {}
+    document = pdfium.PdfDocument(pdf)
+    try:
+        for number, index in enumerate(pages):
+            page = document[index]
+            height = page.get_height()
+            textpage = page.get_textpage()
+            for i in range(textpage.count_chars()):
+                text = textpage.get_text_range(i, 1)
+                if text.strip():
+                    left, _, _, top = textpage.get_charbox(i)
+                    found.setdefault(text, []).append((number, (height - top) * PT_TO_MM, left * PT_TO_MM))
+    finally:
+        document.close()
+    return {text: sorted(positions) for text, positions in found.items()}
+
+
+def image_boxes(pdf: bytes, page_index: int = 0) -> list[tuple[float, float, float, float]]:
+    """(left, top, right, bottom) in mm of every raster image on the page, forms included."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        page = document[page_index]
+        height = page.get_height()
+        boxes = []
+        for obj in page.get_objects(max_depth=4):
+            if obj.type == pdfium_raw.FPDF_PAGEOBJ_IMAGE:
+                left, bottom, right, top = obj.get_bounds()
+                boxes.append(
+                    (left * PT_TO_MM, (height - top) * PT_TO_MM, right * PT_TO_MM, (height - bottom) * PT_TO_MM)
+                )
+    finally:
+        document.close()
+    return boxes
+
+
+def differences(found: Placed, expected: Placed, tolerance: float = TOLERANCE_MM) -> list[str]:
+    """Characters that are not printed as often in both, or not within ``tolerance`` mm of the same place."""
+    out = []
+    for text in sorted(set(found) | set(expected)):
+        a, b = found.get(text, []), expected.get(text, [])
+        if len(a) != len(b):
+            out.append(f"{text!r}: {len(a)} times, expected {len(b)}")
+            continue
+        out.extend(
+            f"{text!r} on page {p[0] + 1} at {p[1]:.1f}/{p[2]:.1f} mm (top/left) instead of {q[1]:.1f}/{q[2]:.1f}"
+            for p, q in zip(a, b, strict=True)
+            if p[0] != q[0] or abs(p[1] - q[1]) > tolerance or abs(p[2] - q[2]) > tolerance
+        )
+    return out
+
+
+def check_brand(
+    brand: str,
+    renderer: LetterRenderer | None = None,
+    *,
+    kinds: Sequence[LetterKind] = tuple(LetterKind),
+    languages: Sequence[str] = LANGUAGES,
+) -> list[BrandProblem]:
+    """Render sample letters of ``brand`` in batches and in one pass; return where they differ.
+
+    Each letter is rendered twice in its batch, so that its shared blocks are stamped as
+    on a real night; the second copy is compared.
+    """
+    from weasyprint import HTML
+
+    from dunning.letters.render import LetterRenderer
+
+    renderer = renderer or LetterRenderer()
+    problems: list[BrandProblem] = []
+    for kind in kinds:
+        for language in languages:
+            letter = sample_letter(kind, language, brand, letter_id="CHECK-1")
+            twin = dataclasses.replace(letter, letter_id="CHECK-2")
+            result = renderer.render_batch([letter, twin])
+            if result.problems:
+                problems.extend(BrandProblem(kind.value, language, p) for p in result.problems)
+                continue
+            rendered = result.letters[1]
+            section = renderer.letter_html(twin, rendered.page_count, "all")
+            one_pass = bytes(
+                HTML(string=f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{section}</body></html>')
+                .write_pdf(stylesheets=renderer.stylesheets(brand))
+            )
+            found = differences(
+                placed_text(result.pdf, rendered.pages), placed_text(one_pass, range(rendered.page_count))
+            )
+            found += _image_differences(image_boxes(result.pdf, rendered.first_page), image_boxes(one_pass))
+            if found:
+                more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+                problems.append(BrandProblem(kind.value, language, "; ".join(found[:3]) + more))
+    return problems
+
+
+def _image_differences(
+    found: list[tuple[float, float, float, float]], expected: list[tuple[float, float, float, float]]
+) -> list[str]:
+    found, expected = sorted(found), sorted(expected)
+    if len(found) != len(expected):
+        return [f"{len(found)} images on page 1, expected {len(expected)}"]
+    return [
+        f"image at {a[0]:.1f}/{a[1]:.1f} mm (left/top) instead of {b[0]:.1f}/{b[1]:.1f}"
+        for a, b in zip(found, expected, strict=True)
+        if max(abs(x - y) for x, y in zip(a, b, strict=True)) > TOLERANCE_MM
+    ]
