@@ -60,7 +60,7 @@ import jinja2
 import yaml
 from schwifty import BIC, IBAN
 from stdnum.ch import esr
-from weasyprint import CSS, HTML
+from weasyprint import CSS
 from weasyprint.document import Document, Page
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -69,6 +69,7 @@ from dunning.domain.epc import EpcError, EpcPayment, epc_payload
 from dunning.domain.references import parse_reference
 from dunning.errors import ConfigError
 from dunning.letters.brand import Brand, load_brand
+from dunning.letters.fasthtml import parsed_html
 from dunning.letters.formatting import LocaleFormat, locale_for
 from dunning.letters.forms import FormCache, PageStamp, QrPlacement, stamp_pages
 from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, memo_filter
@@ -356,7 +357,7 @@ class LetterRenderer:
             + "".join(sections)
             + "</body></html>"
         )
-        return HTML(string=html, url_fetcher=self._fetcher, base_url=str(self.templates_dir)).render(
+        return parsed_html(html, str(self.templates_dir), self._fetcher).render(
             stylesheets=[*self.stylesheets(brand_key), *extra], font_config=self._font_config, cache=cache
         )
 
