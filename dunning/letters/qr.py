@@ -137,30 +137,42 @@ def swiss_qr_bill_svg(
 
 _STREET = re.compile(r"^(?P<street>\D.*?)\s+(?P<number>\d+\s?[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?)$")
 _TOWN = re.compile(r"^(?:[A-Z]{2}-)?(?P<pcode>\d{4,5})\s+(?P<city>\S.*)$")
+_PO_BOX = re.compile(r"^(?:Postfach|Case postale|Casella postale|CP|PO Box)\b", re.IGNORECASE)
+_NAME_MAX = 70  # IG v2.3: Name, StrtNm and TwnNm up to 70 characters, PstCd and BldgNb up to 16
 
 
 def structured_address(name: str, country: str, lines: tuple[str, ...]) -> dict[str, str] | None:
     """A QR-bill structured address from printed address lines, or None when they can't be read.
 
-    The last line must be "postcode town" and the one before it "street number"
-    (the Swiss and German order); anything else (a PO box, a c/o line) gives None.
+    The last line must be "postcode town"; the one before it "street number", a
+    street without a number, or a post-office box ("Postfach 123" goes in the
+    street field, as the guidelines allow). Lines before those (a "c/o" line, a
+    department) are added to the name while it stays within 70 characters;
+    otherwise the address is not read and the "payable by" box stays blank.
 
     >>> address = structured_address("Pia Rutschmann", "CH", ("Marktgasse 28", "9400 Rorschach"))
     >>> address["street"], address["house_num"], address["pcode"], address["city"]
     ('Marktgasse', '28', '9400', 'Rorschach')
-    >>> structured_address("A", "CH", ("Postfach", "8000 Zürich")) is None
+    >>> structured_address("A", "CH", ("Postfach 1220", "8021 Zürich"))["street"]
+    'Postfach 1220'
+    >>> structured_address("Pia Rutschmann", "CH", ("c/o Meier", "Marktgasse 28", "9400 Rorschach"))["name"]
+    'Pia Rutschmann, c/o Meier'
+    >>> structured_address("A", "CH", ("9400 Rorschach",)) is None
     True
     """
     lines = tuple(line.strip() for line in lines if line.strip())
-    if len(lines) != 2:
+    if len(lines) < 2:
         return None
-    street, town = _STREET.match(lines[0]), _TOWN.match(lines[1])
-    if not street or not town:
+    *extra, street_line, town_line = lines
+    town = _TOWN.match(town_line)
+    full_name = ", ".join([name.strip(), *extra])
+    if not town or len(full_name) > _NAME_MAX or len(street_line) > _NAME_MAX or len(town["city"]) > _NAME_MAX:
         return None
+    street = None if _PO_BOX.match(street_line) else _STREET.match(street_line)
     return {
-        "name": name[:70],
-        "street": street["street"],
-        "house_num": street["number"],
+        "name": full_name,
+        "street": street["street"] if street else street_line,
+        "house_num": street["number"] if street else "",
         "pcode": town["pcode"],
         "city": town["city"],
         "country": country.upper(),

@@ -267,3 +267,15 @@ def test_pdfa_variant(tmp_path: Path) -> None:
         except zlib.error:
             continue
     assert any(b'pdfaid:part="2"' in t or b"<pdfaid:part>2</pdfaid:part>" in t for t in texts)
+
+
+def test_qr_bill_debtor_with_a_care_of_line_and_a_post_office_box(renderer: LetterRenderer) -> None:
+    letter = swiss_sample_letter("fr", letter_id="CH-POBOX")
+    lines = ("c/o Fiduciaire Muster", "Case postale 1220", "1211 Genève")
+    debtor = dataclasses.replace(letter.debtor, address_lines=lines)
+    result = renderer.render_batch([dataclasses.replace(letter, debtor=debtor)])
+    assert result.problems == ()
+    spc = next(c for c in decode_qr_codes(result.pdf, 0) if c.startswith("SPC")).splitlines()
+    assert spc[20:27] == [
+        "S", f"{letter.debtor.name}, c/o Fiduciaire Muster", "Case postale 1220", "", "1211", "Genève", "CH"
+    ]
