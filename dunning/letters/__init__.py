@@ -34,7 +34,7 @@ _LAZY = {
     "BatchResult": "dunning.letters.render",
     "LetterRenderer": "dunning.letters.render",
     "RenderedLetter": "dunning.letters.render",
-    "render_parallel": "dunning.letters.render",
+    "render_parallel": "dunning.letters.parallel",
 }
 
 

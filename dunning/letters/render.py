@@ -15,7 +15,7 @@ How it stays fast (research/letters.md section 3):
   stamped with the form (:func:`~dunning.letters.forms.stamp_pages`);
 * Python's cycle collector pauses during a batch (:func:`_collector_paused`): at the
   default threshold it spent a fifth of the time walking WeasyPrint's boxes;
-* chunks go to worker processes (:func:`render_parallel`).
+* chunks go to worker processes (:func:`dunning.letters.parallel.render_parallel`).
 
 "Page x of y" per letter: CSS counters run over the whole document, so each
 letter is its own CSS *page group* (``page: letter`` on its section and
@@ -43,13 +43,9 @@ import base64
 import gc
 import io
 import logging
-import multiprocessing
-import os
 import re
 import string
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -76,7 +72,7 @@ from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, memo_filter
 from dunning.letters.model import LetterData, LetterDataError, LetterKind, check_letter, is_swiss
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 
-__all__ = ["CHUNK_SIZE", "DEFAULT_TEMPLATES_DIR", "BatchResult", "LetterRenderer", "RenderedLetter", "render_parallel"]
+__all__ = ["CHUNK_SIZE", "DEFAULT_TEMPLATES_DIR", "BatchResult", "LetterRenderer", "RenderedLetter"]
 
 log = logging.getLogger(__name__)
 
@@ -617,55 +613,3 @@ def _default_footer(letter: LetterData, labels: dict[str, str], iban: str) -> li
     bank = [f"IBAN {iban}"] + ([f"BIC {creditor.bic}"] if creditor.bic else [])
     contact = [x for x in (creditor.website, creditor.email, creditor.phone) if x]
     return [[creditor.name, *creditor.address.lines()], legal, bank, contact]
-
-
-# -- processes ----------------------------------------------------------------------------------
-_WORKER: LetterRenderer | None = None
-
-
-def _init_worker(templates_dir: Path | None, layouts_dir: Path | None, pdf_variant: str | None) -> None:
-    global _WORKER
-    _WORKER = LetterRenderer(templates_dir, layouts_dir, pdf_variant)
-
-
-def _render_chunk(letters: list[LetterData]) -> BatchResult:
-    assert _WORKER is not None, "worker not initialised"
-    return _WORKER.render_batch(letters)
-
-
-def render_parallel(
-    letters: Sequence[LetterData],
-    *,
-    workers: int | None = None,
-    chunk_size: int = CHUNK_SIZE,
-    templates_dir: Path | None = None,
-    layouts_dir: Path | None = None,
-    pdf_variant: str | None = None,
-) -> Iterator[BatchResult]:
-    """Render ``letters`` in chunks of ``chunk_size`` over ``workers`` processes (default: all cores).
-
-    Yields one :class:`BatchResult` per chunk, in input order. Workers are
-    started with ``forkserver`` so WeasyPrint (and its native libraries) is
-    imported in each worker, never inherited through a fork.
-    """
-    workers = workers or os.cpu_count() or 1
-    chunks = [list(letters[i : i + chunk_size]) for i in range(0, len(letters), chunk_size)]
-    if workers == 1:
-        renderer = LetterRenderer(templates_dir, layouts_dir, pdf_variant)
-        for chunk in chunks:
-            yield renderer.render_batch(chunk)
-        return
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker,
-        initargs=(templates_dir, layouts_dir, pdf_variant),
-    ) as pool:
-        # At most two chunks per worker in flight: finished PDFs wait for the caller in
-        # order, and submitting everything at once would hold them all in memory.
-        pending: deque[Future[BatchResult]] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_render_chunk, chunk))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
