@@ -52,11 +52,11 @@ def letters_command(ctx: click.Context, run_date: datetime | None, workers: int 
     }
     problems = [str(p) for p in rendered.problems] + sent.problems
     if fmt == "json":
-        emit_object({**summary, "batch_ids": sent.batches, "problems": problems}, fmt)
+        emit_object({**summary, "batch_ids": sent.batches, "problems": problems, "notes": rendered.notes}, fmt)
     else:
         emit_object(summary, fmt, title=f"Letters {day.isoformat()}")
-        for problem in problems:
-            err_console.print(f"[yellow]note:[/] {problem}", highlight=False)
+        for note in [*rendered.notes, *problems]:
+            err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     if problems:
         ctx.exit(EXIT_PROBLEMS)
 

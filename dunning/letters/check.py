@@ -13,8 +13,10 @@ The PDF readers here (pypdfium2) are also what the tests use.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pypdfium2 as pdfium
@@ -26,7 +28,10 @@ from dunning.letters.samples import sample_letter
 if TYPE_CHECKING:
     from dunning.letters.render import LetterRenderer
 
-__all__ = ["LANGUAGES", "TOLERANCE_MM", "BrandProblem", "check_brand", "differences", "image_boxes", "placed_text"]
+__all__ = [
+    "LANGUAGES", "TOLERANCE_MM", "BrandProblem", "brand_fingerprint", "check_brand", "differences", "image_boxes",
+    "placed_text",
+]
 
 PT_TO_MM = 25.4 / 72
 TOLERANCE_MM = 0.1
@@ -129,14 +134,37 @@ def check_brand(
                 HTML(string=f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{section}</body></html>')
                 .write_pdf(stylesheets=renderer.stylesheets(brand))
             )
-            found = differences(
-                placed_text(result.pdf, rendered.pages), placed_text(one_pass, range(rendered.page_count))
-            )
-            found += _image_differences(image_boxes(result.pdf, rendered.first_page), image_boxes(one_pass))
+            preview_pages = _page_count(one_pass)
+            if preview_pages != rendered.page_count:
+                found = [f"{rendered.page_count} pages in a batch, {preview_pages} in a preview"]
+            else:
+                found = differences(
+                    placed_text(result.pdf, rendered.pages), placed_text(one_pass, range(rendered.page_count))
+                )
+                found += _image_differences(image_boxes(result.pdf, rendered.first_page), image_boxes(one_pass))
             if found:
                 more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
                 problems.append(BrandProblem(kind.value, language, "; ".join(found[:3]) + more))
     return problems
+
+
+def brand_fingerprint(brand_folder: Path, templates_dir: Path) -> str:
+    """SHA-256 over what a check's verdict depends on: the brand's files, the letter templates, this code."""
+    digest = hashlib.sha256()
+    code = Path(__file__).parent
+    for root in (brand_folder, templates_dir / "letters", code):
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".pyc"):
+            digest.update(f"{path.relative_to(root)}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _page_count(pdf: bytes) -> int:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return len(document)
+    finally:
+        document.close()
 
 
 def _image_differences(

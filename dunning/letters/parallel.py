@@ -17,9 +17,11 @@ __all__ = ["render_parallel"]
 _WORKER: LetterRenderer | None = None
 
 
-def _init_worker(templates_dir: Path | None, layouts_dir: Path | None, pdf_variant: str | None) -> None:
+def _init_worker(
+    templates_dir: Path | None, layouts_dir: Path | None, pdf_variant: str | None, one_pass: frozenset[str]
+) -> None:
     global _WORKER
-    _WORKER = LetterRenderer(templates_dir, layouts_dir, pdf_variant)
+    _WORKER = LetterRenderer(templates_dir, layouts_dir, pdf_variant, one_pass)
 
 
 def _render_chunk(letters: list[LetterData]) -> BatchResult:
@@ -35,6 +37,7 @@ def render_parallel(
     templates_dir: Path | None = None,
     layouts_dir: Path | None = None,
     pdf_variant: str | None = None,
+    one_pass: frozenset[str] = frozenset(),
 ) -> Iterator[BatchResult]:
     """Render ``letters`` in chunks of ``chunk_size`` over ``workers`` processes (default: all cores).
 
@@ -45,14 +48,14 @@ def render_parallel(
     workers = workers or os.cpu_count() or 1
     chunks = [list(letters[i : i + chunk_size]) for i in range(0, len(letters), chunk_size)]
     if workers == 1:
-        renderer = LetterRenderer(templates_dir, layouts_dir, pdf_variant)
+        renderer = LetterRenderer(templates_dir, layouts_dir, pdf_variant, one_pass)
         for chunk in chunks:
             yield renderer.render_batch(chunk)
         return
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker,
-        initargs=(templates_dir, layouts_dir, pdf_variant),
+        initargs=(templates_dir, layouts_dir, pdf_variant, one_pass),
     ) as pool:
         # At most two chunks per worker in flight: finished PDFs wait for the caller in
         # order, and submitting everything at once would hold them all in memory.

@@ -181,7 +181,11 @@ class LetterRenderer:
         templates_dir: Path | None = None,
         layouts_dir: Path | None = None,
         pdf_variant: str | None = None,
+        one_pass: Iterable[str] = (),
     ) -> None:
+        """``one_pass``: brands rendered in one pass, without forms and shared blocks (slower;
+        for a brand whose CSS breaks their rules, see :mod:`dunning.letters.check`)."""
+        self.one_pass = frozenset(one_pass)
         self.templates_dir = templates_dir or DEFAULT_TEMPLATES_DIR
         self.layouts_dir = layouts_dir
         self.pdf_variant = pdf_variant
@@ -414,15 +418,17 @@ class LetterRenderer:
                 try:  # first pass assumes one page per letter
                     context = self._context(letter, checked=True)
                     blocks[letter.letter_id] = {}
-                    html[letter.letter_id] = self._section(letter, context, 1, "data", blocks[letter.letter_id])
-                    key, pdf = self._forms.pdf(letter.brand, self._section(letter, context, 1, "form"))
+                    part = "all" if letter.brand in self.one_pass else "data"
+                    html[letter.letter_id] = self._section(letter, context, 1, part, blocks[letter.letter_id])
+                    if part == "data":
+                        key, pdf = self._forms.pdf(letter.brand, self._section(letter, context, 1, "form"))
+                        forms[letter.letter_id] = key
+                        form_pdfs[key] = pdf
                 except (EpcError, ConfigError, ValueError, KeyError) as exc:
                     html.pop(letter.letter_id, None)
                     found = [f"letter {letter.letter_id!r}: {exc}"]
                 else:
                     contexts[letter.letter_id] = context
-                    forms[letter.letter_id] = key
-                    form_pdfs[key] = pdf
             if found:
                 problems.extend(found)
                 log.warning("letter %s skipped: %d problem(s)", letter.letter_id, len(found))
@@ -455,14 +461,15 @@ class LetterRenderer:
                 sections = []
                 for letter in longer:
                     key, letter_blocks = letter.letter_id, dict[str, MemoBlock]()
-                    section = self._section(letter, contexts[key], totals[key], "data", letter_blocks)
+                    part = "all" if letter.brand in self.one_pass else "data"
+                    section = self._section(letter, contexts[key], totals[key], part, letter_blocks)
                     section, slots[key] = self._memos.fill(section, letter_blocks, _anchor(key))
                     sections.append(section)
-                    # Its form prints "page 1 of <total>".
-                    form_key, form_pdf = self._forms.pdf(
-                        letter.brand, self._section(letter, contexts[key], totals[key], "form")
-                    )
-                    forms[key], form_pdfs[form_key] = form_key, form_pdf
+                    if part == "data":  # its form prints "page 1 of <total>"
+                        form_key, form_pdf = self._forms.pdf(
+                            letter.brand, self._section(letter, contexts[key], totals[key], "form")
+                        )
+                        forms[key], form_pdfs[form_key] = form_key, form_pdf
                 doc2, pages2 = self._layout_group(longer, sections, cache)
                 documents.append(doc2)
                 for letter_id, letter_pages in pages2.items():
@@ -482,10 +489,11 @@ class LetterRenderer:
         for rendered in placed:
             key, letter_pages = rendered.letter_id, pages[rendered.letter_id]
             overlays = self._memo_overlays(letter_pages, slots[key])
-            stamps.append(PageStamp(
-                rendered.first_page, forms[key], _qr_placements(letter_pages[0], key, contexts[key]),
-                tuple(overlays.get(0, ())),
-            ))
+            if key in forms:  # a letter rendered in one pass has nothing to stamp
+                stamps.append(PageStamp(
+                    rendered.first_page, forms[key], _qr_placements(letter_pages[0], key, contexts[key]),
+                    tuple(overlays.get(0, ())),
+                ))
             stamps.extend(
                 PageStamp(rendered.first_page + offset, overlays=tuple(found))
                 for offset, found in overlays.items() if offset

@@ -21,6 +21,7 @@ How a planned action becomes a letter (kind, legal mentions, charges, no postal 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -86,6 +87,7 @@ class LetterRun:
     waiting: int = 0
     no_address: int = 0
     problems: list[LetterProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the run, not one letter (a brand rendered slowly)
 
     @property
     def failed(self) -> int:
@@ -96,6 +98,7 @@ class LetterRun:
             "run_date": self.run_date.isoformat(), "due": self.due, "rendered": self.rendered,
             "failed": self.failed, "pages": self.pages, "bytes": self.bytes, "cancelled": self.cancelled,
             "waiting": self.waiting, "no_address": self.no_address, "problems": [str(p) for p in self.problems],
+            "notes": list(self.notes),
         }
 
 
@@ -137,6 +140,49 @@ def _problem_ids(problems: Sequence[str]) -> Iterator[tuple[int | None, str]]:
     for text in problems:
         match = _LETTER_ID.match(text)
         yield (int(match.group(1)), text[match.end():]) if match else (None, text)
+
+
+# Verdicts of dunning.letters.check.check_brand in this process, by brand fingerprint.
+_BRAND_VERDICTS: dict[str, list[str]] = {}
+
+
+def _brands_in_one_pass(workspace: Workspace, brands: set[str], run: LetterRun) -> frozenset[str]:
+    """The workspace's own brands whose batch letters would differ from their previews.
+
+    Such a brand's CSS breaks a rule the fast path relies on (README: designing a brand); its
+    letters are then rendered in one pass: slower, but exactly what a preview shows. Each brand
+    is checked once per change of its files (the verdict is kept in output/brand-checks.json);
+    the shipped brands are checked by the test suite.
+    """
+    from dunning.letters import LetterRenderer
+    from dunning.letters.check import brand_fingerprint, check_brand
+    from dunning.letters.render import DEFAULT_TEMPLATES_DIR
+
+    layouts = _layouts_dir(workspace)
+    if layouts is None:
+        return frozenset()
+    record = workspace.output_dir / "brand-checks.json"
+    try:
+        saved: dict[str, list[str]] = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    slow = set()
+    for brand in sorted(b for b in brands if (layouts / b / "brand.yaml").is_file()):
+        key = brand_fingerprint(layouts / brand, DEFAULT_TEMPLATES_DIR)
+        verdict = _BRAND_VERDICTS.get(key, saved.get(key))
+        if verdict is None:
+            renderer = LetterRenderer(layouts_dir=layouts)
+            verdict = [f"{p.kind} {p.language}: {p.message}" for p in check_brand(brand, renderer)]
+            saved[key] = verdict
+            write_atomic(record, json.dumps(saved, indent=1).encode("utf-8"))
+        _BRAND_VERDICTS[key] = verdict
+        if verdict:
+            slow.add(brand)
+            run.notes.append(
+                f"brand {brand!r}: its CSS makes batch letters differ from previews ({verdict[0]}); its letters "
+                f"are rendered in one pass, slower but exact. Run `dunning brand-check {brand}`."
+            )
+    return frozenset(slow)
 
 
 def _layouts_dir(workspace: Workspace) -> Path | None:
@@ -210,8 +256,9 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                 owner[letter.letter_id] = due
         if not letters:
             continue
+        one_pass = _brands_in_one_pass(workspace, {letter.brand for letter in letters}, run)
         for result in render_parallel(letters, workers=workers, chunk_size=chunk_size,
-                                      layouts_dir=_layouts_dir(workspace)):
+                                      layouts_dir=_layouts_dir(workspace), one_pass=one_pass):
             for letter_id, reason in _problem_ids(result.problems):
                 bad = owner.get(str(letter_id)) if letter_id is not None else None
                 run.problems.append(LetterProblem(bad.action_pk if bad else 0, bad.case_id if bad else 0, reason))

@@ -57,3 +57,26 @@ def test_the_command_reports_and_exits_with_problems(tmp_path: Path) -> None:
 
     missing = runner.invoke(cli, ["brand-check", "nosuchbrand", "--layouts", str(layouts)])
     assert missing.exit_code != 0 and "brand file not found" in missing.output
+
+
+def test_a_brand_rendered_in_one_pass_prints_exactly_what_a_preview_prints(tmp_path: Path) -> None:
+    import dataclasses
+
+    from weasyprint import HTML
+
+    from dunning.letters.check import differences, placed_text
+    from dunning.letters.samples import sample_letter
+
+    layouts = broken_brand(tmp_path)
+    renderer = LetterRenderer(layouts_dir=layouts, one_pass={"mybrand"})
+    letter = sample_letter(LetterKind.FIRST_REMINDER, "en", "mybrand")
+    letters = [dataclasses.replace(letter, letter_id=f"OP{i}") for i in range(2)]
+    result = renderer.render_batch(letters)
+    assert not result.problems
+    assert b"/DunForm" not in result.pdf and b"/DunMemo" not in result.pdf  # no layers, no shared blocks
+    rendered = result.letters[1]
+    section = renderer.letter_html(letters[1], rendered.page_count, "all")
+    one_pass = HTML(string=f"<!DOCTYPE html><html><body>{section}</body></html>").write_pdf(
+        stylesheets=renderer.stylesheets("mybrand")
+    )
+    assert differences(placed_text(result.pdf, rendered.pages), placed_text(one_pass, range(rendered.page_count))) == []
