@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 
-from dunning.letters.model import LetterKind
+from dunning.letters.model import LetterData, LetterKind
 from dunning.letters.samples import sample_letter
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LANGUAGES", "TOLERANCE_MM", "BrandProblem", "brand_fingerprint", "check_brand", "differences", "image_boxes",
-    "placed_text",
+    "one_pass_pdf", "placed_text",
 ]
 
 PT_TO_MM = 25.4 / 72
@@ -114,8 +114,6 @@ def check_brand(
     Each letter is rendered twice in its batch, so that its shared blocks are stamped as
     on a real night; the second copy is compared.
     """
-    from weasyprint import HTML
-
     from dunning.letters.render import LetterRenderer
 
     renderer = renderer or LetterRenderer()
@@ -129,11 +127,7 @@ def check_brand(
                 problems.extend(BrandProblem(kind.value, language, p) for p in result.problems)
                 continue
             rendered = result.letters[1]
-            section = renderer.letter_html(twin, rendered.page_count, "all")
-            one_pass = bytes(
-                HTML(string=f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{section}</body></html>')
-                .write_pdf(stylesheets=renderer.stylesheets(brand))
-            )
+            one_pass = one_pass_pdf(renderer, twin, rendered.page_count)
             preview_pages = _page_count(one_pass)
             if preview_pages != rendered.page_count:
                 found = [f"{rendered.page_count} pages in a batch, {preview_pages} in a preview"]
@@ -146,6 +140,15 @@ def check_brand(
                 more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
                 problems.append(BrandProblem(kind.value, language, "; ".join(found[:3]) + more))
     return problems
+
+
+def one_pass_pdf(renderer: LetterRenderer, letter: LetterData, page_total: int = 1) -> bytes:
+    """The whole letter laid out in one pass (``part="all"``), as a preview or the naive loop prints it."""
+    from weasyprint import HTML
+
+    section = renderer.letter_html(letter, page_total, "all")
+    html = f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{section}</body></html>'
+    return bytes(HTML(string=html).write_pdf(stylesheets=renderer.stylesheets(letter.brand)))
 
 
 def brand_fingerprint(brand_folder: Path, templates_dir: Path) -> str:

@@ -62,9 +62,7 @@ def test_the_command_reports_and_exits_with_problems(tmp_path: Path) -> None:
 def test_a_brand_rendered_in_one_pass_prints_exactly_what_a_preview_prints(tmp_path: Path) -> None:
     import dataclasses
 
-    from weasyprint import HTML
-
-    from dunning.letters.check import differences, placed_text
+    from dunning.letters.check import differences, one_pass_pdf, placed_text
     from dunning.letters.samples import sample_letter
 
     layouts = broken_brand(tmp_path)
@@ -75,8 +73,5 @@ def test_a_brand_rendered_in_one_pass_prints_exactly_what_a_preview_prints(tmp_p
     assert not result.problems
     assert b"/DunForm" not in result.pdf and b"/DunMemo" not in result.pdf  # no layers, no shared blocks
     rendered = result.letters[1]
-    section = renderer.letter_html(letters[1], rendered.page_count, "all")
-    one_pass = HTML(string=f"<!DOCTYPE html><html><body>{section}</body></html>").write_pdf(
-        stylesheets=renderer.stylesheets("mybrand")
-    )
+    one_pass = one_pass_pdf(renderer, letters[1], rendered.page_count)
     assert differences(placed_text(result.pdf, rendered.pages), placed_text(one_pass, range(rendered.page_count))) == []

@@ -7,10 +7,9 @@ import io
 
 import pikepdf
 import pytest
-from weasyprint import HTML
 
 from dunning.letters import LetterKind, LetterRenderer
-from dunning.letters.check import differences, image_boxes, placed_text
+from dunning.letters.check import differences, image_boxes, one_pass_pdf, placed_text
 from dunning.letters.samples import sample_letter
 from tests.letters.letters_pdf import decode_qr_codes
 
@@ -30,13 +29,6 @@ def forms_drawn(pdf_bytes: bytes) -> list[list[tuple[int, int]]]:
     return out
 
 
-def one_pass_pdf(renderer: LetterRenderer, letter) -> bytes:  # type: ignore[no-untyped-def]
-    """The whole letter laid out in one pass (``part="all"``), as the naive loop does."""
-    section = renderer.letter_html(letter, 1, "all")
-    html = f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{section}</body></html>'
-    return bytes(HTML(string=html).write_pdf(stylesheets=renderer.stylesheets(letter.brand)))
-
-
 @pytest.mark.parametrize(
     ("kind", "language", "brand"),
     [
@@ -52,12 +44,13 @@ def test_form_and_data_layers_print_what_one_pass_prints(
     letter = sample_letter(kind, language, brand)
     layered = renderer.render_batch([letter])
     assert not layered.problems
-    expected = placed_text(one_pass_pdf(renderer, letter), range(1))
+    one_pass = one_pass_pdf(renderer, letter)
+    expected = placed_text(one_pass, range(1))
     found = placed_text(layered.pdf, range(1))
     assert len(found) > 30
     assert differences(found, expected) == []
     # The QR codes stamped into the data layer's empty boxes sit where the one-pass images do.
-    one_pass_images = sorted(image_boxes(one_pass_pdf(renderer, letter)))
+    one_pass_images = sorted(image_boxes(one_pass))
     stamped_images = sorted(image_boxes(layered.pdf))
     assert len(stamped_images) == len(one_pass_images)
     for got, want in zip(stamped_images, one_pass_images, strict=True):

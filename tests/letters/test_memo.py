@@ -9,19 +9,10 @@ import pypdfium2 as pdfium
 import pytest
 
 from dunning.letters import LetterKind, LetterRenderer
-from dunning.letters.check import differences, placed_text
+from dunning.letters.check import differences, one_pass_pdf, placed_text
 from dunning.letters.memo import MemoBlock, memo_filter
 from dunning.letters.samples import sample_letter
 from tests.letters.letters_pdf import page_text
-
-
-def one_pass_pdf(renderer: LetterRenderer, letter, page_total: int = 1) -> bytes:  # type: ignore[no-untyped-def]
-    """The whole letter laid out in one pass (``part="all"``), with its "page x of y" total."""
-    from weasyprint import HTML
-
-    section = renderer.letter_html(letter, page_total, "all")
-    html = f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{section}</body></html>'
-    return bytes(HTML(string=html).write_pdf(stylesheets=renderer.stylesheets(letter.brand)))
 
 
 def variants(letter, count: int, prefix: str = "M"):  # type: ignore[no-untyped-def]
