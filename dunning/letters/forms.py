@@ -16,10 +16,10 @@ page 1 of each letter of a batch PDF as a shared Form XObject with pikepdf
 (qpdf): the form's content and fonts are stored once per batch, and stamping
 costs a few microseconds per page.
 
-QR codes are stamped the same way (:func:`stamp_pages`): the data layer leaves an
-empty box of the code's size (an anchor), and the modules are drawn into it as a
-1-bit image after layout, so WeasyPrint never decodes, re-encodes or paints an
-image per letter.
+QR codes are stamped the same way (:func:`stamp_pages`): the form leaves an empty
+box of the code's size (an anchor; the code's size is part of the form), and the
+modules are drawn into it as a 1-bit image after layout, so WeasyPrint never
+decodes, re-encodes or paints an image per letter, nor lays out a box for it.
 
 The result is the same page as a one-pass rendering: the tests compare text
 positions of both, and decode the QR codes from the rendered pages.
@@ -38,7 +38,7 @@ import pikepdf
 
 from dunning.letters.qr import QrImage
 
-__all__ = ["FormCache", "PageStamp", "QrPlacement", "stamp_pages"]
+__all__ = ["Form", "FormCache", "PageStamp", "QrPlacement", "stamp_pages"]
 
 PT_PER_PX = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is in pt (1/72 in)
 
@@ -46,32 +46,44 @@ PT_PER_PX = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is i
 MAX_FORMS = 256
 
 
-class FormCache:
-    """Form HTML -> a one-page PDF, laid out once by ``layout`` and kept (LRU, :data:`MAX_FORMS`)."""
+Box = tuple[float, float, float, float]  # (x1, y1, x2, y2) in CSS px from the page's top left
 
-    def __init__(self, layout: Callable[[str, str], bytes], size: int = MAX_FORMS) -> None:
-        self._layout = layout  # (brand key, form section HTML) -> PDF bytes of one page
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A laid-out form: its cache key, its one-page PDF and the boxes of its anchors (``id`` -> box)."""
+
+    key: str
+    pdf: bytes
+    anchors: dict[str, Box]
+
+
+class FormCache:
+    """Form HTML -> a laid-out :class:`Form`, laid out once by ``layout`` and kept (LRU, :data:`MAX_FORMS`)."""
+
+    def __init__(self, layout: Callable[[str, str], tuple[bytes, dict[str, Box]]], size: int = MAX_FORMS) -> None:
+        self._layout = layout  # (brand key, form section HTML) -> (PDF bytes of one page, its anchors)
         self._size = size
-        self._forms: OrderedDict[str, bytes] = OrderedDict()
+        self._forms: OrderedDict[str, Form] = OrderedDict()
         self.laid_out = 0  # how many forms this cache laid out (for tests and benchmarks)
 
     @staticmethod
     def key(brand: str, html: str) -> str:
         return hashlib.sha256(f"{brand}\0{html}".encode()).hexdigest()
 
-    def pdf(self, brand: str, html: str) -> tuple[str, bytes]:
-        """The form's key and its PDF, laying it out on first use."""
+    def form(self, brand: str, html: str) -> Form:
+        """The form, laid out on first use."""
         key = self.key(brand, html)
         found = self._forms.get(key)
         if found is None:
-            found = self._layout(brand, html)
+            found = Form(key, *self._layout(brand, html))
             self.laid_out += 1
             self._forms[key] = found
             if len(self._forms) > self._size:
                 self._forms.popitem(last=False)
         else:
             self._forms.move_to_end(key)
-        return key, found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +91,7 @@ class QrPlacement:
     """A QR code and the box it goes in: (x1, y1, x2, y2) in CSS px from the page's top left."""
 
     code: QrImage
-    box: tuple[float, float, float, float]
+    box: Box
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,16 @@ compare every character's position):
 * it never splits over two pages: the filter gives it the class ``memo`` in every
   part and base.css gives ``.memo`` ``break-inside: avoid``, so previews and
   batches break pages alike.
+
+Blocks that follow one another (nothing but white space between them) form a *run*:
+in every part they sit in one ``<div class="memo memo-run">``, which base.css makes
+a ``flow-root`` (their margins stay inside it) that never splits. A run that many
+letters share is laid out and stamped as one, into one slot: a slot costs WeasyPrint
+about as much as a short line, and a letter has two runs of three or four blocks
+(subject to the head of the claim table; the last paragraph to the signature). A run
+that is not shared (a letter's own salutation in it) keeps its wrapper, and its
+blocks are shared one by one. Content between two blocks that only one layer prints
+would make the layers group them differently: templates put none there.
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ import jinja2
 import pikepdf
 from markupsafe import Markup
 
-__all__ = ["MemoBlock", "MemoCache", "MemoSlot", "memo_filter"]
+__all__ = ["MemoBlock", "MemoCache", "MemoRun", "MemoSlot", "group_runs", "memo_filter"]
 
 PT_PER_PX = 0.75
 # Room kept above and below a block when its page is cropped (px): glyphs may reach past the line box.
@@ -50,6 +60,12 @@ _BLEED_PX = 8.0
 MAX_BLOCKS = 1024  # shared blocks kept per process
 _BLOCK = re.compile(r"<(?P<tag>[a-zA-Z][a-zA-Z0-9]*)(?P<attrs>(?:\s[^<>]*)?)>(?P<inner>.*)</(?P=tag)>", re.S)
 _TOKEN = re.compile(r"<!--memo:(?P<key>Memo[0-9a-f]{20})-->")
+_TOKEN_RUN = re.compile(r"(?:<!--memo:Memo[0-9a-f]{20}-->\s*)+")
+# Outside the data layer a block is marked, so that runs of blocks get their wrapper (group_runs).
+_OPEN, _CLOSE = "<!--memo{-->", "<!--}memo-->"
+_MARKED = re.compile(re.escape(_OPEN) + r"((?:(?!" + re.escape(_OPEN) + r").)*?)" + re.escape(_CLOSE), re.S)
+_MARKED_RUN = re.compile(r"(?:" + _MARKED.pattern + r"\s*)+", re.S)
+RUN_CLASS = "memo memo-run"
 # A slot's height; base.css (.memo-slot) takes away its padding, border and background.
 _SLOT_STYLE = "height: {height:.3f}px !important"
 
@@ -68,6 +84,36 @@ class MemoBlock:
 
     def html(self, extra: str = "") -> str:
         return f"<{self.tag}{_with_class(self.attrs, 'memo')}{extra}>{self.inner}</{self.tag}>"
+
+
+@dataclass(frozen=True, slots=True)
+class MemoRun:
+    """Shared blocks that follow one another in a letter: one wrapper, laid out and stamped as one."""
+
+    key: str
+    blocks: tuple[MemoBlock, ...]
+    tag = "div"
+    attrs = ' class="memo-run"'
+
+    @classmethod
+    def of(cls, blocks: Sequence[MemoBlock]) -> MemoRun:
+        key = "Memo" + hashlib.sha256("\0".join(block.key for block in blocks).encode()).hexdigest()[:20]
+        return cls(key, tuple(blocks))
+
+    @property
+    def brand(self) -> str:
+        return self.blocks[0].brand
+
+    @property
+    def section_class(self) -> str:
+        return self.blocks[0].section_class
+
+    @property
+    def lang(self) -> str:
+        return self.blocks[0].lang
+
+    def html(self, extra: str = "") -> str:
+        return f'<div class="{RUN_CLASS}"{extra}>' + "".join(block.html() for block in self.blocks) + "</div>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +145,31 @@ def memo_filter(context: Any, html: str) -> Markup:
     tag, attrs, inner = match["tag"], match["attrs"], match["inner"]
     if re.search(rf"</?{tag}\b", inner, re.IGNORECASE):  # two elements, or one inside another of its kind
         return Markup(html)
+    if _OPEN in inner:  # a block inside a block: only the outer one is shared
+        inner = inner.replace(_OPEN, "").replace(_CLOSE, "")
     if context.get("part") != "data" or context.get("memos") is None:
-        return Markup(f"<{tag}{_with_class(attrs, 'memo')}>{inner}</{tag}>")
+        return Markup(f"{_OPEN}<{tag}{_with_class(attrs, 'memo')}>{inner}</{tag}>{_CLOSE}")
     brand, section_class, lang = (str(context.get(name, "")) for name in ("brand_key", "page_class", "lang"))
     identity = "\0".join((brand, section_class, lang, tag, attrs, inner))
     key = "Memo" + hashlib.sha256(identity.encode()).hexdigest()[:20]
     context["memos"].setdefault(key, MemoBlock(key, brand, section_class, lang, tag, attrs, inner))
     return Markup(f"<!--memo:{key}-->")
+
+
+def group_runs(html: str) -> str:
+    """A section outside the data layer with its runs of blocks wrapped (see the module docstring).
+
+    >>> group_runs("<!--memo{--><p>a</p><!--}memo-->\\n<!--memo{--><p>b</p><!--}memo--><p>c</p>")
+    '<div class="memo memo-run"><p>a</p><p>b</p></div><p>c</p>'
+    """
+
+    def wrap(match: re.Match[str]) -> str:
+        blocks: list[str] = _MARKED.findall(match[0])
+        if len(blocks) == 1:
+            return blocks[0] + match[0][match[0].rindex(_CLOSE) + len(_CLOSE):]
+        return f'<div class="{RUN_CLASS}">' + "".join(blocks) + "</div>"
+
+    return _MARKED_RUN.sub(wrap, html)
 
 
 @dataclass
@@ -123,33 +187,49 @@ class MemoCache:
     _sources: dict[str, bytes] = field(default_factory=dict)
     _in_place: set[str] = field(default_factory=set)  # blocks taller than a page: never shared
 
-    def prepare(self, found: Sequence[dict[str, MemoBlock]]) -> None:
-        """Lay out the blocks of a batch that are worth sharing (cached, or in two letters or more)."""
+    def prepare(self, found: Sequence[tuple[str, dict[str, MemoBlock]]]) -> None:
+        """Lay out what a batch shares (cached, or in two letters or more): runs first, then single blocks.
+
+        ``found``: per letter, its data layer (with the filter's tokens) and its blocks.
+        """
         counts: dict[str, int] = {}
-        blocks: dict[str, MemoBlock] = {}
-        for letter_blocks in found:
-            for key, block in letter_blocks.items():
-                counts[key] = counts.get(key, 0) + 1
-                blocks[key] = block
-        by_brand: dict[str, list[MemoBlock]] = {}
-        for key, count in counts.items():
-            if key not in self._blocks and key not in self._in_place and count >= 2:
-                by_brand.setdefault(blocks[key].brand, []).append(blocks[key])
+        units: dict[str, MemoBlock | MemoRun] = {}
+        letters = [(blocks, [_TOKEN.findall(run[0]) for run in _TOKEN_RUN.finditer(html)]) for html, blocks in found]
+        for blocks, runs in letters:
+            for keys in runs:
+                if len(keys) > 1:
+                    run = MemoRun.of([blocks[key] for key in keys])
+                    counts[run.key] = counts.get(run.key, 0) + 1
+                    units[run.key] = run
+        needed = dict.fromkeys(key for key in counts if self._worth(key, counts[key]))  # ordered: same PDFs
+        # A block counts in every letter, but is needed only where its run is not shared.
+        for blocks, runs in letters:
+            for keys in runs:
+                in_shared_run = len(keys) > 1 and MemoRun.of([blocks[key] for key in keys]).key in needed
+                for key in keys:
+                    counts[key] = counts.get(key, 0) + 1
+                    units[key] = blocks[key]
+                    if not in_shared_run:
+                        needed[key] = None
+        by_brand: dict[str, list[MemoBlock | MemoRun]] = {}
+        for key in needed:
+            if key not in self._blocks and self._worth(key, counts[key]):
+                by_brand.setdefault(units[key].brand, []).append(units[key])
         for brand, group in by_brand.items():
             sections = [
-                f'<section class="letter {block.section_class} layer-memo" lang="{block.lang}" style="page: memo">'
-                + block.html(' id="' + _anchor(block.key) + '"') + "</section>"
-                for block in group
+                f'<section class="letter {unit.section_class} layer-memo" lang="{unit.lang}" style="page: memo">'
+                + unit.html(' id="' + _anchor(unit.key) + '"') + "</section>"
+                for unit in group
             ]
             pdf, pages = self.layout(brand, sections)
             if len(pages) != len(group):  # a block ran over a page: that group prints in place
-                self._in_place.update(block.key for block in group)
+                self._in_place.update(unit.key for unit in group)
                 continue
             source = "Memo" + hashlib.sha256(pdf).hexdigest()[:20]
-            for index, block in enumerate(group):
-                self._blocks[block.key] = _Laid(source, index, pages[index][_anchor(block.key)])
+            for index, unit in enumerate(group):
+                self._blocks[unit.key] = _Laid(source, index, pages[index][_anchor(unit.key)])
                 self.laid_out += 1
-            self._sources[source] = _cropped(pdf, {i: pages[i][_anchor(b.key)] for i, b in enumerate(group)})
+            self._sources[source] = _cropped(pdf, {i: pages[i][_anchor(u.key)] for i, u in enumerate(group)})
         for key in counts:
             if key in self._blocks:
                 self._blocks.move_to_end(key)
@@ -159,25 +239,38 @@ class MemoCache:
         for source in [s for s in self._sources if s not in used]:
             del self._sources[source]
 
+    def _worth(self, key: str, count: int) -> bool:
+        """Share a block or run: laid out before, or in two letters of this batch and not too tall."""
+        return key in self._blocks or (key not in self._in_place and count >= 2)
+
     def fill(self, html: str, blocks: dict[str, MemoBlock], anchor: str) -> tuple[str, list[MemoSlot]]:
-        """Replace the memo tokens of a letter's data layer by slots (shared blocks) or the blocks."""
+        """Replace the memo tokens of a letter's data layer by slots (shared) or the blocks themselves."""
         slots: list[MemoSlot] = []
 
-        def replace(match: re.Match[str]) -> str:
-            key = match["key"]
-            block = blocks[key]
-            laid = self._blocks.get(key)
+        def place(unit: MemoBlock | MemoRun) -> str | None:
+            laid = self._blocks.get(unit.key)
             if laid is None:
-                return block.html()
-            slot = MemoSlot(f"{anchor}-m{len(slots)}", key)
+                return None
+            slot = MemoSlot(f"{anchor}-m{len(slots)}", unit.key)
             slots.append(slot)
             height = laid.box[3] - laid.box[1]
             return (
-                f'<{block.tag}{_with_class(block.attrs, "memo memo-slot")} id="{slot.anchor}" '
-                f'style="{_SLOT_STYLE.format(height=height)}"></{block.tag}>'
+                f'<{unit.tag}{_with_class(unit.attrs, "memo memo-slot")} id="{slot.anchor}" '
+                f'style="{_SLOT_STYLE.format(height=height)}"></{unit.tag}>'
             )
 
-        return _TOKEN.sub(replace, html), slots
+        def replace(match: re.Match[str]) -> str:
+            keys = _TOKEN.findall(match[0])
+            if len(keys) > 1:
+                run = MemoRun.of([blocks[key] for key in keys])
+                slot = place(run)
+                if slot is not None:
+                    return slot
+                inner = "".join(place(run_block) or run_block.html() for run_block in run.blocks)
+                return f'<div class="{RUN_CLASS}">{inner}</div>'
+            return place(blocks[keys[0]]) or blocks[keys[0]].html()
+
+        return _TOKEN_RUN.sub(replace, html), slots
 
     def overlay(self, slot: MemoSlot, box: tuple[float, float, float, float]) -> tuple[str, int, float, float]:
         """(source, page, dx, dy in pt) that draws a slot's block into the slot's ``box`` (px)."""

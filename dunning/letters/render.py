@@ -67,8 +67,8 @@ from dunning.errors import ConfigError
 from dunning.letters.brand import Brand, load_brand
 from dunning.letters.fasthtml import parsed_html
 from dunning.letters.formatting import LocaleFormat, locale_for
-from dunning.letters.forms import FormCache, PageStamp, QrPlacement, stamp_pages
-from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, memo_filter
+from dunning.letters.forms import Form, FormCache, PageStamp, QrPlacement, stamp_pages
+from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, group_runs, memo_filter
 from dunning.letters.model import LetterData, LetterDataError, LetterKind, check_letter, is_swiss
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 
@@ -284,7 +284,7 @@ class LetterRenderer:
         """The letter's section; ``memos`` collects its shared blocks (data layer, see :mod:`.memo`)."""
         if part not in PARTS:
             raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
-        return self._env.get_template(f"{letter.language}/{letter.kind.value}.html.j2").render(
+        html = self._env.get_template(f"{letter.language}/{letter.kind.value}.html.j2").render(
             context,
             memos=memos,
             part=part,
@@ -292,6 +292,8 @@ class LetterRenderer:
             anchor="form" if part == "form" else _anchor(letter.letter_id),
             page_name=("d" if part == "data" else "") + context["page_name"],
         )
+        # The data layer keeps the filter's tokens for MemoCache.fill; the others get their runs' wrappers.
+        return html if part == "data" and memos is not None else group_runs(html)
 
     def _context(self, letter: LetterData, *, checked: bool = False) -> dict[str, Any]:
         """Everything the templates need for one letter (QR codes included: built once per letter).
@@ -384,12 +386,12 @@ class LetterRenderer:
         doc = self._layout(brand_key, sections, {}, extra=[self._memo_css])
         return bytes(doc.write_pdf(pdf_variant=self.pdf_variant)), [dict(page.anchors) for page in doc.pages]
 
-    def _layout_form(self, brand_key: str, section: str) -> bytes:
-        """Page 1's fixed layer of one form (see :mod:`dunning.letters.forms`) as a one-page PDF."""
+    def _layout_form(self, brand_key: str, section: str) -> tuple[bytes, dict[str, tuple[float, float, float, float]]]:
+        """Page 1's fixed layer of one form (see :mod:`dunning.letters.forms`): a one-page PDF and its anchors."""
         doc = self._layout(brand_key, [section], {}, extra=[self._form_css])
         if len(doc.pages) != 1:
             raise RuntimeError(f"a letter form came out as {len(doc.pages)} pages")
-        return bytes(doc.write_pdf(pdf_variant=self.pdf_variant))
+        return bytes(doc.write_pdf(pdf_variant=self.pdf_variant)), dict(doc.pages[0].anchors)
 
     def render_batch(self, letters: Iterable[LetterData]) -> BatchResult:
         """Render letters into one PDF, in the given order; bad letters are reported and left out.
@@ -406,8 +408,7 @@ class LetterRenderer:
         problems: list[str] = []
         contexts: dict[str, dict[str, Any]] = {}
         html: dict[str, str] = {}
-        forms: dict[str, str] = {}  # letter id -> form key
-        form_pdfs: dict[str, bytes] = {}
+        forms: dict[str, Form] = {}  # letter id -> its form
         blocks: dict[str, dict[str, MemoBlock]] = {}  # letter id -> its shared blocks
         for letter in letters:
             if letter.letter_id in html:
@@ -421,9 +422,9 @@ class LetterRenderer:
                     part = "all" if letter.brand in self.one_pass else "data"
                     html[letter.letter_id] = self._section(letter, context, 1, part, blocks[letter.letter_id])
                     if part == "data":
-                        key, pdf = self._forms.pdf(letter.brand, self._section(letter, context, 1, "form"))
-                        forms[letter.letter_id] = key
-                        form_pdfs[key] = pdf
+                        forms[letter.letter_id] = self._forms.form(
+                            letter.brand, self._section(letter, context, 1, "form")
+                        )
                 except (EpcError, ConfigError, ValueError, KeyError) as exc:
                     html.pop(letter.letter_id, None)
                     found = [f"letter {letter.letter_id!r}: {exc}"]
@@ -436,7 +437,7 @@ class LetterRenderer:
             good.append(letter)
         if not good:
             return BatchResult(b"", (), tuple(problems))
-        self._memos.prepare([blocks[letter.letter_id] for letter in good])
+        self._memos.prepare([(html[letter.letter_id], blocks[letter.letter_id]) for letter in good])
         slots: dict[str, list[MemoSlot]] = {}
         for letter in good:
             key = letter.letter_id
@@ -466,10 +467,9 @@ class LetterRenderer:
                     section, slots[key] = self._memos.fill(section, letter_blocks, _anchor(key))
                     sections.append(section)
                     if part == "data":  # its form prints "page 1 of <total>"
-                        form_key, form_pdf = self._forms.pdf(
+                        forms[key] = self._forms.form(
                             letter.brand, self._section(letter, contexts[key], totals[key], "form")
                         )
-                        forms[key], form_pdfs[form_key] = form_key, form_pdf
                 doc2, pages2 = self._layout_group(longer, sections, cache)
                 documents.append(doc2)
                 for letter_id, letter_pages in pages2.items():
@@ -491,13 +491,14 @@ class LetterRenderer:
             overlays = self._memo_overlays(letter_pages, slots[key])
             if key in forms:  # a letter rendered in one pass has nothing to stamp
                 stamps.append(PageStamp(
-                    rendered.first_page, forms[key], _qr_placements(letter_pages[0], key, contexts[key]),
+                    rendered.first_page, forms[key].key, _qr_placements(forms[key], contexts[key]),
                     tuple(overlays.get(0, ())),
                 ))
             stamps.extend(
                 PageStamp(rendered.first_page + offset, overlays=tuple(found))
                 for offset, found in overlays.items() if offset
             )
+        form_pdfs = {form.key: form.pdf for form in forms.values()}
         sources = {**form_pdfs, **self._memos.sources({o[0] for stamp in stamps for o in stamp.overlays})}
         return BatchResult(stamp_pages(pdf, stamps, sources), tuple(placed), tuple(problems))
 
@@ -518,17 +519,16 @@ class LetterRenderer:
         return found
 
 
-def _qr_placements(page: Page, letter_id: str, context: dict[str, Any]) -> tuple[QrPlacement, ...]:
-    """The letter's QR codes and the boxes the data layer left for them on its first page.
+def _qr_placements(form: Form, context: dict[str, Any]) -> tuple[QrPlacement, ...]:
+    """The letter's QR codes and the boxes its form left for them on page 1.
 
-    The boxes are anchors (``<letter anchor>-epc``, ``-link``: see the ``qr_code`` macro
+    The boxes are anchors of the form (``form-epc``, ``form-link``: see the ``qr_code`` macro
     of letter.html.j2); a box a brand's CSS hides has no anchor, and its code is not drawn.
     """
     pay = context.get("pay") or {}
-    anchor = _anchor(letter_id)
     placements = []
     for slot, code in (("epc", pay.get("epc")), ("link", pay.get("link_qr"))):
-        box = page.anchors.get(f"{anchor}-{slot}")
+        box = form.anchors.get(f"form-{slot}")
         if code is not None and box is not None:
             placements.append(QrPlacement(code, box))
     return tuple(placements)

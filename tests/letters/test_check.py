@@ -23,11 +23,11 @@ def test_the_shipped_brands_print_in_batches_as_in_previews(
 
 
 def broken_brand(tmp_path: Path) -> Path:
-    """The default brand plus a rule that makes a paragraph depend on its neighbours."""
+    """The default brand plus a rule that makes the shared closing depend on what precedes it."""
     layouts = tmp_path / "layouts"
     shutil.copytree(DEFAULT_LAYOUTS_DIR / "default", layouts / "mybrand")
     css = layouts / "mybrand" / "letter.css"
-    css.write_text(css.read_text(encoding="utf-8") + "\np:first-of-type { font-size: 14pt; }\n", encoding="utf-8")
+    css.write_text(css.read_text(encoding="utf-8") + "\np.legal ~ div p { font-size: 14pt; }\n", encoding="utf-8")
     return layouts
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from dunning.letters import LetterKind, LetterRenderer
 from dunning.letters.check import differences, one_pass_pdf, placed_text
-from dunning.letters.memo import MemoBlock, memo_filter
+from dunning.letters.memo import MemoBlock, group_runs, memo_filter
 from dunning.letters.samples import sample_letter
 from tests.letters.letters_pdf import page_text
 
@@ -79,12 +79,18 @@ def test_a_block_is_laid_out_once_per_process_and_only_when_shared() -> None:
     renderer = LetterRenderer()
     base = sample_letter(LetterKind.FIRST_REMINDER, "nl", "default")
     letters = variants(base, 4)
-    # One letter with its own salutation: that block occurs once and prints in place.
+    # One letter with its own salutation: that block occurs once and prints in place, and the run it
+    # is in (subject to the head of the claim table) falls back to its blocks one by one.
     letters[3] = dataclasses.replace(letters[3], salutation="Beste Jan,")
     result = renderer.render_batch(letters)
     assert not result.problems
     first = renderer._memos.laid_out
-    assert first >= 4  # subject, salutation, head of the claim table, closing, signature
+    # Two runs (subject to table head, last paragraph to signature) and the subject, first paragraph
+    # and table head of the fourth letter; not its salutation.
+    assert first == 5
+    data = renderer._section(letters[3], renderer._context(letters[3]), 1, "data", found := {})
+    filled, slots = renderer._memos.fill(data, found, "x")
+    assert len(slots) == 4 and "Beste Jan," in filled and filled.count('class="memo memo-run"') == 1
     assert "Beste Jan," in page_text(result.pdf, result.letters[3].first_page)
     assert "Geachte" in page_text(result.pdf, result.letters[0].first_page)
 
@@ -105,8 +111,15 @@ def render_filter(source: str, **context: object) -> str:
 
 def test_the_filter_marks_shares_or_leaves_a_block() -> None:
     # Outside the data layer: the block itself, with the class that keeps it on one page.
-    assert render_filter('<p class="closing">Regards</p>', part="all") == '<p class="memo closing">Regards</p>'
-    assert render_filter("<h1>Subject</h1>", part="form") == '<h1 class="memo">Subject</h1>'
+    closing = render_filter('<p class="closing">Regards</p>', part="all")
+    assert group_runs(closing) == '<p class="memo closing">Regards</p>'
+    assert group_runs(render_filter("<h1>Subject</h1>", part="form")) == '<h1 class="memo">Subject</h1>'
+    # Blocks that follow one another share a wrapper; anything else between them ends the run.
+    subject = render_filter("<h1>Subject</h1>", part="all")
+    assert group_runs(f"{subject}\n  {closing}<p>x</p>{closing}") == (
+        '<div class="memo memo-run"><h1 class="memo">Subject</h1><p class="memo closing">Regards</p></div>'
+        '<p>x</p><p class="memo closing">Regards</p>'
+    )
     # In the data layer: a token, and the block in the letter's collection.
     found: dict[str, MemoBlock] = {}
     token = render_filter(

@@ -279,3 +279,41 @@ def test_qr_bill_debtor_with_a_care_of_line_and_a_post_office_box(renderer: Lett
     assert spc[20:27] == [
         "S", f"{letter.debtor.name}, c/o Fiduciaire Muster", "Case postale 1220", "", "1211", "Genève", "CH"
     ]
+
+
+def word_box(chars: list, word: str, after: float = 0.0) -> tuple[float, float, float]:
+    """(left, right, top) in mm of the ink of the first printed ``word`` below ``after`` mm (spaces ignored)."""
+    chars = [c for c in chars if c.top > after]
+    text = "".join(c.text for c in chars)
+    start = text.index(squash(word))
+    found = chars[start:start + len(squash(word))]
+    return found[0].left, found[-1].right, found[0].top
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+def test_claim_table_columns_line_up_with_their_head(renderer: LetterRenderer, brand: str) -> None:
+    """The head of the claim table is a table of its own (a shared block): the body's columns must
+    land under it, also when the first row is a credit note, and when the second reminder adds charges."""
+    base = sample_letter(LetterKind.SECOND_REMINDER, "en", brand)
+    credit_first = dataclasses.replace(
+        base, letter_id="CREDIT-FIRST",
+        invoices=(dataclasses.replace(base.invoices[0], number="CN-7", open_amount=Decimal("-20.00")),
+                  *base.invoices[1:]),
+        total=base.total - base.invoices[0].open_amount - Decimal("20.00"),
+    )
+    labels = renderer._labels["en"]
+    result = renderer.render_batch([base, credit_first])
+    assert result.problems == ()
+    for letter, rendered in zip((base, credit_first), result.letters, strict=True):
+        chars = page_chars(result.pdf, rendered.first_page)
+        fmt = renderer._context(letter)["f"]
+        head_date = word_box(chars, labels["invoice_date"])
+        head_amount = word_box(chars, labels["open_amount"])
+        last = letter.invoices[-1]
+        body_date = word_box(chars, fmt.date(last.issued), after=head_date[2])
+        body_amount = word_box(chars, fmt.money(last.open_amount), after=head_date[2])
+        total = word_box(chars, fmt.money(letter.total), after=body_amount[2])
+        assert abs(body_date[0] - head_date[0]) < 0.5, (letter.letter_id, body_date, head_date)
+        assert abs(body_amount[1] - head_amount[1]) < 0.5, (letter.letter_id, body_amount, head_amount)
+        assert abs(total[1] - head_amount[1]) < 0.5
+        assert head_amount[1] < 190.5  # inside the 20 mm right margin
