@@ -23,7 +23,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 
 from dunning.letters.model import LetterData, LetterKind
-from dunning.letters.samples import sample_letter
+from dunning.letters.samples import sample_letter, swiss_sample_letter
 
 if TYPE_CHECKING:
     from dunning.letters.render import LetterRenderer
@@ -111,35 +111,43 @@ def check_brand(
 ) -> list[BrandProblem]:
     """Render sample letters of ``brand`` in batches and in one pass; return where they differ.
 
-    Each letter is rendered twice in its batch, so that its shared blocks are stamped as
-    on a real night; the second copy is compared.
+    Every kind in every language, and a Swiss creditor's first reminder (QR-bill instead of the
+    payment strip) in the first of ``languages``. Each letter is rendered twice in its batch, so
+    that its shared blocks are stamped as on a real night; the second copy is compared.
     """
     from dunning.letters.render import LetterRenderer
 
     renderer = renderer or LetterRenderer()
+    samples = [
+        (kind.value, language, sample_letter(kind, language, brand, letter_id="CHECK-1"))
+        for kind in kinds for language in languages
+    ]
+    if LetterKind.FIRST_REMINDER in kinds and languages:
+        swiss = swiss_sample_letter(languages[0], brand, letter_id="CHECK-1")
+        samples.append((f"{LetterKind.FIRST_REMINDER.value} (Swiss QR-bill)", languages[0], swiss))
     problems: list[BrandProblem] = []
-    for kind in kinds:
-        for language in languages:
-            letter = sample_letter(kind, language, brand, letter_id="CHECK-1")
-            twin = dataclasses.replace(letter, letter_id="CHECK-2")
-            result = renderer.render_batch([letter, twin])
-            if result.problems:
-                problems.extend(BrandProblem(kind.value, language, p) for p in result.problems)
-                continue
-            rendered = result.letters[1]
-            one_pass = one_pass_pdf(renderer, twin, rendered.page_count)
-            preview_pages = _page_count(one_pass)
-            if preview_pages != rendered.page_count:
-                found = [f"{rendered.page_count} pages in a batch, {preview_pages} in a preview"]
-            else:
-                found = differences(
-                    placed_text(result.pdf, rendered.pages), placed_text(one_pass, range(rendered.page_count))
-                )
-                found += _image_differences(image_boxes(result.pdf, rendered.first_page), image_boxes(one_pass))
-            if found:
-                more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
-                problems.append(BrandProblem(kind.value, language, "; ".join(found[:3]) + more))
+    for kind, language, letter in samples:
+        problems.extend(BrandProblem(kind, language, found) for found in _compare(renderer, letter))
     return problems
+
+
+def _compare(renderer: LetterRenderer, letter: LetterData) -> list[str]:
+    """The differences between a letter's batch rendering (as a twin's second copy) and its one-pass rendering."""
+    twin = dataclasses.replace(letter, letter_id="CHECK-2")
+    result = renderer.render_batch([letter, twin])
+    if result.problems:
+        return list(result.problems)
+    rendered = result.letters[1]
+    one_pass = one_pass_pdf(renderer, twin, rendered.page_count)
+    preview_pages = _page_count(one_pass)
+    if preview_pages != rendered.page_count:
+        return [f"{rendered.page_count} pages in a batch, {preview_pages} in a preview"]
+    found = differences(placed_text(result.pdf, rendered.pages), placed_text(one_pass, range(rendered.page_count)))
+    found += _image_differences(image_boxes(result.pdf, rendered.first_page), image_boxes(one_pass))
+    if not found:
+        return []
+    more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+    return ["; ".join(found[:3]) + more]
 
 
 def one_pass_pdf(renderer: LetterRenderer, letter: LetterData, page_total: int = 1) -> bytes:

@@ -92,17 +92,20 @@ _FOOT_HEIGHT = {"pay": 72, "ch": 107, "plain": 30}
 CHUNK_SIZE = 100
 
 
-def _foot_css(first_page_height: float) -> str:
-    """The foot's height per page kind, and the data layer's foot where the footnote puts it in the others.
+def _foot_css() -> str:
+    """The foot's height per page kind, and where the data layer's foot items go.
 
-    Positioned by ``bottom`` from the letterhead block: WeasyPrint then lays it out at its
-    static place and moves it, so it is never split at the page's bottom margin.
+    Elsewhere the foot is a footnote: its bottom sits on page 1's bottom margin, 297 - 10 -
+    _FIRST_PAGE_BOTTOM mm below the letterhead block (``.first-page``, which starts under the
+    10 mm top margin). The data layer has no ``.foot`` and ``.foot-in``: their items
+    (``.foot-item``) are absolute boxes of the letterhead block, moved by margins to the
+    top left corner of ``.foot-in`` (x 25 mm, its left edge under the page's 25 mm margin).
     """
-    rules = [".layer-data .foot{float:none;position:absolute;left:25mm;top:auto;width:165mm}"]
+    rules = []
     for kind in PAGE_NAMES:
         rules.append(f"section.{kind} .foot-in{{height:{_FOOT_HEIGHT[kind]}mm}}")
-        bottom = first_page_height - (297 - 10 - _FIRST_PAGE_BOTTOM[kind])
-        rules.append(f"section.{kind}.layer-data .foot{{bottom:{bottom:.2f}mm}}")
+        top = 297 - 10 - _FIRST_PAGE_BOTTOM[kind] - _FOOT_HEIGHT[kind]
+        rules.append(f"section.{kind}.layer-data .foot-item{{margin-left:25mm;transform:translateY({top}mm)}}")
     return "\n".join(rules)
 
 
@@ -229,7 +232,7 @@ class LetterRenderer:
             brand = self.brand(brand_key)
             text = brand.resolve_variables(
                 "\n".join([
-                    _page_css(), self._base_css, brand.envelope.css(), _foot_css(brand.envelope.subject_top - 10),
+                    _page_css(), self._base_css, brand.envelope.css(), _foot_css(),
                     brand.css_text,
                 ])
             )

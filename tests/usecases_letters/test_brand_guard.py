@@ -34,7 +34,7 @@ def test_a_brand_is_checked_once_and_a_breaking_one_is_rendered_in_one_pass(
 ) -> None:
     make_workspace(tmp_path / "ws")
     monkeypatch.setattr(letters_usecase, "_BRAND_VERDICTS", {})
-    workspace = own_brand(tmp_path / "ws", "mybrand", "\np:first-of-type { font-size: 14pt; }\n")
+    workspace = own_brand(tmp_path / "ws", "mybrand", "\np.legal ~ div p { font-size: 14pt; }\n")
     run = LetterRun(date(2026, 11, 24))
     assert letters_usecase._brands_in_one_pass(workspace, {"mybrand"}, run) == {"mybrand"}
     assert len(run.notes) == 1 and "mybrand" in run.notes[0] and "one pass" in run.notes[0]
