@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dunning.letters import LetterKind, LetterRenderer, render_parallel
-from dunning.letters.render import CHUNK_SIZE, _page_css
+from dunning.letters.render import CHUNK_SIZE
 from dunning.letters.samples import sample_letter
 
 
@@ -65,10 +65,7 @@ def naive(letters: list) -> tuple[float, float]:
     from weasyprint import CSS, HTML
 
     renderer = LetterRenderer()  # only to produce the same HTML and CSS text
-    brand = renderer.brand("default")
-    css_text = brand.resolve_variables(
-        "\n".join([_page_css(), renderer._base_css, brand.envelope.css(), brand.css_text])
-    )
+    css_text = renderer.css_text("default")
     sections = [renderer.letter_html(letter) for letter in letters]
     wall, cpu = time.perf_counter(), time.process_time()
     for section in sections:

@@ -1,7 +1,7 @@
 """QR images for letters: EPC payment code, pay-link code, Swiss QR-bill payment part.
 
-A :class:`QrImage` keeps the code's modules. In batches the renderer leaves an
-empty box of the code's size in the letter and draws the modules into it after
+A :class:`QrImage` keeps the code's modules. In batches the letter's form leaves an
+empty box of the code's size and the renderer draws the modules into it after
 layout as a 1-bit image (:func:`dunning.letters.forms.stamp_pages`): WeasyPrint
 never decodes or re-encodes an image. One-pass renderings (previews) embed the
 same modules as a 1-pixel-per-module PNG data URI scaled by CSS

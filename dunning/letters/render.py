@@ -10,9 +10,14 @@ How it stays fast (research/letters.md section 3):
 * page 1's fixed layer (letterhead, labels, footer) is a *form* laid out once per
   process and stamped under each letter (:mod:`dunning.letters.forms`): WeasyPrint
   lays out only what changes from letter to letter;
-* QR codes are not images WeasyPrint handles: the letter leaves an empty box of
+* QR codes are not images WeasyPrint handles: the form leaves an empty box of
   the code's size and the modules are drawn into it after layout, as a 1-bit image
   stamped with the form (:func:`~dunning.letters.forms.stamp_pages`);
+* text blocks many letters print alike are laid out once and stamped into slots,
+  a run of them into one slot (:mod:`dunning.letters.memo`);
+* the data layer keeps few boxes: WeasyPrint costs about 0.4 ms per box and per
+  line whatever it holds, so the foot's items go without their two wrappers
+  (:func:`dunning.letters.pages.foot_css`) and the claim table's body takes its widths from its first row;
 * Python's cycle collector pauses during a batch (:func:`_collector_paused`): at the
   default threshold it spent a fifth of the time walking WeasyPrint's boxes;
 * chunks go to worker processes (:func:`dunning.letters.parallel.render_parallel`).
@@ -31,7 +36,7 @@ Page 1 geometry: the letterhead, return line, address and info block are
 absolute boxes inside a block as tall as the space above the subject (mm
 positions from :mod:`dunning.letters.geometry`); the payment strip, footer
 or Swiss QR-bill is a CSS footnote, so it sits at the foot of page 1 and the
-text flows above it.
+text flows above it (in the data layer: absolute boxes moved to the same spot).
 
 A bad letter (missing field, invalid IBAN or reference) is reported in
 ``BatchResult.problems`` and left out; the rest of the batch renders.
@@ -70,6 +75,7 @@ from dunning.letters.formatting import LocaleFormat, locale_for
 from dunning.letters.forms import Form, FormCache, PageStamp, QrPlacement, stamp_pages
 from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, group_runs, memo_filter
 from dunning.letters.model import LetterData, LetterDataError, LetterKind, check_letter, is_swiss
+from dunning.letters.pages import PAGE_NAMES, foot_css, page_css
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 
 __all__ = ["CHUNK_SIZE", "DEFAULT_TEMPLATES_DIR", "BatchResult", "LetterRenderer", "RenderedLetter"]
@@ -77,36 +83,12 @@ __all__ = ["CHUNK_SIZE", "DEFAULT_TEMPLATES_DIR", "BatchResult", "LetterRenderer
 log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-# Page names: a letter with the payment strip, with a Swiss QR-bill, or without payment part.
-PAGE_NAMES = {"pay": "letter", "ch": "letterch", "plain": "letterplain"}
 # Layers of a letter (see letter.html.j2 and dunning.letters.forms).
 PARTS = ("all", "form", "data")
-# Bottom margin of page 1 (mm); the foot (strip, footer or QR-bill) is a footnote above it.
-_FIRST_PAGE_BOTTOM = {"pay": 5, "ch": 0, "plain": 5}
-# Height of the foot (payment strip + footer, QR-bill, footer only). The one place it is set:
-# _foot_css writes the .foot-in heights, and page 1's margins of the data layer follow.
-_FOOT_HEIGHT = {"pay": 72, "ch": 107, "plain": 30}
 # Letters per WeasyPrint document. Up to about 100 a chunk shares set-up work; beyond, WeasyPrint's
 # page styling (each page walks the styles of the whole document) makes a letter dearer again:
 # 28 ms a letter at 50 or 100, 39 ms at 200 (benchmarks/letters.py --chunk).
 CHUNK_SIZE = 100
-
-
-def _foot_css() -> str:
-    """The foot's height per page kind, and where the data layer's foot items go.
-
-    Elsewhere the foot is a footnote: its bottom sits on page 1's bottom margin, 297 - 10 -
-    _FIRST_PAGE_BOTTOM mm below the letterhead block (``.first-page``, which starts under the
-    10 mm top margin). The data layer has no ``.foot`` and ``.foot-in``: their items
-    (``.foot-item``) are absolute boxes of the letterhead block, moved by margins to the
-    top left corner of ``.foot-in`` (x 25 mm, its left edge under the page's 25 mm margin).
-    """
-    rules = []
-    for kind in PAGE_NAMES:
-        rules.append(f"section.{kind} .foot-in{{height:{_FOOT_HEIGHT[kind]}mm}}")
-        top = 297 - 10 - _FIRST_PAGE_BOTTOM[kind] - _FOOT_HEIGHT[kind]
-        rules.append(f"section.{kind}.layer-data .foot-item{{margin-left:25mm;transform:translateY({top}mm)}}")
-    return "\n".join(rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,27 +131,6 @@ class BatchResult:
         finally:
             source.close()
         return out
-
-
-def _page_css() -> str:
-    """Page boxes. "Page x of y" is a margin box from page 2 on; page 1 prints it as a plain
-    box of the letterhead (``.page-label``: a margin box costs WeasyPrint more, on every letter)."""
-    label = (
-        "@top-right{content:string(pglabel) counter(page) string(pgof) string(pgtotal);"
-        "font-size:6.5pt;color:#666;vertical-align:bottom;padding-bottom:3mm}"
-    )
-    rules = [f"@page{{size:A4;margin:20mm 20mm 22mm 25mm;{label}@footnote{{margin:0;padding:0;border:0}}}}"]
-    for kind, name in PAGE_NAMES.items():
-        # The data layer's page 1 keeps the foot's room as margin (its foot is an absolute box).
-        rules.append(
-            f"@page :nth(1 of d{name}){{counter-reset:page 1;margin-top:10mm;"
-            f"margin-bottom:{_FIRST_PAGE_BOTTOM[kind] + _FOOT_HEIGHT[kind]}mm;@top-right{{content:none}}}}"
-        )
-        rules.append(
-            f"@page :nth(1 of {name}){{counter-reset:page 1;margin-top:10mm;"
-            f"margin-bottom:{_FIRST_PAGE_BOTTOM[kind]}mm;@top-right{{content:none}}}}"
-        )
-    return "\n".join(rules)
 
 
 def _anchor(letter_id: str) -> str:
@@ -226,18 +187,18 @@ class LetterRenderer:
             self._brands[key] = load_brand(key, self.layouts_dir)
         return self._brands[key]
 
+    def css_text(self, brand_key: str) -> str:
+        """A brand's whole stylesheet: page CSS, base CSS, envelope geometry, foot, brand CSS, variables filled."""
+        brand = self.brand(brand_key)
+        return brand.resolve_variables(
+            "\n".join([page_css(), self._base_css, brand.envelope.css(), foot_css(), brand.css_text])
+        )
+
     def stylesheets(self, brand_key: str) -> list[CSS]:
-        """Parsed once per brand and process: base CSS, brand variables, envelope geometry, brand CSS."""
+        """:meth:`css_text`, parsed once per brand and process."""
         if brand_key not in self._stylesheets:
-            brand = self.brand(brand_key)
-            text = brand.resolve_variables(
-                "\n".join([
-                    _page_css(), self._base_css, brand.envelope.css(), _foot_css(),
-                    brand.css_text,
-                ])
-            )
             self._stylesheets[brand_key] = [
-                CSS(string=text, font_config=self._font_config, url_fetcher=self._fetcher)
+                CSS(string=self.css_text(brand_key), font_config=self._font_config, url_fetcher=self._fetcher)
             ]
         return self._stylesheets[brand_key]
 
