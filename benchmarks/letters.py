@@ -90,7 +90,7 @@ def main() -> None:
     naive_rate, naive_cpu_rate = n_naive / wall, n_naive / cpu
     print(f"naive loop      {n_naive:6d} letters  {naive_rate:6.1f} letters/s  (cpu {naive_cpu_rate:6.1f}/s)")
 
-    n_one = min(args.count, max(args.chunk * 3, 300))
+    n_one = min(args.count, max(args.chunk * 3, 1000))
     list(render_parallel(letters[: args.chunk // 4 or 1], workers=1, chunk_size=args.chunk))  # warm up
     wall, cpu = time.perf_counter(), time.process_time()
     pages = sum(r.page_count for r in render_parallel(letters[:n_one], workers=1, chunk_size=args.chunk))
