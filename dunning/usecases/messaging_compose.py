@@ -246,6 +246,21 @@ class DueAction:
         return action_id_for(self.key)
 
     @property
+    def own_fee(self) -> Decimal:
+        """The fee this message carries (``detail.fee``, set by the planner), while not booked yet.
+
+        It is booked to the case when the message goes out (:mod:`dunning.usecases.message_fees`),
+        so the message itself asks for it: its total includes it, and its text says so.
+        """
+        if self.detail.get("fee_booked_on"):
+            return Decimal(0)
+        try:
+            fee = Decimal(str(self.detail.get("fee") or 0))
+        except ArithmeticError:  # decimal.InvalidOperation: not a number; the planner writes none such
+            return Decimal(0)
+        return fee if fee.is_finite() and fee > 0 else Decimal(0)
+
+    @property
     def requested_template(self) -> str | None:
         value = self.settings.get("template")
         return str(value) if value else None
@@ -428,6 +443,8 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
     extra: dict[str, object] = {"invoice_descriptions": dict(due.invoice_descriptions)}
     if legal is not None:
         extra["legal"] = legal
+    if due.own_fee:
+        extra["own_fee"] = Money.of(due.own_fee, due.currency)
     data = EmailData(
         action_id=due.token_id,
         idempotency_key=due.key,
@@ -435,7 +452,7 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
         locale=locale_for(due.language, due.country),
         to_address=due.email or "",
         debtor_name=due.debtor_name,
-        total_due=Money.of(due.total_due, due.currency),
+        total_due=Money.of(due.total_due + due.own_fee, due.currency),
         pay_by=deadline or sent_on + timedelta(days=_pay_days(due)),
         pay_link=pay_link_for(due, workspace, secrets, sent_on),
         payment_reference=_printed_reference(due.reference),
@@ -459,7 +476,7 @@ def compose_sms(due: DueAction, workspace: Workspace, secrets: Secrets, template
         locale=locale_for(due.language, due.country),
         phone=due.phone or "",
         brand_name=workspace.config.creditor.name,
-        total_due=Money.of(due.total_due, due.currency),
+        total_due=Money.of(due.total_due + due.own_fee, due.currency),
         pay_by=sent_on + timedelta(days=_pay_days(due)),
         pay_link=pay_link_for(due, workspace, secrets, sent_on) if include_link else None,
         region=(due.country or workspace.config.creditor.address.country).upper(),

@@ -267,3 +267,78 @@ def test_the_letter_built_from_the_store_deducts_the_credit_note(store: Store, t
     assert _cells(html, "credit-note")[0] == "Note de crédit CN-2026-00002 – Refund"
     assert _cells(html, "credit-note")[-1] == "&minus;&nbsp;50,50\u00a0€"
     assert _cells(html, "total")[-1] == "100,00\u00a0€"
+
+
+#: the Book XIX block of a first reminder that carries a (regular-supply) fee
+NOT_FREE = {"nl": "Deze herinnering is niet kosteloos", "fr": "Ce rappel n'est pas gratuit",
+            "de": "Diese Zahlungserinnerung ist nicht kostenlos", "en": "This reminder is not free of charge"}
+
+
+def test_an_email_that_carries_a_fee_asks_for_it_says_so_and_books_it_once(store: Store, tmp_path: Path) -> None:
+    from sqlalchemy import select, update
+
+    from dunning.store import actions, cases
+
+    workspace = make_workspace(tmp_path / "ws")
+    _plan(store, workspace)
+    fee = Decimal("7.50")
+    with_fee = {ext: _planned_email(store, ext) for ext in ("D1", "D2")}
+    with store.begin() as conn:  # as the planner writes a step's fee on a message (detail.fee and the amount)
+        for action in with_fee.values():
+            conn.execute(update(actions).where(actions.c.id == action.id).values(
+                amount=fee, detail={**action.detail, "fee": str(fee)}))
+    dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=WEEKDAY_MORNING, env=ENV)
+    sent = _sent(workspace)
+    for ext, (_name, language, address, _phone, amount) in DEBTORS.items():
+        locale = LOCALES[language]
+        text, html = _parts(sent[address])
+        charged = ext in with_fee
+        total = _money(Decimal(amount) + (fee if charged else 0), locale)
+        for part in (text, html):
+            plain = part.replace("<strong>", "").replace("</strong>", "")
+            assert (NOT_FREE[language] in plain) is charged
+            assert (FREE[language] in plain) is not charged
+            assert total in plain  # the amount asked for includes the message's own fee
+            assert (_money(fee, locale) in plain) is charged
+    with store.begin() as conn:  # booked once, when the email went out
+        for ext, action in with_fee.items():
+            fees = conn.execute(select(cases.c.fees_amount).where(cases.c.id == action.case_id)).scalar_one()
+            assert Decimal(fees) == fee, ext
+    dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=WEEKDAY_MORNING, env=ENV)
+    with store.begin() as conn:
+        fees = conn.execute(select(cases.c.fees_amount).where(cases.c.id == with_fee["D1"].case_id)).scalar_one()
+        assert Decimal(fees) == fee
+
+
+#: a later message's own fee, named above the legal block
+FEE_NOTICE = {"nl": "Aan dit bericht zijn kosten van {} verbonden, opgenomen in het verschuldigde bedrag.",
+              "fr": "Ce message entraîne des frais de {}, compris dans le montant dû.",
+              "de": "Für diese Nachricht berechnen wir {}; der Betrag ist im offenen Betrag enthalten.",
+              "en": "This message carries a fee of {}, included in the amount due."}
+
+
+@pytest.mark.parametrize("ext", list(DEBTORS))
+def test_a_later_message_names_its_own_fee_in_the_debtors_language(store: Store, tmp_path: Path, ext: str) -> None:
+    from datetime import UTC, datetime
+
+    from dunning.channels.email import build_email
+    from dunning.usecases.messaging_compose import brand_for, email_settings
+
+    workspace = make_workspace(tmp_path / "ws")
+    _plan(store, workspace)
+    with store.begin() as conn:
+        [due] = load_due_actions(conn, [_planned_email(store, ext).id], "nl")
+    later = replace(due, detail={"rules": [], "figures": [], "earliest_legal_date": None, "fee": "7.50"})
+    secrets = load_secrets(workspace, ENV)
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    data, _ = compose_email(later, workspace, secrets, templates, FIRST_NIGHT)
+    assert data.total_due.amount == due.total_due + Decimal("7.50")
+    email = build_email(data, brand_for(workspace), email_settings(workspace, secrets),
+                        sent_at=datetime(2026, 11, 2, 9, tzinfo=UTC), templates_dir=templates)
+    text, html = _parts(email.parsed())
+    language = DEBTORS[ext][1]
+    notice = FEE_NOTICE[language].format(_money("7.50", LOCALES[language]))
+    assert notice in text and notice in html.replace("<strong>", "").replace("</strong>", "")
+    # Once booked (the message went out), a copy no longer adds it again.
+    booked = replace(later, detail={**later.detail, "fee_booked_on": "2026-11-02"})
+    assert booked.own_fee == 0
