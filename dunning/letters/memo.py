@@ -194,18 +194,23 @@ class MemoCache:
         """
         counts: dict[str, int] = {}
         units: dict[str, MemoBlock | MemoRun] = {}
-        letters = [(blocks, [_TOKEN.findall(run[0]) for run in _TOKEN_RUN.finditer(html)]) for html, blocks in found]
-        for blocks, runs in letters:
-            for keys in runs:
-                if len(keys) > 1:
-                    run = MemoRun.of([blocks[key] for key in keys])
+        # Per letter, its runs of tokens: the blocks' keys, and the run's key when there are two or more.
+        letters: list[tuple[dict[str, MemoBlock], list[tuple[list[str], str | None]]]] = []
+        for html, blocks in found:
+            runs: list[tuple[list[str], str | None]] = []
+            for match in _TOKEN_RUN.finditer(html):
+                keys = _TOKEN.findall(match[0])
+                run = MemoRun.of([blocks[key] for key in keys]) if len(keys) > 1 else None
+                if run is not None:
                     counts[run.key] = counts.get(run.key, 0) + 1
                     units[run.key] = run
+                runs.append((keys, run.key if run else None))
+            letters.append((blocks, runs))
         needed = dict.fromkeys(key for key in counts if self._worth(key, counts[key]))  # ordered: same PDFs
         # A block counts in every letter, but is needed only where its run is not shared.
         for blocks, runs in letters:
-            for keys in runs:
-                in_shared_run = len(keys) > 1 and MemoRun.of([blocks[key] for key in keys]).key in needed
+            for keys, run_key in runs:
+                in_shared_run = run_key is not None and run_key in needed
                 for key in keys:
                     counts[key] = counts.get(key, 0) + 1
                     units[key] = blocks[key]
