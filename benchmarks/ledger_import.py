@@ -37,7 +37,7 @@ import pandas as pd
 
 from dunning.ledger import read_ledger
 from dunning.store import open_store
-from dunning.usecases.importing import import_snapshot
+from dunning.usecases.importing.snapshot import import_snapshot
 
 HEADER = "Kundennr;Name;Rechnungsnummer;Rechnungsdatum;Fälligkeitsdatum;Offener Betrag;Land;E-Mail;Telefon;PLZ;Ort"
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stdnum.iso7064 import mod_97_10
 
-from dunning.domain.matching import (
+from dunning.domain.matching.match import (
     BankTransaction,
     CaseRef,
     CreditDebit,
@@ -44,7 +44,7 @@ from dunning.domain.matching import (
     match_payments,
     structured_ref,
 )
-from dunning.domain.matching_text import normalize_reference
+from dunning.domain.matching.text import normalize_reference
 
 FIRST = [
     "Jan",

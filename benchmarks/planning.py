@@ -34,9 +34,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dunning.domain.case_state import CaseEvent, CaseState, Debtor, OpenInvoice, Outcome  # noqa: E402
-from dunning.domain.flows import Flow, FlowSet, load_flow_set  # noqa: E402
-from dunning.domain.planner import plan_case  # noqa: E402
+from dunning.domain.planning.case_state import CaseEvent, CaseState, Debtor, OpenInvoice, Outcome  # noqa: E402
+from dunning.domain.planning.flows import Flow, FlowSet, load_flow_set  # noqa: E402
+from dunning.domain.planning.planner import plan_case  # noqa: E402
 
 RUN_DATE = date(2025, 6, 2)
 BUDGET_SECONDS = 120.0

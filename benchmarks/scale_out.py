@@ -117,9 +117,9 @@ def reset_workspaces(roots: list[Path], admin_url: str) -> None:
 def baseline(root: Path) -> float:
     """One workspace's night through the library, no Prefect: import, plan, dispatch."""
     from dunning.store import open_store
-    from dunning.usecases.importing import import_ledger
-    from dunning.usecases.messaging import dispatch_messages
-    from dunning.usecases.nightly import load_flows, run_night
+    from dunning.usecases.importing.snapshot import import_ledger
+    from dunning.usecases.messaging.dispatch import dispatch_messages
+    from dunning.usecases.planning.night import load_flows, run_night
     from dunning.workspace import open_workspace
 
     started = time.perf_counter()

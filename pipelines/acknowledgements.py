@@ -6,13 +6,13 @@ Deployment ``acknowledgements`` (``prefect.yaml``) runs hourly. Run it by hand w
 
 Steps:
 
-1. **print house**: :func:`dunning.usecases.print_acks.record_acknowledgements` records the
+1. **print house**: :func:`dunning.usecases.letters.acks.record_acknowledgements` records the
    acknowledgement CSVs in the ``acknowledgements/`` folder of the print transport
    (``print.transport``; :mod:`dunning.print.acknowledgements` describes the format): a returned
    letter fails its action and raises ``delivery_failed`` on its case, so the next night plans the
    step's fallback; a posted letter adds ``letter_posted``. Each file is recorded once (by its
    SHA-256, in the store); unknown letters and unreadable rows are reported with file and line;
-2. **email bounces**: ``dunning.usecases.messaging_feedback.process_bounces`` over the bounce
+2. **email bounces**: ``dunning.usecases.messaging.feedback.process_bounces`` over the bounce
    mailbox given as ``bounce_source`` (Maildir, mbox or ``imaps://``), when that module exists (the
    summary says when it does not): a hard bounce fails the email, so the next night plans the
    step's fallback. **SMS delivery reports** are applied by the nightly dispatch itself (SMPP
@@ -31,7 +31,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from dunning.usecases.print_acks import ACK_FOLDER, record_acknowledgements
+from dunning.usecases.letters.acks import ACK_FOLDER, record_acknowledgements
 from pipelines.common import (
     artifact_key,
     counts_table,
@@ -46,12 +46,12 @@ from pipelines.common import (
 
 __all__ = ["ACK_FOLDER", "acknowledgements", "main", "print_acknowledgements"]
 
-FEEDBACK_MODULE = "dunning.usecases.messaging_feedback"
+FEEDBACK_MODULE = "dunning.usecases.messaging.feedback"
 #: looked up once, when this module is imported: the flow works before the messaging stage lands
 PROCESS_BOUNCES = optional_function(FEEDBACK_MODULE, "process_bounces")
 #: SMS delivery receipts have no separate pass: dispatch_messages applies them (see the module docstring)
 SMS_REPORTS_NOTE = (
-    "applied by the nightly dispatch (dunning.usecases.messaging.dispatch_messages reads SMPP receipts "
+    "applied by the nightly dispatch (dunning.usecases.messaging.dispatch.dispatch_messages reads SMPP receipts "
     "and polls HTTP gateways); there is no separate pass yet"
 )
 
@@ -75,8 +75,8 @@ def email_bounces(workspace: str, source: str, run_date: dt.date, now: dt.dateti
     """
     if PROCESS_BOUNCES is None:  # the flow does not call this task then; kept for a clear error
         raise RuntimeError(step_status(None, FEEDBACK_MODULE, "process_bounces"))
-    from dunning.usecases.messaging_compose import load_secrets
-    from dunning.usecases.messaging_feedback import open_bounce_source
+    from dunning.usecases.messaging.compose import load_secrets
+    from dunning.usecases.messaging.feedback import open_bounce_source
 
     with workspace_store(workspace) as (ws, store):
         secrets = load_secrets(ws, os.environ)

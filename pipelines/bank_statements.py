@@ -10,12 +10,12 @@ Run it by hand with::
 
 Steps:
 
-1. **fetch**: :func:`dunning.usecases.reconcile.fetch_inbox` stages each new file of ``bank.inbox``
+1. **fetch**: :func:`dunning.usecases.reconcile.run.fetch_inbox` stages each new file of ``bank.inbox``
    (``file://`` or ``sftp://``) in ``bank/received/`` and archives the original at the bank's side;
    staged files a crashed run left behind are picked up again;
 2. **read** each staged file with :func:`camt.read` and count statements, entries and balance
    checks for the report; a file that is not camt is reported and never stops the others;
-3. **reconcile**: :func:`dunning.usecases.reconcile.reconcile_inbox` reconciles every staged file
+3. **reconcile**: :func:`dunning.usecases.reconcile.run.reconcile_inbox` reconciles every staged file
    (through ``reconcile_files``: one transaction per file, keyed on its SHA-256, so the same file
    twice, under any name, changes nothing), then drops the staged copies (refused files go to
    ``bank/refused/``);
@@ -64,7 +64,7 @@ from pipelines.common import (
 BANK_FILE_ARRIVED = "dunning.bank-file.arrived"
 BANK_INBOX_RESOURCE = "dunning.bank-inbox"
 
-RECONCILE_MODULE = "dunning.usecases.reconcile"
+RECONCILE_MODULE = "dunning.usecases.reconcile.run"
 #: looked up once, when this module is imported: the flow reads and reports files before reconciliation lands
 FETCH_INBOX = optional_function(RECONCILE_MODULE, "fetch_inbox")
 RECONCILE_INBOX = optional_function(RECONCILE_MODULE, "reconcile_inbox")
@@ -129,7 +129,7 @@ def read_bank_file(path: str) -> dict[str, Any]:
 
 @dunning_task("reconcile bank files")
 def reconcile(workspace: str, run_date: dt.date) -> dict[str, Any]:
-    """``dunning.usecases.reconcile.reconcile_inbox``: match, apply, advance cases; idempotent per file."""
+    """``dunning.usecases.reconcile.run.reconcile_inbox``: match, apply, advance cases; idempotent per file."""
     if RECONCILE_INBOX is None:  # the flow does not call this task then; kept for a clear error
         raise RuntimeError(step_status(None, RECONCILE_MODULE, "reconcile_inbox"))
     with workspace_store(workspace) as (ws, store):

@@ -83,7 +83,7 @@ def optional_function(module: str, name: str) -> Callable[..., Any] | None:
     A module that exists but fails to import raises: a broken module must not pass for a
     missing one.
 
-    >>> optional_function("dunning.usecases.nightly", "run_night").__name__
+    >>> optional_function("dunning.usecases.planning.night", "run_night").__name__
     'run_night'
     >>> optional_function("dunning.usecases.no_such_module", "anything") is None
     True

@@ -9,18 +9,18 @@ Steps, each a Prefect task over one library call (the CLI calls the same functio
 
 1. **fetch**: the newest file of the workspace's ``ledger/`` folder (CSV, XLSX, Parquet), by
    modification time; no file means no import (the night is still planned);
-2. **import**: :func:`dunning.usecases.importing.import_ledger` (the same file twice changes nothing);
-   then the print house's acknowledgements (:func:`dunning.usecases.print_acks.record_acknowledgements`),
+2. **import**: :func:`dunning.usecases.importing.snapshot.import_ledger` (the same file twice changes nothing);
+   then the print house's acknowledgements (:func:`dunning.usecases.letters.acks.record_acknowledgements`),
    so legal periods run from real posting dates and returned letters get their fallback tonight;
-3. **plan**: :func:`dunning.usecases.nightly.run_night` for the night's date (the ``date`` parameter,
+3. **plan**: :func:`dunning.usecases.planning.night.run_night` for the night's date (the ``date`` parameter,
    else today where the creditor is); the same date twice plans nothing new;
-4. **dispatch**: email and SMS through ``dunning.usecases.messaging.dispatch_messages`` when that
+4. **dispatch**: email and SMS through ``dunning.usecases.messaging.dispatch.dispatch_messages`` when that
    module exists (the summary says when it does not);
 5. **letters**: the night's letter actions are rendered in chunks of :data:`LETTER_CHUNK_SIZE`
    (one task run per chunk, each chunk over all cores of the worker, so a retried chunk redoes only
-   itself), then :func:`dunning.usecases.letters_send.send_letters` batches them for the print house
+   itself), then :func:`dunning.usecases.letters.send.send_letters` batches them for the print house
    and delivers each batch exactly once (one task: sending never runs twice at the same time);
-6. **notify**: :func:`dunning.usecases.notify.notify` writes the export files and posts the
+6. **notify**: :func:`dunning.usecases.notify.run.notify` writes the export files and posts the
    creditor's webhooks (last, so an endpoint that is down never holds back the letters);
 7. **report**: a markdown artifact (imported rows, rejected rows, new actions per action and per
    channel, dispatch figures), key ``nightly-<workspace folder>``.
@@ -40,13 +40,13 @@ from prefect.artifacts import create_markdown_artifact
 
 from dunning.errors import DeliveryError, FlowError
 from dunning.ledger import load_mapping
-from dunning.usecases import importing
-from dunning.usecases import nightly as night
-from dunning.usecases.letters import render_letters, unrendered_letter_ids
-from dunning.usecases.letters_send import send_letters
-from dunning.usecases.notify import notify
-from dunning.usecases.print_acks import record_acknowledgements
-from dunning.usecases.rates import workspace_rates
+from dunning.usecases.importing import snapshot as importing
+from dunning.usecases.letters.acks import record_acknowledgements
+from dunning.usecases.letters.render import render_letters, unrendered_letter_ids
+from dunning.usecases.letters.send import send_letters
+from dunning.usecases.notify.run import notify
+from dunning.usecases.planning import night
+from dunning.usecases.planning.rates import workspace_rates
 from pipelines.common import (
     artifact_key,
     chunked,
@@ -68,7 +68,7 @@ LEDGER_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet
 #: letter actions per render task (a few hundred keeps memory flat and a retry small)
 LETTER_CHUNK_SIZE = 300
 
-MESSAGING_MODULE = "dunning.usecases.messaging"
+MESSAGING_MODULE = "dunning.usecases.messaging.dispatch"
 #: looked up once, when this module is imported: the flow works before the messaging stage lands
 DISPATCH_MESSAGES = optional_function(MESSAGING_MODULE, "dispatch_messages")
 
@@ -87,7 +87,7 @@ def newest_ledger_drop(workspace: str) -> str | None:
 
 @dunning_task("import the ledger")
 def import_ledger_drop(workspace: str, path: str, run_date: dt.date) -> dict[str, Any]:
-    """:func:`~dunning.usecases.importing.import_ledger` with the workspace's mapping and reference kind."""
+    """:func:`~dunning.usecases.importing.snapshot.import_ledger` with the workspace's mapping and reference kind."""
     with workspace_store(workspace) as (ws, store):
         mapping_file = ws.config.ledger.mapping
         result = importing.import_ledger(
@@ -118,7 +118,7 @@ def acknowledgements_before_planning(workspace: str, run_date: dt.date, now: dt.
 
 @dunning_task("plan the night")
 def plan_night(workspace: str, run_date: dt.date) -> dict[str, Any]:
-    """:func:`~dunning.usecases.nightly.run_night` over the workspace's flows; invalid flows stop the night."""
+    """:func:`~dunning.usecases.planning.night.run_night` over the workspace's flows; invalid flows stop the night."""
     with workspace_store(workspace) as (ws, store):
         flows, problems = night.load_flows(ws.flows_dir)
         errors = [p for p in problems if p.severity == "error"]
@@ -138,7 +138,7 @@ def plan_night(workspace: str, run_date: dt.date) -> dict[str, Any]:
 
 @dunning_task("dispatch email and SMS")
 def dispatch_email_sms(workspace: str, run_date: dt.date, now: dt.datetime) -> dict[str, Any]:
-    """``dunning.usecases.messaging.dispatch_messages`` (exactly once per action: the use case's job)."""
+    """``dunning.usecases.messaging.dispatch.dispatch_messages`` (exactly once per action: the use case's job)."""
     if DISPATCH_MESSAGES is None:  # the flow does not call this task then; kept for a clear error
         raise RuntimeError(step_status(None, MESSAGING_MODULE, "dispatch_messages"))
     with workspace_store(workspace) as (ws, store):
@@ -147,7 +147,7 @@ def dispatch_email_sms(workspace: str, run_date: dt.date, now: dt.datetime) -> d
 
 @dunning_task("creditor webhooks and export files")
 def notify_and_export(workspace: str, run_date: dt.date, now: dt.datetime) -> dict[str, Any]:
-    """:func:`~dunning.usecases.notify.notify`: export files written and webhooks posted, each once."""
+    """:func:`~dunning.usecases.notify.run.notify`: export files written and webhooks posted, each once."""
     with workspace_store(workspace) as (ws, store):
         return notify(store, ws, run_date, now=now, env=os.environ).summary()
 
@@ -161,14 +161,14 @@ def letters_to_render(workspace: str, run_date: dt.date) -> list[int]:
 
 @dunning_task("render a chunk of letters")
 def render_letter_chunk(action_ids: list[int], workspace: str, run_date: dt.date) -> dict[str, Any]:
-    """:func:`~dunning.usecases.letters.render_letters` for these actions (a re-run renders nothing twice)."""
+    """:func:`~dunning.usecases.letters.render.render_letters` for these actions (a re-run renders nothing twice)."""
     with workspace_store(workspace) as (ws, store):
         return render_letters(store, ws, run_date, action_ids=action_ids).summary()
 
 
 @dunning_task("send letters to the print house")
 def send_to_print_house(workspace: str, run_date: dt.date) -> dict[str, Any]:
-    """:func:`~dunning.usecases.letters_send.send_letters`: batches, manifests, delivery exactly once."""
+    """:func:`~dunning.usecases.letters.send.send_letters`: batches, manifests, delivery exactly once."""
     with workspace_store(workspace) as (ws, store):
         return send_letters(store, ws, run_date).summary()
 

@@ -12,7 +12,7 @@
 
 A transport answers every post with a :class:`PostResult`: the HTTP status (200 for a file written
 or found), or no status and an error for a timeout or a connection failure. Deciding what that
-means (delivered, retry, failed) is the caller's job (:mod:`dunning.usecases.outbox`).
+means (delivered, retry, failed) is the caller's job (:mod:`dunning.usecases.notify.webhooks`).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.ledger import load_mapping
-from dunning.usecases.cases import case_detail, list_cases, printed_reference
-from dunning.usecases.importing import import_ledger
+from dunning.usecases.cases.view import case_detail, list_cases, printed_reference
+from dunning.usecases.importing.snapshot import import_ledger
 from dunning.workspace import init_workspace
 
 

@@ -22,16 +22,17 @@ from dunning.cli import cli
 from dunning.cli.output import console, emit
 from dunning.domain.references import parse_reference
 from dunning.letters.model import LetterKind
-from dunning.store import Store, actions, cases, invoices, open_store
-from dunning.usecases.cases import case_detail, list_cases
-from dunning.usecases.importing import import_ledger
-from dunning.usecases.letters import render_letters
-from dunning.usecases.letters_data import kind_for, letter_for_case
-from dunning.usecases.letters_send import send_letters
-from dunning.usecases.messaging import DispatchResult, dispatch_messages
-from dunning.usecases.nightly import RunResult, load_flows, run_night
-from dunning.usecases.notify import notify
-from dunning.usecases.reconcile import reconcile_inbox
+from dunning.store import Store, open_store
+from dunning.store.schema import actions, cases, invoices
+from dunning.usecases.cases.view import case_detail, list_cases
+from dunning.usecases.importing.snapshot import import_ledger
+from dunning.usecases.letters.data import kind_for, letter_for_case
+from dunning.usecases.letters.render import render_letters
+from dunning.usecases.letters.send import send_letters
+from dunning.usecases.messaging.dispatch import DispatchResult, dispatch_messages
+from dunning.usecases.notify.run import notify
+from dunning.usecases.planning.night import RunResult, load_flows, run_night
+from dunning.usecases.reconcile.run import reconcile_inbox
 from dunning.workspace import Workspace, init_workspace, open_workspace, reset_folder
 
 FIRST_NIGHT = date(2026, 10, 20)

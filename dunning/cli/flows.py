@@ -11,13 +11,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
-from dunning.domain.actions import catalogue_rows
-from dunning.domain.case_state import CaseState
-from dunning.domain.flows import Problem
 from dunning.domain.legal.compliance import check_flow_set
+from dunning.domain.planning.actions import catalogue_rows
+from dunning.domain.planning.case_state import CaseState
+from dunning.domain.planning.flows import Problem
 from dunning.errors import ConfigError, FlowError
-from dunning.usecases.nightly import load_flows, run_night
-from dunning.usecases.rates import workspace_rates
+from dunning.usecases.planning.night import load_flows, run_night
+from dunning.usecases.planning.rates import workspace_rates
 
 
 def _progress(states: Iterable[CaseState], total: int) -> Iterable[CaseState]:

@@ -13,9 +13,9 @@ from dunning.cli.context import date_option, format_option, get_store, get_works
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.errors import WorkspaceError
 from dunning.letters import LetterKind
-from dunning.usecases.letters import render_letters
-from dunning.usecases.letters_data import letter_for_case
-from dunning.usecases.letters_send import send_letters
+from dunning.usecases.letters.data import letter_for_case
+from dunning.usecases.letters.render import render_letters
+from dunning.usecases.letters.send import send_letters
 
 KINDS = [kind.value for kind in LetterKind]
 

@@ -10,7 +10,7 @@ import click
 from dunning.cli import EXIT_DELIVERY, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import emit, emit_object, err_console
-from dunning.usecases.notify import notify
+from dunning.usecases.notify.run import notify
 
 
 @cli.command("notify")

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import emit, emit_object, err_console
-from dunning.store import Store, deliveries
-from dunning.usecases.letters_data import LETTER_CHANNELS
-from dunning.usecases.letters_send import PRINT_CHANNEL, send_letters
-from dunning.usecases.print_acks import record_acknowledgements
+from dunning.store import Store
+from dunning.store.schema import deliveries
+from dunning.usecases.letters.acks import record_acknowledgements
+from dunning.usecases.letters.data import LETTER_CHANNELS
+from dunning.usecases.letters.send import PRINT_CHANNEL, send_letters
 
 BATCH_COLUMNS = ("batch", "date", "letters", "pages", "status", "delivered_on", "posted", "returned", "destination")
 

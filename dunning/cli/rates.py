@@ -9,7 +9,7 @@ import click
 from dunning.cli import cli
 from dunning.cli.context import date_option, format_option, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
-from dunning.usecases.rates import rates_overview
+from dunning.usecases.planning.rates import rates_overview
 
 
 @cli.command("rates")

@@ -11,8 +11,8 @@ from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.errors import InputError
-from dunning.usecases.reconcile import OUTCOMES, ReconcileResult, reconcile_files, reconcile_inbox
-from dunning.usecases.reconcile_review import accept_review, list_review, reject_review
+from dunning.usecases.reconcile.review import accept_review, list_review, reject_review
+from dunning.usecases.reconcile.run import OUTCOMES, ReconcileResult, reconcile_files, reconcile_inbox
 
 
 def _print_result(result: ReconcileResult, fmt: str, *, errors: bool = True) -> None:

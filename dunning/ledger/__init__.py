@@ -3,7 +3,7 @@
 ``read_ledger(path, mapping)`` returns a :class:`~dunning.ledger.normalize.LedgerSnapshot`:
 the good rows (canonical columns, Decimal amounts, dates), and every rejection and
 warning with file, line, column, value and reason. Applying a snapshot to the store
-is the job of :mod:`dunning.usecases.importing`.
+is the job of :mod:`dunning.usecases.importing.snapshot`.
 """
 
 from dunning.ledger.mapping import Mapping, load_mapping

@@ -311,7 +311,7 @@ review_items = Table(
 # --- bank reconciliation (migration 0004) ------------------------------------------------------
 # Every identity a bank transaction is known by (bank reference, UETR, TxId, the entry's reference):
 # the same movement reported again (camt.052 then camt.053, camt.054 then camt.053) shares one of
-# them and is recognised, so it is never booked twice (see dunning.usecases.reconcile_read).
+# them and is recognised, so it is never booked twice (see dunning.bank.read).
 
 bank_transaction_aliases = Table(
     "bank_transaction_aliases",
@@ -333,7 +333,7 @@ Index("ix_review_items_status", review_items.c.status)
 # One row per webhook to deliver: a planned webhook action (notify_creditor, block_service,
 # unblock_service) or a recorded ``creditor_notified`` case event. ``body`` holds the exact bytes
 # posted, fixed when the row is written, so a retry or a re-post after a crash sends the same body
-# under the same Idempotency-Key (see dunning.usecases.outbox).
+# under the same Idempotency-Key (see dunning.usecases.notify.webhooks).
 
 outbox = Table(
     "outbox",

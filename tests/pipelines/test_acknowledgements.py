@@ -13,7 +13,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from sqlalchemy import select
 
-from dunning.store import actions, case_events, open_store
+from dunning.store import open_store
+from dunning.store.schema import actions, case_events
 from pipelines.acknowledgements import PROCESS_BOUNCES, acknowledgements
 from pipelines.nightly import nightly
 

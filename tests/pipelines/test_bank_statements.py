@@ -15,7 +15,8 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from sqlalchemy import func, select
 
 import pipelines.bank_statements as bank_module
-from dunning.store import allocations, bank_files, bank_transactions, open_store, review_items
+from dunning.store import open_store
+from dunning.store.schema import allocations, bank_files, bank_transactions, review_items
 from pipelines.bank_statements import bank_statements
 from tests.conftest import SHARED
 from tests.servers.sshd import SshdServer, start_sshd
@@ -110,7 +111,7 @@ def test_without_the_reconciliation_module_files_are_only_read(
 
     _check_statement(report)
     assert report["reconciliation"] == {
-        "status": "not available yet (dunning.usecases.reconcile.reconcile_inbox does not exist)"
+        "status": "not available yet (dunning.usecases.reconcile.run.reconcile_inbox does not exist)"
     }
     assert (workspace / "bank" / "inbox" / STATEMENT.name).exists()  # nothing moved, nothing recorded
     assert _bank_tables(workspace) == {"bank_files": 0, "bank_transactions": 0, "allocations": 0, "review_items": 0}

@@ -58,10 +58,10 @@ def test_map_in_chunks_runs_one_task_per_chunk() -> None:
 
 
 def test_optional_function_finds_what_exists_and_only_that() -> None:
-    from dunning.usecases.nightly import run_night
+    from dunning.usecases.planning.night import run_night
 
-    assert optional_function("dunning.usecases.nightly", "run_night") is run_night
-    assert optional_function("dunning.usecases.nightly", "no_such_function") is None
+    assert optional_function("dunning.usecases.planning.night", "run_night") is run_night
+    assert optional_function("dunning.usecases.planning.night", "no_such_function") is None
     assert optional_function("dunning.usecases.not_written_yet", "reconcile_files") is None
     assert optional_function("no_such_package.module", "anything") is None
 

@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 import pipelines.nightly as nightly_module
 from dunning.errors import LedgerError, TransientDeliveryError
-from dunning.store import actions, cases, ledger_imports, open_store, runs
-from dunning.usecases import importing
-from dunning.usecases import nightly as night
+from dunning.store import open_store
+from dunning.store.schema import actions, cases, ledger_imports, runs
+from dunning.usecases.importing import snapshot as importing
+from dunning.usecases.planning import night
 from pipelines.nightly import nightly
 
 NIGHT = "2026-11-24"
@@ -108,7 +109,7 @@ def test_no_ledger_drop_still_plans_the_night(workspace: Path) -> None:
 
 def test_dispatch_sends_each_planned_email_once(workspace: Path) -> None:
     first = nightly(workspace=str(workspace), date=NIGHT)
-    exists = importlib.util.find_spec("dunning.usecases.messaging") is not None
+    exists = importlib.util.find_spec("dunning.usecases.messaging.dispatch") is not None
     by_channel = first["plan"]["by_channel"]
     letters_planned = by_channel.get("letter", 0) + by_channel.get("registered_letter", 0)
     assert letters_planned > 0
@@ -116,7 +117,7 @@ def test_dispatch_sends_each_planned_email_once(workspace: Path) -> None:
     assert len(list((workspace / "output" / "print").rglob("*.ready"))) == first["letters"]["batches"] > 0
     if not exists:  # before the messaging stage lands, the flow says so and still plans the night
         assert first["dispatch"] == {
-            "status": "not available yet (dunning.usecases.messaging.dispatch_messages does not exist)"
+            "status": "not available yet (dunning.usecases.messaging.dispatch.dispatch_messages does not exist)"
         }
         return
     mail = workspace / "output" / "mail"
@@ -181,7 +182,7 @@ def test_a_letter_chunk_that_fails_once_is_retried_and_each_letter_is_posted_onc
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A render chunk dies after writing its PDFs (a lost connection): the retry redoes only what is missing."""
-    from dunning.usecases import letters as letters_usecase
+    from dunning.usecases.letters import render as letters_usecase
 
     real_render = letters_usecase.render_letters
     calls: list[int] = []

@@ -13,7 +13,7 @@ and the compliance compiler ask:
 * ``notice_required_fields`` / ``notice_figures(...)`` — mandatory mentions of the legal notice, and
   the figures it must state (e.g. the Dutch 14-day letter's exact WIK amount);
 * ``period_offsets(channel)`` — the least and most calendar days between sending a notice and the
-  start of its waiting period, used by :func:`dunning.domain.flows.check_flow` on nominal timelines;
+  start of its waiting period, used by :func:`dunning.domain.planning.flows.check_flow` on nominal timelines;
 * ``regular_supply_allowance(concerned, reminded, postage)`` — what a first reminder may cost under a
   regular-supply contract where the pack makes an exception to the free first reminder (Book XIX:
   from the 4th unpaid due date of a calendar year), and ``regular_supply_fee`` its static maximum
@@ -34,8 +34,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Self
 
-from dunning.domain.actions import Channel
 from dunning.domain.legal.rates import RateTable
+from dunning.domain.planning.actions import Channel
 
 __all__ = ["DebtorType", "FeeContext", "Figure", "InterestTerms", "LegalPack", "money"]
 

@@ -35,7 +35,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from dunning.domain.actions import PAPER_CHANNELS, Channel
 from dunning.domain.legal.base import (
     ONE_DAY,
     DebtorType,
@@ -49,6 +48,7 @@ from dunning.domain.legal.base import (
 from dunning.domain.legal.calendar import add_working_days
 from dunning.domain.legal.eu import EUBusiness
 from dunning.domain.legal.rates import BELGIUM_LAW_2002
+from dunning.domain.planning.actions import PAPER_CHANNELS, Channel
 
 __all__ = ["REGULAR_SUPPLY_FEE", "BelgiumBusiness", "BelgiumConsumer", "damages_cap", "regular_supply_reminder"]
 

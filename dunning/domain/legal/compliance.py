@@ -29,7 +29,7 @@ assignment rules may route debtors to (``packs_for_flow``), prefixing each messa
 
 ::
 
-    >>> from dunning.domain.flows import load_flow
+    >>> from dunning.domain.planning.flows import load_flow
     >>> from dunning.domain.legal import select_pack
     >>> flow = load_flow({"name": "x", "version": 1, "steps": [
     ...     {"day": 5, "action": "send_letter", "settings": {"fee": "10"}}]}, "flows/x.yaml")
@@ -44,9 +44,9 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from dunning.domain.actions import CATALOGUE, PAPER_CHANNELS, Channel, action_channel, charges_fee
-from dunning.domain.flows import ActionCall, Condition, Flow, FlowSet, Problem
 from dunning.domain.legal.base import LegalPack
+from dunning.domain.planning.actions import CATALOGUE, PAPER_CHANNELS, Channel, action_channel, charges_fee
+from dunning.domain.planning.flows import ActionCall, Condition, Flow, FlowSet, Problem
 
 __all__ = ["check_flow", "check_flow_set", "packs_for_flow"]
 

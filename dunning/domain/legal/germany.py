@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from dunning.domain.actions import Channel
 from dunning.domain.legal.base import (
     ONE_DAY,
     DebtorType,
@@ -28,6 +27,7 @@ from dunning.domain.legal.base import (
     remaining,
 )
 from dunning.domain.legal.rates import BUNDESBANK_BASE_RATE
+from dunning.domain.planning.actions import Channel
 
 __all__ = ["REMINDER_COST", "GermanyBusiness", "GermanyConsumer"]
 

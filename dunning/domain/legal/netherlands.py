@@ -25,7 +25,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from dunning.domain.actions import PAPER_CHANNELS, Channel
 from dunning.domain.legal.base import (
     ONE_DAY,
     DebtorType,
@@ -38,6 +37,7 @@ from dunning.domain.legal.base import (
 )
 from dunning.domain.legal.calendar import nl_presumed_delivery
 from dunning.domain.legal.rates import NETHERLANDS_COMMERCIAL, NETHERLANDS_STATUTORY
+from dunning.domain.planning.actions import PAPER_CHANNELS, Channel
 
 __all__ = ["NetherlandsBusiness", "NetherlandsConsumer", "wik_amount"]
 

@@ -3,7 +3,7 @@
 A :class:`RateTable` is a list of periods, each with the first day it applies, an annual rate in
 percent and where the figure comes from. ``rate_on(day)`` reads the table; ``segments(start, end)``
 cuts a date range at every rate change so interest can be accrued per period
-(see :mod:`dunning.domain.interest`)::
+(see :mod:`dunning.domain.planning.interest`)::
 
     >>> from datetime import date
     >>> BUNDESBANK_BASE_RATE.rate_on(date(2023, 3, 1))
@@ -27,7 +27,7 @@ Tables:
 Every table states ``verified_through``: the last day its figures were checked against a source.
 ``is_verified(day)`` is False after that day; the planner reports it so someone adds the new
 semester's rates. Rates published later go in the workspace's ``rates.yaml`` (no code change; see
-:mod:`dunning.usecases.rates`), which adds periods to the base tables (``BASE_KEYS``); the tables
+:mod:`dunning.usecases.planning.rates`), which adds periods to the base tables (``BASE_KEYS``); the tables
 derived from ``ECB_MRO`` follow it (:func:`rate_tables`).
 """
 

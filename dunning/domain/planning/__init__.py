@@ -1,0 +1,1 @@
+"""Planning in the pure core: flows, the action catalogue, the planner, case state and interest."""

@@ -1,0 +1,616 @@
+"""The pure flow planner: which actions does each case get on run date D?
+
+::
+
+    plan = plan_case(state, flow, run_date)          # one case (state.flow/version must match flow)
+    plans = plan_cases(states, flow_set, run_date)   # many cases: migrate, look up the flow, plan
+
+:func:`plan_case` returns a :class:`CasePlan`: the :class:`PlannedAction` list for the night, the
+case status (``active``, ``waiting``, ``held``, ``stopped``, ``paid``, ``closed``, ``finished``) and the
+next date something falls due. Each planned action carries a deterministic **idempotency key**::
+
+    case:<case id>|flow:<name>@<version>|step:<step key>|action:<action>|cycle:<k>[|fallback:<depth>]
+
+The store records it as a unique key and feeds it back as a :class:`~dunning.domain.planning.case_state.HistoryEntry`
+(outcome ``planned``, with ``amount`` = the action's fee or interest). The planner guarantees:
+
+* **re-running D is a no-op**: with the first run's actions in the history, nothing new is planned;
+* **catch-up**: after missed nights each overdue step is planned once, in flow order; a contact
+  (letter, email, SMS, call...) needs at least ``min_contact_gap_days`` (>= 1) nights after the
+  previous contact, so a debtor never gets two contacts in one night and later steps move to later
+  nights; non-contact steps (fees, interest, tasks, webhooks) run the same night in order;
+* **legal dates**: a cost waits until the pack's earliest legal date (e.g. Book XIX: 14 days from
+  the 3rd working day after posting the free first reminder); a cost on the first notice is dropped
+  where that notice must be free; a cost without any legal notice is dropped (the step still runs);
+  amounts are capped by the pack (``fee``, ``interest``, ``earliest_legal_date``, ``figures``);
+* **real sending dates**: legal periods run from the day a notice really went out
+  (:attr:`~dunning.domain.planning.case_state.HistoryEntry.went_out_on`: a letter's posting date, an email's
+  sending day), not the day it was planned; while the notice has not gone out (still ``planned``),
+  a cost or interest that needs its period waits (the case is looked at again from the earliest
+  day the period could end); fees of messages that failed do not count as charged;
+* **regular supply**: where every open item bills a regular-supply contract, the pack may allow a
+  cost on the first notice itself (Book XIX: at most €7.50 plus the letter's ``postage`` from the
+  4th unpaid due date of a calendar year; the first 3 stay free), counting the due dates overdue on
+  the run date against ``CaseState.regular_supply_reminded``; the figure explains either outcome;
+* **fallbacks**: when an action cannot be done (no email, no phone, no address) its fallback is
+  planned instead; when it failed (history outcome failed/bounced/returned, or a
+  ``delivery_failed`` event naming its key) the next fallback of the chain is planned from the day
+  the failure became known;
+* **cycles**: a reopened case (the store increments ``cycle``) runs the flow again with new keys;
+  only history of the current cycle counts;
+* **order independence**: a case's plan depends only on its own state, the flow, the pack and D.
+
+A planned ``hold`` step ends the night (the store turns it into a :class:`~dunning.domain.planning.case_state.Hold`);
+a planned ``waive_fees`` carries the waived amount, which later nights subtract from the costs charged.
+A step with ``skip_if_late: N`` is skipped (not caught up) once the run date is more than N days
+past its scheduled date. Steps of the flow that were passed over (a later step already started) are
+not caught up; a step whose ``when`` does not hold is skipped. Holds: insolvency and deceased stop
+everything; other active holds plan nothing until released; an expired, unreleased promise to pay
+raises a ``promise_broken`` event for the flow's ``events:`` handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from dunning.domain.legal import select_pack
+from dunning.domain.legal.base import FeeContext, Figure, LegalPack, money
+from dunning.domain.planning.actions import (
+    CATALOGUE,
+    CHANNEL_NEEDS,
+    PAPER_CHANNELS,
+    Channel,
+    action_channel,
+    charges_fee,
+)
+from dunning.domain.planning.case_state import (
+    FAILED_OUTCOMES,
+    HARD_STOP_HOLDS,
+    CaseEvent,
+    CaseState,
+    HistoryEntry,
+    HoldKind,
+    Outcome,
+)
+from dunning.domain.planning.flows import ActionCall, Flow, FlowSet, Step
+from dunning.domain.planning.interest import InterestResult, accrue
+
+__all__ = ["CasePlan", "PlannedAction", "idempotency_key", "migrate_case", "plan_case", "plan_cases"]
+
+ONE_DAY = timedelta(days=1)
+_ZERO = Decimal("0.00")
+#: a pack's ``fee_start`` / ``interest_charge_start``: (oldest due date, notice day, notice channel) → first day
+_StartRule = Callable[[date, date | None, Channel | None], date | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAction:
+    """One action due for a case on the run date, with why and the legal figures."""
+
+    key: str
+    case_id: str
+    cycle: int
+    flow: str
+    version: int
+    step_key: str
+    action: str
+    settings: Mapping[str, Any]
+    channel: str | None
+    planned_on: date
+    contact: bool
+    fallback_depth: int
+    replaces: str | None  # key of the failed action this one falls back from
+    reason: str
+    rules: tuple[str, ...]
+    amount: Decimal | None = None  # fee or interest charged (record it in the history entry)
+    interest: tuple[tuple[str, InterestResult], ...] = ()  # per invoice id, for the breakdown
+    earliest_legal_date: date | None = None
+    figures: tuple[Figure, ...] = ()
+    required_fields: tuple[str, ...] = ()
+
+    def as_history(self) -> HistoryEntry:
+        """The history entry the store records for this action (outcome ``planned``)."""
+        return HistoryEntry(
+            key=self.key,
+            step_key=self.step_key,
+            action=self.action,
+            on=self.planned_on,
+            outcome=Outcome.PLANNED,
+            channel=self.channel,
+            flow=self.flow,
+            version=self.version,
+            cycle=self.cycle,
+            fallback_depth=self.fallback_depth,
+            amount=self.amount,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CasePlan:
+    case_id: str
+    status: str
+    actions: tuple[PlannedAction, ...]
+    next_date: date | None = None
+    note: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def idempotency_key(case_id: str, flow: Flow, step_key: str, action: str, cycle: int, depth: int) -> str:
+    key = f"case:{case_id}|flow:{flow.name}@{flow.version}|step:{step_key}|action:{action}|cycle:{cycle}"
+    return key if depth == 0 else f"{key}|fallback:{depth}"
+
+
+class _Wait(Exception):
+    """Raised inside the night walk when the next thing in order is not due tonight."""
+
+    def __init__(self, when: date | None, why: str) -> None:
+        super().__init__(why)
+        self.when = when
+        self.why = why
+
+
+class _Night:
+    """The state of one case while its night is planned (mutable, private)."""
+
+    def __init__(self, state: CaseState, flow: Flow, pack: LegalPack, run_date: date) -> None:
+        self.state = state
+        self.flow = flow
+        self.pack = pack
+        self.day = run_date
+        self.actions: list[PlannedAction] = []
+        self.warnings: list[str] = []
+        cycle = state.cycle
+        self.history = [h for h in state.history if h.cycle == cycle and h.outcome != Outcome.CANCELLED]
+        self.failed: dict[str, date] = {}
+        for h in self.history:
+            if h.outcome in FAILED_OUTCOMES:
+                self.failed[h.key] = h.outcome_on or h.on
+        for event in state.events:
+            if event.kind == "delivery_failed" and event.ref is not None:
+                known = self.failed.get(event.ref)
+                self.failed[event.ref] = event.on if known is None else min(known, event.on)
+        self.by_step: dict[str, list[HistoryEntry]] = {}
+        for h in self.history:
+            if h.flow == flow.name and h.version == flow.version:
+                self.by_step.setdefault(h.step_key, []).append(h)
+        self.last_contact: date | None = None
+        self.notices = 0
+        self.fees = state.fees_charged
+        self.interest_charged = state.interest_charged
+        # The first legal notice that went out (dated the day it did: legal periods count from it) and,
+        # when none did, the first one planned: charges that wait for its period wait for it.
+        sent: tuple[date, str, str | None] | None = None
+        unsent: tuple[date, str, str | None] | None = None
+        for h in self.history:  # one pass, no sorting: this runs a million times a night
+            spec = CATALOGUE.get(h.action)
+            if spec is None:
+                continue
+            if spec.contact and (self.last_contact is None or h.on > self.last_contact):
+                self.last_contact = h.on
+            failed = h.key in self.failed
+            if spec.legal_notice and not failed:
+                self.notices += 1
+                went_out = h.went_out_on
+                if went_out is not None and (sent is None or (went_out, h.key) < sent[:2]):
+                    sent = (went_out, h.key, h.channel)
+                elif went_out is None and (unsent is None or (h.on, h.key) < unsent[:2]):
+                    unsent = (h.on, h.key, h.channel)
+            if h.amount is not None and not (failed and spec.contact):  # a failed message's fee is not owed
+                if spec.charges == "interest":
+                    self.interest_charged += h.amount
+                elif h.action == "waive_fees":
+                    self.fees -= h.amount
+                else:
+                    self.fees += h.amount
+        self.notice = None if sent is None else (sent[0], Channel(sent[2] or Channel.LETTER))
+        self.unsent_notice = None if unsent is None or sent else (unsent[0], Channel(unsent[2] or Channel.LETTER))
+        self.open_invoices = [i for i in state.invoices if i.open_amount > 0]
+        # What the debtor owes is the net balance: credit notes (negative items) lower it, and a case
+        # whose credits cover its invoices owes nothing (it is treated as paid, and costs are capped on it).
+        self.principal = max(sum((i.open_amount for i in state.invoices), Decimal(0)), Decimal(0))
+        self.anchor = min((i.due_date for i in self.open_invoices), default=run_date)
+        self.regular_supply = state.regular_supply
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def possible(self, call: ActionCall) -> bool:
+        channel = action_channel(call.action, call.settings)
+        need = CHANNEL_NEEDS.get(channel) if channel is not None else None
+        debtor = self.state.debtor
+        if need == "email":
+            return debtor.has_email
+        if need == "phone":
+            return debtor.has_phone
+        if need == "address":
+            return debtor.has_address
+        return True
+
+    def first_possible(self, chain: list[ActionCall], start: int) -> tuple[int, list[str]]:
+        """Depth of the first call from ``start`` that can be done, and why earlier ones cannot."""
+        skipped: list[str] = []
+        for depth in range(start, len(chain)):
+            if self.possible(chain[depth]):
+                return depth, skipped
+            channel = action_channel(chain[depth].action, chain[depth].settings)
+            skipped.append(f"{chain[depth].action} impossible (no {CHANNEL_NEEDS.get(channel) if channel else '?'})")
+        return len(chain), skipped
+
+    def plan(
+        self, call: ActionCall, step_key: str, depth: int, base_due: date, reason: str, replaces: str | None = None
+    ) -> None:
+        """Plan ``call`` tonight if it is due and allowed; raise _Wait otherwise."""
+        pack, spec = self.pack, CATALOGUE[call.action]
+        due = base_due
+        gap = self.flow.min_contact_gap_days
+        if spec.contact and self.last_contact is not None:
+            due = max(due, self.last_contact + timedelta(days=gap))
+        rules: list[str] = []
+        earliest: date | None = None
+        wants_fee = charges_fee(call.action, call.settings)
+        is_notice = spec.legal_notice
+        first_notice = is_notice and self.notice is None and self.unsent_notice is None
+        charge_fee = wants_fee
+        notice_on, notice_ch = self.notice if self.notice else (None, None)
+        channel = action_channel(call.action, call.settings)
+        supply: Figure | None = None  # a regular-supply exception to the free first reminder
+        if wants_fee and first_notice and pack.first_reminder_free:
+            supply = self._regular_supply(call, channel)
+            if supply is None or not supply.amount:
+                charge_fee = False
+                why = f"{supply.explanation}; " if supply is not None else "the first reminder is free; "
+                rules.append(f"{pack.code}: {why}its fee is dropped")
+            else:
+                rules.append(f"{pack.code}: {supply.explanation}")
+        elif wants_fee:
+            start = pack.fee_start(self.anchor, notice_on, notice_ch)
+            if start is None and self.unsent_notice is not None:
+                raise self._wait_for_notice(step_key, call, pack.fee_start, due, "costs")
+            if start is None:
+                charge_fee = False
+                rules.append(f"{pack.code}: no legal notice sent yet: no costs may be charged")
+            else:
+                earliest = start
+                if start > due:
+                    due = start
+                    rules.append(f"{pack.code}: costs not before {start.isoformat()}")
+        charge_interest = spec.charges == "interest"
+        if charge_interest:
+            start = pack.interest_charge_start(self.anchor, notice_on, notice_ch)
+            if start is None and self.unsent_notice is not None:
+                raise self._wait_for_notice(step_key, call, pack.interest_charge_start, due, "interest")
+            if start is None:
+                charge_interest = False
+                rules.append(f"{pack.code}: no legal notice sent yet: no interest may be charged")
+            else:
+                earliest = start
+                if start > due:
+                    due = start
+        if due > self.day:
+            raise _Wait(due, f"{step_key}: {call.action} due {due.isoformat()}" + (f" ({rules[-1]})" if rules else ""))
+        amount: Decimal | None = None
+        interest: tuple[tuple[str, InterestResult], ...] = ()
+        figures: list[Figure] = []
+        if charge_fee:
+            amount, figure = self._fee(call, is_notice, supply)
+            figures.append(figure)
+        elif wants_fee:
+            amount = _ZERO
+            if supply is not None:
+                figures.append(supply)
+        if charge_interest:
+            amount, interest = self._interest(call)
+        elif spec.charges == "interest":
+            amount = _ZERO
+        if call.action == "waive_fees":
+            waived = call.settings.get("amount")
+            amount = money(max(min(self.fees, waived) if waived is not None else self.fees, Decimal(0)))
+            self.fees -= amount
+        required: tuple[str, ...] = ()
+        if first_notice:
+            figures.extend(pack.notice_figures(self.principal, len(self.open_invoices)))
+            required = pack.notice_required_fields
+            if pack.waiting_period_days and channel is not None:
+                earliest = pack.earliest_cost_date(self.day, channel)
+                rules.append(f"{pack.code}: legal notice; costs from {earliest.isoformat()}")
+        key = idempotency_key(self.state.case_id, self.flow, step_key, call.action, self.state.cycle, depth)
+        self.actions.append(
+            PlannedAction(
+                key=key,
+                case_id=self.state.case_id,
+                cycle=self.state.cycle,
+                flow=self.flow.name,
+                version=self.flow.version,
+                step_key=step_key,
+                action=call.action,
+                settings=call.settings,
+                channel=channel.value if channel else None,
+                planned_on=self.day,
+                contact=spec.contact,
+                fallback_depth=depth,
+                replaces=replaces,
+                reason=reason,
+                rules=tuple(rules),
+                amount=amount,
+                interest=interest,
+                earliest_legal_date=earliest,
+                figures=tuple(figures),
+                required_fields=required,
+            )
+        )
+        if spec.contact:
+            self.last_contact = self.day
+        if is_notice:
+            self.notices += 1
+            if self.notice is None and self.unsent_notice is None and channel is not None:
+                self.unsent_notice = (self.day, channel)  # planned tonight: it goes out later
+
+    def _wait_for_notice(self, step_key: str, call: ActionCall, rule: _StartRule, due: date, what: str) -> _Wait:
+        """A charge whose period runs from a notice not gone out yet: look again when it could end at the earliest."""
+        assert self.unsent_notice is not None
+        planned_on, channel = self.unsent_notice
+        estimate = rule(self.anchor, planned_on, channel)
+        when = max(estimate or self.day, due, self.day + ONE_DAY)
+        why = f"{self.pack.code}: the legal notice planned {planned_on.isoformat()} has not gone out yet"
+        return _Wait(when, f"{step_key}: {call.action} waits ({why}: {what} count from the day it goes out)")
+
+    def _regular_supply(self, call: ActionCall, channel: Channel | None) -> Figure | None:
+        """The pack's figure for a first reminder of a regular-supply case (None: not such a case)."""
+        if not self.regular_supply:
+            return None
+        concerned = [i.due_date for i in self.open_invoices if i.due_date < self.day]
+        postage = (call.settings.get("postage") or Decimal(0)) if channel in PAPER_CHANNELS else Decimal(0)
+        return self.pack.regular_supply_allowance(concerned, self.state.regular_supply_reminded, postage)
+
+    def _fee(self, call: ActionCall, is_notice: bool, allowance: Figure | None = None) -> tuple[Decimal, Figure]:
+        """The fee ``call`` charges, capped by ``allowance`` or else the pack's fee allowance."""
+        settings = call.settings
+        if allowance is None:
+            ctx = FeeContext(
+                principal=self.principal,
+                invoice_count=len(self.open_invoices),
+                fees_charged=self.fees,
+                notices_sent=self.notices + (1 if is_notice else 0),
+                vat_percent=settings.get("add_vat_percent") or Decimal(0),
+            )
+            allowance = self.pack.fee_allowance(ctx)
+        cap = allowance.amount if allowance.amount is not None else _ZERO
+        if call.action == "add_fee":
+            mode = settings["mode"]
+            if mode == "fixed":
+                requested = settings["amount"]
+            elif mode == "percent":
+                requested = self.principal * settings["percent"] / 100
+                if settings.get("minimum") is not None:
+                    requested = max(requested, settings["minimum"])
+                if settings.get("maximum") is not None:
+                    requested = min(requested, settings["maximum"])
+            else:
+                requested = cap
+        else:
+            fee = settings["fee"]
+            requested = cap if fee == "legal_max" else fee
+        amount = money(max(min(requested, cap), Decimal(0)))
+        self.fees += amount
+        return amount, allowance
+
+    def _interest(self, call: ActionCall) -> tuple[Decimal, tuple[tuple[str, InterestResult], ...]]:
+        terms = self.pack.interest_terms()
+        if terms is None:
+            return _ZERO, ()
+        if not terms.table.is_verified(self.day):
+            self.warnings.append(
+                f"rate table {terms.table.key} not verified after "
+                f"{terms.table.verified_through.isoformat()}: add the new rates to rates.yaml (see dunning rates)"
+            )
+        notice_on, notice_ch = self.notice if self.notice else (None, None)
+        results: list[tuple[str, InterestResult]] = []
+        total = Decimal(0)
+        for invoice in sorted(self.open_invoices, key=lambda i: (i.due_date, i.id)):
+            start = self.pack.interest_start(invoice.due_date, notice_on, notice_ch, self.state.creditor_is_sme)
+            if start is None or start > self.day:
+                continue
+            result = accrue(
+                invoice.open_amount,
+                start,
+                self.day,
+                terms.table,
+                spread=terms.spread,
+                max_rate=call.settings.get("max_rate"),
+            )
+            results.append((invoice.id, result))
+            total += result.total
+        amount = money(max(total - self.interest_charged, Decimal(0)))
+        self.interest_charged += amount
+        return amount, tuple(results)
+
+    # ---- the walk ----------------------------------------------------------------------------
+    def walk_steps(self) -> str:
+        """Plan the flow's steps in order; return the status, raise _Wait when something waits."""
+        steps = self.flow.steps
+        last_started = max((s.index for s in steps if s.key in self.by_step), default=-1)
+        previous: date | None = None
+        for step in steps:
+            entries = self.by_step.get(step.key)
+            if entries:
+                previous = self.continue_step(step, entries)
+                if any(CATALOGUE[e.action].terminal for e in entries):
+                    return "closed"
+                continue
+            scheduled = self.scheduled(step, previous)
+            if step.index < last_started:
+                continue  # passed over (e.g. after a migration): never go back
+            if step.when is not None and not step.when.matches(self.state.debtor, self.principal, self.regular_supply):
+                previous = scheduled if previous is None else max(previous, scheduled)
+                continue
+            if step.skip_if_late is not None and (self.day - scheduled).days > step.skip_if_late:
+                previous = scheduled if previous is None else max(previous, scheduled)
+                continue  # stale after missed nights or a hold: the flow says skip, not send
+            chain = step.call.chain()
+            depth, skipped = self.first_possible(chain, 0)
+            if depth == len(chain):
+                self.warnings.append(f"{step.key}: no action possible ({'; '.join(skipped)})")
+                previous = scheduled if previous is None else max(previous, scheduled)
+                continue
+            reason = (
+                f"step {step.key} (day {step.day})"
+                if step.day is not None
+                else f"step {step.key} ({step.after} days after the previous step)"
+            )
+            if skipped:
+                reason += "; fallback: " + "; ".join(skipped)
+            self.plan(chain[depth], step.key, depth, scheduled, reason)
+            previous = self.day
+            if CATALOGUE[chain[depth].action].terminal:
+                return "closed"
+            if chain[depth].action == "hold":  # the store creates the hold; nothing more tonight
+                return "held"
+        return "finished"
+
+    def scheduled(self, step: Step, previous: date | None) -> date:
+        if step.day is not None:
+            return self.anchor + timedelta(days=step.day)
+        base = previous if previous is not None else self.anchor
+        return base + timedelta(days=step.after or 0)
+
+    def continue_step(
+        self,
+        step: Step | None,
+        entries: list[HistoryEntry],
+        chain: list[ActionCall] | None = None,
+        step_key: str | None = None,
+    ) -> date:
+        """A started step: plan the next fallback if the last attempt failed; return its date."""
+        chain = chain if chain is not None else step.call.chain() if step else []
+        step_key = step_key or (step.key if step else "")
+        last = max(entries, key=lambda e: (e.fallback_depth, e.on, e.key))
+        failed_on = self.failed.get(last.key)
+        if failed_on is None:
+            return last.on
+        depth, skipped = self.first_possible(chain, last.fallback_depth + 1)
+        if depth >= len(chain):
+            if last.fallback_depth + 1 < len(chain) or not skipped:
+                self.warnings.append(f"{step_key}: {last.action} failed and no fallback is left")
+            return failed_on
+        reason = f"fallback of {step_key}: {last.action} failed ({failed_on.isoformat()})"
+        if skipped:
+            reason += "; " + "; ".join(skipped)
+        self.plan(chain[depth], step_key, depth, failed_on, reason, replaces=last.key)
+        return self.day
+
+    def walk_events(self) -> None:
+        events = list(self.state.events)
+        for hold in self.state.holds:
+            if (
+                hold.kind == HoldKind.PROMISE_TO_PAY
+                and hold.until is not None
+                and hold.released_on is None
+                and hold.until <= self.day
+            ):
+                events.append(CaseEvent("promise_broken", hold.until, f"hold-{hold.start.isoformat()}"))
+        for event in sorted(events, key=lambda e: (e.on, e.kind, e.id)):
+            handler = self.flow.on_events.get(event.kind)
+            if handler is None or event.kind == "delivery_failed":
+                continue
+            step_key = f"on:{event.kind}:{event.id}"
+            chain = handler.call.chain()
+            entries = self.by_step.get(step_key)
+            if entries:
+                self.continue_step(None, entries, chain, step_key)
+                continue
+            depth, skipped = self.first_possible(chain, 0)
+            if depth < len(chain):
+                reason = f"event {event.kind} on {event.on.isoformat()}" + (
+                    f"; {'; '.join(skipped)}" if skipped else ""
+                )
+                self.plan(chain[depth], step_key, depth, event.on + timedelta(days=handler.after), reason)
+
+
+def plan_case(state: CaseState, flow: Flow, run_date: date, pack: LegalPack | None = None) -> CasePlan:
+    """Plan one case for the night of ``run_date`` (see the module docstring for the guarantees)."""
+    if (state.flow, state.version) != (flow.name, flow.version):
+        raise ValueError(f"case {state.case_id} is on {state.flow}@{state.version}, not {flow.ref}")
+    pack = pack or select_pack(state.debtor.country, state.debtor.type)
+    night = _Night(state, flow, pack, run_date)
+    for hold in state.holds:
+        if hold.kind in HARD_STOP_HOLDS and hold.active_on(run_date):
+            return CasePlan(state.case_id, "stopped", (), note=f"hold: {hold.kind.value}")
+    if any(CATALOGUE[h.action].terminal for h in night.history if h.action in CATALOGUE):
+        return CasePlan(state.case_id, "closed", ())
+    if night.principal <= 0:
+        return _plan_paid(night)
+    active = [h for h in state.holds if h.active_on(run_date)]
+    if active:
+        ends = [h.until for h in active]
+        until = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
+        return CasePlan(state.case_id, "held", (), until, note=", ".join(sorted(h.kind.value for h in active)))
+    next_date: date | None = None
+    note = ""
+    try:
+        status = night.walk_steps()
+    except _Wait as wait:
+        status, next_date, note = "waiting", wait.when, wait.why
+    try:
+        if status not in ("closed", "held"):
+            night.walk_events()
+    except _Wait as wait:
+        if wait.when is not None and (next_date is None or wait.when < next_date):
+            next_date, note = wait.when, wait.why
+    if night.actions and status == "waiting":
+        status = "active"
+    return CasePlan(state.case_id, status, tuple(night.actions), next_date, note, tuple(night.warnings))
+
+
+def _plan_paid(night: _Night) -> CasePlan:
+    state, flow = night.state, night.flow
+    contacted = any(CATALOGUE[h.action].contact for h in night.history if h.action in CATALOGUE)
+    if flow.on_paid is None or not contacted or "on_paid" in night.by_step:
+        return CasePlan(state.case_id, "paid", ())
+    chain = flow.on_paid.chain()
+    depth, _ = night.first_possible(chain, 0)
+    if depth < len(chain):
+        try:
+            night.plan(chain[depth], "on_paid", depth, night.day, "case paid in full")
+        except _Wait as wait:
+            return CasePlan(state.case_id, "paid", (), wait.when, wait.why)
+    return CasePlan(state.case_id, "paid", tuple(night.actions))
+
+
+def migrate_case(state: CaseState, flows: FlowSet) -> CaseState:
+    """Move a case to the latest version of its flow when that version's migration rule says so.
+
+    ``continue`` (or no rule): the case stays on its version. ``restart``: the case moves and starts
+    the new version from its first step (legal facts such as the first reminder still count).
+    ``map``: history entries of mapped steps are relabelled to the new step keys (their idempotency
+    keys do not change), so the case continues where it was.
+    """
+    latest = flows.latest(state.flow)
+    if latest is None or latest.version == state.version:
+        return state
+    rule = latest.migrations.get(state.version)
+    if rule is None or rule.rule == "continue":
+        return state
+    if rule.rule == "restart":
+        return replace(state, version=latest.version)
+    history = tuple(
+        replace(h, version=latest.version, step_key=rule.mapping[h.step_key])
+        if h.flow == state.flow and h.version == state.version and h.step_key in rule.mapping
+        else h
+        for h in state.history
+    )
+    return replace(state, version=latest.version, history=history)
+
+
+def plan_cases(states: Iterable[CaseState], flows: FlowSet, run_date: date) -> list[CasePlan]:
+    """Migrate and plan every case; a case whose flow is unknown gets status ``error``."""
+    plans: list[CasePlan] = []
+    for state in states:
+        state = migrate_case(state, flows)
+        flow = flows.get(state.flow, state.version)
+        if flow is None:
+            plans.append(CasePlan(state.case_id, "error", (), note=f"unknown flow {state.flow}@{state.version}"))
+            continue
+        plans.append(plan_case(state, flow, run_date))
+    return plans

@@ -1,0 +1,1 @@
+"""Cases as the credit controller reads them: the list, one case's timeline, its printed reference."""

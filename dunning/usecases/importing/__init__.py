@@ -1,0 +1,1 @@
+"""Importing: a ledger export becomes a snapshot of cases and open invoices."""

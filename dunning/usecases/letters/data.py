@@ -1,0 +1,430 @@
+"""From a planned letter action in the store to the :class:`~dunning.letters.LetterData` it prints.
+
+Used by :mod:`dunning.usecases.letters.render` (rendering) and ``dunning preview --case``. Reads the store
+and the workspace configuration; writes nothing.
+
+Decisions, with their reasons:
+
+* **Kind** from the step's ``template`` (``first_reminder`` → first reminder; ``second_reminder``,
+  ``b2b_second_reminder``, ``reminder``, ``contact_data`` → second reminder; ``final_notice``,
+  ``formal_notice`` → final notice; ``statement`` → account statement; ``thank_you`` → payment
+  confirmation; ``plan_offer`` → payment plan), else from the action (``send_final_notice`` → final
+  notice). An unknown template is reported and the action stays planned (a configuration problem).
+* **Legal mentions** from the action's ``detail`` as the planner recorded it: the rule pack is the
+  prefix of the first rule (``BE-consumer: ...`` → ``BE``); the deadline is the day before
+  ``earliest_legal_date`` (costs may start that day, so the debtor has until the day before),
+  and when the letter goes out later than planned, the day before the pack's earliest cost date
+  counted from the real letter date if that is later (never fewer days than the law gives); the
+  damages are the figure ``penalty_clause_amount`` (BE Book XIX) or ``collection_costs_amount``
+  (NL WIK). Without a legal date the deadline is the letter date plus the step's ``deadline_days``
+  (default 14).
+* **Charges** are the case's ``add_fee`` / ``add_interest`` actions with their labels, and the
+  fees of messages that went out (booked to the case, :mod:`dunning.usecases.outgoing.fees`), less
+  what bank payments already covered (oldest charge first, as costs are paid first), so the
+  letter's total is what ``load_due_actions`` calls the total due. Costs charged otherwise (no
+  action row) appear as one line of the remainder. A letter that carries a fee itself (``fee:``
+  on the step, a Belgian regular-supply first reminder) lists it too: it is booked to the case
+  the day the letter goes out, and the debtor reads it in that letter.
+* **No postal address** (street, postal code or city missing): the action fails with a
+  ``delivery_failed`` event, so the next ``dunning run`` plans its fallback. A closed case's letter
+  is cancelled; a case on hold waits.
+* The **letter date** is the run date, and the pay link counts from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from dunning.domain.legal import ALL_PACKS, LegalPack
+from dunning.domain.planning.actions import Channel
+from dunning.errors import ConfigError
+from dunning.letters import (
+    Charge,
+    ChargeKind,
+    Creditor,
+    Debtor,
+    Instalment,
+    Invoice,
+    LegalMentions,
+    LetterData,
+    LetterKind,
+    PostalAddress,
+    StatementEntry,
+)
+from dunning.store import Store
+from dunning.store.schema import actions, allocations, cases, debtors, invoices
+from dunning.usecases.messaging.compose import (
+    DEFAULT_PAY_DAYS,
+    DueAction,
+    Secrets,
+    load_secrets,
+    pay_link_for,
+)
+from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, WENT_OUT
+from dunning.usecases.reconcile.booking import FEES, INTEREST, cost_paid
+from dunning.workspace import Workspace
+
+__all__ = [
+    "LETTER_CHANNELS",
+    "CaseData",
+    "LetterBuildError",
+    "case_data",
+    "creditor_from",
+    "has_postal_address",
+    "kind_for",
+    "legal_mentions",
+    "letter_data_for",
+    "letter_for_case",
+]
+
+LETTER_CHANNELS = ("letter", "registered_letter")
+ZERO = Decimal("0.00")
+
+TEMPLATE_KINDS: Mapping[str, LetterKind] = {
+    "first_reminder": LetterKind.FIRST_REMINDER,
+    "second_reminder": LetterKind.SECOND_REMINDER,
+    "b2b_second_reminder": LetterKind.SECOND_REMINDER,
+    "b2b_reminder": LetterKind.SECOND_REMINDER,
+    "reminder": LetterKind.SECOND_REMINDER,
+    "contact_data": LetterKind.SECOND_REMINDER,
+    "final_notice": LetterKind.FINAL_NOTICE,
+    "formal_notice": LetterKind.FINAL_NOTICE,
+    "statement": LetterKind.ACCOUNT_STATEMENT,
+    "thank_you": LetterKind.PAYMENT_CONFIRMATION,
+    "plan_offer": LetterKind.PAYMENT_PLAN,
+}
+ACTION_KINDS: Mapping[str, LetterKind] = {
+    "send_final_notice": LetterKind.FINAL_NOTICE,
+    "thank_you": LetterKind.PAYMENT_CONFIRMATION,
+    "payment_plan_offer": LetterKind.PAYMENT_PLAN,
+}
+#: the figure that holds the damages claimed if the deadline passes, per rule pack
+DAMAGES_FIGURES = ("penalty_clause_amount", "collection_costs_amount")
+RULE_PACKS = ("BE", "NL", "DE", "EU")
+
+
+class LetterBuildError(ConfigError):
+    """A planned letter's data cannot be put together (unknown template, missing reference...)."""
+
+
+
+
+# -- from the store to LetterData -------------------------------------------------------------------
+def kind_for(template: str | None, action: str) -> LetterKind:
+    """The letter kind of a step's template, else of its action; LetterBuildError for an unknown template."""
+    if template:
+        try:
+            return TEMPLATE_KINDS[template]
+        except KeyError:
+            raise LetterBuildError(f"no letter template {template!r} (known: {', '.join(TEMPLATE_KINDS)})") from None
+    return ACTION_KINDS.get(action, LetterKind.SECOND_REMINDER)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return None if value is None else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _pack_of(detail: Mapping[str, Any]) -> LegalPack | None:
+    for rule in detail.get("rules") or ():
+        code = str(rule).split(":", 1)[0].strip()
+        for pack in ALL_PACKS:
+            if pack.code == code:
+                return pack
+    return None
+
+
+def legal_mentions(detail: Mapping[str, Any] | None, *, consumer: bool, letter_date: date, planned_on: date,
+                   pay_days: int, channel: str = "letter") -> LegalMentions:
+    """The letter's legal mentions from an action's ``detail`` (see the module docstring)."""
+    detail = detail or {}
+    pack = ""
+    for rule in detail.get("rules") or ():
+        prefix = str(rule).split(":", 1)[0].split("-", 1)[0].strip().upper()
+        if prefix in RULE_PACKS:
+            pack = prefix
+            break
+    figures = {str(f.get("name")): _decimal(f.get("amount")) for f in detail.get("figures") or () if f}
+    damages = next((figures[name] for name in DAMAGES_FIGURES if figures.get(name) is not None), None)
+    period = figures.get("payment_period_days")
+    earliest = detail.get("earliest_legal_date")
+    if earliest:
+        deadline = date.fromisoformat(str(earliest)) - timedelta(days=1)
+        pack_obj = _pack_of(detail)
+        if pack_obj is not None and letter_date > planned_on:
+            # Posted later than planned: the period counts from the real posting day.
+            real = pack_obj.earliest_cost_date(letter_date, Channel(channel)) - timedelta(days=1)
+            deadline = max(deadline, real)
+        elif letter_date > planned_on:
+            deadline += letter_date - planned_on
+    else:
+        deadline = letter_date + timedelta(days=pay_days)
+    return LegalMentions(rule_pack=pack, deadline=deadline, damages_if_unpaid=damages,
+                         period_days=int(period) if period is not None else 14, consumer=consumer)
+
+
+def _pay_days(settings: Mapping[str, Any]) -> int:
+    days = settings.get("deadline_days")
+    return int(days) if isinstance(days, int | str) and str(days).isdigit() else DEFAULT_PAY_DAYS
+
+
+def creditor_from(workspace: Workspace) -> Creditor:
+    config = workspace.config.creditor
+    address = config.address
+    return Creditor(
+        name=config.name, enterprise_number=config.enterprise_number,
+        address=PostalAddress(address.street, address.postal_code, address.city, address.country),
+        iban=config.iban, bic=config.bic or "",
+    )
+
+
+@dataclass(frozen=True)
+class CaseData:
+    """What a letter needs of its case beyond DueAction (debtor address, invoices, charges)."""
+
+    debtor_pk: int
+    external_id: str
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    consumer: bool
+    invoices: tuple[Invoice, ...]
+    charges: tuple[Charge, ...]
+    statement: tuple[StatementEntry, ...]
+    received: Decimal
+
+
+def _charges(rows: Sequence[Any], owed: Decimal, paid: Decimal, kind: ChargeKind) -> list[Charge]:
+    """Charge lines of one kind, the paid part taken from the oldest first; a remainder line if the
+    case carries more than its actions say."""
+    out: list[Charge] = []
+    left_paid = paid
+    listed = ZERO
+    for row in rows:
+        amount = row.amount or ZERO
+        covered = min(amount, left_paid)
+        left_paid -= covered
+        listed += amount - covered
+        if amount - covered > 0:
+            label = str((row.settings or {}).get("label") or "")
+            out.append(Charge(kind, amount - covered, label=label))
+    if owed > listed:
+        out.append(Charge(kind, owed - listed))
+    elif owed < listed:  # the case says less is owed (costs reduced by hand): trust the case
+        excess = listed - owed
+        trimmed = []
+        for charge in reversed(out):
+            cut = min(charge.amount, excess)
+            excess -= cut
+            if charge.amount - cut > 0:
+                trimmed.append(Charge(kind, charge.amount - cut, label=charge.label))
+        out = list(reversed(trimmed))
+    return out
+
+
+def _booked_message_fees(conn: Connection, case_ids: Sequence[int]) -> list[Any]:
+    """The fees of messages that went out and were booked to their case (not taken back since)."""
+    query = (
+        select(actions.c.case_id, actions.c.action, actions.c.amount, actions.c.settings, actions.c.due_on,
+               actions.c.detail)
+        .where(actions.c.case_id.in_(case_ids), actions.c.channel.in_(MESSAGE_CHANNELS),
+               actions.c.status.in_(WENT_OUT), actions.c.amount.is_not(None))
+        .order_by(actions.c.due_on, actions.c.id)
+    )
+    return [row for row in conn.execute(query)
+            if row.amount and row.amount > 0 and (row.detail or {}).get("fee_booked_on")
+            and not (row.detail or {}).get("fee_reversed_on")]
+
+
+def own_fee(detail: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> Charge | None:
+    """The fee the letter itself carries (``detail.fee``, recorded by the nightly run), not booked yet.
+
+    The fee is booked to the case when the letter goes out, so the letter announcing it lists it
+    itself; once booked (a letter printed again), :func:`case_data` already lists it.
+    """
+    detail = detail or {}
+    if not detail.get("fee") or detail.get("fee_booked_on"):
+        return None
+    amount = _decimal(detail["fee"])
+    if amount is None or amount <= 0:
+        return None
+    return Charge(ChargeKind.FEE, amount, label=str(settings.get("label") or ""))
+
+
+def case_data(conn: Connection, case_ids: list[int]) -> dict[int, CaseData]:
+    if not case_ids:
+        return {}
+    paid = cost_paid(conn, case_ids)
+    found: dict[int, CaseData] = {}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start:start + 500]
+        lines: dict[int, list[Any]] = {}
+        for inv in conn.execute(
+            select(invoices.c.case_id, invoices.c.external_id, invoices.c.invoice_date, invoices.c.due_date,
+                   invoices.c.open_amount, invoices.c.description)
+            .where(invoices.c.case_id.in_(chunk), invoices.c.status == "open")
+            .order_by(invoices.c.due_date, invoices.c.external_id)
+        ):
+            lines.setdefault(inv.case_id, []).append(inv)
+        costs: dict[tuple[int, str], list[Any]] = {}
+        cost: Any
+        for cost in conn.execute(
+            select(actions.c.case_id, actions.c.action, actions.c.amount, actions.c.settings, actions.c.due_on)
+            .where(actions.c.case_id.in_(chunk), actions.c.action.in_(("add_fee", "add_interest")),
+                   actions.c.status == "done", actions.c.amount.is_not(None))
+            .order_by(actions.c.due_on, actions.c.id)
+        ):
+            costs.setdefault((cost.case_id, cost.action), []).append(cost)
+        for cost in _booked_message_fees(conn, chunk):
+            costs.setdefault((cost.case_id, "add_fee"), []).append(cost)
+        for key in costs:
+            costs[key].sort(key=lambda c: c.due_on)
+        received: dict[int, Decimal] = {}
+        for paid_row in conn.execute(
+            select(allocations.c.case_id, allocations.c.amount)
+            .where(allocations.c.case_id.in_(chunk), allocations.c.reversed.is_(False),
+                   allocations.c.kind != "write_off")
+        ):
+            received[paid_row.case_id] = received.get(paid_row.case_id, ZERO) + paid_row.amount
+        for row in conn.execute(
+            select(cases.c.id, cases.c.fees_amount, cases.c.interest_amount, debtors.c.id.label("debtor_pk"),
+                   debtors.c.external_id, debtors.c.street, debtors.c.postal_code, debtors.c.city,
+                   debtors.c.country, debtors.c.debtor_type)
+            .join(debtors, debtors.c.id == cases.c.debtor_id).where(cases.c.id.in_(chunk))
+        ):
+            case_lines = lines.get(row.id, [])
+            invoice_list = tuple(
+                Invoice(inv.external_id, inv.invoice_date or inv.due_date, inv.due_date, inv.open_amount,
+                        inv.description or "")
+                for inv in case_lines
+            )
+            fees = _charges(costs.get((row.id, "add_fee"), []),
+                            max(row.fees_amount - paid[(row.id, FEES)], ZERO), paid[(row.id, FEES)], ChargeKind.FEE)
+            interest = _charges(costs.get((row.id, "add_interest"), []),
+                                max(row.interest_amount - paid[(row.id, INTEREST)], ZERO),
+                                paid[(row.id, INTEREST)], ChargeKind.INTEREST)
+            statement = tuple(
+                StatementEntry(inv.invoice_date or inv.due_date, inv.description or inv.external_id,
+                               inv.open_amount, inv.external_id)
+                for inv in case_lines
+            ) + tuple(
+                StatementEntry(cost.due_on, str((cost.settings or {}).get("label") or cost.action), cost.amount)
+                for key in ((row.id, "add_fee"), (row.id, "add_interest")) for cost in costs.get(key, [])
+            ) + tuple(
+                StatementEntry(max((c.due_on for c in costs.get((row.id, a), [])), default=date.min),
+                               "Paid", -paid[(row.id, cat)])
+                for a, cat in (("add_fee", FEES), ("add_interest", INTEREST)) if paid[(row.id, cat)] > 0
+            )
+            found[row.id] = CaseData(
+                debtor_pk=row.debtor_pk, external_id=row.external_id, street=row.street or "",
+                postal_code=row.postal_code or "", city=row.city or "",
+                country=(row.country or "").upper(), consumer=(row.debtor_type or "person") == "person",
+                invoices=invoice_list, charges=(*fees, *interest), statement=statement,
+                received=received.get(row.id, ZERO),
+            )
+    return found
+
+
+def has_postal_address(case: CaseData) -> bool:
+    return bool(case.street.strip() and case.postal_code.strip() and case.city.strip())
+
+
+def letter_data_for(due: DueAction, case: CaseData, workspace: Workspace, secrets: Secrets, letter_date: date,
+                    detail: Mapping[str, Any] | None) -> LetterData:
+    """The LetterData of one planned letter action; LetterBuildError when it cannot be put together."""
+    config = workspace.config
+    kind = kind_for(due.requested_template, due.action)
+    if not due.reference:
+        raise LetterBuildError("the case has no payment reference")
+    fee = own_fee(detail, due.settings)
+    charges = case.charges if fee is None else (*case.charges, fee)
+    total = sum((i.open_amount for i in case.invoices), ZERO) + sum((c.amount for c in charges), ZERO)
+    instalments: tuple[Instalment, ...] = ()
+    if kind is LetterKind.PAYMENT_PLAN:
+        try:
+            instalments = tuple(Instalment(date.fromisoformat(str(i["due"])), Decimal(str(i["amount"])))
+                                for i in due.settings.get("instalments") or ())
+        except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+            raise LetterBuildError(f"settings.instalments: {exc}") from None
+        if not instalments:
+            raise LetterBuildError("a payment plan letter needs settings.instalments (due, amount)")
+        total = sum((i.amount for i in instalments), ZERO)
+    if kind is LetterKind.PAYMENT_CONFIRMATION and case.received <= 0:
+        raise LetterBuildError("a payment confirmation needs a recorded bank payment")
+    if kind is LetterKind.ACCOUNT_STATEMENT:
+        total = sum((e.amount for e in case.statement), ZERO)
+    return LetterData(
+        letter_id=str(due.action_pk),
+        kind=kind,
+        letter_date=letter_date,
+        creditor=creditor_from(workspace),
+        debtor=Debtor(due.debtor_name, (case.street, f"{case.postal_code} {case.city}".strip()),
+                      case.country or config.creditor.address.country, due.language, case.external_id),
+        case_number=str(due.case_id),
+        total=total,
+        reference=due.reference,
+        currency=due.currency,
+        invoices=case.invoices,
+        charges=charges,
+        legal=legal_mentions(detail, consumer=case.consumer, letter_date=letter_date, planned_on=due.due_on,
+                             pay_days=_pay_days(due.settings), channel=due.channel),
+        pay_link=pay_link_for(due, workspace, secrets, letter_date),
+        brand=config.brand,
+        instalments=instalments,
+        statement=case.statement if kind is LetterKind.ACCOUNT_STATEMENT else (),
+        amount_received=case.received if kind is LetterKind.PAYMENT_CONFIRMATION else None,
+    )
+
+
+def letter_for_case(store: Store, workspace: Workspace, case_id: int, letter_date: date,
+                    kind: LetterKind | str = LetterKind.FIRST_REMINDER,
+                    env: Mapping[str, str] | None = None) -> LetterData:
+    """A letter of ``kind`` for case ``case_id`` as it stands, as render_letters would build it (for previews).
+
+    Uses the case's latest letter action for the legal mentions when it has one. Raises NotFound
+    (StoreError) for an unknown case.
+    """
+    secrets = load_secrets(workspace, env)
+    with store.begin() as conn:
+        row = conn.execute(
+            select(cases.c.id, cases.c.currency, cases.c.reference, cases.c.status, debtors.c.name,
+                   debtors.c.language, debtors.c.country)
+            .join(debtors, debtors.c.id == cases.c.debtor_id).where(cases.c.id == case_id)
+        ).first()
+        if row is None:
+            from dunning.errors import NotFound
+
+            raise NotFound(f"no case {case_id}")
+        last = conn.execute(
+            select(actions.c.detail, actions.c.settings, actions.c.due_on)
+            .where(actions.c.case_id == case_id, actions.c.channel.in_(LETTER_CHANNELS))
+            .order_by(actions.c.id.desc()).limit(1)
+        ).first()
+        case = case_data(conn, [case_id])[case_id]
+    language = (row.language or workspace.config.creditor.language).lower()
+    due = DueAction(
+        action_pk=0, key=f"preview:{case_id}", action="send_letter", channel="letter",
+        due_on=last.due_on if last else letter_date, settings={"template": LetterKind(kind).value},
+        case_id=case_id, case_status=row.status, currency=row.currency, reference=row.reference, total_due=ZERO,
+        debtor_name=row.name, language=language, country=row.country, email=None, email_invalid=False, phone=None,
+    )
+    kind_value = LetterKind(kind)
+    letter = letter_data_for(due, case, workspace, secrets, letter_date, last.detail if last else None)
+    return letter if letter.kind is kind_value else _with_kind(letter, kind_value)
+
+
+def _with_kind(letter: LetterData, kind: LetterKind) -> LetterData:
+    import dataclasses
+
+    return dataclasses.replace(letter, kind=kind)
+
+

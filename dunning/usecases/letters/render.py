@@ -1,0 +1,301 @@
+"""The letter channel, part 1: planned letter actions → one PDF per letter, recorded once.
+
+::
+
+    run = render_letters(store, workspace, date(2026, 11, 2), workers=4)
+    run.rendered, run.failed           # counts; run.problems names action and case, never the debtor
+    sent = send_letters(store, workspace, date(2026, 11, 2))   # part 2: dunning.usecases.letters.send
+
+Which actions: ``planned`` actions on the ``letter`` or ``registered_letter`` channel due on or before
+the run date that have no ``documents`` row yet. Each becomes a :class:`~dunning.letters.LetterData`
+(:func:`letter_data_for`), the letters are rendered in chunks (:func:`dunning.letters.render_parallel`),
+and each PDF is written to ``output/letters/<run date>/<action id>.pdf`` (temp file + rename) and
+recorded in ``documents`` (kind ``letter``, path relative to the workspace, SHA-256, pages), one
+transaction per chunk. A crash before the record only costs a re-render of that chunk: nothing left
+the house yet, and ``send_letters`` only takes letters whose document is recorded.
+
+How a planned action becomes a letter (kind, legal mentions, charges, no postal address): see
+:mod:`dunning.usecases.letters.data`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dunning.adapters.files import write_atomic
+from dunning.errors import ConfigError, StoreError
+from dunning.letters import (
+    LetterData,
+)
+from dunning.store import Store
+from dunning.store.schema import actions, case_events, documents
+from dunning.usecases.letters.data import (
+    LETTER_CHANNELS,
+    LetterBuildError,
+    case_data,
+    has_postal_address,
+    letter_data_for,
+)
+from dunning.usecases.messaging.compose import (
+    DueAction,
+    due_action_ids,
+    load_due_actions,
+    load_secrets,
+)
+from dunning.workspace import Workspace
+
+__all__ = ["DOCUMENT_KIND", "LetterProblem", "LetterRun", "render_letters", "unrendered_letter_ids"]
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_KIND = "letter"
+
+
+@dataclass(frozen=True)
+class LetterProblem:
+    """A letter that was not rendered: which action and case, and why (no personal data)."""
+
+    action_id: int
+    case_id: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"letter action {self.action_id} (case {self.case_id}): {self.reason}"
+
+
+@dataclass
+class LetterRun:
+    """What one ``render_letters`` did (counts and problems; never names or addresses)."""
+
+    run_date: date
+    due: int = 0
+    rendered: int = 0
+    pages: int = 0
+    bytes: int = 0
+    cancelled: int = 0
+    waiting: int = 0
+    no_address: int = 0
+    problems: list[LetterProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the run, not one letter (a brand rendered slowly)
+
+    @property
+    def failed(self) -> int:
+        return len(self.problems)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_date": self.run_date.isoformat(), "due": self.due, "rendered": self.rendered,
+            "failed": self.failed, "pages": self.pages, "bytes": self.bytes, "cancelled": self.cancelled,
+            "waiting": self.waiting, "no_address": self.no_address, "problems": [str(p) for p in self.problems],
+            "notes": list(self.notes),
+        }
+
+
+# -- rendering ------------------------------------------------------------------------------------------
+
+
+def _unrendered_ids(conn: Connection, run_date: date) -> list[int]:
+    ids = sorted({i for channel in LETTER_CHANNELS for i in due_action_ids(conn, channel, run_date)})
+    if not ids:
+        return []
+    done: set[int] = set()
+    for start in range(0, len(ids), 500):
+        done.update(conn.execute(select(documents.c.action_id).where(
+            documents.c.action_id.in_(ids[start:start + 500]))).scalars())
+    return [i for i in ids if i not in done]
+
+
+def unrendered_letter_ids(store: Store, run_date: date) -> list[int]:
+    """Ids of the planned letter actions due on or before ``run_date`` without a document yet."""
+    with store.begin() as conn:
+        return _unrendered_ids(conn, run_date)
+
+
+def _fail_action(conn: Connection, due: DueAction, reason: str, run_date: date, now: datetime) -> None:
+    """No way to post it: the action fails and the next run plans its fallback (as messaging does)."""
+    conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
+                 .values(status="failed", outcome_on=run_date))
+    conn.execute(insert(case_events).values(
+        case_id=due.case_id, on_date=run_date, kind="delivery_failed", invoice_id=None, amount=None,
+        detail={"ref": due.key, "channel": due.channel, "action": due.action, "reason": f"letter failed: {reason}"},
+        source=f"render:{due.channel}", recorded_at=now,
+    ))
+
+
+_LETTER_ID = re.compile(r"^letter '(\d+)': ")
+
+
+def _problem_ids(problems: Sequence[str]) -> Iterator[tuple[int | None, str]]:
+    for text in problems:
+        match = _LETTER_ID.match(text)
+        yield (int(match.group(1)), text[match.end():]) if match else (None, text)
+
+
+# Verdicts of dunning.letters.check.check_brand in this process, by brand fingerprint.
+_BRAND_VERDICTS: dict[str, list[str]] = {}
+
+
+def _brands_in_one_pass(workspace: Workspace, brands: set[str], run: LetterRun) -> frozenset[str]:
+    """The workspace's own brands whose batch letters would differ from their previews.
+
+    Such a brand's CSS breaks a rule the fast path relies on (README: designing a brand); its
+    letters are then rendered in one pass: slower, but exactly what a preview shows. Each brand
+    is checked once per change of its files (the verdict is kept in output/brand-checks.json);
+    the shipped brands are checked by the test suite.
+    """
+    from dunning.letters import LetterRenderer
+    from dunning.letters.check import brand_fingerprint, check_brand
+    from dunning.letters.render import DEFAULT_TEMPLATES_DIR
+
+    layouts = _layouts_dir(workspace)
+    if layouts is None:
+        return frozenset()
+    record = workspace.output_dir / "brand-checks.json"
+    try:
+        saved: dict[str, list[str]] = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    slow = set()
+    for brand in sorted(b for b in brands if (layouts / b / "brand.yaml").is_file()):
+        key = brand_fingerprint(layouts / brand, DEFAULT_TEMPLATES_DIR)
+        verdict = _BRAND_VERDICTS.get(key, saved.get(key))
+        if verdict is None:
+            renderer = LetterRenderer(layouts_dir=layouts)
+            verdict = [f"{p.kind} {p.language}: {p.message}" for p in check_brand(brand, renderer)]
+            saved[key] = verdict
+            write_atomic(record, json.dumps(saved, indent=1).encode("utf-8"))
+        _BRAND_VERDICTS[key] = verdict
+        if verdict:
+            slow.add(brand)
+            run.notes.append(
+                f"brand {brand!r}: its CSS makes batch letters differ from previews ({verdict[0]}); its letters "
+                f"are rendered in one pass, slower but exact. Run `dunning brand-check {brand}`."
+            )
+    return frozenset(slow)
+
+
+def _layouts_dir(workspace: Workspace) -> Path | None:
+    own = workspace.root / "layouts"
+    return own if (own / workspace.config.brand / "brand.yaml").is_file() else None
+
+
+def render_letters(store: Store, workspace: Workspace, run_date: date, *, workers: int | None = None,
+                   chunk_size: int | None = None, env: Mapping[str, str] | None = None,
+                   recorded_at: datetime | None = None, action_ids: Sequence[int] | None = None) -> LetterRun:
+    """Render every due, planned, not yet rendered letter action; see the module docstring.
+
+    ``workers`` rendering processes (default: all cores; 1 renders in this process), ``chunk_size``
+    letters per rendered chunk (one WeasyPrint document; default
+    :data:`dunning.letters.render.CHUNK_SIZE`, where it is fastest).
+    ``action_ids`` limits the run to these actions (a pipeline maps chunks of
+    :func:`unrendered_letter_ids` over tasks); they are still checked to be due, planned and unrendered.
+
+    Raises ConfigError for a missing pay-link secret or brand; a problem with one letter is
+    reported in ``LetterRun.problems`` and the others go on. Re-running renders nothing new.
+    """
+    from dunning.letters import render_parallel  # WeasyPrint: only when rendering
+    from dunning.letters.render import CHUNK_SIZE
+
+    chunk_size = CHUNK_SIZE if chunk_size is None else chunk_size
+    if chunk_size < 1:
+        raise ConfigError("chunk_size must be at least 1")
+    now = recorded_at or datetime.now(UTC)
+    run = LetterRun(run_date)
+    secrets = load_secrets(workspace, env)
+    folder = workspace.output_dir / "letters" / run_date.isoformat()
+    with store.begin() as conn:
+        ids = _unrendered_ids(conn, run_date)
+    if action_ids is not None:
+        wanted = set(action_ids)
+        ids = [i for i in ids if i in wanted]
+    run.due = len(ids)
+    # Letters are built ``load_size`` at a time (memory stays flat) and each load is rendered in
+    # chunks of ``chunk_size`` spread over the workers, so every worker has chunks to render.
+    workers = workers or os.cpu_count() or 1
+    load_size = chunk_size * workers * 4
+    for start in range(0, len(ids), load_size):
+        chunk_ids = ids[start:start + load_size]
+        letters: list[LetterData] = []
+        owner: dict[str, DueAction] = {}
+        with store.begin() as conn:
+            due_list = load_due_actions(conn, chunk_ids, workspace.config.creditor.language)
+            details = {r.id: r.detail for r in conn.execute(
+                select(actions.c.id, actions.c.detail).where(actions.c.id.in_(chunk_ids)))}
+            by_case = case_data(conn, sorted({d.case_id for d in due_list}))
+            for due in due_list:
+                if due.case_status == "closed":
+                    conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
+                                 .values(status="cancelled", outcome_on=run_date))
+                    run.cancelled += 1
+                    continue
+                if due.case_status == "on_hold":
+                    run.waiting += 1
+                    continue
+                case = by_case[due.case_id]
+                if not has_postal_address(case):
+                    _fail_action(conn, due, "the debtor has no postal address", run_date, now)
+                    run.no_address += 1
+                    continue
+                try:
+                    letter = letter_data_for(due, case, workspace, secrets, run_date, details.get(due.action_pk))
+                except LetterBuildError as exc:
+                    run.problems.append(LetterProblem(due.action_pk, due.case_id, str(exc)))
+                    continue
+                letters.append(letter)
+                owner[letter.letter_id] = due
+        if not letters:
+            continue
+        one_pass = _brands_in_one_pass(workspace, {letter.brand for letter in letters}, run)
+        for result in render_parallel(letters, workers=workers, chunk_size=chunk_size,
+                                      layouts_dir=_layouts_dir(workspace), one_pass=one_pass):
+            for letter_id, reason in _problem_ids(result.problems):
+                bad = owner.get(str(letter_id)) if letter_id is not None else None
+                run.problems.append(LetterProblem(bad.action_pk if bad else 0, bad.case_id if bad else 0, reason))
+            pdfs = result.split() if result.letters else {}
+            rows = []
+            for placed in result.letters:
+                due = owner[placed.letter_id]
+                pdf = pdfs[placed.letter_id]
+                path = folder / f"{due.action_pk}.pdf"
+                write_atomic(path, pdf)
+                rows.append({"action_id": due.action_pk, "kind": DOCUMENT_KIND,
+                             "path": path.relative_to(workspace.root).as_posix(),
+                             "sha256": hashlib.sha256(pdf).hexdigest(), "pages": placed.page_count,
+                             "recorded_at": now})
+                run.pages += placed.page_count
+                run.bytes += len(pdf)
+            _record_documents(store, rows)
+            run.rendered += len(rows)
+    log.info("letters %s: %d due, %d rendered (%d pages), %d failed, %d without address", run_date, run.due,
+             run.rendered, run.pages, run.failed, run.no_address)
+    return run
+
+
+def _record_documents(store: Store, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    try:
+        with store.begin() as conn:
+            conn.execute(insert(documents), rows)
+    except IntegrityError:
+        # Another renderer recorded some of them meanwhile: record the others one by one.
+        for row in rows:
+            try:
+                with store.begin() as conn:
+                    conn.execute(insert(documents).values(**row))
+            except IntegrityError:
+                continue
+    except Exception as exc:  # pragma: no cover - the store went away
+        raise StoreError(f"cannot record {len(rows)} letter documents: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Messaging: composing and dispatching email and SMS; bounces and delivery receipts."""

@@ -1,0 +1,529 @@
+"""Dispatch the planned emails and SMS of a night, exactly once, and record what became of them.
+
+::
+
+    result = dispatch_messages(store, workspace, date(2026, 11, 24), now=datetime.now(UTC))
+    result.summary()   # sent / failed / deferred per channel
+
+Which actions: those the planner recorded as ``planned`` on the ``email`` or ``sms`` channel
+(``send_email``, ``send_sms``, ``send_final_notice`` by email, ``send_pay_link``, ``thank_you``,
+``payment_plan_offer``...) whose ``due_on`` is on or before the run date, oldest first. Each one
+becomes a message (:mod:`dunning.usecases.messaging.compose`) sent through the transport of
+``email.transport`` / ``sms.transport`` (``file://`` writes ``.eml`` files / JSON lines in the
+workspace; ``smtp://``, ``smpp://``, ``https://`` talk to the real thing).
+
+**Exactly once.** Every message has a delivery row keyed ``<action key>:<channel>`` (unique); its
+``external_id`` is the short action token that VERP addresses, Message-IDs and SMS client
+references carry, so bounces and receipts find it. Chunk by chunk (``chunk_size`` actions are
+loaded, checked and built at a time, so memory stays flat however large the night):
+
+1. one transaction records the chunk's deliveries as ``pending`` (with the Message-ID or SMS
+   client reference, the send day and, for email, the Date used);
+2. the transport sends the chunk;
+3. a second transaction records each result: ``sent`` (the action becomes ``sent`` with
+   ``outcome_on`` = the run date, the day legal periods count from; the case gets a
+   ``message_sent`` event and the message's fee, if any: :mod:`dunning.usecases.outgoing.fees`),
+   ``failed`` (permanent: the action becomes ``failed`` with ``outcome_on`` and a ``delivery_failed``
+   event, so the next ``dunning run`` plans the step's fallback), or ``deferred`` (transient: the
+   action stays ``planned`` and the next dispatch tries again, counting the attempt; after
+   ``max_attempts`` it counts as failed).
+
+A crash between 1 and 3 leaves ``pending`` rows; the next dispatch finds them and resolves them
+before anything else is sent for that action, by sending the *same* message again (same bytes:
+the Date and the send day, which the pay-by date and the pay link count from, are taken from the
+pending row, and every other part is deterministic):
+
+* ``file://`` transports look before they write (the ``.eml`` named after the Message-ID exists,
+  or the client reference is already in ``outbox.jsonl``), so nothing is written twice;
+* SMTP re-sends. We accept this because the message is byte-identical with the same
+  ``Message-ID``, which receiving systems use to drop duplicates; the alternative (marking it
+  sent) could lose a legal reminder, which is worse than a duplicate in a rare crash window;
+* an HTTP SMS gateway gets the same ``Idempotency-Key`` (the client reference) and does not send
+  twice; SMPP has no such key, so a crash in that window may send one SMS twice (documented risk).
+
+One dispatcher per workspace at a time: two concurrent dispatchers would both re-send a
+``pending`` row (the unique delivery key stops them from both starting a new one: the second
+stops with a StoreError).
+
+**Guards.** A reminder of a case that was closed in the meantime is ``cancelled`` (a thank-you
+still goes); a case on hold waits; a debtor without (valid) email or phone fails the action so its
+fallback follows; an SMS outside the recipient country's send window (quiet hours) waits for a
+later dispatch. A missing template is reported and the action stays planned.
+
+After the SMS chunks, delivery receipts are read where the transport has them (SMPP receipts on the
+same bind for up to ``receipt_wait`` seconds; HTTP gateways are polled for every SMS still
+``sent``) and applied by :func:`dunning.usecases.messaging.feedback.apply_delivery_reports`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dunning.adapters.sms import SmsSendResult, SmsTransport, open_sms_transport
+from dunning.adapters.smtp import (
+    PASSWORD_ENV,
+    USERNAME_ENV,
+    DeliveryStatus,
+    EmailTransport,
+    SendResult,
+    open_email_transport,
+)
+from dunning.channels.email import EmailSettings, OutgoingEmail, build_email
+from dunning.channels.quiet_hours import QuietHours, next_allowed_send
+from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
+from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, StoreError
+from dunning.store import Store
+from dunning.store.schema import actions, case_events, deliveries
+from dunning.usecases.messaging.compose import (
+    DueAction,
+    Secrets,
+    brand_for,
+    compose_email,
+    compose_sms,
+    due_action_ids,
+    email_settings,
+    load_due_actions,
+    load_secrets,
+    sms_settings,
+    templates_dir_for,
+)
+from dunning.usecases.messaging.feedback import (
+    ReceiptResult,
+    apply_delivery_reports,
+    mark_email_invalid,
+    outstanding_sms_ids,
+)
+from dunning.usecases.outgoing.fees import book_message_fee
+from dunning.workspace import Workspace
+
+__all__ = ["CHANNELS", "ChannelSummary", "DispatchResult", "dispatch_messages", "open_channel_transport", "redact"]
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("email", "sms")
+#: ``email.*`` password variable named in the workspace template; the SMTP adapter reads PASSWORD_ENV
+LEGACY_PASSWORD_ENV = "DUNNING_EMAIL_PASSWORD"
+
+
+@dataclass
+class ChannelSummary:
+    """What one dispatch did on one channel (counts only: no personal data)."""
+
+    channel: str
+    due: int = 0
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    cancelled: int = 0
+    errors: int = 0
+    recovered: int = 0
+    delivered: int = 0
+    undelivered: int = 0
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    """Per-channel counts and the problems (one line each, naming action and case, never the debtor)."""
+
+    run_date: date
+    channels: tuple[ChannelSummary, ...]
+    problems: tuple[str, ...] = ()
+
+    def channel(self, name: str) -> ChannelSummary:
+        for summary in self.channels:
+            if summary.channel == name:
+                return summary
+        return ChannelSummary(name)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [asdict(summary) for summary in self.channels]
+
+    def summary(self) -> dict[str, Any]:
+        return {"run_date": self.run_date.isoformat(), "channels": self.rows(), "problems": list(self.problems)}
+
+
+@dataclass
+class _Outgoing:
+    due: DueAction
+    message: OutgoingEmail | SmsMessage
+    detail: dict[str, Any]
+    existing: Any | None
+
+    @property
+    def delivery_key(self) -> str:
+        return f"{self.due.key}:{self.due.channel}"
+
+
+@dataclass
+class _Run:
+    store: Store
+    run_date: date
+    now: datetime
+    summary: ChannelSummary
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, due: DueAction, text: str) -> None:
+        self.problems.append(f"{due.channel} action {due.action_pk} (case {due.case_id}, {due.action}): "
+                             f"{redact(text)}")
+
+
+_ADDRESS = re.compile(r"<?[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+>?|\+?\d[\d ]{7,}\d")
+
+
+def redact(text: str) -> str:
+    """Server replies quote the recipient ("550 <erika@example.org>: no such user"); keep that out of logs."""
+    return _ADDRESS.sub("<recipient>", text)
+
+
+def open_channel_transport(channel: str, workspace: Workspace, env: Mapping[str, str]) -> EmailTransport | SmsTransport:
+    """The transport of ``email.transport`` or ``sms.transport`` (relative ``file://`` folders in the workspace)."""
+    config = workspace.config
+    if channel == "email":
+        url = config.email.transport
+        environ = dict(env)
+        if config.email.username and USERNAME_ENV not in environ:
+            environ[USERNAME_ENV] = config.email.username
+        if PASSWORD_ENV not in environ and LEGACY_PASSWORD_ENV in environ:
+            environ[PASSWORD_ENV] = environ[LEGACY_PASSWORD_ENV]
+        options: dict[str, Any] = {}
+        if urlsplit(url).scheme in ("smtp", "smtps") and "rate=" not in url:
+            options["rate_limit"] = config.email.rate_per_second
+        return open_email_transport(url, env=environ, base_dir=workspace.root, **options)
+    if channel == "sms":
+        return open_sms_transport(config.sms.transport, env=env, base_dir=workspace.root)
+    raise ConfigError(f"unknown messaging channel {channel!r}: use {' or '.join(CHANNELS)}")
+
+
+def _event(conn: Connection, due: DueAction, kind: str, detail: dict[str, Any], run: _Run) -> None:
+    conn.execute(insert(case_events).values(
+        case_id=due.case_id, on_date=run.run_date, kind=kind, invoice_id=None, amount=None, detail=detail,
+        source=f"dispatch:{due.channel}", recorded_at=run.now,
+    ))
+
+
+def _fail(conn: Connection, due: DueAction, reason: str, run: _Run, *, exists: bool,
+          detail: dict[str, Any] | None = None) -> None:
+    """A permanent failure: delivery failed, action failed (fallback follows), ``delivery_failed`` event."""
+    key = f"{due.key}:{due.channel}"
+    values = {"status": "failed", "detail": {**(detail or {}), "error": reason}, "recorded_at": run.now}
+    if exists:
+        conn.execute(update(deliveries).where(deliveries.c.idempotency_key == key).values(**values))
+    else:
+        conn.execute(insert(deliveries).values(idempotency_key=key, action_id=due.action_pk, channel=due.channel,
+                                               attempts=0, external_id=due.token_id, **values))
+    conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
+                 .values(status="failed", outcome_on=run.run_date))
+    _event(conn, due, "delivery_failed", {"ref": due.key, "channel": due.channel, "action": due.action,
+                                          "reason": f"{due.channel} failed: {redact(reason)}"}, run)
+    run.summary.failed += 1
+    run.problem(due, reason)
+
+
+def _repair(conn: Connection, due: DueAction, existing: Any, run: _Run) -> bool:
+    """A delivery already final while its action still says planned: bring the action in line."""
+    if existing.status in ("sent", "delivered"):
+        sent_on = (existing.detail or {}).get("sent_on")
+        conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
+                     .values(status=existing.status,
+                             outcome_on=date.fromisoformat(sent_on) if sent_on else run.run_date))
+        book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
+                         source=f"dispatch:{due.channel}")
+        run.summary.recovered += 1
+        return True
+    if existing.status == "failed":
+        conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
+                     .values(status="failed", outcome_on=run.run_date))
+        run.summary.recovered += 1
+        return True
+    return False
+
+
+def _load_existing(conn: Connection, keys: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(keys), 500):
+        for row in conn.execute(select(deliveries).where(deliveries.c.idempotency_key.in_(keys[start:start + 500]))):
+            found[row.idempotency_key] = row
+    return found
+
+
+@dataclass(frozen=True)
+class _Builder:
+    """Builds one channel's messages; ``build`` raises PermanentDeliveryError or ConfigError."""
+
+    channel: str
+    workspace: Workspace
+    secrets: Secrets
+    templates: Path
+    email: EmailSettings | None
+    sms: SmsSettings | None
+
+    def build(self, due: DueAction, existing: Any | None, run: _Run) -> tuple[OutgoingEmail | SmsMessage,
+                                                                              dict[str, Any]]:
+        # A pending row means the message may have gone out: build the very same one again (same
+        # Date header, same pay-by date and pay link). A deferred one surely did not: it is new today.
+        previous = dict(existing.detail or {}) if existing is not None and existing.status == "pending" else {}
+        sent_on = date.fromisoformat(previous["sent_on"]) if "sent_on" in previous else run.run_date
+        common = {"token": due.token_id, "action": due.action, "sent_on": sent_on.isoformat()}
+        if self.channel == "email":
+            assert self.email is not None
+            data, kind = compose_email(due, self.workspace, self.secrets, self.templates, sent_on)
+            sent_at = datetime.fromisoformat(previous["sent_at"]) if "sent_at" in previous else run.now
+            email = build_email(data, brand_for(self.workspace), self.email, sent_at=sent_at,
+                                templates_dir=self.templates)
+            return email, {**common, "message_id": email.message_id, "template": kind, "language": email.language,
+                           "sent_at": sent_at.isoformat(), "attachment": data.attachment is not None}
+        assert self.sms is not None
+        sms_data, kind = compose_sms(due, self.workspace, self.secrets, self.templates, sent_on)
+        sms = build_sms(sms_data, self.sms, templates_dir=self.templates)
+        return sms, {**common, "client_ref": sms.client_ref, "template": kind, "language": sms_data.locale[:2],
+                     "country": sms.country, "segments": sms.segments, "encoding": sms.encoding}
+
+
+def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_attempts: int,
+             quiet_hours: Mapping[str, QuietHours] | None, timezone: str) -> list[_Outgoing]:
+    """Apply the guards, build the messages; record what is settled without sending."""
+    outgoing: list[_Outgoing] = []
+    with run.store.begin() as conn:
+        existing_by_key = _load_existing(conn, [f"{d.key}:{d.channel}" for d in due_list])
+        for due in due_list:
+            existing = existing_by_key.get(f"{due.key}:{due.channel}")
+            if existing is not None and _repair(conn, due, existing, run):
+                continue
+            if due.case_status == "closed" and due.action != "thank_you":
+                conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
+                             .values(status="cancelled", outcome_on=run.run_date))
+                run.summary.cancelled += 1
+                continue
+            if due.case_status == "on_hold":
+                run.summary.deferred += 1
+                continue
+            if builder.channel == "email" and (not due.email or due.email_invalid):
+                _fail(conn, due, "the debtor has no usable email address", run, exists=existing is not None)
+                continue
+            if builder.channel == "sms" and not due.phone:
+                _fail(conn, due, "the debtor has no phone number", run, exists=existing is not None)
+                continue
+            if existing is not None and existing.status == "deferred" and existing.attempts >= max_attempts:
+                last = (existing.detail or {}).get("error", "transient failures")
+                _fail(conn, due, f"gave up after {existing.attempts} attempts ({last})", run, exists=True)
+                continue
+            try:
+                message, detail = builder.build(due, existing, run)
+            except PermanentDeliveryError as exc:
+                _fail(conn, due, str(exc), run, exists=existing is not None)
+                continue
+            except ConfigError as exc:
+                run.summary.errors += 1
+                run.problem(due, f"not sent: {exc}")
+                continue
+            if isinstance(message, SmsMessage):
+                allowed = next_allowed_send(run.now, message.country, quiet_hours, timezone)
+                if allowed != run.now:
+                    run.summary.deferred += 1
+                    continue
+            outgoing.append(_Outgoing(due, message, detail, existing))
+    return outgoing
+
+
+def _mark_pending(items: Sequence[_Outgoing], run: _Run) -> None:
+    fresh = []
+    with run.store.begin() as conn:
+        for item in items:
+            if item.existing is None:
+                fresh.append({"idempotency_key": item.delivery_key, "action_id": item.due.action_pk,
+                              "channel": item.due.channel, "status": "pending", "attempts": 1,
+                              "external_id": item.due.token_id, "detail": item.detail, "recorded_at": run.now})
+                continue
+            if item.existing.status == "pending":
+                run.summary.recovered += 1  # a crash left it: the same message goes again (see the docstring)
+            item.detail = {**(item.existing.detail or {}), **item.detail}
+            conn.execute(update(deliveries).where(deliveries.c.id == item.existing.id).values(
+                status="pending", attempts=item.existing.attempts + 1, detail=item.detail, recorded_at=run.now))
+        if fresh:
+            try:
+                conn.execute(insert(deliveries), fresh)
+            except IntegrityError:
+                raise StoreError("another dispatch is sending the same messages right now (a delivery key is "
+                                 "already taken); run one dispatch per workspace at a time") from None
+
+
+def _record_results(items: Sequence[_Outgoing], results: Sequence[SendResult | SmsSendResult], run: _Run) -> None:
+    with run.store.begin() as conn:
+        with_fee = set(conn.execute(select(actions.c.id).where(
+            actions.c.id.in_([i.due.action_pk for i in items]), actions.c.amount.is_not(None))).scalars())
+        for item, result in zip(items, results, strict=True):
+            due = item.due
+            outcome: dict[str, Any] = {"result": result.detail, "code": result.code}
+            if isinstance(result, SmsSendResult):
+                outcome["provider_ids"] = list(result.provider_ids)
+            detail = {**item.detail, **outcome}
+            pending = (deliveries.c.idempotency_key == item.delivery_key) & (deliveries.c.status == "pending")
+            if result.status is DeliveryStatus.SENT:
+                changed = conn.execute(update(deliveries).where(pending).values(
+                    status="sent", detail=detail, recorded_at=run.now)).rowcount
+                if not changed:
+                    continue
+                # outcome_on: the day the server accepted it (legal periods count from it)
+                conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
+                             .values(status="sent", outcome_on=run.run_date))
+                if due.action_pk in with_fee:
+                    book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
+                                     source=f"dispatch:{due.channel}")
+                message_id = item.detail.get("message_id") or item.detail.get("client_ref")
+                _event(conn, due, "message_sent", {
+                    "ref": due.key, "channel": due.channel, "action": due.action,
+                    "template": item.detail["template"], "language": item.detail["language"],
+                    "message_id": message_id,
+                    "reason": f"{due.channel} '{item.detail['template']}' ({item.detail['language']}), {message_id}",
+                }, run)
+                run.summary.sent += 1
+            elif result.status is DeliveryStatus.PERMANENT_FAILURE:
+                _fail(conn, due, result.detail, run, exists=True, detail=detail)
+                if isinstance(result, SendResult) and _address_refused(result):
+                    mark_email_invalid(conn, due.case_id, None)
+            else:
+                conn.execute(update(deliveries).where(pending).values(
+                    status="deferred", detail={**detail, "error": result.detail}, recorded_at=run.now))
+                run.summary.deferred += 1
+                run.problem(due, f"will be retried: {result.detail}")
+
+
+def _address_refused(result: SendResult) -> bool:
+    """A 550/551/553 at RCPT means the mailbox does not exist (not a policy or content refusal)."""
+    return result.code in (550, 551, 553) and result.detail.startswith("recipient refused")
+
+
+def _chunks(items: list[_Outgoing], size: int) -> Iterator[list[_Outgoing]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _outstanding(store: Store) -> list[str]:
+    with store.begin() as conn:
+        return outstanding_sms_ids(conn)
+
+
+def _receipts(transport: Any, run: _Run, wait: float) -> ReceiptResult | None:
+    """Read delivery receipts where the transport can: SMPP on its bind, HTTP gateways by polling.
+
+    Only SMS still ``sent`` (no final receipt yet) are waited for; SMPP stops reading as soon as
+    one receipt per outstanding segment is in, or after ``wait`` seconds.
+    """
+    ids = _outstanding(run.store)
+    if not ids:
+        return None
+    if hasattr(transport, "collect_reports"):
+        reports = transport.collect_reports(wait=wait, expected=len(ids))
+    elif hasattr(transport, "poll_reports"):
+        reports = transport.poll_reports(ids)
+    else:
+        return None
+    return apply_delivery_reports(run.store, reports, on_date=run.run_date, recorded_at=run.now)
+
+
+def _dispatch_channel(run: _Run, channel: str, workspace: Workspace, secrets: Secrets, templates: Path,
+                      env: Mapping[str, str], *, given: Any, chunk_size: int, max_attempts: int,
+                      receipt_wait: float, quiet_hours: Mapping[str, QuietHours] | None) -> None:
+    """One channel: chunk by chunk load, guard, build, record pending, send, record; then receipts.
+
+    Only one chunk of messages is held in memory; the transport is opened when the first message
+    is ready (or when SMS receipts are awaited) and closed at the end unless it was given.
+    """
+    config = workspace.config
+    with run.store.begin() as conn:
+        due_ids = due_action_ids(conn, channel, run.run_date)
+    run.summary.due = len(due_ids)
+    # SMS transports other than the file may have receipts for earlier SMS even on a night with nothing due.
+    receipts_possible = channel == "sms" and (given is not None or urlsplit(config.sms.transport).scheme != "file")
+    if not due_ids and not (receipts_possible and _outstanding(run.store)):
+        return
+    builder = _Builder(channel, workspace, secrets, templates,
+                       email_settings(workspace, secrets) if channel == "email" else None,
+                       sms_settings(workspace) if channel == "sms" else None)
+    transport: Any = given
+    try:
+        for start in range(0, len(due_ids), chunk_size):
+            with run.store.begin() as conn:
+                due_list = load_due_actions(conn, due_ids[start:start + chunk_size], config.creditor.language)
+            chunk = _prepare(due_list, builder, run, max_attempts=max_attempts, quiet_hours=quiet_hours,
+                             timezone=config.creditor.timezone)
+            if not chunk:
+                continue
+            if transport is None:
+                transport = open_channel_transport(channel, workspace, env)
+            _mark_pending(chunk, run)
+            results = transport.send_batch([item.message for item in chunk])
+            if len(results) != len(chunk):
+                raise DeliveryError(f"{channel} transport answered {len(results)} results for {len(chunk)} "
+                                    "messages; the pending deliveries are resolved on the next dispatch")
+            _record_results(chunk, results, run)
+        if receipts_possible:
+            if transport is None:
+                transport = open_channel_transport(channel, workspace, env)
+            receipts = _receipts(transport, run, receipt_wait)
+            if receipts is not None:
+                run.summary.delivered += receipts.delivered
+                run.summary.undelivered += receipts.failed
+                run.problems.extend(receipts.problems)
+    finally:
+        if given is None and transport is not None:
+            transport.close()
+
+
+def dispatch_messages(
+    store: Store,
+    workspace: Workspace,
+    run_date: date,
+    *,
+    channels: Sequence[str] = CHANNELS,
+    now: datetime,
+    env: Mapping[str, str] = os.environ,
+    email_transport: EmailTransport | None = None,
+    sms_transport: SmsTransport | None = None,
+    chunk_size: int = 100,
+    max_attempts: int = 5,
+    receipt_wait: float = 0.0,
+    quiet_hours: Mapping[str, QuietHours] | None = None,
+    templates_dir: Path | None = None,
+) -> DispatchResult:
+    """Send every planned email/SMS due on or before ``run_date``; see the module docstring.
+
+    ``now`` (timezone-aware) is the send time: the email Date header and the moment quiet hours
+    are checked against. Transports given as arguments are used as they are and not closed
+    (tests, and callers that keep an SMPP bind open for receipts); otherwise they are opened from
+    the configuration and closed at the end. Raises ConfigError for a missing secret or a bad
+    transport URL; everything that concerns one message is counted and reported instead.
+    """
+    if now.tzinfo is None:
+        raise ConfigError("dispatch needs a timezone-aware 'now'")
+    unknown = [c for c in channels if c not in CHANNELS]
+    if unknown:
+        raise ConfigError(f"unknown messaging channel {unknown[0]!r}: use {' or '.join(CHANNELS)}")
+    if chunk_size < 1 or max_attempts < 1:
+        raise ConfigError("chunk_size and max_attempts must be at least 1")
+    secrets = load_secrets(workspace, env)
+    templates = templates_dir or templates_dir_for(workspace)
+    summaries: list[ChannelSummary] = []
+    problems: list[str] = []
+    for channel in channels:
+        run = _Run(store, run_date, now, ChannelSummary(channel))
+        summaries.append(run.summary)
+        _dispatch_channel(run, channel, workspace, secrets, templates, env,
+                          given=email_transport if channel == "email" else sms_transport,
+                          chunk_size=chunk_size, max_attempts=max_attempts, receipt_wait=receipt_wait,
+                          quiet_hours=quiet_hours)
+        problems.extend(run.problems)
+        log.info("dispatch %s %s: %d due, %d sent, %d failed, %d deferred, %d errors", run_date, channel,
+                 run.summary.due, run.summary.sent, run.summary.failed, run.summary.deferred, run.summary.errors)
+    return DispatchResult(run_date, tuple(summaries), tuple(problems))

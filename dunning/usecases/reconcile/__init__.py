@@ -1,0 +1,1 @@
+"""Reconciliation: bank files matched to cases, payments applied, collective entries, review, reports."""

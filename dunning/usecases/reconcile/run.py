@@ -1,0 +1,223 @@
+"""Bank reconciliation: bank files in, cases advanced, a report and a review queue out.
+
+    result = reconcile_files(store, workspace, [Path("2026-11-20.xml")], as_of=date(2026, 11, 20))
+    print(result.summary())
+
+For each file (a camt.052, camt.053 or camt.054; a ZIP of them is unpacked first), in **one
+database transaction** (the file is applied whole, or not at all):
+
+1. The file's content SHA-256 is looked up in ``bank_files``: a file seen before, under any
+   name, changes nothing (``already_processed``).
+2. Its transactions are read (:mod:`dunning.bank.read`); each carries the bank's
+   identities for the movement. A transaction known by any identity of an earlier one (the
+   camt.052 intraday report of a booking now in the camt.053, a camt.054 notification of it)
+   is the same movement and is never booked twice: it is reported as a duplicate.
+3. The open cases (:mod:`dunning.usecases.reconcile.booking`) and the transactions go to the
+   pure matcher (:func:`dunning.domain.matching.match.match_payments`), with the earlier payments so
+   a return or reversal can undo the one it refers to.
+4. What it decided is written: ``bank_transactions`` (status matched / suggested / unmatched /
+   ignored, the rule and the evidence in ``detail``), ``allocations``, invoices and cases (a
+   paid case is closed with ``close_reason='paid'``; the next nightly run plans the flow's
+   ``on_paid`` thank-you and nothing else), the case timeline (``payment_received``,
+   ``case_paid``, ``payment_reversed``, ``case_reopened``, ``creditor_notified``) and
+   ``review_items`` for suggestions and unmatched credits. A collective booking (one entry for
+   the day's QR/ESR payments) is never matched itself: its payments are booked from the
+   camt.054 that details them, whichever comes first, and the two are linked
+   (:mod:`dunning.usecases.reconcile.collective`).
+5. A report is written to ``output/reports/`` as CSV and Parquet.
+
+A file that cannot be read (not camt, malformed, unsafe XML, a ZIP bomb) is refused with a
+message naming it; the other files go on. ``creditor_notified`` events record what the
+creditor's system must be told; ``dunning notify`` posts each once as a signed ``payment_update``
+webhook (:mod:`dunning.usecases.notify.webhooks`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
+
+from dunning.adapters.transport import sha256_file
+from dunning.bank.inbox import expand_zip, fetch_inbox, is_zip, tidy_staged
+from dunning.bank.read import BankFileRefused, read_bank_file
+from dunning.domain.matching.match import MatchConfig
+from dunning.errors import InputError
+from dunning.store import Store
+from dunning.store.schema import bank_files
+from dunning.usecases.reconcile.apply import HISTORY_DAYS, FileResult, FileRun
+from dunning.usecases.reconcile.booking import ZERO
+from dunning.workspace import Workspace
+
+__all__ = [
+    "HISTORY_DAYS",
+    "OUTCOMES",
+    "FileResult",
+    "ReconcileResult",
+    "fetch_inbox",
+    "match_config",
+    "reconcile_files",
+    "reconcile_inbox",
+]
+
+OUTCOMES = ("matched", "suggested", "unmatched", "ignored", "undone")
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """The files of one reconciliation and what each did."""
+
+    as_of: date
+    files: tuple[FileResult, ...]
+
+    @property
+    def refused(self) -> tuple[FileResult, ...]:
+        return tuple(f for f in self.files if f.status == "refused")
+
+    @property
+    def all_refused(self) -> bool:
+        return bool(self.files) and len(self.refused) == len(self.files)
+
+    def errors(self) -> list[InputError]:
+        """The refused files, each as an :class:`InputError` naming the file."""
+        return [InputError(f.error or f"{f.file}: refused") for f in self.refused]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and sums per outcome over all files, and the cases paid, partly paid and reopened."""
+        counts: Counter[str] = Counter()
+        sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        cases: dict[str, set[int]] = defaultdict(set)
+        for f in self.files:
+            counts.update(f.counts)
+            for k, v in f.sums.items():
+                sums[k] += v
+            for k, ids in f.cases.items():
+                cases[k].update(ids)
+        return {
+            "as_of": self.as_of.isoformat(),
+            "files": len(self.files),
+            "files_processed": sum(f.status == "processed" for f in self.files),
+            "files_already_processed": sum(f.status == "already_processed" for f in self.files),
+            "files_refused": len(self.refused),
+            "outcomes": {o: {"count": counts.get(o, 0), "amount": str(sums.get(o, ZERO))} for o in OUTCOMES},
+            "duplicates": counts.get("duplicate", 0),
+            "cases_paid": sorted(cases.get("paid", ())),
+            "cases_partly_paid": sorted(cases.get("partial", ())),
+            "cases_reopened": sorted(cases.get("reopened", ())),
+            "review_items": counts.get("review_items", 0),
+            "collectives": dict(sum((Counter(f.collectives) for f in self.files), Counter[str]())),
+            "reports": [r for f in self.files for r in f.reports],
+        }
+
+
+def match_config(workspace: Workspace) -> MatchConfig:
+    """The matcher's settings from ``bank.tolerance`` and ``ledger.invoice_pattern``."""
+    return MatchConfig(
+        tolerance=Decimal(workspace.config.bank.tolerance),
+        invoice_number_pattern=workspace.config.ledger.invoice_pattern,
+    )
+
+
+def reconcile_files(
+    store: Store,
+    workspace: Workspace,
+    paths: Iterable[Path],
+    *,
+    as_of: date,
+    recorded_at: datetime | None = None,
+) -> ReconcileResult:
+    """Reconcile bank files (camt.052/053/054, or ZIPs of them) as of ``as_of``; see the module docstring."""
+    recorded_at = recorded_at or datetime.now(UTC)
+    config = match_config(workspace)
+    results: list[FileResult] = []
+    for given in paths:
+        path = Path(given)
+        if not path.is_file():
+            error = f"bank file refused: {path}: no such file"
+            results.append(FileResult(path.name, "", "refused", error=error, path=str(path)))
+        elif is_zip(path):
+            with tempfile.TemporaryDirectory(prefix="dunning-zip-") as folder:
+                try:
+                    members = expand_zip(path, Path(folder))
+                except InputError as exc:
+                    results.append(FileResult(path.name, sha256_file(path), "refused", error=str(exc), path=str(path)))
+                    continue
+                for member, shown in members:
+                    one = _reconcile_one(store, workspace, member, shown, as_of, config, recorded_at)
+                    results.append(dataclasses.replace(one, path=str(path)))
+        else:
+            one = _reconcile_one(store, workspace, path, path.name, as_of, config, recorded_at)
+            results.append(dataclasses.replace(one, path=str(path)))
+    return ReconcileResult(as_of, tuple(results))
+
+
+def reconcile_inbox(
+    store: Store, workspace: Workspace, *, as_of: date, recorded_at: datetime | None = None
+) -> ReconcileResult:
+    """Fetch the bank inbox (:func:`fetch_inbox`) and reconcile what it brought.
+
+    Staged copies are deleted once reconciled (the originals are archived at the bank's side);
+    a refused file is kept in ``bank/refused/`` for a person to look at.
+    """
+    paths = fetch_inbox(workspace)
+    result = reconcile_files(store, workspace, paths, as_of=as_of, recorded_at=recorded_at)
+    refused = {f.path for f in result.files if f.status == "refused"}
+    for path in paths:
+        tidy_staged(workspace, path, refused=str(path) in refused)
+    return result
+
+
+# ---------------------------------------------------------------------------------- one file
+
+
+def _already(conn: Connection, sha: str) -> bool:
+    return conn.execute(select(bank_files.c.id).where(bank_files.c.sha256 == sha)).first() is not None
+
+
+def _reconcile_one(
+    store: Store,
+    workspace: Workspace,
+    path: Path,
+    shown: str,
+    as_of: date,
+    config: MatchConfig,
+    recorded_at: datetime,
+) -> FileResult:
+    try:
+        sha = sha256_file(path)
+    except OSError as exc:
+        return FileResult(shown, "", "refused", error=f"bank file refused: {shown}: cannot read it ({exc.strerror})")
+    with store.begin() as conn:
+        if _already(conn, sha):
+            return FileResult(shown, sha, "already_processed")
+    try:
+        bank = workspace.config.bank
+        bank_file = read_bank_file(
+            path,
+            as_of=as_of,
+            display_name=shown,
+            refuse_test_data=not bank.accept_test_files,
+            test_accounts=frozenset(a.replace(" ", "").upper() for a in bank.test_accounts),
+        )
+    except BankFileRefused as exc:
+        return FileResult(shown, sha, "refused", error=str(exc))
+    try:
+        with store.begin() as conn:
+            if _already(conn, sha):
+                return FileResult(shown, sha, "already_processed", bank_file.message)
+            return FileRun(conn, workspace, bank_file, sha, as_of, config, recorded_at).run()
+    except IntegrityError:
+        # Another process recorded the same file (or transaction) first: nothing of ours landed.
+        with store.begin() as conn:
+            if _already(conn, sha):
+                return FileResult(shown, sha, "already_processed", bank_file.message)
+        raise
