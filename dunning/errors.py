@@ -10,6 +10,7 @@
     │   └── FlowError          a flow file is invalid or breaks its legal rule pack
     ├── StoreError             the state store cannot be opened or migrated
     ├── NotFound               a case, debtor, batch or review item that does not exist
+    ├── WorkspaceBusy          another process is working on the same stage of this workspace
     └── DeliveryError          sending a letter, email, SMS or upload failed
         ├── TransientDeliveryError   worth retrying (timeouts, 4xx SMTP, connection reset)
         └── PermanentDeliveryError   retrying will not help: the step's fallback follows
@@ -65,3 +66,7 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """A delivery failure that retrying will not fix; the step's fallback follows."""
+
+
+class WorkspaceBusy(DunningError):
+    """Another process holds this stage's lock on the workspace; the message says who and since when."""

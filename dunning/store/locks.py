@@ -1,0 +1,183 @@
+"""One writer per stage: a lock on the workspace's store that a killed process cannot leave behind.
+
+Two ``dunning run`` (or ``letters``, ``dispatch``, ...) on one workspace at once would plan, render or send
+the same things twice. Each stage's use case therefore holds the stage's lock for as long as it works; a
+second caller is refused at once with who holds it and since when::
+
+    another `dunning run` is working on this workspace since 2026-12-06 02:00:13 UTC, pid 4711
+
+The lock lives where the state lives, so it holds across machines whenever the store does:
+
+- **PostgreSQL**: a session-level advisory lock (``pg_try_advisory_lock``) taken on a connection kept open
+  for the stage's duration. The server releases it when that connection ends, so a process killed with
+  ``kill -9`` frees it as soon as its socket closes. The holder names itself in ``application_name``
+  (``dunning run pid=4711 since=...``), which the refused caller reads from ``pg_stat_activity``.
+- **SQLite**: an exclusive ``flock`` on ``<database file>.<stage>.lock`` beside the database. The kernel
+  releases it when the holding process dies, however it dies; the file says who holds it. The file itself
+  is never deleted (deleting a lock file races with the next process locking it).
+- An in-memory SQLite store belongs to one process: nothing to lock.
+
+A lock is taken over safely because nothing has to be taken over: a dead holder holds nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, text
+
+from dunning.errors import WorkspaceBusy
+from dunning.store import Store
+
+__all__ = ["STAGES", "Holder", "stage_lock"]
+
+# The stages that write, by the command a person would see in the refusal. `letters` and `deliver` share one
+# lock: both upload print batches.
+STAGES = {
+    "import": "import",
+    "run": "run",
+    "dispatch": "dispatch",
+    "letters": "letters",
+    "notify": "notify",
+    "reconcile": "reconcile",
+    "acks": "acks",
+}
+
+# The first of the two 32-bit keys of every advisory lock dunning takes ("dn" in ASCII), so that its locks
+# never collide with another application's on the same database.
+_PG_NAMESPACE = 0x646E
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds a stage's lock, as far as the store can tell."""
+
+    command: str
+    pid: int | None
+    since: datetime | None
+
+    def describe(self) -> str:
+        since = f" since {self.since.strftime('%Y-%m-%d %H:%M:%S %Z')}" if self.since else ""
+        pid = f", pid {self.pid}" if self.pid is not None else ""
+        return f"another `dunning {self.command}` is working on this workspace{since}{pid}"
+
+
+def _stage_key(stage: str) -> int:
+    """A stable signed 32-bit number for the stage (PostgreSQL's advisory lock keys are int4)."""
+    return int.from_bytes(hashlib.blake2b(stage.encode(), digest_size=4).digest(), "big", signed=True)
+
+
+def _check(stage: str) -> str:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
+    return STAGES[stage]
+
+
+@contextmanager
+def stage_lock(store: Store, stage: str) -> Iterator[None]:
+    """Hold ``stage``'s lock on ``store`` for the duration of the block; raise ``WorkspaceBusy`` if taken."""
+    command = _check(stage)
+    if store.dialect == "postgresql":
+        with _postgres_lock(store, command):
+            yield
+    elif store.dialect == "sqlite":
+        with _sqlite_lock(store, command):
+            yield
+    else:  # pragma: no cover - the store opens only these two
+        yield
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@contextmanager
+def _postgres_lock(store: Store, command: str) -> Iterator[None]:
+    key = _stage_key(command)
+    # A connection of its own, outside the pool's reuse while held: the lock is this session's.
+    connection = store.engine.connect()
+    try:
+        name = f"dunning {command} pid={os.getpid()} since={_now().isoformat()}"
+        connection.execute(text("SELECT set_config('application_name', :name, false)"), {"name": name[:63]})
+        taken = connection.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": _PG_NAMESPACE, "key": key})
+        connection.commit()
+        if not taken.scalar_one():
+            raise WorkspaceBusy(_postgres_holder(connection, command, key).describe())
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": _PG_NAMESPACE, "key": key})
+            connection.execute(text("RESET application_name"))
+            connection.commit()
+    finally:
+        connection.close()
+
+
+def _postgres_holder(connection: Connection, command: str, key: int) -> Holder:
+    row = connection.execute(
+        text(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::int = :ns AND l.objid::int = :key "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ),
+        {"ns": _PG_NAMESPACE, "key": key},
+    ).first()
+    return _parse_holder(row[0] if row else "", command)
+
+
+def _parse_holder(description: str, command: str) -> Holder:
+    """Read ``dunning run pid=4711 since=2026-12-06T02:00:13+00:00`` back (whatever is missing stays None)."""
+    fields = dict(part.split("=", 1) for part in description.split() if "=" in part)
+    pid = int(fields["pid"]) if fields.get("pid", "").isdigit() else None
+    try:
+        since = datetime.fromisoformat(fields["since"]) if "since" in fields else None
+    except ValueError:
+        since = None
+    return Holder(command, pid, since)
+
+
+def _sqlite_file(store: Store) -> Path | None:
+    database = store.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database)
+
+
+@contextmanager
+def _sqlite_lock(store: Store, command: str) -> Iterator[None]:
+    database = _sqlite_file(store)
+    if database is None:
+        yield
+        return
+    path = database.with_name(f"{database.name}.{command}.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WorkspaceBusy(_sqlite_holder(fd, command).describe()) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": _now().isoformat()}).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _sqlite_holder(fd: int, command: str) -> Holder:
+    try:
+        data = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return _parse_holder(f"pid={data.get('pid', '')} since={data.get('since', '')}", command)
+    except (ValueError, OSError):
+        return Holder(command, None, None)
