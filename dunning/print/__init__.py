@@ -61,7 +61,9 @@ from dunning.print.batching import (
     PlannedLetter,
     PrintLetter,
     PrintProfile,
+    batch_number,
     plan_batches,
+    rebuild_batch,
 )
 from dunning.print.delivery import (
     BatchConflictError,
@@ -97,10 +99,12 @@ __all__ = [
     "PrintProfile",
     "ProcessedFiles",
     "assemble_batch",
+    "batch_number",
     "deliver_batch",
     "deliver_batches",
     "parse_acknowledgements",
     "plan_batches",
     "process_acknowledgements",
     "read_new_acknowledgements",
+    "rebuild_batch",
 ]

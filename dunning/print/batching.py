@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -190,8 +190,18 @@ def _check(letter: PrintLetter) -> str | None:
     return None
 
 
-def plan_batches(letters: Iterable[PrintLetter], run_date: date, rules: BatchingRules) -> BatchPlan:
-    """Group, sort and split letters into batches; bad letters become problems, not exceptions."""
+def plan_batches(
+    letters: Iterable[PrintLetter],
+    run_date: date,
+    rules: BatchingRules,
+    *,
+    numbered_after: Mapping[str, int] | None = None,
+) -> BatchPlan:
+    """Group, sort and split letters into batches; bad letters become problems, not exceptions.
+
+    ``numbered_after`` gives, per profile code, the highest batch number already made for ``run_date``
+    (by an earlier run the same day), so numbers go on where they stopped instead of starting at 001 again.
+    """
     if rules.max_letters < 1:
         raise ValueError(f"max_letters must be at least 1, got {rules.max_letters}")
     problems: list[BatchProblem] = []
@@ -224,7 +234,8 @@ def plan_batches(letters: Iterable[PrintLetter], run_date: date, rules: Batching
     batches: list[PlannedBatch] = []
     for profile in sorted(groups, key=lambda p: p.code):
         members = sorted(groups[profile], key=lambda m: postal_sort_key(m[0]))
-        for number, chunk in enumerate(_split(members, rules), start=1):
+        first = (numbered_after or {}).get(profile.code, 0) + 1
+        for number, chunk in enumerate(_split(members, rules), start=first):
             planned = tuple(
                 PlannedLetter(letter, seq, pages, blanks, sheets, envelope)
                 for seq, (letter, pages, blanks, sheets, envelope) in enumerate(chunk, start=1)
@@ -252,3 +263,49 @@ def _split(
     if current:
         chunks.append(current)
     return chunks
+
+
+def batch_number(batch_id: str) -> int:
+    """The running number of a batch within its date and profile.
+
+    >>> batch_number("P20261124-DK-DL-STANDARD-DOM-002-3f9a1c2e")
+    2
+    """
+    return int(batch_id.rsplit("-", 2)[-2])
+
+
+def rebuild_batch(batch_id: str, letters: Sequence[PrintLetter], rules: BatchingRules) -> PlannedBatch | BatchProblem:
+    """The batch recorded as ``batch_id`` with ``letters`` in their recorded order, exactly as it was planned.
+
+    A batch is fixed when it is made: its id, members and order are stored before anything is uploaded. To
+    finish an interrupted delivery the batch is laid out again from what was stored, never planned again
+    (planning depends on ``batch_size`` and on which other letters are waiting, which may have changed).
+    The same letters give the same sheets, blank backs and envelopes; a letter whose PDF or page count no
+    longer allows that is a problem, and the caller must not deliver a different batch under the same id.
+    """
+    planned: list[PlannedLetter] = []
+    profiles: set[str] = set()
+    for sequence, letter in enumerate(letters, start=1):
+        message = _check(letter)
+        if message is None:
+            sheets, blanks = sheets_for(letter.page_count, letter.duplex)
+            chosen = choose_envelope(letter.envelope, sheets, rules.envelopes)
+            if isinstance(chosen, str):
+                message = chosen
+        if message is not None:
+            return BatchProblem(letter.letter_id, f"batch {batch_id} cannot be laid out again: {message}")
+        assert isinstance(chosen, Envelope)
+        profile = PrintProfile(
+            duplex=letter.duplex,
+            colour=letter.colour,
+            envelope=chosen.name,
+            postage_class=letter.postage_class,
+            international=letter.country.upper() != rules.home_country.upper(),
+            registered=letter.registered,
+        )
+        profiles.add(profile.code)
+        planned.append(PlannedLetter(letter, sequence, letter.page_count, blanks, sheets, chosen.name))
+    if len(profiles) != 1 or f"-{next(iter(profiles))}-" not in batch_id:
+        return BatchProblem(batch_id, f"batch {batch_id} cannot be laid out again: its letters now need print "
+                            f"profiles {sorted(profiles)}")
+    return PlannedBatch(batch_id, profile, tuple(planned))

@@ -7,7 +7,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dunning.print import BatchingRules, Envelope, PrintLetter, plan_batches
+from dunning.print import BatchingRules, BatchProblem, Envelope, PrintLetter, batch_number, plan_batches, rebuild_batch
 from dunning.print.batching import choose_envelope, sheets_for
 
 DAY = date(2026, 11, 24)
@@ -153,3 +153,37 @@ def test_every_letter_lands_once_sorted_and_within_limits(letters: list[PrintLet
     # input order does not matter
     again = plan_batches(list(reversed(letters)), DAY, BatchingRules(max_letters=size))
     assert [b.batch_id for b in again.batches] == [b.batch_id for b in plan.batches]
+
+
+def test_a_later_run_the_same_day_numbers_its_batches_after_the_earlier_ones() -> None:
+    rules = BatchingRules(home_country="BE", max_letters=2)
+    first = plan_batches([letter(n) for n in range(1, 4)], date(2026, 11, 24), rules)
+    numbers = {b.profile.code: max(batch_number(x.batch_id) for x in first.batches) for b in first.batches}
+    later = plan_batches([letter(n) for n in range(4, 7)], date(2026, 11, 24), rules, numbered_after=numbers)
+
+    assert [batch_number(b.batch_id) for b in first.batches] == [1, 2]
+    assert [batch_number(b.batch_id) for b in later.batches] == [3, 4]
+    assert not {b.batch_id for b in first.batches} & {b.batch_id for b in later.batches}
+
+
+@given(size=st.integers(min_value=1, max_value=7), count=st.integers(min_value=1, max_value=30),
+       later_size=st.integers(min_value=1, max_value=40))
+@settings(max_examples=60, deadline=None)
+def test_every_batch_is_laid_out_again_from_its_stored_letters_whatever_batch_size_is_later(
+    size: int, count: int, later_size: int
+) -> None:
+    letters = [letter(n, page_count=1 + n % 3, postal_code=str(1000 + n * 7 % 13)) for n in range(1, count + 1)]
+    plan = plan_batches(letters, date(2026, 11, 24), BatchingRules(home_country="BE", max_letters=size))
+    for batch in plan.batches:
+        stored = [p.letter for p in batch.letters]  # what the store keeps: the id and the letters in order
+        again = rebuild_batch(batch.batch_id, stored, BatchingRules(home_country="BE", max_letters=later_size))
+        assert again == batch
+
+
+def test_a_batch_whose_letter_changed_is_not_laid_out_again_under_its_id() -> None:
+    plan = plan_batches([letter(1), letter(2)], date(2026, 11, 24), BatchingRules(home_country="BE"))
+    (batch,) = plan.batches
+    changed = [batch.letters[0].letter, PrintLetter(**{**vars(batch.letters[1].letter), "country": "NL"})]
+    problem = rebuild_batch(batch.batch_id, changed, BatchingRules(home_country="BE"))
+    assert isinstance(problem, BatchProblem)
+    assert "cannot be laid out again" in problem.message
