@@ -57,6 +57,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from dunning.domain.keys import action_key
 from dunning.domain.legal import select_pack
 from dunning.domain.legal.base import FeeContext, Figure, LegalPack, money
 from dunning.domain.planning.actions import (
@@ -140,8 +141,8 @@ class CasePlan:
 
 
 def idempotency_key(case_id: str, flow: Flow, step_key: str, action: str, cycle: int, depth: int) -> str:
-    key = f"case:{case_id}|flow:{flow.name}@{flow.version}|step:{step_key}|action:{action}|cycle:{cycle}"
-    return key if depth == 0 else f"{key}|fallback:{depth}"
+    """The key of a planned action (:func:`dunning.domain.keys.action_key`)."""
+    return action_key(case_id, flow.name, flow.version, step_key, action, cycle=cycle, fallback_depth=depth)
 
 
 class _Wait(Exception):
