@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from dunning.bank.read import BankFile, BankLine
 from dunning.domain.matching.match import (
@@ -30,31 +29,36 @@ from dunning.domain.matching.match import (
     MatchConfig,
     Matched,
     MatchResult,
+    PaymentRecord,
     Suggested,
     Undone,
     Unmatched,
     match_payments,
 )
-from dunning.store.schema import bank_files, bank_transaction_aliases, bank_transactions, review_items
-from dunning.usecases.reconcile.booking import (
+from dunning.store.payments import (
     ZERO,
-    Applier,
-    CaseBook,
-    CaseChange,
+    JsonObject,
+    NewReviewItem,
+    NewTransaction,
+    cancel_open_reviews,
+    find_transaction,
+    insert_aliases,
+    insert_bank_file,
+    insert_review_items,
+    insert_transactions,
     known_keys,
-    learn_ibans,
-    load_cases,
     load_history,
     record_to_json,
+    set_bank_file_summary,
+    set_transaction_detail,
 )
+from dunning.usecases.reconcile.booking import Applier, CaseBook, CaseChange, learn_ibans, load_cases
 from dunning.usecases.reconcile.collective import Collectives
 from dunning.usecases.reconcile.report import ReportRow, write_report
+from dunning.usecases.reconcile.settings import HISTORY_DAYS
 from dunning.workspace import Workspace
 
 __all__ = ["HISTORY_DAYS", "FileResult", "FileRun"]
-
-#: How far back payments can still be returned or reversed (SEPA: unauthorised direct debits, 13 months).
-HISTORY_DAYS = 400
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class FileResult:
     path: str | None = None  # the file given (a ZIP for its members)
     collectives: dict[str, int] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return {
             "file": self.file,
             "sha256": self.sha256,
@@ -135,7 +139,7 @@ class FileRun:
         self.tx_ids: dict[str, int] = {}
         self.directions: dict[str, str] = {}
         self.stored: set[str] = set()
-        self.reviews: list[dict[str, Any]] = []
+        self.reviews: list[NewReviewItem] = []
         self.collectives = Collectives(conn, bank_file.name)
 
     # -------------------------------------------------------------- driving
@@ -169,9 +173,7 @@ class FileRun:
         summary = self._summary(applier, result)
         csv_path, parquet_path = write_report(self.report, self._report_base())
         reports = (str(csv_path), str(parquet_path))
-        self.conn.execute(
-            update(bank_files).where(bank_files.c.id == file_id).values(summary={**summary, "reports": list(reports)})
-        )
+        set_bank_file_summary(self.conn, file_id, {**summary, "reports": list(reports)})
         cases: dict[str, list[int]] = defaultdict(list)
         for case_id, outcome in sorted(applier.outcomes.items(), key=lambda kv: int(kv[0])):
             cases[outcome].append(int(case_id))
@@ -208,32 +210,19 @@ class FileRun:
         return out
 
     def _record_file(self) -> int:
-        row = self.conn.execute(
-            insert(bank_files)
-            .values(
-                sha256=self.sha,
-                file_name=self.file.name[:500],
-                message=self.file.message[:40],
-                status="processed",
-                summary={},
-                recorded_at=self.recorded_at,
-            )
-            .returning(bank_files.c.id)
+        return insert_bank_file(
+            self.conn,
+            sha256=self.sha,
+            file_name=self.file.name,
+            message=self.file.message,
+            recorded_at=self.recorded_at,
         )
-        return int(row.scalar_one())
 
     # -------------------------------------------------------------- transactions
 
     def _record_transactions(self, file_id: int, lines: Sequence[BankLine], result: MatchResult) -> None:
-        matched = {m.tx_key: m for m in result.matched}
-        suggested = {s.tx_key: s for s in result.suggested}
-        unmatched = {u.tx_key: u for u in result.unmatched}
-        undone = {u.tx_key: u for u in result.undone}
-        ignored: dict[str, Ignored] = {}
-        for i in result.ignored:
-            ignored.setdefault(i.tx_key, i)
-        records = {r.tx_key: r for r in result.records}
-        rows: list[dict[str, Any]] = []
+        decisions = _Decisions.of(result)
+        rows: list[NewTransaction] = []
         new_lines: list[BankLine] = []
         seen: set[str] = set()
         batch_keys: dict[int, list[str]] = defaultdict(list)
@@ -264,9 +253,9 @@ class FileRun:
                     else "the same transaction twice in this file"
                 )
                 self._count("ignored", tx.amount, "duplicate")
-                self.report.append(_replace(report, reason=f"duplicate: {why}"))
+                self.report.append(dataclasses.replace(report, reason=f"duplicate: {why}"))
                 continue
-            status, rule = "ignored", ""
+            status = "ignored"
             if line.batch is not None:
                 detail["batch"] = Collectives.batch_detail(
                     line, anchors[line.batch.number], batch_keys[line.batch.number]
@@ -274,102 +263,45 @@ class FileRun:
             collective = self.collectives.collective_detail(line)
             if collective is not None:
                 detail.update(collective=collective[0], reason=collective[1])
-                report = _replace(report, reason=collective[1])
+                report = dataclasses.replace(report, reason=collective[1])
             elif line.skip is not None:
                 detail.update(reason=line.skip)
-                report = _replace(report, reason=line.skip)
-            elif tx.key in matched:
-                m = matched[tx.key]
-                status, rule = "matched", str(m.rule)
-                detail.update(rule=rule, case=m.case_id, evidence=_evidence(m.evidence), credit=str(m.credit))
-                items = ", ".join(f"{a.item_id} {a.amount}" for a in m.allocations)
-                items += "".join(f", {w.item_id} written off {w.amount}" for w in m.write_offs)
-                report = _replace(
-                    report,
-                    outcome="matched",
-                    rule=rule,
-                    case=m.case_id,
-                    paid_items=items,
-                    credit=m.credit,
-                    evidence=_evidence_text(m.evidence),
-                )
-            elif tx.key in undone:
-                u = undone[tx.key]
-                status, rule = "matched", str(u.rule)
-                detail.update(rule=rule, undoes=u.original_key, evidence=_evidence(u.evidence))
-                cases_hit = sorted({a.case_id for a in u.reopened}, key=int)
-                report = _replace(
-                    report,
-                    outcome="undone",
-                    rule=rule,
-                    case=", ".join(cases_hit),
-                    paid_items=", ".join(f"{a.item_id} reopened {a.amount}" for a in u.reopened),
-                    reason=f"undoes {u.original_key}",
-                    evidence=_evidence_text(u.evidence),
-                )
-            elif tx.key in suggested:
-                s = suggested[tx.key]
-                status, rule = "suggested", str(s.rule)
-                candidates = [
-                    {"case": c.case_id, "item": c.item_id, "score": c.score, "evidence": _evidence(c.evidence)}
-                    for c in s.candidates
-                ]
-                detail.update(rule=rule, reason=s.reason, candidates=candidates, evidence=_evidence(s.evidence))
-                report = _replace(
-                    report,
-                    outcome="suggested",
-                    rule=rule,
-                    reason=s.reason,
-                    evidence=_evidence_text(s.evidence),
-                    case=s.candidates[0].case_id if s.candidates else "",
-                    candidates="; ".join(f"case {c.case_id} ({c.score:.2f})" for c in s.candidates),
-                )
-            elif tx.key in unmatched:
-                u2 = unmatched[tx.key]
-                status = "unmatched"
-                detail.update(reason=u2.reason, evidence=_evidence(u2.evidence))
-                report = _replace(report, outcome="unmatched", reason=u2.reason, evidence=_evidence_text(u2.evidence))
-            elif tx.key in ignored:
-                ig = ignored[tx.key]
-                detail.update(reason=f"{ig.reason}: {ig.detail}")
-                report = _replace(report, reason=f"{ig.reason}: {ig.detail}")
-            if tx.key in records:
-                detail["record"] = record_to_json(records[tx.key])
+                report = dataclasses.replace(report, reason=line.skip)
+            else:
+                status, report = decisions.describe(tx.key, detail, report)
+            if tx.key in decisions.records:
+                detail["record"] = record_to_json(decisions.records[tx.key])
             self._count(report.outcome, tx.amount)
             self.report.append(report)
             rows.append(
-                {
-                    "key": tx.key,
-                    "bank_file_id": file_id,
-                    "amount": tx.amount,
-                    "currency": tx.currency,
-                    "credit_debit": str(tx.credit_debit),
-                    "booking_date": tx.booking_date,
-                    "reference": tx.structured_ref.value[:40] if tx.structured_ref else None,
-                    "remittance": tx.remittance or None,
-                    "status": status,
-                    "detail": detail,
-                }
+                NewTransaction(
+                    key=tx.key,
+                    bank_file_id=file_id,
+                    amount=tx.amount,
+                    currency=tx.currency,
+                    credit_debit=str(tx.credit_debit),
+                    booking_date=tx.booking_date,
+                    reference=tx.structured_ref.value[:40] if tx.structured_ref else None,
+                    remittance=tx.remittance or None,
+                    status=status,
+                    detail=detail,
+                )
             )
             new_lines.append(line)
             self.directions[tx.key] = str(tx.credit_debit)
         if not rows:
             return
-        inserted = self.conn.execute(
-            insert(bank_transactions).returning(bank_transactions.c.id, sort_by_parameter_order=True), rows
-        )
-        for line, tx_id in zip(new_lines, inserted.scalars(), strict=True):
+        for line, tx_id in zip(new_lines, insert_transactions(self.conn, rows), strict=True):
             self.tx_ids[line.key] = tx_id
         aliases = [
-            {"alias": alias, "transaction_id": self.tx_ids[line.key]}
+            (alias, self.tx_ids[line.key])
             for line in new_lines
             if line.key in result.applied_keys
             for alias in line.aliases
         ]
-        if aliases:
-            self.conn.execute(insert(bank_transaction_aliases), aliases)
+        insert_aliases(self.conn, aliases)
 
-    def _detail(self, line: BankLine) -> dict[str, Any]:
+    def _detail(self, line: BankLine) -> JsonObject:
         tx = line.tx
         sref = tx.structured_ref
         return {
@@ -428,8 +360,7 @@ class FileRun:
         for un in result.unmatched:
             if un.tx_key in self.tx_ids and self.directions.get(un.tx_key) == "CRDT":
                 self._review(un.tx_key, None, un)
-        if self.reviews:
-            self.conn.execute(insert(review_items), self.reviews)
+        insert_review_items(self.conn, self.reviews)
         for case_id, kinds in sorted(happened.items(), key=lambda kv: int(kv[0])):
             row = book.rows[case_id]
             applier.event(
@@ -469,22 +400,12 @@ class FileRun:
         )
 
     def _undo(self, applier: Applier, u: Undone) -> list[str]:
-        original = self.conn.execute(
-            select(bank_transactions.c.id, bank_transactions.c.detail).where(bank_transactions.c.key == u.original_key)
-        ).first()
+        original = find_transaction(self.conn, u.original_key)
         cases_hit = sorted({a.case_id for a in u.reopened}, key=int)
         if original is not None:
-            detail = dict(original.detail or {})
-            detail["undone_by"] = u.tx_key
-            self.conn.execute(
-                update(bank_transactions).where(bank_transactions.c.id == original.id).values(detail=detail)
-            )
+            set_transaction_detail(self.conn, original.id, {**original.detail, "undone_by": u.tx_key})
             applier.reverse_allocations(original.id)
-            self.conn.execute(
-                update(review_items)
-                .where(review_items.c.transaction_id == original.id, review_items.c.status == "open")
-                .values(status="cancelled")
-            )
+            cancel_open_reviews(self.conn, original.id)
         for case_id in cases_hit:
             reopened = [a for a in u.reopened if a.case_id == case_id]
             applier.event(
@@ -531,18 +452,10 @@ class FileRun:
                 "evidence": _evidence(u.evidence),
             }
             case_id = None
-        self.reviews.append(
-            {
-                "transaction_id": self.tx_ids[key],
-                "case_id": case_id,
-                "status": "open",
-                "evidence": evidence,
-                "recorded_at": self.recorded_at,
-            }
-        )
+        self.reviews.append(NewReviewItem(self.tx_ids[key], case_id, evidence, self.recorded_at))
         self.counts["review_items"] += 1
 
-    def _summary(self, applier: Applier, result: MatchResult) -> dict[str, Any]:
+    def _summary(self, applier: Applier, result: MatchResult) -> JsonObject:
         return {
             "counts": dict(self.counts),
             "sums": {k: str(v) for k, v in self.sums.items()},
@@ -553,9 +466,99 @@ class FileRun:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Decisions:
+    """What the matcher decided about the file's transactions, by transaction key."""
+
+    matched: dict[str, Matched]
+    undone: dict[str, Undone]
+    suggested: dict[str, Suggested]
+    unmatched: dict[str, Unmatched]
+    ignored: dict[str, Ignored]
+    records: dict[str, PaymentRecord]
+
+    @classmethod
+    def of(cls, result: MatchResult) -> _Decisions:
+        ignored: dict[str, Ignored] = {}
+        for i in result.ignored:
+            ignored.setdefault(i.tx_key, i)  # the first reason the matcher gave
+        return cls(
+            matched={m.tx_key: m for m in result.matched},
+            undone={u.tx_key: u for u in result.undone},
+            suggested={s.tx_key: s for s in result.suggested},
+            unmatched={u.tx_key: u for u in result.unmatched},
+            ignored=ignored,
+            records={r.tx_key: r for r in result.records},
+        )
+
+    def describe(self, key: str, detail: JsonObject, report: ReportRow) -> tuple[str, ReportRow]:
+        """The status to record for transaction ``key``.
+
+        ``detail`` (what is stored) gets the rule and the evidence; the returned report row, the outcome.
+        """
+        if key in self.matched:
+            m = self.matched[key]
+            rule = str(m.rule)
+            detail.update(rule=rule, case=m.case_id, evidence=_evidence(m.evidence), credit=str(m.credit))
+            items = ", ".join(f"{a.item_id} {a.amount}" for a in m.allocations)
+            items += "".join(f", {w.item_id} written off {w.amount}" for w in m.write_offs)
+            report = dataclasses.replace(
+                report,
+                outcome="matched",
+                rule=rule,
+                case=m.case_id,
+                paid_items=items,
+                credit=m.credit,
+                evidence=_evidence_text(m.evidence),
+            )
+            return "matched", report
+        if key in self.undone:
+            u = self.undone[key]
+            rule = str(u.rule)
+            detail.update(rule=rule, undoes=u.original_key, evidence=_evidence(u.evidence))
+            cases_hit = sorted({a.case_id for a in u.reopened}, key=int)
+            report = dataclasses.replace(
+                report,
+                outcome="undone",
+                rule=rule,
+                case=", ".join(cases_hit),
+                paid_items=", ".join(f"{a.item_id} reopened {a.amount}" for a in u.reopened),
+                reason=f"undoes {u.original_key}",
+                evidence=_evidence_text(u.evidence),
+            )
+            return "matched", report
+        if key in self.suggested:
+            s = self.suggested[key]
+            rule = str(s.rule)
+            candidates = [
+                {"case": c.case_id, "item": c.item_id, "score": c.score, "evidence": _evidence(c.evidence)}
+                for c in s.candidates
+            ]
+            detail.update(rule=rule, reason=s.reason, candidates=candidates, evidence=_evidence(s.evidence))
+            report = dataclasses.replace(
+                report,
+                outcome="suggested",
+                rule=rule,
+                reason=s.reason,
+                evidence=_evidence_text(s.evidence),
+                case=s.candidates[0].case_id if s.candidates else "",
+                candidates="; ".join(f"case {c.case_id} ({c.score:.2f})" for c in s.candidates),
+            )
+            return "suggested", report
+        if key in self.unmatched:
+            un = self.unmatched[key]
+            detail.update(reason=un.reason, evidence=_evidence(un.evidence))
+            report = dataclasses.replace(
+                report, outcome="unmatched", reason=un.reason, evidence=_evidence_text(un.evidence)
+            )
+            return "unmatched", report
+        if key in self.ignored:
+            ig = self.ignored[key]
+            detail.update(reason=f"{ig.reason}: {ig.detail}")
+            report = dataclasses.replace(report, reason=f"{ig.reason}: {ig.detail}")
+            return "ignored", report
+        return "ignored", report
+
+
 def _with_key(tx: BankTransaction, key: str) -> BankTransaction:
     return dataclasses.replace(tx, key=key)
-
-
-def _replace(row: ReportRow, **changes: Any) -> ReportRow:
-    return dataclasses.replace(row, **changes)

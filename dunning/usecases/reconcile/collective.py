@@ -33,12 +33,21 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from dunning.bank.read import BankLine, BatchLink
-from dunning.store.schema import bank_transaction_aliases, bank_transactions, review_items
+from dunning.store.payments import (
+    JsonObject,
+    NewReviewItem,
+    StoredTransaction,
+    cancel_open_reviews,
+    insert_aliases,
+    insert_review_items,
+    load_ignored_transactions,
+    set_transaction_detail,
+    transactions_by_alias,
+)
 
 __all__ = ["AWAITING", "COLLECTIVE_GRACE_DAYS", "LINKED", "Collectives"]
 
@@ -46,7 +55,6 @@ AWAITING, LINKED = "awaiting_details", "linked"
 #: Days after its booking date a collective may wait for its camt.054 before a person is asked
 #: (PostFinance delivers it the same night; this covers weekends and a late delivery).
 COLLECTIVE_GRACE_DAYS = 5
-_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -55,15 +63,19 @@ class _Known:
 
     id: int
     key: str
-    detail: dict[str, Any]
+    detail: JsonObject
+
+    @classmethod
+    def of(cls, stored: StoredTransaction) -> _Known:
+        return cls(stored.id, stored.key, stored.detail)
 
     @property
-    def collective(self) -> dict[str, Any] | None:
+    def collective(self) -> JsonObject | None:
         value = self.detail.get("collective")
         return value if isinstance(value, dict) else None
 
     @property
-    def batch(self) -> dict[str, Any] | None:
+    def batch(self) -> JsonObject | None:
         value = self.detail.get("batch")
         return value if isinstance(value, dict) and "transactions" in value else None
 
@@ -79,7 +91,7 @@ class Collectives:
         self.conn = conn
         self.file_name = file_name
         self.known: dict[str, _Known] = {}
-        self.state: dict[str, dict[str, Any]] = {}  # collective line key → its detail['collective']
+        self.state: dict[str, JsonObject] = {}  # collective line key → its detail['collective']
         self.counts: Counter[str] = Counter()
         self.warnings: list[str] = []
         self.registered: set[str] = set()
@@ -105,7 +117,7 @@ class Collectives:
                 out.append(replace(line, tx=replace(line.tx, key=same.key)))
                 continue
             batch = next((h for h in hits if h.batch is not None), None)
-            state: dict[str, Any] = {"state": AWAITING, **link.to_json()}
+            state: JsonObject = {"state": AWAITING, **link.to_json()}
             if batch is not None and batch.batch is not None:
                 if _counts_agree(link.count, batch.batch.get("count")):
                     found = {**batch.batch, "file": batch.detail.get("file")}
@@ -122,7 +134,7 @@ class Collectives:
 
     # ---------------------------------------------------------------- recording
 
-    def collective_detail(self, line: BankLine) -> tuple[dict[str, Any], str] | None:
+    def collective_detail(self, line: BankLine) -> tuple[JsonObject, str] | None:
         """(detail['collective'], reason) for a collective line recorded now; counts it."""
         state = self.state.get(line.key)
         if line.collective is None or state is None:
@@ -139,7 +151,7 @@ class Collectives:
         return state, reason
 
     @staticmethod
-    def batch_detail(line: BankLine, anchor: str, keys: list[str]) -> dict[str, Any] | None:
+    def batch_detail(line: BankLine, anchor: str, keys: list[str]) -> JsonObject | None:
         """detail['batch'] of a transaction of a detailed batch (the whole batch on its first one)."""
         if line.batch is None:
             return None
@@ -151,12 +163,12 @@ class Collectives:
 
     def register(self, lines: Sequence[BankLine], tx_ids: dict[str, int]) -> None:
         """Register the link keys of what this file recorded; link collectives waiting for these details."""
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[str, int]] = []
 
         def add(key: str, tx_id: int) -> None:
             if key not in self.known and key not in self.registered:
                 self.registered.add(key)
-                rows.append({"alias": key, "transaction_id": tx_id})
+                rows.append((key, tx_id))
 
         groups: dict[int, list[BankLine]] = defaultdict(list)
         for line in lines:
@@ -191,8 +203,7 @@ class Collectives:
                 )
             for key in link.keys:
                 add(key, tx_ids[anchor.key])
-        for start in range(0, len(rows), _CHUNK):
-            self.conn.execute(insert(bank_transaction_aliases), rows[start : start + _CHUNK])
+        insert_aliases(self.conn, rows)
 
     def _link_waiting(self, target: _Known, link: BatchLink, anchor: str, keys: list[str]) -> None:
         collective = dict(target.collective or {})
@@ -200,33 +211,18 @@ class Collectives:
         collective.update(state=LINKED, **self._linked_to(batch, anchor))
         reason = f"collective booking: its {link.count} transactions were booked one by one from {self.file_name}"
         detail = {**target.detail, "collective": collective, "reason": reason}
-        self.conn.execute(update(bank_transactions).where(bank_transactions.c.id == target.id).values(detail=detail))
+        set_transaction_detail(self.conn, target.id, detail)
         # Asked about it because it waited too long: the details answer that question.
-        self.conn.execute(
-            update(review_items)
-            .where(review_items.c.transaction_id == target.id, review_items.c.status == "open")
-            .values(status="cancelled")
-        )
+        cancel_open_reviews(self.conn, target.id)
         self.state[target.key] = collective  # never link it twice in this file
         self.counts[LINKED] += 1
 
     def escalate(self, *, as_of: date, since: date, recorded_at: datetime) -> int:
         """One review item for each collective booked in ``[since, as_of - grace)`` still awaiting details."""
         cutoff = as_of - timedelta(days=COLLECTIVE_GRACE_DAYS)
-        query = select(
-            bank_transactions.c.id,
-            bank_transactions.c.amount,
-            bank_transactions.c.currency,
-            bank_transactions.c.booking_date,
-            bank_transactions.c.detail,
-        ).where(
-            bank_transactions.c.status == "ignored",
-            bank_transactions.c.booking_date < cutoff,
-            bank_transactions.c.booking_date >= since,
-        )
-        items: list[dict[str, Any]] = []
-        for row in self.conn.execute(query):
-            detail = dict(row.detail or {})
+        items: list[NewReviewItem] = []
+        for row in load_ignored_transactions(self.conn, booked_from=since, booked_before=cutoff):
+            detail = dict(row.detail)
             collective = detail.get("collective")
             if not isinstance(collective, dict) or collective.get("state") != AWAITING or collective.get("asked_on"):
                 continue
@@ -235,29 +231,21 @@ class Collectives:
                 f"booked {row.booking_date.isoformat()}) still without its details after {COLLECTIVE_GRACE_DAYS} "
                 "days: check the camt.054 delivery; its payments are booked when it comes"
             )
-            items.append(
-                {
-                    "transaction_id": row.id,
-                    "case_id": None,
-                    "status": "open",
-                    "evidence": {
-                        "rule": "none",
-                        "reason": reason,
-                        "amount": str(row.amount),
-                        "currency": row.currency,
-                        "candidates": [],
-                        "evidence": [["collective", str(collective.get("package") or ""), reason]],
-                    },
-                    "recorded_at": recorded_at,
-                }
-            )
+            evidence = {
+                "rule": "none",
+                "reason": reason,
+                "amount": str(row.amount),
+                "currency": row.currency,
+                "candidates": [],
+                "evidence": [["collective", str(collective.get("package") or ""), reason]],
+            }
+            items.append(NewReviewItem(row.id, None, evidence, recorded_at))
             detail["collective"] = {**collective, "asked_on": as_of.isoformat()}
-            self.conn.execute(update(bank_transactions).where(bank_transactions.c.id == row.id).values(detail=detail))
-        if items:
-            self.conn.execute(insert(review_items), items)
+            set_transaction_detail(self.conn, row.id, detail)
+        insert_review_items(self.conn, items)
         return len(items)
 
-    def _linked_to(self, batch: dict[str, Any], anchor: str) -> dict[str, Any]:
+    def _linked_to(self, batch: JsonObject, anchor: str) -> JsonObject:
         return {
             "linked_to": {
                 "file": batch.get("file") or self.file_name,
@@ -269,18 +257,4 @@ class Collectives:
         }
 
     def _lookup(self, keys: Sequence[str]) -> dict[str, _Known]:
-        found: dict[str, _Known] = {}
-        for start in range(0, len(keys), _CHUNK):
-            query = (
-                select(
-                    bank_transaction_aliases.c.alias,
-                    bank_transactions.c.id,
-                    bank_transactions.c.key,
-                    bank_transactions.c.detail,
-                )
-                .join(bank_transactions, bank_transactions.c.id == bank_transaction_aliases.c.transaction_id)
-                .where(bank_transaction_aliases.c.alias.in_(keys[start : start + _CHUNK]))
-            )
-            for row in self.conn.execute(query):
-                found[row.alias] = _Known(row.id, row.key, dict(row.detail or {}))
-        return found
+        return {found.alias: _Known.of(found.transaction) for found in transactions_by_alias(self.conn, keys)}

@@ -15,16 +15,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection
 
 from dunning.domain.matching.match import InvalidMatchInput, apply_reviewed
 from dunning.errors import InputError, NotFound
 from dunning.store import Store
-from dunning.store.schema import bank_transactions, review_items
-from dunning.usecases.reconcile.apply import HISTORY_DAYS
-from dunning.usecases.reconcile.booking import Applier, CaseChange, load_cases, record_from_json, record_to_json
+from dunning.store.payments import (
+    JsonObject,
+    ReviewRecord,
+    decide_review_item,
+    load_review_items,
+    record_from_json,
+    record_to_json,
+    set_transaction_matched,
+)
+from dunning.usecases.reconcile.booking import Applier, CaseChange, load_cases
+from dunning.usecases.reconcile.settings import HISTORY_DAYS, match_config
 from dunning.workspace import Workspace
 
 __all__ = ["ReviewError", "ReviewItem", "accept_review", "list_review", "reject_review"]
@@ -50,10 +57,10 @@ class ReviewItem:
     rule: str
     reason: str
     case_id: int | None
-    candidates: tuple[dict[str, Any], ...]
+    candidates: tuple[JsonObject, ...]
     evidence: tuple[str, ...]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return {
             "id": self.id,
             "status": self.status,
@@ -80,38 +87,22 @@ class ReviewItem:
         return " | ".join(parts)
 
 
-def _query() -> Any:
-    return select(
-        review_items.c.id,
-        review_items.c.status,
-        review_items.c.case_id,
-        review_items.c.evidence,
-        bank_transactions.c.id.label("tx_id"),
-        bank_transactions.c.key,
-        bank_transactions.c.booking_date,
-        bank_transactions.c.amount,
-        bank_transactions.c.currency,
-        bank_transactions.c.remittance,
-        bank_transactions.c.detail,
-    ).join(bank_transactions, bank_transactions.c.id == review_items.c.transaction_id)
-
-
-def _item(row: Any) -> ReviewItem:
-    evidence = row.evidence or {}
-    detail = row.detail or {}
+def _item(record: ReviewRecord) -> ReviewItem:
+    evidence = record.evidence
+    detail = record.detail
     return ReviewItem(
-        id=row.id,
-        status=row.status,
-        transaction=row.key,
-        booking_date=row.booking_date,
-        amount=row.amount,
-        currency=row.currency,
+        id=record.id,
+        status=record.status,
+        transaction=record.key,
+        booking_date=record.booking_date,
+        amount=record.amount,
+        currency=record.currency,
         payer_name=detail.get("debtor_name"),
         payer_iban=detail.get("debtor_iban"),
-        remittance=row.remittance,
+        remittance=record.remittance,
         rule=str(evidence.get("rule", "")),
         reason=str(evidence.get("reason", "")),
-        case_id=row.case_id,
+        case_id=record.case_id,
         candidates=tuple(evidence.get("candidates", ())),
         evidence=tuple(" ".join(map(str, e)) if isinstance(e, list) else str(e) for e in evidence.get("evidence", ())),
     )
@@ -119,20 +110,18 @@ def _item(row: Any) -> ReviewItem:
 
 def list_review(store: Store, *, status: str | None = "open") -> list[ReviewItem]:
     """The review queue (``status=None``: every item, decided ones too), oldest first."""
-    query = _query().order_by(review_items.c.id)
-    if status:
-        query = query.where(review_items.c.status == status)
     with store.begin() as conn:
-        return [_item(row) for row in conn.execute(query)]
+        return [_item(record) for record in load_review_items(conn, status=status)]
 
 
-def _open_item(conn: Any, item_id: int) -> Any:
-    row = conn.execute(_query().where(review_items.c.id == item_id)).first()
-    if row is None:
+def _open_item(conn: Connection, item_id: int) -> ReviewRecord:
+    found = load_review_items(conn, item_id=item_id)
+    if not found:
         raise NotFound(f"review item {item_id}: no such item (see 'dunning review')")
-    if row.status != "open":
-        raise ReviewError(f"review item {item_id}: already {row.status}")
-    return row
+    record = found[0]
+    if record.status != "open":
+        raise ReviewError(f"review item {item_id}: already {record.status}")
+    return record
 
 
 def accept_review(
@@ -143,10 +132,8 @@ def accept_review(
     as_of: date,
     case_id: int | None = None,
     recorded_at: datetime | None = None,
-) -> dict[str, Any]:
+) -> JsonObject:
     """Apply the payment of review item ``item_id`` to ``case_id`` (default: its best candidate)."""
-    from dunning.usecases.reconcile.run import match_config  # the matcher's settings live with reconcile_files
-
     recorded_at = recorded_at or datetime.now(UTC)
     config = match_config(workspace)
     with store.begin() as conn:
@@ -154,7 +141,7 @@ def accept_review(
         chosen = case_id if case_id is not None else row.case_id
         if chosen is None:
             raise ReviewError(f"review item {item_id}: no candidate case; name one with --case")
-        record_data = (row.detail or {}).get("record")
+        record_data = row.detail.get("record")
         if not record_data:
             raise ReviewError(f"review item {item_id}: the payment has no record to apply")
         book = load_cases(conn, since=as_of - timedelta(days=HISTORY_DAYS), only=[chosen])
@@ -162,9 +149,7 @@ def accept_review(
         if case is None:
             raise NotFound(f"case {chosen}: no such case")
         named = [
-            c["item"]
-            for c in (row.evidence or {}).get("candidates", ())
-            if str(c.get("case")) == str(chosen) and c.get("item")
+            c["item"] for c in row.evidence.get("candidates", ()) if str(c.get("case")) == str(chosen) and c.get("item")
         ]
         try:
             applied, allocated = apply_reviewed(
@@ -178,7 +163,7 @@ def accept_review(
             raise ReviewError(f"review item {item_id}: {exc}") from None
         applier = Applier(conn, book, on_date=as_of, source=f"review:{item_id}", recorded_at=recorded_at)
         applier.allocations(
-            row.tx_id,
+            row.transaction_id,
             "manual",
             allocated.allocations,
             allocated.write_offs,
@@ -212,19 +197,10 @@ def accept_review(
             },
         )
         applier.flush()
-        detail = {**(row.detail or {}), "record": record_to_json(applied), "rule": "manual", "case": case.case_id}
-        conn.execute(
-            update(bank_transactions).where(bank_transactions.c.id == row.tx_id).values(status="matched", detail=detail)
-        )
-        evidence = {
-            **(row.evidence or {}),
-            "decision": {"on": as_of.isoformat(), "decision": "accepted", "case": chosen},
-        }
-        conn.execute(
-            update(review_items)
-            .where(review_items.c.id == item_id)
-            .values(status="accepted", case_id=chosen, evidence=evidence)
-        )
+        detail = {**row.detail, "record": record_to_json(applied), "rule": "manual", "case": case.case_id}
+        set_transaction_matched(conn, row.transaction_id, detail)
+        evidence = {**row.evidence, "decision": {"on": as_of.isoformat(), "decision": "accepted", "case": chosen}}
+        decide_review_item(conn, item_id, status="accepted", evidence=evidence, case_id=chosen)
     return {
         "item": item_id,
         "case": chosen,
@@ -239,9 +215,5 @@ def reject_review(store: Store, item_id: int, *, as_of: date, note: str | None =
     with store.begin() as conn:
         row = _open_item(conn, item_id)
         decision = {"on": as_of.isoformat(), "decision": "rejected", "note": note}
-        conn.execute(
-            update(review_items)
-            .where(review_items.c.id == item_id)
-            .values(status="rejected", evidence={**(row.evidence or {}), "decision": decision})
-        )
-        return _item(conn.execute(_query().where(review_items.c.id == item_id)).one())
+        decide_review_item(conn, item_id, status="rejected", evidence={**row.evidence, "decision": decision})
+        return _item(load_review_items(conn, item_id=item_id)[0])

@@ -42,9 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from dunning.adapters.transport import sha256_file
@@ -53,9 +51,9 @@ from dunning.bank.read import BankFileRefused, read_bank_file
 from dunning.domain.matching.match import MatchConfig
 from dunning.errors import InputError
 from dunning.store import Store
-from dunning.store.schema import bank_files
-from dunning.usecases.reconcile.apply import HISTORY_DAYS, FileResult, FileRun
-from dunning.usecases.reconcile.booking import ZERO
+from dunning.store.payments import ZERO, JsonObject, file_is_known
+from dunning.usecases.reconcile.apply import FileResult, FileRun
+from dunning.usecases.reconcile.settings import HISTORY_DAYS, match_config
 from dunning.workspace import Workspace
 
 __all__ = [
@@ -91,7 +89,7 @@ class ReconcileResult:
         """The refused files, each as an :class:`InputError` naming the file."""
         return [InputError(f.error or f"{f.file}: refused") for f in self.refused]
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> JsonObject:
         """Counts and sums per outcome over all files, and the cases paid, partly paid and reopened."""
         counts: Counter[str] = Counter()
         sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -117,14 +115,6 @@ class ReconcileResult:
             "collectives": dict(sum((Counter(f.collectives) for f in self.files), Counter[str]())),
             "reports": [r for f in self.files for r in f.reports],
         }
-
-
-def match_config(workspace: Workspace) -> MatchConfig:
-    """The matcher's settings from ``bank.tolerance`` and ``ledger.invoice_pattern``."""
-    return MatchConfig(
-        tolerance=Decimal(workspace.config.bank.tolerance),
-        invoice_number_pattern=workspace.config.ledger.invoice_pattern,
-    )
 
 
 def reconcile_files(
@@ -179,10 +169,6 @@ def reconcile_inbox(
 # ---------------------------------------------------------------------------------- one file
 
 
-def _already(conn: Connection, sha: str) -> bool:
-    return conn.execute(select(bank_files.c.id).where(bank_files.c.sha256 == sha)).first() is not None
-
-
 def _reconcile_one(
     store: Store,
     workspace: Workspace,
@@ -197,7 +183,7 @@ def _reconcile_one(
     except OSError as exc:
         return FileResult(shown, "", "refused", error=f"bank file refused: {shown}: cannot read it ({exc.strerror})")
     with store.begin() as conn:
-        if _already(conn, sha):
+        if file_is_known(conn, sha):
             return FileResult(shown, sha, "already_processed")
     try:
         bank = workspace.config.bank
@@ -212,12 +198,12 @@ def _reconcile_one(
         return FileResult(shown, sha, "refused", error=str(exc))
     try:
         with store.begin() as conn:
-            if _already(conn, sha):
+            if file_is_known(conn, sha):
                 return FileResult(shown, sha, "already_processed", bank_file.message)
             return FileRun(conn, workspace, bank_file, sha, as_of, config, recorded_at).run()
     except IntegrityError:
         # Another process recorded the same file (or transaction) first: nothing of ours landed.
         with store.begin() as conn:
-            if _already(conn, sha):
+            if file_is_known(conn, sha):
                 return FileResult(shown, sha, "already_processed", bank_file.message)
         raise

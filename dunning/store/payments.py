@@ -1,0 +1,519 @@
+"""Payments in the store: bank files, their transactions and identities, allocations, the review queue.
+
+Reconciliation (:mod:`dunning.usecases.reconcile`) owns the transaction: each function here takes the
+open connection first and returns frozen records (or the matcher's own :class:`PaymentRecord`),
+never rows. The JSON columns (``bank_transactions.detail``, ``review_items.evidence``) hold the
+documents reconciliation writes; they come back as :data:`JsonObject` and their readers check
+what they use.
+
+What a payment record looks like in ``detail['record']`` is decided here too
+(:func:`record_to_json`, :func:`record_from_json`): a return or reversal months later reads it
+back to undo the payment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, insert, select, update
+
+from dunning.domain.matching.match import Allocation, ItemKind, PaymentRecord, WriteOff
+from dunning.store.schema import (
+    allocations,
+    bank_files,
+    bank_transaction_aliases,
+    bank_transactions,
+    review_items,
+)
+
+__all__ = [
+    "FEES",
+    "INTEREST",
+    "ZERO",
+    "AliasedTransaction",
+    "BookedTransaction",
+    "JsonObject",
+    "NewAllocation",
+    "NewReviewItem",
+    "NewTransaction",
+    "ReviewRecord",
+    "StoredTransaction",
+    "cancel_open_reviews",
+    "cost_paid",
+    "decide_review_item",
+    "file_is_known",
+    "find_transaction",
+    "insert_aliases",
+    "insert_allocations",
+    "insert_bank_file",
+    "insert_review_items",
+    "insert_transactions",
+    "item_of",
+    "known_keys",
+    "load_history",
+    "load_ignored_transactions",
+    "load_review_items",
+    "record_from_json",
+    "record_to_json",
+    "reverse_allocations",
+    "set_bank_file_summary",
+    "set_transaction_detail",
+    "set_transaction_matched",
+    "transactions_by_alias",
+]
+
+#: A JSON document as stored in a JSON column (nested dicts, lists, strings and numbers).
+JsonObject = dict[str, Any]
+
+ZERO = Decimal("0.00")
+#: The item ids under which a case's costs are allocated (``allocations.item``): every fee, and interest.
+FEES, INTEREST = "fees", "interest"
+_CHUNK = 5000
+_T = TypeVar("_T")
+
+
+def _chunks(values: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
+    """Slices of ``values``: an ``IN (...)`` list stays below what SQLite and psycopg accept."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# ---------------------------------------------------------------------------------- payment records
+
+
+def item_of(item_id: str, kind: ItemKind) -> str:
+    """The stored item id: costs fold into ``fees`` (a return fee charged this run included)."""
+    if kind is ItemKind.COSTS:
+        return FEES
+    if kind is ItemKind.INTEREST:
+        return INTEREST
+    return item_id
+
+
+def record_to_json(record: PaymentRecord) -> JsonObject:
+    """A payment record as JSON (amounts as strings), with cost items folded into fees/interest.
+
+    >>> paid = (Allocation("7", "return fee", ItemKind.COSTS, Decimal("7.50")),
+    ...         Allocation("7", "F-1", ItemKind.PRINCIPAL, Decimal("50.00")))
+    >>> record = PaymentRecord("tx-1", date(2026, 11, 20), Decimal("57.50"), "EUR", None, None, None,
+    ...                        paid, (), None, ZERO, ZERO)
+    >>> record_to_json(record)["allocations"]
+    [['7', 'fees', 'costs', '7.50'], ['7', 'F-1', 'principal', '50.00']]
+    >>> record_from_json(record_to_json(record)).allocations[0]
+    Allocation(case_id='7', item_id='fees', kind=<ItemKind.COSTS: 'costs'>, amount=Decimal('7.50'))
+    """
+
+    def parts(values: Iterable[Allocation | WriteOff]) -> list[list[str]]:
+        return [[p.case_id, item_of(p.item_id, p.kind), str(p.kind), str(p.amount)] for p in values]
+
+    return {
+        "tx_key": record.tx_key,
+        "booking_date": record.booking_date.isoformat(),
+        "amount": str(record.amount),
+        "currency": record.currency,
+        "end_to_end_id": record.end_to_end_id,
+        "reference": record.reference,
+        "debtor_iban": record.debtor_iban,
+        "allocations": parts(record.allocations),
+        "write_offs": parts(record.write_offs),
+        "credit_case_id": record.credit_case_id,
+        "credit": str(record.credit),
+        "unapplied": str(record.unapplied),
+    }
+
+
+def record_from_json(data: JsonObject) -> PaymentRecord:
+    """The payment record :func:`record_to_json` wrote."""
+    return PaymentRecord(
+        tx_key=data["tx_key"],
+        booking_date=date.fromisoformat(data["booking_date"]),
+        amount=Decimal(data["amount"]),
+        currency=data["currency"],
+        end_to_end_id=data.get("end_to_end_id"),
+        reference=data.get("reference"),
+        debtor_iban=data.get("debtor_iban"),
+        allocations=tuple(Allocation(c, i, ItemKind(k), Decimal(a)) for c, i, k, a in data["allocations"]),
+        write_offs=tuple(WriteOff(c, i, ItemKind(k), Decimal(a)) for c, i, k, a in data["write_offs"]),
+        credit_case_id=data.get("credit_case_id"),
+        credit=Decimal(data["credit"]),
+        unapplied=Decimal(data["unapplied"]),
+    )
+
+
+# ---------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTransaction:
+    """A recorded bank transaction: its id, its key and what reconciling it wrote in ``detail``."""
+
+    id: int
+    key: str
+    detail: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class AliasedTransaction:
+    """A recorded bank transaction found by one of its aliases (an identity or a collective's link key)."""
+
+    alias: str
+    transaction: StoredTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class BookedTransaction:
+    """A recorded bank transaction with its amount and booking date (a collective awaiting its details)."""
+
+    id: int
+    amount: Decimal
+    currency: str
+    booking_date: date
+    detail: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class NewTransaction:
+    """A bank transaction to record (``bank_transactions``)."""
+
+    key: str
+    bank_file_id: int
+    amount: Decimal
+    currency: str
+    credit_debit: str
+    booking_date: date
+    reference: str | None
+    remittance: str | None
+    status: str
+    detail: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class NewAllocation:
+    """What one payment paid of one item of a case (``allocations``): principal, fee, interest, write-off, credit."""
+
+    transaction_id: int
+    case_id: int
+    invoice_id: int | None
+    kind: str
+    amount: Decimal
+    rule: str
+    item: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewReviewItem:
+    """A payment for a person to decide (``review_items``)."""
+
+    transaction_id: int
+    case_id: int | None
+    evidence: JsonObject
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """A review item with the bank transaction it asks about."""
+
+    id: int
+    status: str
+    case_id: int | None
+    evidence: JsonObject
+    transaction_id: int
+    key: str
+    booking_date: date | None
+    amount: Decimal
+    currency: str
+    remittance: str | None
+    detail: JsonObject
+
+
+# ---------------------------------------------------------------------------------- bank files
+
+
+def file_is_known(conn: Connection, sha256: str) -> bool:
+    """Whether a bank file with this content was recorded before (under any name)."""
+    return conn.execute(select(bank_files.c.id).where(bank_files.c.sha256 == sha256)).first() is not None
+
+
+def insert_bank_file(conn: Connection, *, sha256: str, file_name: str, message: str, recorded_at: datetime) -> int:
+    """Record a bank file as processed (its summary comes later: :func:`set_bank_file_summary`); its id."""
+    row = conn.execute(
+        insert(bank_files)
+        .values(
+            sha256=sha256,
+            file_name=file_name[:500],
+            message=message[:40],
+            status="processed",
+            summary={},
+            recorded_at=recorded_at,
+        )
+        .returning(bank_files.c.id)
+    )
+    return int(row.scalar_one())
+
+
+def set_bank_file_summary(conn: Connection, file_id: int, summary: JsonObject) -> None:
+    conn.execute(update(bank_files).where(bank_files.c.id == file_id).values(summary=summary))
+
+
+# ---------------------------------------------------------------------------------- transactions
+
+
+def insert_transactions(conn: Connection, transactions: Sequence[NewTransaction]) -> list[int]:
+    """Record bank transactions in one statement; their ids, in the order given."""
+    if not transactions:
+        return []
+    rows = [
+        {
+            "key": t.key,
+            "bank_file_id": t.bank_file_id,
+            "amount": t.amount,
+            "currency": t.currency,
+            "credit_debit": t.credit_debit,
+            "booking_date": t.booking_date,
+            "reference": t.reference,
+            "remittance": t.remittance,
+            "status": t.status,
+            "detail": t.detail,
+        }
+        for t in transactions
+    ]
+    inserted = conn.execute(
+        insert(bank_transactions).returning(bank_transactions.c.id, sort_by_parameter_order=True), rows
+    )
+    return [int(tx_id) for tx_id in inserted.scalars()]
+
+
+def insert_aliases(conn: Connection, aliases: Sequence[tuple[str, int]]) -> None:
+    """Record ``(alias, transaction id)`` pairs: identities of a transaction, or a collective's link keys."""
+    for chunk in _chunks(aliases):
+        conn.execute(
+            insert(bank_transaction_aliases), [{"alias": alias, "transaction_id": tx_id} for alias, tx_id in chunk]
+        )
+
+
+def find_transaction(conn: Connection, key: str) -> StoredTransaction | None:
+    """The transaction recorded under ``key``, if any."""
+    row = conn.execute(
+        select(bank_transactions.c.id, bank_transactions.c.detail).where(bank_transactions.c.key == key)
+    ).first()
+    return None if row is None else StoredTransaction(int(row.id), key, dict(row.detail or {}))
+
+
+def set_transaction_detail(conn: Connection, tx_id: int, detail: JsonObject) -> None:
+    conn.execute(update(bank_transactions).where(bank_transactions.c.id == tx_id).values(detail=detail))
+
+
+def set_transaction_matched(conn: Connection, tx_id: int, detail: JsonObject) -> None:
+    """A person applied the transaction: it is matched, ``detail`` says how."""
+    conn.execute(
+        update(bank_transactions).where(bank_transactions.c.id == tx_id).values(status="matched", detail=detail)
+    )
+
+
+def known_keys(conn: Connection, keys: Iterable[str], aliases: Iterable[str]) -> tuple[set[str], dict[str, str]]:
+    """(keys already stored, alias → stored key of the transaction known by it)."""
+    stored: set[str] = set()
+    for chunk in _chunks(sorted(set(keys))):
+        stored.update(conn.execute(select(bank_transactions.c.key).where(bank_transactions.c.key.in_(chunk))).scalars())
+    by_alias: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(aliases))):
+        query = (
+            select(bank_transaction_aliases.c.alias, bank_transactions.c.key)
+            .join(bank_transactions, bank_transactions.c.id == bank_transaction_aliases.c.transaction_id)
+            .where(bank_transaction_aliases.c.alias.in_(chunk))
+        )
+        by_alias.update({row.alias: row.key for row in conn.execute(query)})
+    return stored, by_alias
+
+
+def transactions_by_alias(conn: Connection, aliases: Sequence[str]) -> list[AliasedTransaction]:
+    """The recorded transactions known by any of ``aliases``, each with the alias that found it."""
+    found: list[AliasedTransaction] = []
+    for chunk in _chunks(aliases):
+        query = (
+            select(
+                bank_transaction_aliases.c.alias,
+                bank_transactions.c.id,
+                bank_transactions.c.key,
+                bank_transactions.c.detail,
+            )
+            .join(bank_transactions, bank_transactions.c.id == bank_transaction_aliases.c.transaction_id)
+            .where(bank_transaction_aliases.c.alias.in_(chunk))
+        )
+        for row in conn.execute(query):
+            found.append(AliasedTransaction(row.alias, StoredTransaction(int(row.id), row.key, dict(row.detail or {}))))
+    return found
+
+
+def load_ignored_transactions(conn: Connection, *, booked_from: date, booked_before: date) -> list[BookedTransaction]:
+    """Transactions recorded as ``ignored`` (collectives among them) booked in ``[booked_from, booked_before)``."""
+    query = select(
+        bank_transactions.c.id,
+        bank_transactions.c.amount,
+        bank_transactions.c.currency,
+        bank_transactions.c.booking_date,
+        bank_transactions.c.detail,
+    ).where(
+        bank_transactions.c.status == "ignored",
+        bank_transactions.c.booking_date < booked_before,
+        bank_transactions.c.booking_date >= booked_from,
+    )
+    return [
+        BookedTransaction(int(row.id), row.amount, row.currency, row.booking_date, dict(row.detail or {}))
+        for row in conn.execute(query)
+    ]
+
+
+def load_history(conn: Connection, *, since: date) -> tuple[list[PaymentRecord], set[str]]:
+    """Payment records of credits booked since ``since``, and the keys a return or reversal undid."""
+    records = []
+    query = select(bank_transactions.c.detail).where(
+        bank_transactions.c.credit_debit == "CRDT",
+        bank_transactions.c.status.in_(("matched", "suggested", "unmatched")),
+        bank_transactions.c.booking_date >= since,
+    )
+    for (detail,) in conn.execute(query):
+        record = (detail or {}).get("record")
+        if record and not (detail or {}).get("undone_by"):
+            records.append(record_from_json(record))
+    undone = set()
+    query = select(bank_transactions.c.detail).where(
+        bank_transactions.c.credit_debit == "DBIT", bank_transactions.c.status == "matched"
+    )
+    for (detail,) in conn.execute(query):
+        if (detail or {}).get("undoes"):
+            undone.add(detail["undoes"])
+    return records, undone
+
+
+# ---------------------------------------------------------------------------------- allocations
+
+
+def cost_paid(conn: Connection, case_ids: Sequence[int]) -> dict[tuple[int, str], Decimal]:
+    """What bank payments covered of each case's fees and interest: ``{(case_id, "fees"|"interest"): amount}``.
+
+    ``cases.fees_amount`` and ``interest_amount`` hold what was charged; the amount still owed is the
+    charge less this. A missing key reads as zero.
+    """
+    paid: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+    for chunk in _chunks(case_ids):
+        query = select(allocations.c.case_id, allocations.c.item, allocations.c.amount).where(
+            allocations.c.case_id.in_(chunk),
+            allocations.c.item.in_((FEES, INTEREST)),
+            allocations.c.reversed.is_(False),
+        )
+        for case_id, item, amount in conn.execute(query):
+            paid[(case_id, item)] += amount
+    return paid
+
+
+def insert_allocations(conn: Connection, rows: Sequence[NewAllocation]) -> None:
+    if rows:
+        conn.execute(
+            insert(allocations),
+            [
+                {
+                    "transaction_id": a.transaction_id,
+                    "case_id": a.case_id,
+                    "invoice_id": a.invoice_id,
+                    "kind": a.kind,
+                    "amount": a.amount,
+                    "rule": a.rule,
+                    "item": a.item,
+                    "reversed": False,
+                }
+                for a in rows
+            ],
+        )
+
+
+def reverse_allocations(conn: Connection, tx_id: int) -> None:
+    """Mark what transaction ``tx_id`` paid as reversed (a return or reversal undid it)."""
+    conn.execute(update(allocations).where(allocations.c.transaction_id == tx_id).values(reversed=True))
+
+
+# ---------------------------------------------------------------------------------- the review queue
+
+
+def insert_review_items(conn: Connection, items: Sequence[NewReviewItem]) -> None:
+    """Open review items for these transactions."""
+    if items:
+        conn.execute(
+            insert(review_items),
+            [
+                {
+                    "transaction_id": i.transaction_id,
+                    "case_id": i.case_id,
+                    "status": "open",
+                    "evidence": i.evidence,
+                    "recorded_at": i.recorded_at,
+                }
+                for i in items
+            ],
+        )
+
+
+def cancel_open_reviews(conn: Connection, tx_id: int) -> None:
+    """Cancel the open review items of transaction ``tx_id``: what they asked is answered."""
+    conn.execute(
+        update(review_items)
+        .where(review_items.c.transaction_id == tx_id, review_items.c.status == "open")
+        .values(status="cancelled")
+    )
+
+
+def load_review_items(conn: Connection, *, status: str | None = None, item_id: int | None = None) -> list[ReviewRecord]:
+    """Review items, oldest first: those with ``status`` (all when None), or the one item ``item_id``."""
+    query = (
+        select(
+            review_items.c.id,
+            review_items.c.status,
+            review_items.c.case_id,
+            review_items.c.evidence,
+            bank_transactions.c.id.label("tx_id"),
+            bank_transactions.c.key,
+            bank_transactions.c.booking_date,
+            bank_transactions.c.amount,
+            bank_transactions.c.currency,
+            bank_transactions.c.remittance,
+            bank_transactions.c.detail,
+        )
+        .join(bank_transactions, bank_transactions.c.id == review_items.c.transaction_id)
+        .order_by(review_items.c.id)
+    )
+    if status:
+        query = query.where(review_items.c.status == status)
+    if item_id is not None:
+        query = query.where(review_items.c.id == item_id)
+    return [
+        ReviewRecord(
+            id=int(row.id),
+            status=row.status,
+            case_id=row.case_id,
+            evidence=dict(row.evidence or {}),
+            transaction_id=int(row.tx_id),
+            key=row.key,
+            booking_date=row.booking_date,
+            amount=row.amount,
+            currency=row.currency,
+            remittance=row.remittance,
+            detail=dict(row.detail or {}),
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def decide_review_item(
+    conn: Connection, item_id: int, *, status: str, evidence: JsonObject, case_id: int | None = None
+) -> None:
+    """Record a person's decision on a review item (``case_id``: the case it was applied to, if any)."""
+    values: JsonObject = {"status": status, "evidence": evidence}
+    if case_id is not None:
+        values["case_id"] = case_id
+    conn.execute(update(review_items).where(review_items.c.id == item_id).values(**values))
