@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -218,3 +218,100 @@ def insert_payment_events(conn: Connection, events: Sequence[PaymentEvent]) -> N
     ]
     for chunk in _reconcile_chunks(rows, _EVENTS_PER_STATEMENT):
         conn.execute(insert(case_events), chunk)
+
+
+# ---- used by letters ----
+# What a letter prints of its case (the debtor's postal address, the open invoices, the costs
+# charged) and the events the letter channel adds to a case.
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvoiceRecord:
+    """An open invoice of a case, as a letter lists it."""
+
+    case_id: int
+    external_id: str
+    invoice_date: date | None
+    due_date: date
+    open_amount: Decimal
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LetterCaseRecord:
+    """A case with its costs as charged and its debtor's postal address."""
+
+    case_id: int
+    fees_amount: Decimal
+    interest_amount: Decimal
+    debtor_id: int
+    debtor_external_id: str
+    street: str | None
+    postal_code: str | None
+    city: str | None
+    country: str | None
+    debtor_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseHeaderRecord:
+    """A case's status, currency and payment reference, with its debtor's name, language and country."""
+
+    case_id: int
+    status: str
+    currency: str
+    reference: str | None
+    debtor_name: str
+    language: str | None
+    country: str | None
+
+
+def load_open_invoices(conn: Connection, case_ids: Sequence[int]) -> list[OpenInvoiceRecord]:
+    """The open invoices of these cases, by due date then number."""
+    if not case_ids:
+        return []
+    query = (
+        select(invoices.c.case_id, invoices.c.external_id, invoices.c.invoice_date, invoices.c.due_date,
+               invoices.c.open_amount, invoices.c.description)
+        .where(invoices.c.case_id.in_(list(case_ids)), invoices.c.status == "open")
+        .order_by(invoices.c.due_date, invoices.c.external_id)
+    )
+    return [OpenInvoiceRecord(row.case_id, row.external_id, row.invoice_date, row.due_date, row.open_amount,
+                              row.description) for row in conn.execute(query)]
+
+
+def load_letter_cases(conn: Connection, case_ids: Sequence[int]) -> list[LetterCaseRecord]:
+    """These cases with their debtor's address (unknown ids are left out)."""
+    if not case_ids:
+        return []
+    query = (
+        select(cases.c.id, cases.c.fees_amount, cases.c.interest_amount, debtors.c.id.label("debtor_pk"),
+               debtors.c.external_id, debtors.c.street, debtors.c.postal_code, debtors.c.city,
+               debtors.c.country, debtors.c.debtor_type)
+        .join(debtors, debtors.c.id == cases.c.debtor_id).where(cases.c.id.in_(list(case_ids)))
+    )
+    return [LetterCaseRecord(row.id, row.fees_amount, row.interest_amount, row.debtor_pk, row.external_id,
+                             row.street, row.postal_code, row.city, row.country, row.debtor_type)
+            for row in conn.execute(query)]
+
+
+def load_case_header(conn: Connection, case_id: int) -> CaseHeaderRecord | None:
+    """The case and its debtor's name, language and country; None for an unknown case."""
+    row = conn.execute(
+        select(cases.c.id, cases.c.currency, cases.c.reference, cases.c.status, debtors.c.name,
+               debtors.c.language, debtors.c.country)
+        .join(debtors, debtors.c.id == cases.c.debtor_id).where(cases.c.id == case_id)
+    ).first()
+    if row is None:
+        return None
+    return CaseHeaderRecord(case_id=row.id, status=row.status, currency=row.currency, reference=row.reference,
+                            debtor_name=row.name, language=row.language, country=row.country)
+
+
+def insert_case_event(conn: Connection, *, case_id: int, on_date: date, kind: str, detail: Mapping[str, object],
+                      source: str, recorded_at: datetime) -> None:
+    """One event on a case's history (no invoice, no amount: the letter channel's events are about letters)."""
+    conn.execute(insert(case_events).values(
+        case_id=case_id, on_date=on_date, kind=kind, invoice_id=None, amount=None, detail=dict(detail),
+        source=source, recorded_at=recorded_at,
+    ))

@@ -517,3 +517,52 @@ def decide_review_item(
     if case_id is not None:
         values["case_id"] = case_id
     conn.execute(update(review_items).where(review_items.c.id == item_id).values(**values))
+
+
+# ---- used by letters ----
+# What bank payments covered of a case: a letter lists what is still owed.
+
+_NOTHING = Decimal("0.00")
+
+
+@dataclass(frozen=True, slots=True)
+class PaidCostsRecord:
+    """What bank payments covered of a case's fees and of its interest (allocation items ``fees``, ``interest``).
+
+    ``cases.fees_amount`` and ``interest_amount`` hold what was charged; what is still owed is the
+    charge less this.
+    """
+
+    fees: Decimal = _NOTHING
+    interest: Decimal = _NOTHING
+
+
+def load_paid_costs(conn: Connection, case_ids: Sequence[int]) -> dict[int, PaidCostsRecord]:
+    """What bank payments covered of each case's costs; a case nothing was paid on is left out."""
+    if not case_ids:
+        return {}
+    query = select(allocations.c.case_id, allocations.c.item, allocations.c.amount).where(
+        allocations.c.case_id.in_(list(case_ids)),
+        allocations.c.item.in_(("fees", "interest")),
+        allocations.c.reversed.is_(False),
+    )
+    fees: dict[int, Decimal] = {}
+    interest: dict[int, Decimal] = {}
+    for case_id, item, amount in conn.execute(query):
+        paid = fees if item == "fees" else interest
+        paid[case_id] = paid.get(case_id, _NOTHING) + amount
+    return {case_id: PaidCostsRecord(fees.get(case_id, _NOTHING), interest.get(case_id, _NOTHING))
+            for case_id in sorted(fees.keys() | interest.keys())}
+
+
+def load_received(conn: Connection, case_ids: Sequence[int]) -> dict[int, Decimal]:
+    """What bank payments brought to each case (allocations not reversed, write-offs aside); 0 cases left out."""
+    if not case_ids:
+        return {}
+    query = select(allocations.c.case_id, allocations.c.amount).where(
+        allocations.c.case_id.in_(list(case_ids)), allocations.c.reversed.is_(False),
+        allocations.c.kind != "write_off")
+    received: dict[int, Decimal] = {}
+    for case_id, amount in conn.execute(query):
+        received[case_id] = received.get(case_id, _NOTHING) + amount
+    return received

@@ -30,18 +30,26 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.adapters.transport import Transport, open_transport
 from dunning.print.acknowledgements import AckFile, AckStatus, DeliveryEvent, process_acknowledgements
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, deliveries
-from dunning.usecases.letters.send import PRINT_CHANNEL, batch_key
+from dunning.store.actions import load_letter_actions, mark_action_returned
+from dunning.store.cases import insert_case_event
+from dunning.store.deliveries import (
+    append_letter_acknowledgement,
+    has_delivery,
+    insert_processed_file,
+    load_letter_delivery,
+)
+from dunning.usecases.letters.send import PRINT_CHANNEL, batch_key, letter_delivery_key
 from dunning.workspace import Workspace
 
 __all__ = ["ACK_CHANNEL", "ACK_FOLDER", "AckResult", "StoreProcessedFiles", "open_print_transport",
@@ -120,16 +128,13 @@ class StoreProcessedFiles:
 
 
 def _is_processed(conn: Connection, sha256: str) -> bool:
-    return conn.execute(select(deliveries.c.id).where(deliveries.c.idempotency_key == ack_key(sha256))).first() \
-        is not None
+    return has_delivery(conn, ack_key(sha256))
 
 
-def _insert_processed(conn: Connection, name: str, sha256: str, detail: dict[str, Any], on_date: date,
+def _insert_processed(conn: Connection, name: str, sha256: str, counts: Mapping[str, int], on_date: date,
                       recorded_at: datetime) -> None:
-    conn.execute(insert(deliveries).values(
-        idempotency_key=ack_key(sha256), action_id=None, channel=ACK_CHANNEL, status="processed", attempts=1,
-        external_id=name[-200:], recorded_at=recorded_at,
-        detail={"file": name, "processed_on": on_date.isoformat(), **detail}))
+    insert_processed_file(conn, key=ack_key(sha256), channel=ACK_CHANNEL, name=name, on_date=on_date,
+                          counts=counts, recorded_at=recorded_at)
 
 
 class _FileRecorder:
@@ -147,9 +152,7 @@ class _FileRecorder:
 
     def batch_exists(self, batch_id: str) -> bool:
         if batch_id not in self.known_batches:
-            row = self.conn.execute(select(deliveries.c.id).where(
-                deliveries.c.idempotency_key == batch_key(batch_id), deliveries.c.channel == PRINT_CHANNEL)).first()
-            self.known_batches[batch_id] = row is not None
+            self.known_batches[batch_id] = has_delivery(self.conn, batch_key(batch_id), PRINT_CHANNEL)
         return self.known_batches[batch_id]
 
     def record(self, event: DeliveryEvent) -> None:
@@ -158,50 +161,44 @@ class _FileRecorder:
             self.problem(event, f"unknown batch {event.batch_id!r}")
             return
         action = None
-        if event.letter_id.isdigit():
-            action = self.conn.execute(select(actions.c.id, actions.c.idempotency_key, actions.c.case_id,
-                                              actions.c.channel).where(actions.c.id == int(event.letter_id))).first()
-        letter = None if action is None else self.conn.execute(select(deliveries).where(
-            deliveries.c.idempotency_key == f"{action.idempotency_key}:letter")).first()
+        if event.letter_id.isdigit():  # the manifest's letter id is the action id
+            action_id = int(event.letter_id)
+            action = load_letter_actions(self.conn, [action_id]).get(action_id)
+        letter = None if action is None else load_letter_delivery(
+            self.conn, letter_delivery_key(action.idempotency_key))
         if action is None or letter is None:
             self.problem(event, f"unknown letter {event.letter_id!r} (no letter with this id was sent)")
             return
-        if letter.external_id != event.batch_id:
+        if letter.batch_id != event.batch_id:
             self.problem(event, f"letter {event.letter_id!r} is not in batch {event.batch_id!r} "
-                                f"(it went in batch {letter.external_id!r})")
+                                f"(it went in batch {letter.batch_id!r})")
             return
-        detail = dict(letter.detail or {})
-        acks = list(detail.get("acks", ()))
-        entry = {"status": status, "date": event.date.isoformat(), "reason": event.reason,
-                 "file": self.ack.name, "line": event.line}
-        if any(a.get("status") == status and a.get("date") == entry["date"] for a in acks):
+        if (status, event.date.isoformat()) in letter.acknowledged:
             self.result.unchanged += 1
             return
-        acks.append(entry)
         advances = _RANK[status] > _RANK.get(letter.status, 0)
-        values: dict[str, Any] = {"detail": {**detail, "acks": acks}, "recorded_at": self.recorded_at}
-        if advances:
-            values["status"] = status
-        self.conn.execute(update(deliveries).where(deliveries.c.id == letter.id).values(**values))
+        append_letter_acknowledgement(
+            self.conn, letter.delivery_id, status=status, on_date=event.date, reason=event.reason,
+            file=self.ack.name, line=event.line, new_status=status if advances else None,
+            recorded_at=self.recorded_at)
         if not advances:
             self.result.unchanged += 1
             return
         self.result.recorded += 1
         source = f"print-ack:{self.ack.name}"[:120]
         if event.status is AckStatus.RETURNED:
-            self.conn.execute(update(actions).where(actions.c.id == action.id)
-                              .values(status="returned", outcome_on=event.date))
-            self.conn.execute(insert(case_events).values(
-                case_id=action.case_id, on_date=event.date, kind="delivery_failed", invoice_id=None, amount=None,
+            mark_action_returned(self.conn, action.id, event.date)
+            insert_case_event(
+                self.conn, case_id=action.case_id, on_date=event.date, kind="delivery_failed",
                 detail={"ref": action.idempotency_key, "reason": event.reason or "returned by the post",
                         "channel": action.channel, "batch": event.batch_id},
-                source=source, recorded_at=self.recorded_at))
+                source=source, recorded_at=self.recorded_at)
             self.result.returned += 1
         elif event.status is AckStatus.POSTED:
-            self.conn.execute(insert(case_events).values(
-                case_id=action.case_id, on_date=event.date, kind="letter_posted", invoice_id=None, amount=None,
+            insert_case_event(
+                self.conn, case_id=action.case_id, on_date=event.date, kind="letter_posted",
                 detail={"ref": action.idempotency_key, "batch": event.batch_id, "channel": action.channel},
-                source=source, recorded_at=self.recorded_at))
+                source=source, recorded_at=self.recorded_at)
             self.result.posted += 1
 
 

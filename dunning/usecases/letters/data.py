@@ -34,16 +34,16 @@ Decisions, with their reasons:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from dunning.domain.legal import ALL_PACKS, LegalPack
 from dunning.domain.planning.actions import Channel
-from dunning.errors import ConfigError
+from dunning.errors import ConfigError, NotFound
 from dunning.letters import (
     Charge,
     ChargeKind,
@@ -58,7 +58,15 @@ from dunning.letters import (
     StatementEntry,
 )
 from dunning.store import Store
-from dunning.store.schema import actions, allocations, cases, debtors, invoices
+from dunning.store.actions import CostRecord, load_booked_message_fees, load_charged_costs, load_last_letter_action
+from dunning.store.cases import (
+    LetterCaseRecord,
+    OpenInvoiceRecord,
+    load_case_header,
+    load_letter_cases,
+    load_open_invoices,
+)
+from dunning.store.payments import PaidCostsRecord, load_paid_costs, load_received
 from dunning.usecases.messaging.compose import (
     DEFAULT_PAY_DAYS,
     DueAction,
@@ -67,7 +75,6 @@ from dunning.usecases.messaging.compose import (
     pay_link_for,
 )
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, WENT_OUT
-from dunning.usecases.reconcile.booking import FEES, INTEREST, cost_paid
 from dunning.workspace import Workspace
 
 __all__ = [
@@ -85,6 +92,7 @@ __all__ = [
 
 LETTER_CHANNELS = ("letter", "registered_letter")
 ZERO = Decimal("0.00")
+NOTHING_PAID = PaidCostsRecord()
 
 TEMPLATE_KINDS: Mapping[str, LetterKind] = {
     "first_reminder": LetterKind.FIRST_REMINDER,
@@ -186,7 +194,7 @@ def creditor_from(workspace: Workspace) -> Creditor:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseData:
     """What a letter needs of its case beyond DueAction (debtor address, invoices, charges)."""
 
@@ -203,7 +211,17 @@ class CaseData:
     received: Decimal
 
 
-def _charges(rows: Sequence[Any], owed: Decimal, paid: Decimal, kind: ChargeKind) -> list[Charge]:
+class _Cost(Protocol):
+    """A cost line as :func:`_charges` reads it (a :class:`~dunning.store.actions.CostRecord`)."""
+
+    @property
+    def amount(self) -> Decimal | None: ...
+
+    @property
+    def settings(self) -> Mapping[str, Any] | None: ...
+
+
+def _charges(rows: Sequence[_Cost], owed: Decimal, paid: Decimal, kind: ChargeKind) -> list[Charge]:
     """Charge lines of one kind, the paid part taken from the oldest first; a remainder line if the
     case carries more than its actions say."""
     out: list[Charge] = []
@@ -231,20 +249,6 @@ def _charges(rows: Sequence[Any], owed: Decimal, paid: Decimal, kind: ChargeKind
     return out
 
 
-def _booked_message_fees(conn: Connection, case_ids: Sequence[int]) -> list[Any]:
-    """The fees of messages that went out and were booked to their case (not taken back since)."""
-    query = (
-        select(actions.c.case_id, actions.c.action, actions.c.amount, actions.c.settings, actions.c.due_on,
-               actions.c.detail)
-        .where(actions.c.case_id.in_(case_ids), actions.c.channel.in_(MESSAGE_CHANNELS),
-               actions.c.status.in_(WENT_OUT), actions.c.amount.is_not(None))
-        .order_by(actions.c.due_on, actions.c.id)
-    )
-    return [row for row in conn.execute(query)
-            if row.amount and row.amount > 0 and (row.detail or {}).get("fee_booked_on")
-            and not (row.detail or {}).get("fee_reversed_on")]
-
-
 def own_fee(detail: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> Charge | None:
     """The fee the letter itself carries (``detail.fee``, recorded by the nightly run), not booked yet.
 
@@ -261,77 +265,59 @@ def own_fee(detail: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> Ch
 
 
 def case_data(conn: Connection, case_ids: list[int]) -> dict[int, CaseData]:
-    if not case_ids:
-        return {}
-    paid = cost_paid(conn, case_ids)
+    """What the letters of these cases print of them: address, open invoices, costs still owed, payments."""
     found: dict[int, CaseData] = {}
     for start in range(0, len(case_ids), 500):
         chunk = case_ids[start:start + 500]
-        lines: dict[int, list[Any]] = {}
-        for inv in conn.execute(
-            select(invoices.c.case_id, invoices.c.external_id, invoices.c.invoice_date, invoices.c.due_date,
-                   invoices.c.open_amount, invoices.c.description)
-            .where(invoices.c.case_id.in_(chunk), invoices.c.status == "open")
-            .order_by(invoices.c.due_date, invoices.c.external_id)
-        ):
-            lines.setdefault(inv.case_id, []).append(inv)
-        costs: dict[tuple[int, str], list[Any]] = {}
-        cost: Any
-        for cost in conn.execute(
-            select(actions.c.case_id, actions.c.action, actions.c.amount, actions.c.settings, actions.c.due_on)
-            .where(actions.c.case_id.in_(chunk), actions.c.action.in_(("add_fee", "add_interest")),
-                   actions.c.status == "done", actions.c.amount.is_not(None))
-            .order_by(actions.c.due_on, actions.c.id)
-        ):
+        paid = load_paid_costs(conn, chunk)
+        lines: dict[int, list[OpenInvoiceRecord]] = {}
+        for invoice in load_open_invoices(conn, chunk):
+            lines.setdefault(invoice.case_id, []).append(invoice)
+        costs: dict[tuple[int, str], list[CostRecord]] = {}
+        for cost in load_charged_costs(conn, chunk):
             costs.setdefault((cost.case_id, cost.action), []).append(cost)
-        for cost in _booked_message_fees(conn, chunk):
+        for cost in load_booked_message_fees(conn, chunk, channels=MESSAGE_CHANNELS, went_out=WENT_OUT):
             costs.setdefault((cost.case_id, "add_fee"), []).append(cost)
         for key in costs:
             costs[key].sort(key=lambda c: c.due_on)
-        received: dict[int, Decimal] = {}
-        for paid_row in conn.execute(
-            select(allocations.c.case_id, allocations.c.amount)
-            .where(allocations.c.case_id.in_(chunk), allocations.c.reversed.is_(False),
-                   allocations.c.kind != "write_off")
-        ):
-            received[paid_row.case_id] = received.get(paid_row.case_id, ZERO) + paid_row.amount
-        for row in conn.execute(
-            select(cases.c.id, cases.c.fees_amount, cases.c.interest_amount, debtors.c.id.label("debtor_pk"),
-                   debtors.c.external_id, debtors.c.street, debtors.c.postal_code, debtors.c.city,
-                   debtors.c.country, debtors.c.debtor_type)
-            .join(debtors, debtors.c.id == cases.c.debtor_id).where(cases.c.id.in_(chunk))
-        ):
-            case_lines = lines.get(row.id, [])
-            invoice_list = tuple(
-                Invoice(inv.external_id, inv.invoice_date or inv.due_date, inv.due_date, inv.open_amount,
-                        inv.description or "")
-                for inv in case_lines
-            )
-            fees = _charges(costs.get((row.id, "add_fee"), []),
-                            max(row.fees_amount - paid[(row.id, FEES)], ZERO), paid[(row.id, FEES)], ChargeKind.FEE)
-            interest = _charges(costs.get((row.id, "add_interest"), []),
-                                max(row.interest_amount - paid[(row.id, INTEREST)], ZERO),
-                                paid[(row.id, INTEREST)], ChargeKind.INTEREST)
-            statement = tuple(
-                StatementEntry(inv.invoice_date or inv.due_date, inv.description or inv.external_id,
-                               inv.open_amount, inv.external_id)
-                for inv in case_lines
-            ) + tuple(
-                StatementEntry(cost.due_on, str((cost.settings or {}).get("label") or cost.action), cost.amount)
-                for key in ((row.id, "add_fee"), (row.id, "add_interest")) for cost in costs.get(key, [])
-            ) + tuple(
-                StatementEntry(max((c.due_on for c in costs.get((row.id, a), [])), default=date.min),
-                               "Paid", -paid[(row.id, cat)])
-                for a, cat in (("add_fee", FEES), ("add_interest", INTEREST)) if paid[(row.id, cat)] > 0
-            )
-            found[row.id] = CaseData(
-                debtor_pk=row.debtor_pk, external_id=row.external_id, street=row.street or "",
-                postal_code=row.postal_code or "", city=row.city or "",
-                country=(row.country or "").upper(), consumer=(row.debtor_type or "person") == "person",
-                invoices=invoice_list, charges=(*fees, *interest), statement=statement,
-                received=received.get(row.id, ZERO),
-            )
+        received = load_received(conn, chunk)
+        for case in load_letter_cases(conn, chunk):
+            found[case.case_id] = _case_data(case, lines.get(case.case_id, []), costs,
+                                             paid.get(case.case_id, NOTHING_PAID),
+                                             received.get(case.case_id, ZERO))
     return found
+
+
+def _case_data(case: LetterCaseRecord, case_lines: Sequence[OpenInvoiceRecord],
+               costs: Mapping[tuple[int, str], Sequence[CostRecord]], paid: PaidCostsRecord,
+               received: Decimal) -> CaseData:
+    fee_costs = costs.get((case.case_id, "add_fee"), [])
+    interest_costs = costs.get((case.case_id, "add_interest"), [])
+    invoice_list = tuple(
+        Invoice(inv.external_id, inv.invoice_date or inv.due_date, inv.due_date, inv.open_amount,
+                inv.description or "")
+        for inv in case_lines
+    )
+    fees = _charges(fee_costs, max(case.fees_amount - paid.fees, ZERO), paid.fees, ChargeKind.FEE)
+    interest = _charges(interest_costs, max(case.interest_amount - paid.interest, ZERO), paid.interest,
+                        ChargeKind.INTEREST)
+    statement = tuple(
+        StatementEntry(inv.invoice_date or inv.due_date, inv.description or inv.external_id,
+                       inv.open_amount, inv.external_id)
+        for inv in case_lines
+    ) + tuple(
+        StatementEntry(cost.due_on, str(cost.settings.get("label") or cost.action), cost.amount)
+        for cost in (*fee_costs, *interest_costs)
+    ) + tuple(
+        StatementEntry(max((c.due_on for c in charged), default=date.min), "Paid", -covered)
+        for charged, covered in ((fee_costs, paid.fees), (interest_costs, paid.interest)) if covered > 0
+    )
+    return CaseData(
+        debtor_pk=case.debtor_id, external_id=case.debtor_external_id, street=case.street or "",
+        postal_code=case.postal_code or "", city=case.city or "",
+        country=(case.country or "").upper(), consumer=(case.debtor_type or "person") == "person",
+        invoices=invoice_list, charges=(*fees, *interest), statement=statement, received=received,
+    )
 
 
 def has_postal_address(case: CaseData) -> bool:
@@ -395,27 +381,18 @@ def letter_for_case(store: Store, workspace: Workspace, case_id: int, letter_dat
     """
     secrets = load_secrets(workspace, env)
     with store.begin() as conn:
-        row = conn.execute(
-            select(cases.c.id, cases.c.currency, cases.c.reference, cases.c.status, debtors.c.name,
-                   debtors.c.language, debtors.c.country)
-            .join(debtors, debtors.c.id == cases.c.debtor_id).where(cases.c.id == case_id)
-        ).first()
-        if row is None:
-            from dunning.errors import NotFound
-
+        header = load_case_header(conn, case_id)
+        if header is None:
             raise NotFound(f"no case {case_id}")
-        last = conn.execute(
-            select(actions.c.detail, actions.c.settings, actions.c.due_on)
-            .where(actions.c.case_id == case_id, actions.c.channel.in_(LETTER_CHANNELS))
-            .order_by(actions.c.id.desc()).limit(1)
-        ).first()
+        last = load_last_letter_action(conn, case_id, LETTER_CHANNELS)
         case = case_data(conn, [case_id])[case_id]
-    language = (row.language or workspace.config.creditor.language).lower()
+    language = (header.language or workspace.config.creditor.language).lower()
     due = DueAction(
         action_pk=0, key=f"preview:{case_id}", action="send_letter", channel="letter",
         due_on=last.due_on if last else letter_date, settings={"template": LetterKind(kind).value},
-        case_id=case_id, case_status=row.status, currency=row.currency, reference=row.reference, total_due=ZERO,
-        debtor_name=row.name, language=language, country=row.country, email=None, email_invalid=False, phone=None,
+        case_id=case_id, case_status=header.status, currency=header.currency, reference=header.reference,
+        total_due=ZERO, debtor_name=header.debtor_name, language=language, country=header.country, email=None,
+        email_invalid=False, phone=None,
     )
     kind_value = LetterKind(kind)
     letter = letter_data_for(due, case, workspace, secrets, letter_date, last.detail if last else None)
@@ -423,8 +400,6 @@ def letter_for_case(store: Store, workspace: Workspace, case_id: int, letter_dat
 
 
 def _with_kind(letter: LetterData, kind: LetterKind) -> LetterData:
-    import dataclasses
-
-    return dataclasses.replace(letter, kind=kind)
+    return replace(letter, kind=kind)
 
 

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.adapters.files import write_atomic
@@ -40,7 +40,9 @@ from dunning.letters import (
     LetterData,
 )
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, documents
+from dunning.store.actions import cancel_planned_action, fail_planned_action
+from dunning.store.cases import insert_case_event
+from dunning.store.deliveries import DocumentRecord, insert_document, insert_documents, load_documented_action_ids
 from dunning.usecases.letters.data import (
     LETTER_CHANNELS,
     LetterBuildError,
@@ -63,7 +65,7 @@ log = logging.getLogger(__name__)
 DOCUMENT_KIND = "letter"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LetterProblem:
     """A letter that was not rendered: which action and case, and why (no personal data)."""
 
@@ -108,12 +110,9 @@ class LetterRun:
 
 def _unrendered_ids(conn: Connection, run_date: date) -> list[int]:
     ids = sorted({i for channel in LETTER_CHANNELS for i in due_action_ids(conn, channel, run_date)})
-    if not ids:
-        return []
     done: set[int] = set()
     for start in range(0, len(ids), 500):
-        done.update(conn.execute(select(documents.c.action_id).where(
-            documents.c.action_id.in_(ids[start:start + 500]))).scalars())
+        done |= load_documented_action_ids(conn, ids[start:start + 500])
     return [i for i in ids if i not in done]
 
 
@@ -125,13 +124,12 @@ def unrendered_letter_ids(store: Store, run_date: date) -> list[int]:
 
 def _fail_action(conn: Connection, due: DueAction, reason: str, run_date: date, now: datetime) -> None:
     """No way to post it: the action fails and the next run plans its fallback (as messaging does)."""
-    conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
-                 .values(status="failed", outcome_on=run_date))
-    conn.execute(insert(case_events).values(
-        case_id=due.case_id, on_date=run_date, kind="delivery_failed", invoice_id=None, amount=None,
+    fail_planned_action(conn, due.action_pk, run_date)
+    insert_case_event(
+        conn, case_id=due.case_id, on_date=run_date, kind="delivery_failed",
         detail={"ref": due.key, "channel": due.channel, "action": due.action, "reason": f"letter failed: {reason}"},
         source=f"render:{due.channel}", recorded_at=now,
-    ))
+    )
 
 
 _LETTER_ID = re.compile(r"^letter '(\d+)': ")
@@ -231,13 +229,10 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
         owner: dict[str, DueAction] = {}
         with store.begin() as conn:
             due_list = load_due_actions(conn, chunk_ids, workspace.config.creditor.language)
-            details = {r.id: r.detail for r in conn.execute(
-                select(actions.c.id, actions.c.detail).where(actions.c.id.in_(chunk_ids)))}
             by_case = case_data(conn, sorted({d.case_id for d in due_list}))
             for due in due_list:
                 if due.case_status == "closed":
-                    conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
-                                 .values(status="cancelled", outcome_on=run_date))
+                    cancel_planned_action(conn, due.action_pk, run_date)
                     run.cancelled += 1
                     continue
                 if due.case_status == "on_hold":
@@ -249,7 +244,7 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                     run.no_address += 1
                     continue
                 try:
-                    letter = letter_data_for(due, case, workspace, secrets, run_date, details.get(due.action_pk))
+                    letter = letter_data_for(due, case, workspace, secrets, run_date, due.detail)
                 except LetterBuildError as exc:
                     run.problems.append(LetterProblem(due.action_pk, due.case_id, str(exc)))
                     continue
@@ -264,38 +259,37 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                 bad = owner.get(str(letter_id)) if letter_id is not None else None
                 run.problems.append(LetterProblem(bad.action_pk if bad else 0, bad.case_id if bad else 0, reason))
             pdfs = result.split() if result.letters else {}
-            rows = []
+            rendered: list[DocumentRecord] = []
             for placed in result.letters:
                 due = owner[placed.letter_id]
                 pdf = pdfs[placed.letter_id]
                 path = folder / f"{due.action_pk}.pdf"
                 write_atomic(path, pdf)
-                rows.append({"action_id": due.action_pk, "kind": DOCUMENT_KIND,
-                             "path": path.relative_to(workspace.root).as_posix(),
-                             "sha256": hashlib.sha256(pdf).hexdigest(), "pages": placed.page_count,
-                             "recorded_at": now})
+                rendered.append(DocumentRecord(
+                    action_id=due.action_pk, kind=DOCUMENT_KIND, path=path.relative_to(workspace.root).as_posix(),
+                    sha256=hashlib.sha256(pdf).hexdigest(), pages=placed.page_count, recorded_at=now))
                 run.pages += placed.page_count
                 run.bytes += len(pdf)
-            _record_documents(store, rows)
-            run.rendered += len(rows)
+            _record_documents(store, rendered)
+            run.rendered += len(rendered)
     log.info("letters %s: %d due, %d rendered (%d pages), %d failed, %d without address", run_date, run.due,
              run.rendered, run.pages, run.failed, run.no_address)
     return run
 
 
-def _record_documents(store: Store, rows: list[dict[str, Any]]) -> None:
-    if not rows:
+def _record_documents(store: Store, rendered: list[DocumentRecord]) -> None:
+    if not rendered:
         return
     try:
         with store.begin() as conn:
-            conn.execute(insert(documents), rows)
+            insert_documents(conn, rendered)
     except IntegrityError:
         # Another renderer recorded some of them meanwhile: record the others one by one.
-        for row in rows:
+        for document in rendered:
             try:
                 with store.begin() as conn:
-                    conn.execute(insert(documents).values(**row))
+                    insert_document(conn, document)
             except IntegrityError:
                 continue
     except Exception as exc:  # pragma: no cover - the store went away
-        raise StoreError(f"cannot record {len(rows)} letter documents: {exc}") from exc
+        raise StoreError(f"cannot record {len(rendered)} letter documents: {exc}") from exc

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.adapters.transport import open_transport
@@ -59,7 +59,21 @@ from dunning.print import (
     plan_batches,
 )
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, cases, debtors, deliveries, documents
+from dunning.store.actions import cancel_planned_action, load_letter_actions, mark_planned_action_sent
+from dunning.store.cases import insert_case_event
+from dunning.store.deliveries import (
+    RenderedLetterRecord,
+    delete_documents,
+    insert_letter_delivery,
+    insert_pending_print_batch,
+    load_existing_delivery_keys,
+    load_pending_print_batches,
+    load_print_batch,
+    load_rendered_letters,
+    load_rendered_planned_letters,
+    mark_print_batch_sent,
+    record_print_batch_upload,
+)
 from dunning.usecases.letters.data import LETTER_CHANNELS
 from dunning.usecases.outgoing.fees import book_message_fee
 from dunning.workspace import Workspace
@@ -92,7 +106,13 @@ class PrintRun:
 
 
 def batch_key(batch_id: str) -> str:
+    """The delivery key of a print batch."""
     return BATCH_PREFIX + batch_id
+
+
+def letter_delivery_key(action_key: str) -> str:
+    """The delivery key of one letter handed to the print house (its action's key + ``:letter``)."""
+    return f"{action_key}:letter"
 
 
 class StoreDeliveryLog:
@@ -113,40 +133,35 @@ class StoreDeliveryLog:
         """The assembled batch whose letters ``record_done`` marks sent."""
         self._batches[batch.batch_id] = batch
 
-    def _row(self, conn: Connection, batch_id: str) -> Any:
-        return conn.execute(select(deliveries).where(deliveries.c.idempotency_key == batch_key(batch_id))).first()
-
     def is_done(self, batch_id: str) -> bool:
         with self.store.begin() as conn:
-            row = self._row(conn, batch_id)
-        return row is not None and row.status == "sent"
+            batch = load_print_batch(conn, batch_key(batch_id))
+        return batch is not None and batch.status == "sent"
 
     def record_started(self, batch_id: str, sha256: str, destination: str) -> None:
         with self.store.begin() as conn:
-            row = self._row(conn, batch_id)
-            if row is None:
+            batch = load_print_batch(conn, batch_key(batch_id))
+            if batch is None:
                 raise StoreError(f"batch {batch_id} was not recorded before its delivery")
-            if row.status != "sent":
-                conn.execute(update(deliveries).where(deliveries.c.id == row.id).values(
-                    detail={**(row.detail or {}), "sha256": sha256, "destination": destination},
-                    attempts=row.attempts + 1, recorded_at=self.recorded_at))
+            if batch.status != "sent":
+                record_print_batch_upload(conn, batch, sha256=sha256, destination=destination,
+                                          recorded_at=self.recorded_at)
 
     def record_done(self, batch_id: str, sha256: str, destination: str) -> None:
-        batch = self._batches.get(batch_id)
-        if batch is None:
+        assembled = self._batches.get(batch_id)
+        if assembled is None:
             raise StoreError(f"batch {batch_id} was delivered but its letters are unknown to this run")
         with self.store.begin() as conn:
-            row = self._row(conn, batch_id)
-            conn.execute(update(deliveries).where(deliveries.c.id == row.id).values(
-                status="sent", detail={**(row.detail or {}), "sha256": sha256, "destination": destination,
-                                       "delivered_on": self.run_date.isoformat()},
-                recorded_at=self.recorded_at))
-            self.sent_letters += record_letters_sent(conn, batch, self.run_date, self.recorded_at)
+            batch = load_print_batch(conn, batch_key(batch_id))
+            if batch is None:
+                raise StoreError(f"batch {batch_id} was not recorded before its delivery")
+            mark_print_batch_sent(conn, batch.delivery_id, sha256=sha256, destination=destination,
+                                  delivered_on=self.run_date, recorded_at=self.recorded_at)
+            self.sent_letters += record_letters_sent(conn, assembled, self.run_date, self.recorded_at)
             # Letters the assembly left out (PDF unreadable or changed): forget their document so
             # the next render_letters makes it again and a later batch takes them.
-            left_out = {int(i) for i in (row.detail or {}).get("letters", ())} - {int(r.letter_id) for r in batch.rows}
-            if left_out:
-                conn.execute(delete(documents).where(documents.c.action_id.in_(sorted(left_out))))
+            left_out = set(batch.letter_ids) - {int(r.letter_id) for r in assembled.rows}
+            delete_documents(conn, sorted(left_out))
 
 
 def record_letters_sent(conn: Connection, batch: AssembledBatch, run_date: date, recorded_at: datetime) -> int:
@@ -154,43 +169,36 @@ def record_letters_sent(conn: Connection, batch: AssembledBatch, run_date: date,
     ids = [int(r.letter_id) for r in batch.rows]
     if not ids:
         return 0
-    info = {r.id: r for r in conn.execute(
-        select(actions.c.id, actions.c.idempotency_key, actions.c.case_id, actions.c.status, actions.c.channel,
-               actions.c.settings, actions.c.action, actions.c.amount).where(actions.c.id.in_(ids)))}
-    existing = set(conn.execute(select(deliveries.c.idempotency_key).where(
-        deliveries.c.idempotency_key.in_([f"{info[i].idempotency_key}:letter" for i in ids if i in info]))).scalars())
+    letter_actions = load_letter_actions(conn, ids)
+    existing = load_existing_delivery_keys(conn, [letter_delivery_key(letter_actions[i].idempotency_key)
+                                                  for i in ids if i in letter_actions])
     count = 0
     for manifest in batch.rows:
-        action = info.get(int(manifest.letter_id))
+        action = letter_actions.get(int(manifest.letter_id))
         if action is None:
             continue
-        key = f"{action.idempotency_key}:letter"
+        key = letter_delivery_key(action.idempotency_key)
         if action.status == "planned":
-            conn.execute(update(actions).where(actions.c.id == action.id, actions.c.status == "planned")
-                         .values(status="sent", outcome_on=run_date))
+            mark_planned_action_sent(conn, action.id, run_date)
         if action.amount:  # handed to the print house: its fee is owed now (booked once, in this transaction)
             book_message_fee(conn, action.id, on_date=run_date, recorded_at=recorded_at,
                              source=f"print:{batch.batch_id}")
         if key in existing:
             continue
-        template = (action.settings or {}).get("template")
-        conn.execute(insert(deliveries).values(
-            idempotency_key=key, action_id=action.id, channel=action.channel, status="sent", attempts=1,
-            external_id=batch.batch_id, recorded_at=recorded_at,
-            detail={"batch": batch.batch_id, "sequence": manifest.sequence, "pages": manifest.page_count,
-                    "sent_on": run_date.isoformat(), "template": template},
-        ))
-        conn.execute(insert(case_events).values(
-            case_id=action.case_id, on_date=run_date, kind="letter_sent", invoice_id=None, amount=None,
-            detail={"ref": action.idempotency_key, "batch": batch.batch_id, "template": template,
+        insert_letter_delivery(conn, key=key, action_id=action.id, channel=action.channel, batch_id=batch.batch_id,
+                               sequence=manifest.sequence, pages=manifest.page_count, sent_on=run_date,
+                               template=action.template, recorded_at=recorded_at)
+        insert_case_event(
+            conn, case_id=action.case_id, on_date=run_date, kind="letter_sent",
+            detail={"ref": action.idempotency_key, "batch": batch.batch_id, "template": action.template,
                     "pages": manifest.page_count, "channel": action.channel, "action": action.action},
             source=f"print:{action.channel}", recorded_at=recorded_at,
-        ))
+        )
         count += 1
     return count
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Ready:
     """A planned letter action with a recorded PDF, as the batcher needs it."""
 
@@ -198,38 +206,15 @@ class _Ready:
     case_status: str
 
 
-def _print_letters(conn: Connection, workspace: Workspace, where: Sequence[Any]) -> dict[int, _Ready]:
+def _ready(workspace: Workspace, letters: Sequence[RenderedLetterRecord]) -> dict[int, _Ready]:
+    """The rendered letters as the batcher takes them (country and postal code of the debtor), by action id."""
     home = workspace.config.creditor.address.country
-    query = (
-        select(actions.c.id, actions.c.channel, actions.c.settings, actions.c.case_id,
-               cases.c.status.label("case_status"), debtors.c.id.label("debtor_pk"), debtors.c.country,
-               debtors.c.postal_code,
-               documents.c.path, documents.c.pages)
-        .join(documents, documents.c.action_id == actions.c.id)
-        .join(cases, cases.c.id == actions.c.case_id)
-        .join(debtors, debtors.c.id == cases.c.debtor_id)
-        .where(*where)
-        .order_by(actions.c.id)
-    )
-    out: dict[int, _Ready] = {}
-    for row in conn.execute(query):
-        settings = row.settings or {}
-        out[row.id] = _Ready(PrintLetter(
-            letter_id=str(row.id), case_id=str(row.case_id), debtor_id=str(row.debtor_pk),
-            pdf=workspace.path(row.path), page_count=int(row.pages or 0), country=(row.country or home).upper(),
-            postal_code=row.postal_code or "", postage_class=str(settings.get("print_class") or "standard"),
-            registered=row.channel == "registered_letter",
-        ), row.case_status)
-    return out
-
-
-def _pending_batches(conn: Connection) -> list[Any]:
-    return list(conn.execute(select(deliveries).where(
-        deliveries.c.channel == PRINT_CHANNEL, deliveries.c.status == "pending").order_by(deliveries.c.id)))
-
-
-def _letters_in_pending(rows: Sequence[Any]) -> set[int]:
-    return {int(i) for row in rows for i in (row.detail or {}).get("letters", ())}
+    return {letter.action_id: _Ready(PrintLetter(
+        letter_id=str(letter.action_id), case_id=str(letter.case_id), debtor_id=str(letter.debtor_id),
+        pdf=workspace.path(letter.pdf_path), page_count=int(letter.pages or 0),
+        country=(letter.country or home).upper(), postal_code=letter.postal_code or "",
+        postage_class=letter.print_class or "standard", registered=letter.channel == "registered_letter",
+    ), letter.case_status) for letter in letters}
 
 
 def _rules(workspace: Workspace) -> BatchingRules:
@@ -248,13 +233,10 @@ def _record_planned(store: Store, batch: PlannedBatch, run_date: date, recorded_
 
 
 def _insert_planned(conn: Connection, batch: PlannedBatch, run_date: date, recorded_at: datetime) -> None:
-    conn.execute(insert(deliveries).values(
-        idempotency_key=batch_key(batch.batch_id), action_id=None, channel=PRINT_CHANNEL, status="pending",
-        attempts=0, external_id=batch.batch_id, recorded_at=recorded_at,
-        detail={"batch_run_date": run_date.isoformat(), "profile": batch.profile.code,
-                "letters": [int(p.letter.letter_id) for p in batch.letters],
-                "pages": batch.total_pages, "sheets": batch.total_sheets},
-    ))
+    insert_pending_print_batch(
+        conn, key=batch_key(batch.batch_id), batch_id=batch.batch_id, channel=PRINT_CHANNEL, built_on=run_date,
+        profile=batch.profile.code, letter_ids=[int(p.letter.letter_id) for p in batch.letters],
+        pages=batch.total_pages, sheets=batch.total_sheets, recorded_at=recorded_at)
 
 
 def send_letters(store: Store, workspace: Workspace, run_date: date, *, recorded_at: datetime | None = None,
@@ -269,32 +251,28 @@ def send_letters(store: Store, workspace: Workspace, run_date: date, *, recorded
     rules = _rules(workspace)
     work: list[tuple[PlannedBatch, date]] = []
     with store.begin() as conn:
-        pending = _pending_batches(conn)
-        taken = _letters_in_pending(pending)
+        pending = load_pending_print_batches(conn, PRINT_CHANNEL)
+        taken = {letter_id for recorded in pending for letter_id in recorded.letter_ids}
         # 1. batches recorded by an earlier run and not confirmed: rebuild them exactly
-        for row in pending:
-            detail = row.detail or {}
-            ids = [int(i) for i in detail.get("letters", ())]
-            built_on = date.fromisoformat(detail["batch_run_date"])
-            ready = _print_letters(conn, workspace, [actions.c.id.in_(ids)]) if ids else {}
-            plan = plan_batches([ready[i].letter for i in ids if i in ready], built_on, rules)
-            same = [b for b in plan.batches if b.batch_id == row.external_id]
+        for recorded in pending:
+            ids = list(recorded.letter_ids)
+            ready = _ready(workspace, load_rendered_letters(conn, ids))
+            plan = plan_batches([ready[i].letter for i in ids if i in ready], recorded.built_on, rules)
+            same = [b for b in plan.batches if b.batch_id == recorded.batch_id]
             if len(plan.batches) != 1 or not same:
-                run.problems.append(f"pending batch {row.external_id} cannot be rebuilt from its {len(ids)} "
+                run.problems.append(f"pending batch {recorded.batch_id} cannot be rebuilt from its {len(ids)} "
                                     "letters (letters or print.batch_size changed); check with the print house")
                 continue
-            work.append((same[0], built_on))
+            work.append((same[0], recorded.built_on))
             run.recovered += 1
         # 2. the letters that belong to no batch yet
-        ready_new = _print_letters(conn, workspace, [
-            actions.c.status == "planned", actions.c.channel.in_(LETTER_CHANNELS), actions.c.due_on <= run_date])
+        ready_new = _ready(workspace, load_rendered_planned_letters(conn, LETTER_CHANNELS, due_by=run_date))
         letters: list[PrintLetter] = []
         for action_id, item in ready_new.items():
             if action_id in taken:
                 continue
             if item.case_status == "closed":
-                conn.execute(update(actions).where(actions.c.id == action_id, actions.c.status == "planned")
-                             .values(status="cancelled", outcome_on=run_date))
+                cancel_planned_action(conn, action_id, run_date)
                 run.cancelled += 1
             elif item.case_status != "on_hold":
                 letters.append(item.letter)

@@ -1,0 +1,263 @@
+"""Deliveries and documents: what went out (print batches, letters, messages) and the letters' PDFs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, delete, insert, select, update
+
+from dunning.store.schema import actions, cases, debtors, deliveries, documents
+
+# ---- used by letters ----
+# The letter channel's rows: a letter's PDF (``documents``), a print batch (delivery ``batch:<id>``,
+# channel ``print``), each letter handed to the print house (delivery ``<action key>:letter``) and
+# each acknowledgement file read (delivery ``ack:<sha256>``). Keys and channels are made by the use
+# cases (dunning.usecases.letters) and passed in, so this section only knows the tables.
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """A rendered letter's PDF: where it lies (relative to the workspace) and what it holds."""
+
+    action_id: int
+    kind: str
+    path: str
+    sha256: str
+    pages: int
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedLetterRecord:
+    """A letter action whose PDF is recorded, with what the print house needs to batch it."""
+
+    action_id: int
+    channel: str | None
+    print_class: str | None  # the step's ``settings.print_class``
+    case_id: int
+    case_status: str
+    debtor_id: int
+    country: str | None
+    postal_code: str | None
+    pdf_path: str
+    pages: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PrintBatchRecord:
+    """A print batch's delivery row: the letters it holds, the day it was built, how far it got."""
+
+    delivery_id: int
+    batch_id: str
+    status: str
+    attempts: int
+    built_on: date
+    letter_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LetterDeliveryRecord:
+    """One letter handed to the print house, and the acknowledgements recorded on it so far."""
+
+    delivery_id: int
+    status: str
+    batch_id: str | None
+    #: (status, date) of every acknowledgement already recorded: the same event twice changes nothing
+    acknowledged: frozenset[tuple[str | None, str | None]]
+
+
+def load_documented_action_ids(conn: Connection, action_ids: Sequence[int]) -> set[int]:
+    """Which of these actions already have a document (a rendered PDF)."""
+    if not action_ids:
+        return set()
+    query = select(documents.c.action_id).where(documents.c.action_id.in_(list(action_ids)))
+    return {int(action_id) for action_id in conn.execute(query).scalars()}
+
+
+def insert_documents(conn: Connection, records: Sequence[DocumentRecord]) -> None:
+    """Record these PDFs; IntegrityError when one of the actions has a document already."""
+    if not records:
+        return
+    conn.execute(insert(documents), [_document_values(record) for record in records])
+
+
+def insert_document(conn: Connection, record: DocumentRecord) -> None:
+    """Record one PDF; IntegrityError when the action has a document already."""
+    conn.execute(insert(documents).values(**_document_values(record)))
+
+
+def _document_values(record: DocumentRecord) -> dict[str, Any]:
+    return {"action_id": record.action_id, "kind": record.kind, "path": record.path, "sha256": record.sha256,
+            "pages": record.pages, "recorded_at": record.recorded_at}
+
+
+def delete_documents(conn: Connection, action_ids: Sequence[int]) -> None:
+    """Forget these actions' PDFs (the next render makes them again)."""
+    if action_ids:
+        conn.execute(delete(documents).where(documents.c.action_id.in_(sorted(action_ids))))
+
+
+def _rendered_letters(conn: Connection, *where: ColumnElement[bool]) -> list[RenderedLetterRecord]:
+    query = (
+        select(actions.c.id, actions.c.channel, actions.c.settings, actions.c.case_id,
+               cases.c.status.label("case_status"), debtors.c.id.label("debtor_pk"), debtors.c.country,
+               debtors.c.postal_code, documents.c.path, documents.c.pages)
+        .join(documents, documents.c.action_id == actions.c.id)
+        .join(cases, cases.c.id == actions.c.case_id)
+        .join(debtors, debtors.c.id == cases.c.debtor_id)
+        .where(*where)
+        .order_by(actions.c.id)
+    )
+    found = []
+    for row in conn.execute(query):
+        print_class = (row.settings or {}).get("print_class")
+        found.append(RenderedLetterRecord(
+            action_id=row.id, channel=row.channel, print_class=str(print_class) if print_class else None,
+            case_id=row.case_id, case_status=row.case_status, debtor_id=row.debtor_pk, country=row.country,
+            postal_code=row.postal_code, pdf_path=row.path, pages=row.pages,
+        ))
+    return found
+
+
+def load_rendered_letters(conn: Connection, action_ids: Sequence[int]) -> list[RenderedLetterRecord]:
+    """These actions, whatever their status, when their PDF is recorded; by action id."""
+    if not action_ids:
+        return []
+    return _rendered_letters(conn, actions.c.id.in_(list(action_ids)))
+
+
+def load_rendered_planned_letters(conn: Connection, channels: Sequence[str],
+                                  due_by: date) -> list[RenderedLetterRecord]:
+    """The planned actions on ``channels`` due on or before ``due_by`` whose PDF is recorded; by action id."""
+    return _rendered_letters(conn, actions.c.status == "planned", actions.c.channel.in_(list(channels)),
+                             actions.c.due_on <= due_by)
+
+
+def _print_batch(row: Row[Any]) -> PrintBatchRecord:
+    detail = row.detail or {}
+    return PrintBatchRecord(
+        delivery_id=row.id, batch_id=row.external_id, status=row.status, attempts=row.attempts,
+        built_on=date.fromisoformat(detail["batch_run_date"]),
+        letter_ids=tuple(int(i) for i in detail.get("letters", ())),
+    )
+
+
+def load_print_batch(conn: Connection, key: str) -> PrintBatchRecord | None:
+    """The print batch recorded under this delivery key, if any."""
+    row = conn.execute(select(deliveries).where(deliveries.c.idempotency_key == key)).first()
+    return None if row is None else _print_batch(row)
+
+
+def load_pending_print_batches(conn: Connection, channel: str) -> list[PrintBatchRecord]:
+    """The batches on ``channel`` recorded but not confirmed delivered, oldest first."""
+    query = (select(deliveries).where(deliveries.c.channel == channel, deliveries.c.status == "pending")
+             .order_by(deliveries.c.id))
+    return [_print_batch(row) for row in conn.execute(query)]
+
+
+def insert_pending_print_batch(conn: Connection, *, key: str, batch_id: str, channel: str, built_on: date,
+                               profile: str, letter_ids: Sequence[int], pages: int, sheets: int,
+                               recorded_at: datetime) -> None:
+    """Record a batch before anything of it is uploaded: from then on its letters belong to it.
+
+    IntegrityError when the key is recorded already.
+    """
+    conn.execute(insert(deliveries).values(
+        idempotency_key=key, action_id=None, channel=channel, status="pending", attempts=0, external_id=batch_id,
+        recorded_at=recorded_at,
+        detail={"batch_run_date": built_on.isoformat(), "profile": profile, "letters": list(letter_ids),
+                "pages": pages, "sheets": sheets},
+    ))
+
+
+def _detail_of(conn: Connection, delivery_id: int) -> dict[str, Any]:
+    detail = conn.execute(select(deliveries.c.detail).where(deliveries.c.id == delivery_id)).scalar_one()
+    return dict(detail or {})
+
+
+def record_print_batch_upload(conn: Connection, batch: PrintBatchRecord, *, sha256: str, destination: str,
+                              recorded_at: datetime) -> None:
+    """An upload of the batch starts: one more attempt, and where its files go."""
+    detail = _detail_of(conn, batch.delivery_id)
+    conn.execute(update(deliveries).where(deliveries.c.id == batch.delivery_id).values(
+        detail={**detail, "sha256": sha256, "destination": destination},
+        attempts=batch.attempts + 1, recorded_at=recorded_at))
+
+
+def mark_print_batch_sent(conn: Connection, delivery_id: int, *, sha256: str, destination: str,
+                          delivered_on: date, recorded_at: datetime) -> None:
+    """The print house has the whole batch (its ready marker is up)."""
+    detail = _detail_of(conn, delivery_id)
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+        status="sent", detail={**detail, "sha256": sha256, "destination": destination,
+                               "delivered_on": delivered_on.isoformat()},
+        recorded_at=recorded_at))
+
+
+def load_existing_delivery_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    """Which of these delivery keys are recorded already."""
+    if not keys:
+        return set()
+    query = select(deliveries.c.idempotency_key).where(deliveries.c.idempotency_key.in_(list(keys)))
+    return {str(key) for key in conn.execute(query).scalars()}
+
+
+def has_delivery(conn: Connection, key: str, channel: str | None = None) -> bool:
+    """Whether a delivery row is recorded under ``key`` (on ``channel``, when given)."""
+    query = select(deliveries.c.id).where(deliveries.c.idempotency_key == key)
+    if channel is not None:
+        query = query.where(deliveries.c.channel == channel)
+    return conn.execute(query).first() is not None
+
+
+def insert_letter_delivery(conn: Connection, *, key: str, action_id: int, channel: str | None, batch_id: str,
+                           sequence: int, pages: int, sent_on: date, template: str | None,
+                           recorded_at: datetime) -> None:
+    """A letter handed to the print house in batch ``batch_id`` (its place and pages in the batch)."""
+    conn.execute(insert(deliveries).values(
+        idempotency_key=key, action_id=action_id, channel=channel, status="sent", attempts=1,
+        external_id=batch_id, recorded_at=recorded_at,
+        detail={"batch": batch_id, "sequence": sequence, "pages": pages, "sent_on": sent_on.isoformat(),
+                "template": template},
+    ))
+
+
+def load_letter_delivery(conn: Connection, key: str) -> LetterDeliveryRecord | None:
+    """The letter delivery recorded under ``key``, with the acknowledgements it has."""
+    row = conn.execute(select(deliveries).where(deliveries.c.idempotency_key == key)).first()
+    if row is None:
+        return None
+    acks = (row.detail or {}).get("acks", ())
+    return LetterDeliveryRecord(
+        delivery_id=row.id, status=row.status, batch_id=row.external_id,
+        acknowledged=frozenset((_text(a.get("status")), _text(a.get("date"))) for a in acks),
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def append_letter_acknowledgement(conn: Connection, delivery_id: int, *, status: str, on_date: date,
+                                  reason: str, file: str, line: int, new_status: str | None,
+                                  recorded_at: datetime) -> None:
+    """Add one acknowledgement to the letter's ``detail.acks``; move its status to ``new_status`` if given."""
+    detail = _detail_of(conn, delivery_id)
+    acks = [*detail.get("acks", ()),
+            {"status": status, "date": on_date.isoformat(), "reason": reason, "file": file, "line": line}]
+    values: dict[str, Any] = {"detail": {**detail, "acks": acks}, "recorded_at": recorded_at}
+    if new_status is not None:
+        values["status"] = new_status
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+
+
+def insert_processed_file(conn: Connection, *, key: str, channel: str, name: str, on_date: date,
+                          counts: Mapping[str, int], recorded_at: datetime) -> None:
+    """Remember a file that was read (its content's key), with what it held; IntegrityError if known."""
+    conn.execute(insert(deliveries).values(
+        idempotency_key=key, action_id=None, channel=channel, status="processed", attempts=1,
+        external_id=name[-200:], recorded_at=recorded_at,
+        detail={"file": name, "processed_on": on_date.isoformat(), **counts}))
