@@ -6,7 +6,9 @@
 #
 # Works on a fresh Debian/Ubuntu machine with Python 3.11+; uses sudo for apt-get when not root.
 # Environment: PYTHON (interpreter to use), DUNNING_TEST_DATABASE_URL (an existing PostgreSQL to test
-# against instead of the local one), PYTEST_ARGS (extra pytest arguments).
+# against instead of the local one), PYTEST_ARGS (extra pytest arguments), DUNNING_SHARED_DIR (the folder
+# holding corpus/, by default ../shared; without it the corpus tests skip, see tests/README.md),
+# DUNNING_REQUIRE_CORPUS=1 (a missing corpus fails instead of skipping; .ci/run sets it).
 set -euo pipefail
 cd "$(dirname "$0")"
 mode="${1:-demo}"
@@ -87,6 +89,8 @@ case "$mode" in
     .venv/bin/ruff check .
     say "mypy"
     .venv/bin/mypy
+    say "import contracts (lint-imports: the layers of pyproject.toml [tool.importlinter])"
+    .venv/bin/lint-imports
     say "pytest"
     # shellcheck disable=SC2086
     .venv/bin/python -m pytest ${PYTEST_ARGS:-}

@@ -1,26 +1,42 @@
-"""Shared paths and small builders for the camt tests (the corpus is read in place, never copied)."""
+"""Shared paths and small builders for the camt tests (the corpus is read in place, never copied).
+
+The corpus paths are only paths: nothing here reads the corpus when a test module is imported, so
+collection works on a fresh clone without it. Tests that read it are marked ``requires_corpus``.
+"""
 
 from __future__ import annotations
 
 import csv
-import os
+from functools import cache
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("DUNNING_SHARED_DIR", REPO.parent / "shared"))
-CORPUS = SHARED / "corpus" / "camt"
-XSD_DIR = SHARED / "corpus" / "xsd"
+from tests.conftest import CAMT_CORPUS as CORPUS
+from tests.conftest import REPO, XSD_DIR, corpus_dir, corpus_present
+
+__all__ = [
+    "CORPUS", "GOLDEN", "REPO", "XSD_DIR", "balance", "camt053", "corpus_files", "corpus_present", "entry", "manifest",
+]  # fmt: skip
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MISSING_CORPUS = "corpus-missing"  # the one parameter of a corpus-wide test when there is no corpus
 
 
 def corpus_files() -> list[str]:
-    """Every XML file of the corpus, relative to it (``genkgo/camt053.v8.xml``)."""
+    """Every XML file of the corpus, relative to it (``genkgo/camt053.v8.xml``).
+
+    Called at collection (to parametrize): without the corpus it gives one placeholder, so each
+    corpus-wide test is still collected once and skips (or fails in CI) with the corpus message.
+    """
+    if not corpus_present():
+        return [MISSING_CORPUS]
     return sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*.xml"))
 
 
+@cache
 def manifest() -> dict[str, dict[str, str]]:
-    with (CORPUS / "MANIFEST.tsv").open(encoding="utf-8") as handle:
+    """MANIFEST.tsv by file name; read on first use, inside a test, never at import."""
+    with (corpus_dir() / "camt" / "MANIFEST.tsv").open(encoding="utf-8") as handle:
         return {row["file"]: row for row in csv.DictReader(handle, delimiter="\t")}
 
 

@@ -10,7 +10,7 @@ import json
 import sys
 
 import camt
-from tests.camt.camt_helpers import CORPUS, GOLDEN
+from tests.camt.camt_helpers import CORPUS, GOLDEN, corpus_present
 
 GOLDEN_FILES = [
     "genkgo/camt052.v1.xml",  # camt.052.001.01: PrtryAcct, BookgDt as DtTm, no TxDtls
@@ -37,6 +37,9 @@ def render(corpus_file: str) -> str:
 
 
 def main() -> int:
+    if not corpus_present():
+        print(f"camt corpus not found at {CORPUS}: see tests/README.md", file=sys.stderr)
+        return 2
     GOLDEN.mkdir(exist_ok=True)
     for corpus_file in GOLDEN_FILES:
         target = GOLDEN / golden_name(corpus_file)

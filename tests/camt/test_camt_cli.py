@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.camt.camt_helpers import CORPUS, REPO, XSD_DIR
 
 
@@ -14,6 +16,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "camt", *args], capture_output=True, text=True, cwd=REPO)
 
 
+@pytest.mark.requires_corpus
 def test_json_output() -> None:
     path = CORPUS / "viafintech/camt053_valid_example_v8.xml"
     done = run(str(path), "--json")
@@ -28,6 +31,7 @@ def test_json_output() -> None:
     assert (ref["kind"], ref["value"], ref["valid"]) == ("rf", "RF38000000000000000000552", True)
 
 
+@pytest.mark.requires_corpus
 def test_summary_with_validation() -> None:
     path = CORPUS / "moov/camt.053_P_CH2909000000250094239_1110092698_0_2020112503071366.xml"
     done = run(str(path), "--validate", "--xsd-dir", str(XSD_DIR))
@@ -37,6 +41,7 @@ def test_summary_with_validation() -> None:
     assert "balance mismatch (difference 1537.00)" in done.stdout
 
 
+@pytest.mark.requires_corpus
 def test_strict_refuses_a_schema_invalid_file() -> None:
     path = CORPUS / "viafintech/camt053_valid_example.xml"
     assert run(str(path), "--validate").returncode == 0

@@ -1,6 +1,8 @@
 """Golden JSON (``python -m camt --json`` shape) for a selection across 052/053/054 and versions.
 
-Regenerate with ``python -m tests.camt.regen_golden`` and review the diff against the XML.
+The goldens are never rewritten by a test run. Regenerate on purpose with ``pytest
+tests/camt/test_camt_golden.py --update-goldens`` (or ``python -m tests.camt.regen_golden``) and
+review the diff against the XML.
 """
 
 from __future__ import annotations
@@ -11,12 +13,19 @@ import pytest
 
 from tests.camt.camt_helpers import GOLDEN
 from tests.camt.regen_golden import GOLDEN_FILES, golden_name, render
+from tests.conftest import Goldens
+
+REGENERATE = "pytest tests/camt/test_camt_golden.py --update-goldens (or python -m tests.camt.regen_golden)"
 
 
+def same_json(expected: str, actual: str) -> bool:
+    return bool(json.loads(expected) == json.loads(actual))
+
+
+@pytest.mark.requires_corpus
 @pytest.mark.parametrize("corpus_file", GOLDEN_FILES)
-def test_output_matches_golden(corpus_file: str) -> None:
-    expected = (GOLDEN / golden_name(corpus_file)).read_text(encoding="utf-8")
-    assert json.loads(render(corpus_file)) == json.loads(expected)
+def test_output_matches_golden(corpus_file: str, goldens: Goldens) -> None:
+    goldens.check(GOLDEN / golden_name(corpus_file), render(corpus_file), regenerate=REGENERATE, same=same_json)
 
 
 def test_golden_has_the_documented_shape() -> None:

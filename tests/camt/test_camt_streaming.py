@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 import camt
 from tests.camt.camt_helpers import CORPUS, XSD_DIR, balance, camt053, entry
 
 MULTI = CORPUS / "genkgo/camt053.v2.multi.statement.xml"
 
 
+@pytest.mark.requires_corpus
 def test_event_order() -> None:
     kinds = [type(event).__name__ for event in camt.iter_events(MULTI)]
     assert kinds == [
@@ -21,6 +24,7 @@ def test_event_order() -> None:
     assert all(s.entries == () and s.entry_count == 1 for s in statements)  # streamed, not kept
 
 
+@pytest.mark.requires_corpus
 def test_iter_statements_and_iter_entries_agree_with_read() -> None:
     whole = camt.read(MULTI)
     assert list(camt.iter_statements(MULTI)) == list(whole.statements)
@@ -36,6 +40,7 @@ def test_header_arrives_before_the_entries_with_the_balances_known() -> None:
     assert isinstance(events[-1], camt.Statement) and events[-1].balance_check.status == "ok"
 
 
+@pytest.mark.requires_corpus
 def test_statement_without_entries_is_kept() -> None:
     (statement,) = camt.read(CORPUS / "genkgo/camt53.only-Dt-with-DtTm.xml").statements
     assert (statement.entries, statement.entry_count) == ((), 0)
@@ -57,6 +62,7 @@ class OneWay(io.RawIOBase):
         return len(chunk)
 
 
+@pytest.mark.requires_corpus
 def test_non_seekable_stream() -> None:
     data = MULTI.read_bytes()
     result = camt.read(OneWay(data))  # type: ignore[arg-type]
@@ -64,6 +70,7 @@ def test_non_seekable_stream() -> None:
     assert len(result.statements) == 2
 
 
+@pytest.mark.requires_corpus
 def test_read_a_file_object_with_validation() -> None:
     with (CORPUS / "viafintech/camt053_valid_example.xml").open("rb") as handle:
         result = camt.read(handle, validate=True, xsd_dir=XSD_DIR)
@@ -73,6 +80,7 @@ def test_read_a_file_object_with_validation() -> None:
     assert data["schema_valid"] is False
 
 
+@pytest.mark.requires_corpus
 def test_validation_of_a_non_seekable_stream_is_skipped_not_broken() -> None:
     result = camt.read(OneWay(MULTI.read_bytes()), validate=True, xsd_dir=XSD_DIR)  # type: ignore[arg-type]
     assert result.validation_errors == ("stream is not seekable: not validated",)

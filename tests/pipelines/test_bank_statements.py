@@ -18,10 +18,11 @@ import pipelines.bank_statements as bank_module
 from dunning.store import open_store
 from dunning.store.schema import allocations, bank_files, bank_transactions, review_items
 from pipelines.bank_statements import bank_statements
-from tests.conftest import SHARED
+from tests.conftest import CAMT_CORPUS
 from tests.servers.sshd import SshdServer, start_sshd
 
-STATEMENT = SHARED / "corpus" / "camt" / "camt2coda" / "account_statement.xml"
+pytestmark = pytest.mark.requires_corpus  # every test feeds the flow a real bank file of the corpus
+STATEMENT = CAMT_CORPUS / "camt2coda" / "account_statement.xml"
 
 
 def _bank_tables(workspace: Path) -> dict[str, Any]:

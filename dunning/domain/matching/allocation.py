@@ -6,7 +6,8 @@ The order, as the law has it:
   payment *names* (reference or invoice number in the text) come first;
   otherwise §366 (2): the oldest due first (due date, then id, so the order is
   total and does not depend on the input order).
-* §367 (1) BGB: within what is owed, costs first, then interest, then principal.
+* §367 (1) BGB (and art. 5.213 of the Belgian Civil Code, formerly art. 1254):
+  within what is owed, costs first, then interest, then principal.
   The order is a parameter (``LEGAL_ORDER_BGB_367`` by default).
 
 A payment that covers everything leaves the rest as a credit on the case; one
@@ -194,7 +195,20 @@ def allocate(
 
     For a payment a person assigns from the review queue, and for tests; the
     matcher uses :class:`WorkingCase` directly so that one run sees its own
-    earlier allocations.
+    earlier allocations. Money is conserved: the allocations plus the credit
+    are the amount. A partial payment (100 on costs 20, interest 5.50 and two
+    invoices) pays the costs, the interest, then the older invoice in full::
+
+        >>> from datetime import date
+        >>> from decimal import Decimal as D
+        >>> case = CaseRef("C1", "D1", "EUR", None, (), None, (
+        ...     OpenItem.invoice("INV-2", "RE-2", date(2024, 2, 1), D("300")),
+        ...     OpenItem.invoice("INV-1", "RE-1", date(2024, 1, 1), D("50")),
+        ...     OpenItem("K1", ItemKind.COSTS, date(2024, 3, 1), D("20")),
+        ...     OpenItem("Z1", ItemKind.INTEREST, date(2024, 3, 1), D("5.50"))))
+        >>> result = allocate(case, D("100"))
+        >>> [(a.item_id, str(a.amount)) for a in result.allocations], str(result.credit)
+        ([('K1', '20'), ('Z1', '5.50'), ('INV-1', '50'), ('INV-2', '24.50')], '0.00')
     """
     work = WorkingCase(case)
     allocations, write_offs, credit = work.apply(amount, named, order, tolerance)

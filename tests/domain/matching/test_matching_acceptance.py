@@ -21,7 +21,7 @@ from tests.domain.matching.builders import D, case, credit, inv, ogm, open_amoun
 from tests.domain.matching.corpus import corpus_files, read_transactions
 
 
-def test_ac13_return_reopens_the_invoice_and_charges_the_fee() -> None:
+def test_a_return_reopens_the_invoice_and_charges_the_fee() -> None:
     (ret,) = read_transactions("hbci4java/test-camt-ruecklastschrift.xml")[0]
     assert (ret.credit_debit, ret.amount, ret.original_amount, ret.return_reason) == (
         CreditDebit.DBIT,
@@ -45,7 +45,7 @@ def test_ac13_return_reopens_the_invoice_and_charges_the_fee() -> None:
     assert o.status is CaseStatus.REOPENED and o.open_total == D("53.00")
 
 
-def test_ac13_return_fee_can_stay_with_the_creditor() -> None:
+def test_a_return_fee_can_stay_with_the_creditor() -> None:
     (ret,) = read_transactions("hbci4java/test-camt-ruecklastschrift.xml")[0]
     cases = [case("C1", inv("I1", "50.00"), ibans=(ret.debtor_iban or "",))]
     run1 = match_payments([credit("SDD-1", "50.00", iban=ret.debtor_iban, on=date(2021, 3, 1))], cases)
@@ -54,7 +54,7 @@ def test_ac13_return_fee_can_stay_with_the_creditor() -> None:
     assert run2.undone[0].return_fee is None and outcome(run2, "C1").open_total == D("50.00")
 
 
-def test_ac14_pending_info_and_reversed_entries_never_clear_an_invoice() -> None:
+def test_pending_info_and_reversed_entries_never_clear_an_invoice() -> None:
     txs, _ = read_transactions("dvbern/camt_054_Beispiel_NoCrdtBookedNotReversed.xml")
     assert {t.status for t in txs} == {EntryStatus.BOOK, EntryStatus.PDNG}
     # A case carrying each entry's reference, so only the status rules keep them from matching.
@@ -70,7 +70,7 @@ def test_ac14_pending_info_and_reversed_entries_never_clear_an_invoice() -> None
     )
 
 
-def test_ac14_info_entries_of_the_fi_sample_are_ignored() -> None:
+def test_info_entries_of_the_fi_sample_are_ignored() -> None:
     txs, _ = read_transactions("moov/FI_camt_054_sample.xml.xml")
     result = match_payments(txs, [case("C1", inv("I1", "100.00"), ref=ogm(1))])
     info = [t.key for t in txs if t.status is EntryStatus.INFO]
@@ -84,7 +84,7 @@ def test_ac14_info_entries_of_the_fi_sample_are_ignored() -> None:
         ("moov/FI_camt_053_sample.xml.xml", "RF98123456789012"),  # RF failing mod 97-10
     ],
 )
-def test_ac17_invalid_references_never_match_automatically(relative: str, value: str) -> None:
+def test_invalid_references_never_match_automatically(relative: str, value: str) -> None:
     txs, _ = read_transactions(relative)
     tx = next(t for t in txs if t.structured_ref is not None and t.structured_ref.value == value)
     assert tx.structured_ref is not None and not tx.structured_ref.valid
@@ -95,13 +95,13 @@ def test_ac17_invalid_references_never_match_automatically(relative: str, value:
     assert "check digits fail" in u.evidence[0].note
 
 
-def test_ac18_not_provided_is_never_a_key() -> None:
+def test_notprovided_end_to_end_id_is_never_a_key() -> None:
     txs = [t for f in corpus_files() for t in read_transactions(f)[0] if t.end_to_end_id == "NOTPROVIDED"]
     assert txs, "the corpus has NOTPROVIDED EndToEndIds"
     assert all(t.end_to_end is None for t in txs)
 
 
-def test_ac19_every_corpus_file_matched_twice_books_nothing_the_second_time() -> None:
+def test_every_corpus_file_matched_twice_books_nothing_the_second_time() -> None:
     cases = [case("C1", inv("I1", "100.00"), ref=ogm(1))]
     total = 0
     for relative in corpus_files():
@@ -114,7 +114,7 @@ def test_ac19_every_corpus_file_matched_twice_books_nothing_the_second_time() ->
     assert total > 400
 
 
-def test_ac22_exact_structured_match() -> None:
+def test_a_valid_rf_reference_of_the_corpus_settles_its_case() -> None:
     txs, _ = read_transactions("moov/FI_camt_054_sample.xml.xml")
     # The corpus RF references of the FFFS sample that *do* validate, each carried by a case.
     valid = [t for t in txs if t.structured_ref and t.structured_ref.valid and t.structured_ref.value.startswith("RF")]
@@ -127,7 +127,7 @@ def test_ac22_exact_structured_match() -> None:
     assert m.rule is Rule.STRUCTURED_REFERENCE and outcome(result, "C1").status is CaseStatus.PAID
 
 
-def test_ac23_tolerance_partial_and_overpayment() -> None:
+def test_tolerance_write_off_partial_payment_and_overpayment_credit() -> None:
     ref = ogm(4711)
     cases = [case("C1", inv("I1", "100.00"), ref=ref), case("C2", inv("I2", "100.00"), ref=ogm(4712))]
     txs = [credit("A", "99.97", ref=ref), credit("B", "60.00", ref=ogm(4712))]
@@ -138,7 +138,7 @@ def test_ac23_tolerance_partial_and_overpayment() -> None:
     assert outcome(over, "C1").credit == D("30.00")
 
 
-def test_ac24_one_payment_several_invoices_with_the_explanation() -> None:
+def test_one_payment_several_invoices_with_the_explanation() -> None:
     cases = [case("C1", inv("I1", "10", number="RE-1001"), inv("I2", "20", number="RE-1002"))]
     config = MatchConfig(invoice_number_pattern=r"RE-\d{4}")
     result = match_payments([credit("T1", "30", text="RE-1001, RE-1002")], cases, config=config)
@@ -147,7 +147,7 @@ def test_ac24_one_payment_several_invoices_with_the_explanation() -> None:
     assert [e.found for e in m.evidence] == ["RE-1001", "RE-1002"]
 
 
-def test_ac25_no_reference_iban_and_name_only_suggest() -> None:
+def test_without_a_reference_iban_and_name_only_suggest() -> None:
     cases = [case("C1", inv("I1", "45.00"), inv("I2", "45.00"), ibans=("BE71096123456769",), name="Sofie Maes")]
     by_iban = match_payments([credit("T1", "45.00", iban="BE71096123456769")], cases)
     by_name = match_payments([credit("T2", "45.00", name="MAES SOFIE")], cases)
@@ -157,7 +157,7 @@ def test_ac25_no_reference_iban_and_name_only_suggest() -> None:
         assert s.candidates and all(c.evidence for c in s.candidates)
 
 
-def test_ac12_reversals_of_the_postfinance_statement_reopen_their_payments() -> None:
+def test_reversals_of_the_postfinance_statement_reopen_their_payments() -> None:
     txs, _ = read_transactions("dvbern/camt.053_P_CH0309000000250090342_380000000_0_2016053100163801.xml")
     reversals = [t for t in txs if t.reversal and t.credit_debit is CreditDebit.DBIT]
     assert len(reversals) == 2 and all(t.end_to_end for t in reversals)

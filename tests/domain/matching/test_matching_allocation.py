@@ -6,12 +6,18 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dunning.domain.matching.match import (
     LEGAL_ORDER_BGB_367,
+    Allocated,
+    CaseRef,
     CaseStatus,
+    InvalidMatchInput,
     ItemKind,
     MatchConfig,
+    OpenItem,
     allocate,
     match_payments,
 )
@@ -174,3 +180,72 @@ def test_a_reviewed_suggestion_is_applied_and_can_then_be_undone() -> None:
     assert result.case.open_total == c.open_total - D("20.00")
     undo = match_payments([debit("R1", "20.00", reason="MD06", e2e="E-R")], [result.case], history=[applied])
     assert open_amounts(undo, "C1") == {i.item_id: i.open_amount for i in c.items}
+
+
+# Partial payments as properties: costs, then interest, then the invoices oldest first, money conserved.
+cents = st.integers(0, 10_000_000).map(lambda c: D(c) / 100)
+invoices = st.lists(
+    st.tuples(st.text("ABC123", min_size=1, max_size=4), st.dates(date(2024, 1, 1), date(2025, 12, 31)), cents),
+    max_size=6,
+    unique_by=lambda item: item[0],
+)
+
+
+def owed(costs: Decimal, interest: Decimal, items: list[tuple[str, date, Decimal]]) -> CaseRef:
+    """A case owing ``costs``, ``interest`` and the invoices ``(id, due date, open amount)``."""
+    return case(
+        "C1",
+        cost("costs", str(costs)),
+        cost("interest", str(interest), kind=ItemKind.INTEREST),
+        *(inv(invoice_id, str(amount), due=due) for invoice_id, due, amount in items),
+    )
+
+
+def paid_to(result: Allocated, kind: ItemKind) -> Decimal:
+    return sum((a.amount for a in result.allocations if a.kind is kind), D(0))
+
+
+@given(cents, cents, cents, invoices)
+def test_a_partial_payment_conserves_money_and_follows_the_legal_order(
+    payment: Decimal, costs: Decimal, interest: Decimal, items: list[tuple[str, date, Decimal]]
+) -> None:
+    result = allocate(owed(costs, interest, items), payment)
+    to_costs, to_interest = paid_to(result, ItemKind.COSTS), paid_to(result, ItemKind.INTEREST)
+    principal = [(a.item_id, a.amount) for a in result.allocations if a.kind is ItemKind.PRINCIPAL]
+    principal_total = sum((amount for _, amount in principal), D(0))
+    assert to_costs + to_interest + principal_total + result.credit == payment
+    assert result.credit >= 0 and result.write_offs == ()
+    # interest only once costs are paid, principal only once interest is paid
+    assert to_interest == 0 or to_costs == costs
+    assert principal_total == 0 or to_interest == interest
+    owed_by_invoice = {i: amount for i, _, amount in items}
+    assert all(0 < part <= owed_by_invoice[i] for i, part in principal)
+    assert len({i for i, _ in principal}) == len(principal)  # nothing allocated twice
+    # oldest first: every invoice before the last one touched is paid in full
+    ordered = [i for i, _, amount in sorted(items, key=lambda x: (x[1], x[0])) if amount > 0]
+    touched = [i for i, _ in principal]
+    assert touched == ordered[: len(touched)]
+    assert all(part == owed_by_invoice[i] for i, part in principal[:-1])
+    # a credit (overpayment) only when everything is paid
+    assert result.credit == 0 or principal_total == sum((a for *_, a in items), D(0))
+
+
+@given(cents, cents, cents, invoices, st.randoms())
+def test_a_partial_payment_does_not_depend_on_the_invoice_order(  # type: ignore[no-untyped-def]
+    payment: Decimal, costs: Decimal, interest: Decimal, items: list[tuple[str, date, Decimal]], rnd
+) -> None:
+    shuffled = list(items)
+    rnd.shuffle(shuffled)
+    first, second = allocate(owed(costs, interest, items), payment), allocate(owed(costs, interest, shuffled), payment)
+    assert (first.allocations, first.credit) == (second.allocations, second.credit)
+
+
+def test_a_short_payment_pays_the_costs_then_part_of_the_interest_and_bad_amounts_are_refused() -> None:
+    result = allocate(owed(D("40"), D("20"), [("A", date(2025, 1, 1), D("100"))]), D("50"))
+    assert [(a.item_id, a.amount) for a in result.allocations] == [("costs", D("40")), ("interest", D("10"))]
+    with pytest.raises(InvalidMatchInput, match="amount -1 is negative"):
+        credit("T1", "-1")
+    with pytest.raises(InvalidMatchInput, match="open amount -1 is negative"):
+        cost("F1", "-1")
+    with pytest.raises(InvalidMatchInput, match="not a decimal amount"):
+        OpenItem("F1", ItemKind.COSTS, date(2025, 1, 1), 1.5)  # type: ignore[arg-type]

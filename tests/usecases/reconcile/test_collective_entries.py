@@ -104,6 +104,7 @@ PAID = {2: D("66.94"), 5: D("727.65"), 12: D("822.75")}
 # ---------------------------------------------------------------------------------- the real files
 
 
+@pytest.mark.requires_corpus
 def test_the_real_postfinance_054_gives_each_payment_with_its_qr_reference() -> None:
     qrr = read_bank_file(QRR_054, as_of=REAL_DAY)
     payments = [(line.tx.amount, line.tx.structured_ref) for line in qrr.lines]
@@ -139,6 +140,7 @@ def test_the_real_postfinance_054_gives_each_payment_with_its_qr_reference() -> 
     assert esr_keys & set(held[D("1537.00")].collective.keys if held[D("1537.00")].collective else ())
 
 
+@pytest.mark.requires_corpus
 def test_real_files_details_first_then_the_statement_links_the_collectives(bench: Bench) -> None:
     first = _reconcile(bench, ESR_054, CREDIT_054, QRR_054, on=REAL_DAY)
     assert [f.status for f in first.files] == ["processed"] * 3
@@ -163,6 +165,7 @@ def test_real_files_details_first_then_the_statement_links_the_collectives(bench
     assert _review_amounts(bench) == sorted([*before, D("4.50"), D("77.70")])
 
 
+@pytest.mark.requires_corpus
 def test_real_files_statement_first_holds_then_the_notifications_link(bench: Bench) -> None:
     statement = _reconcile(bench, STATEMENT, on=REAL_DAY)
     assert statement.files[0].collectives == {"awaiting_details": 3}

@@ -138,6 +138,7 @@ def test_a_return_reopens_the_case_and_charges_the_bank_fee_once(bench: Bench) -
     assert case2 and "thank_you" not in case2
 
 
+@pytest.mark.requires_corpus
 def test_a_batch_summary_waits_for_its_details(bench: Bench) -> None:
     """A camt.053 entry announcing 82 transactions with one summary detail (AC-08) is not matched itself."""
     path = CORPUS / "camt2coda" / "lt-dbbe-camt053-2024-03-14.xml"
@@ -175,6 +176,7 @@ def test_refused_files_are_named_and_the_others_go_on(bench: Bench) -> None:
     assert all(path.startswith(str(bench.workspace.reports_dir)) for path in real.reports)
 
 
+@pytest.mark.requires_corpus
 def test_every_corpus_file_reconciles_or_is_refused_cleanly(bench: Bench) -> None:
     files = sorted(CORPUS.rglob("*.xml"))
     assert len(files) > 50
