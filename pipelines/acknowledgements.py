@@ -75,8 +75,8 @@ def email_bounces(workspace: str, source: str, run_date: dt.date, now: dt.dateti
     """
     if PROCESS_BOUNCES is None:  # the flow does not call this task then; kept for a clear error
         raise RuntimeError(step_status(None, FEEDBACK_MODULE, "process_bounces"))
-    from dunning.usecases.messaging.compose import load_secrets
     from dunning.usecases.messaging.feedback import open_bounce_source
+    from dunning.usecases.outgoing.secrets import load_secrets
 
     with workspace_store(workspace) as (ws, store):
         secrets = load_secrets(ws, os.environ)

@@ -1,4 +1,10 @@
-"""Actions and holds: what the planner decided for each case, and how each action ended."""
+"""Actions and holds in the store: what the night planned, and what became of it.
+
+The planner writes the actions; the channels (letters, email, SMS) read the ones due, move them on
+(``planned`` → ``sent`` / ``failed`` / ``cancelled``, then ``delivered`` / ``bounced``) and book the
+fee a message carries once it went out. Every status change here is conditional on the status it
+expects, so a re-run or a late receipt never moves an action backwards.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,175 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from dunning.store.schema import actions
+from dunning.store.schema import actions, cases, debtors
+
+__all__ = [
+    "DueActionRecord",
+    "FeeActionRecord",
+    "load_action_ids_with_amount",
+    "load_due_action_ids",
+    "load_fee_actions",
+    "load_planned_actions",
+    "lock_fee_action",
+    "mark_action_bounced",
+    "mark_action_failed_after_sending",
+    "mark_planned_action",
+    "mark_sent_action_delivered",
+    "write_action_detail",
+]
+
+# ---- due actions: what a channel sends ----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DueActionRecord:
+    """A planned action with its case and debtor, as the channels read it (debtor fields are personal data)."""
+
+    action_id: int
+    key: str
+    action: str
+    channel: str
+    due_on: date
+    settings: Mapping[str, Any]
+    detail: Mapping[str, Any]
+    case_id: int
+    case_status: str
+    currency: str
+    reference: str | None
+    open_amount: Decimal
+    fees_amount: Decimal
+    interest_amount: Decimal
+    debtor_name: str
+    language: str | None
+    country: str | None
+    email: str | None
+    email_invalid: bool
+    phone: str | None
+    customer_number: str | None
+    debtor_type: str | None
+    street: str | None
+    postal_code: str | None
+    city: str | None
+
+
+def load_due_action_ids(conn: Connection, channel: str, run_date: date) -> list[int]:
+    """Ids of the planned actions on ``channel`` due on or before ``run_date``, oldest first."""
+    query = (
+        select(actions.c.id)
+        .where(actions.c.status == "planned", actions.c.channel == channel, actions.c.due_on <= run_date)
+        .order_by(actions.c.due_on, actions.c.id)
+    )
+    return [int(action_id) for action_id in conn.execute(query).scalars()]
+
+
+def load_planned_actions(conn: Connection, action_ids: Sequence[int]) -> list[DueActionRecord]:
+    """The actions ``action_ids`` that are still planned, with their case and debtor, oldest first."""
+    if not action_ids:
+        return []
+    query = (
+        select(
+            actions.c.id, actions.c.idempotency_key, actions.c.action, actions.c.channel, actions.c.due_on,
+            actions.c.settings, actions.c.detail, actions.c.case_id,
+            cases.c.status.label("case_status"), cases.c.currency, cases.c.reference, cases.c.open_amount,
+            cases.c.fees_amount, cases.c.interest_amount,
+            debtors.c.name, debtors.c.language, debtors.c.country, debtors.c.email, debtors.c.email_invalid,
+            debtors.c.phone, debtors.c.external_id.label("customer_number"), debtors.c.debtor_type,
+            debtors.c.street, debtors.c.postal_code, debtors.c.city,
+        )
+        .join(cases, cases.c.id == actions.c.case_id)
+        .join(debtors, debtors.c.id == cases.c.debtor_id)
+        .where(actions.c.id.in_(list(action_ids)), actions.c.status == "planned")
+        .order_by(actions.c.due_on, actions.c.id)
+    )
+    return [
+        DueActionRecord(
+            action_id=row.id, key=row.idempotency_key, action=row.action, channel=row.channel,
+            due_on=row.due_on, settings=dict(row.settings or {}), detail=dict(row.detail or {}),
+            case_id=row.case_id, case_status=row.case_status, currency=row.currency, reference=row.reference,
+            open_amount=row.open_amount, fees_amount=row.fees_amount, interest_amount=row.interest_amount,
+            debtor_name=row.name, language=row.language, country=row.country, email=row.email,
+            email_invalid=bool(row.email_invalid), phone=row.phone, customer_number=row.customer_number,
+            debtor_type=row.debtor_type, street=row.street, postal_code=row.postal_code, city=row.city,
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def load_action_ids_with_amount(conn: Connection, action_ids: Sequence[int]) -> set[int]:
+    """Which of ``action_ids`` carry an amount (a fee that may have to be booked)."""
+    query = select(actions.c.id).where(actions.c.id.in_(list(action_ids)), actions.c.amount.is_not(None))
+    return {int(action_id) for action_id in conn.execute(query).scalars()}
+
+
+# ---- outcomes -----------------------------------------------------------------------------------
+
+def mark_planned_action(conn: Connection, action_id: int, *, status: str, outcome_on: date) -> bool:
+    """Move a still planned action to ``status`` (sent, failed, cancelled...) as of ``outcome_on``."""
+    result = conn.execute(update(actions).where(actions.c.id == action_id, actions.c.status == "planned")
+                          .values(status=status, outcome_on=outcome_on))
+    return bool(result.rowcount)
+
+
+def mark_action_bounced(conn: Connection, action_id: int, on_date: date) -> None:
+    """The email of the action bounced hard (known on ``on_date``)."""
+    conn.execute(update(actions).where(actions.c.id == action_id).values(status="bounced", outcome_on=on_date))
+
+
+def mark_sent_action_delivered(conn: Connection, action_id: int) -> None:
+    """A sent action reached the debtor (an SMS delivery receipt); the day it was sent stays its outcome."""
+    conn.execute(update(actions).where(actions.c.id == action_id, actions.c.status == "sent")
+                 .values(status="delivered"))
+
+
+def mark_action_failed_after_sending(conn: Connection, action_id: int, on_date: date) -> None:
+    """A sent (or still planned) action did not reach the debtor after all (known on ``on_date``)."""
+    conn.execute(update(actions).where(actions.c.id == action_id, actions.c.status.in_(("sent", "planned")))
+                 .values(status="failed", outcome_on=on_date))
+
+
+# ---- fees of messages ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class FeeActionRecord:
+    """A message action as its fee booking needs it."""
+
+    action_id: int
+    key: str
+    case_id: int
+    action: str
+    channel: str | None
+    step: str | None
+    status: str
+    amount: Decimal | None
+    detail: Mapping[str, Any]
+
+
+def _fee_action(row: Any) -> FeeActionRecord:
+    return FeeActionRecord(action_id=row.id, key=row.idempotency_key, case_id=row.case_id, action=row.action,
+                           channel=row.channel, step=row.step, status=row.status, amount=row.amount,
+                           detail=dict(row.detail or {}))
+
+
+_FEE_COLUMNS = (actions.c.id, actions.c.idempotency_key, actions.c.case_id, actions.c.action, actions.c.channel,
+                actions.c.step, actions.c.status, actions.c.amount, actions.c.detail)
+
+
+def lock_fee_action(conn: Connection, action_id: int) -> FeeActionRecord | None:
+    """The action, its row locked until the transaction ends (so its fee is booked or reversed once)."""
+    row = conn.execute(select(*_FEE_COLUMNS).where(actions.c.id == action_id).with_for_update()).first()
+    return None if row is None else _fee_action(row)
+
+
+def load_fee_actions(conn: Connection, channels: Sequence[str], statuses: Sequence[str]) -> list[FeeActionRecord]:
+    """Actions with an amount on ``channels`` in one of ``statuses`` (not locked: lock each before booking)."""
+    query = select(*_FEE_COLUMNS).where(actions.c.amount.is_not(None), actions.c.channel.in_(list(channels)),
+                                        actions.c.status.in_(list(statuses)))
+    return [_fee_action(row) for row in conn.execute(query)]
+
+
+def write_action_detail(conn: Connection, action_id: int, detail: Mapping[str, Any]) -> None:
+    """Replace the action's ``detail`` (the planner's record plus the marks written since)."""
+    conn.execute(update(actions).where(actions.c.id == action_id).values(detail=dict(detail)))
+
 
 # ---- used by letters ----
 # A letter action's way through the channel (planned → sent | failed | cancelled → returned) and the

@@ -16,11 +16,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Connection, Date, DateTime, Table
 
 CHUNK = 20_000
+
+#: Values per ``IN (...)`` list in a query: far below SQLite's 32,766 bound parameters and small enough
+#: for PostgreSQL to plan quickly.
+IN_LIST = 500
+
+_T = TypeVar("_T")
+
+
+def in_chunks(values: Sequence[_T], size: int = IN_LIST) -> Iterator[Sequence[_T]]:
+    """``values`` in slices of at most ``size``, for queries that filter with ``IN (...)``.
+
+    >>> [list(chunk) for chunk in in_chunks([1, 2, 3, 4, 5], 2)]
+    [[1, 2], [3, 4], [5]]
+    """
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _placeholder(conn: Connection, column: Any) -> str:

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
+from dunning.store.bulk import in_chunks
 from dunning.store.schema import case_events, cases, debtors, invoices
 
 # ---- used by reconcile ----
 
-_RECONCILE_CHUNK = 5000
 _EVENTS_PER_STATEMENT = 20000
-_R = TypeVar("_R")
-
-
-def _reconcile_chunks(values: Sequence[_R], size: int = _RECONCILE_CHUNK) -> Iterator[Sequence[_R]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +125,7 @@ def load_payable_cases(conn: Connection, *, since: date, only: Sequence[int] | N
 def load_payable_invoices(conn: Connection, case_ids: Sequence[int]) -> list[PayableInvoiceRecord]:
     """The open and paid invoices of these cases (settled-outside ones are no longer the bank's business)."""
     found: list[PayableInvoiceRecord] = []
-    for chunk in _reconcile_chunks(case_ids):
+    for chunk in in_chunks(case_ids, 5000):
         query = select(
             invoices.c.id,
             invoices.c.case_id,
@@ -216,25 +210,13 @@ def insert_payment_events(conn: Connection, events: Sequence[PaymentEvent]) -> N
         }
         for e in events
     ]
-    for chunk in _reconcile_chunks(rows, _EVENTS_PER_STATEMENT):
+    for chunk in in_chunks(rows, _EVENTS_PER_STATEMENT):
         conn.execute(insert(case_events), chunk)
 
 
 # ---- used by letters ----
 # What a letter prints of its case (the debtor's postal address, the open invoices, the costs
 # charged) and the events the letter channel adds to a case.
-
-
-@dataclass(frozen=True, slots=True)
-class OpenInvoiceRecord:
-    """An open invoice of a case, as a letter lists it."""
-
-    case_id: int
-    external_id: str
-    invoice_date: date | None
-    due_date: date
-    open_amount: Decimal
-    description: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,20 +248,6 @@ class CaseHeaderRecord:
     country: str | None
 
 
-def load_open_invoices(conn: Connection, case_ids: Sequence[int]) -> list[OpenInvoiceRecord]:
-    """The open invoices of these cases, by due date then number."""
-    if not case_ids:
-        return []
-    query = (
-        select(invoices.c.case_id, invoices.c.external_id, invoices.c.invoice_date, invoices.c.due_date,
-               invoices.c.open_amount, invoices.c.description)
-        .where(invoices.c.case_id.in_(list(case_ids)), invoices.c.status == "open")
-        .order_by(invoices.c.due_date, invoices.c.external_id)
-    )
-    return [OpenInvoiceRecord(row.case_id, row.external_id, row.invoice_date, row.due_date, row.open_amount,
-                              row.description) for row in conn.execute(query)]
-
-
 def load_letter_cases(conn: Connection, case_ids: Sequence[int]) -> list[LetterCaseRecord]:
     """These cases with their debtor's address (unknown ids are left out)."""
     if not case_ids:
@@ -308,10 +276,76 @@ def load_case_header(conn: Connection, case_id: int) -> CaseHeaderRecord | None:
                             debtor_name=row.name, language=row.language, country=row.country)
 
 
-def insert_case_event(conn: Connection, *, case_id: int, on_date: date, kind: str, detail: Mapping[str, object],
-                      source: str, recorded_at: datetime) -> None:
-    """One event on a case's history (no invoice, no amount: the letter channel's events are about letters)."""
+# ---- used by letters and messages ----
+# What letters, email and SMS read of a case (its open invoices, its debtor's email) and write to it
+# (the events of a message, the fees a message carries).
+
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvoiceRecord:
+    """An open item of a case (a credit note is one with a negative amount)."""
+
+    case_id: int
+    external_id: str  # the invoice number
+    invoice_date: date | None
+    due_date: date
+    open_amount: Decimal
+    currency: str
+    description: str | None
+
+
+def load_open_invoices(conn: Connection, case_ids: Sequence[int]) -> list[OpenInvoiceRecord]:
+    """The open invoices of ``case_ids``, per case by due date, then number."""
+    found: list[OpenInvoiceRecord] = []
+    for chunk in in_chunks(case_ids):
+        query = (
+            select(invoices.c.case_id, invoices.c.external_id, invoices.c.invoice_date, invoices.c.due_date,
+                   invoices.c.open_amount, invoices.c.currency, invoices.c.description)
+            .where(invoices.c.case_id.in_(chunk), invoices.c.status == "open")
+            .order_by(invoices.c.due_date, invoices.c.external_id)
+        )
+        found.extend(OpenInvoiceRecord(row.case_id, row.external_id, row.invoice_date, row.due_date,
+                                       row.open_amount, row.currency, row.description) for row in conn.execute(query))
+    return found
+
+
+def insert_case_event(conn: Connection, *, case_id: int, on_date: date, kind: str, detail: Mapping[str, Any],
+                      source: str, recorded_at: datetime, amount: Decimal | None = None) -> None:
+    """Add one event to the case's timeline (``source`` is cut to the column's 120 characters)."""
     conn.execute(insert(case_events).values(
-        case_id=case_id, on_date=on_date, kind=kind, invoice_id=None, amount=None, detail=dict(detail),
-        source=source, recorded_at=recorded_at,
-    ))
+        case_id=case_id, on_date=on_date, kind=kind, invoice_id=None, amount=amount, detail=dict(detail),
+        source=source[:120], recorded_at=recorded_at))
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorEmailRecord:
+    """The email address of a case's debtor and whether it is known to bounce (personal data)."""
+
+    debtor_id: int
+    email: str | None
+    email_invalid: bool
+
+
+def load_case_debtor_email(conn: Connection, case_id: int) -> DebtorEmailRecord | None:
+    row = conn.execute(
+        select(debtors.c.id, debtors.c.email, debtors.c.email_invalid)
+        .join(cases, cases.c.debtor_id == debtors.c.id)
+        .where(cases.c.id == case_id)
+    ).first()
+    return None if row is None else DebtorEmailRecord(row.id, row.email, bool(row.email_invalid))
+
+
+def mark_debtor_email_invalid(conn: Connection, debtor_id: int) -> None:
+    """The debtor's email bounced: the planner stops choosing email for them until it changes."""
+    conn.execute(update(debtors).where(debtors.c.id == debtor_id).values(email_invalid=True))
+
+
+def load_case_fees_charged(conn: Connection, case_id: int) -> Decimal:
+    """The fees charged to the case so far (``cases.fees_amount``)."""
+    return Decimal(conn.execute(select(cases.c.fees_amount).where(cases.c.id == case_id)).scalar_one())
+
+
+def add_case_fee(conn: Connection, case_id: int, amount: Decimal) -> None:
+    """Charge ``amount`` more fees to the case (a negative amount takes fees back)."""
+    conn.execute(update(cases).where(cases.c.id == case_id).values(fees_amount=cases.c.fees_amount + amount))

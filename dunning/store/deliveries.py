@@ -1,4 +1,11 @@
-"""Deliveries and documents: what went out (print batches, letters, messages) and the letters' PDFs."""
+"""Deliveries and documents in the store: each message that left the house, and each letter's PDF.
+
+A delivery row is keyed ``<action key>:<channel>`` (unique) and is written before and after a
+message is sent (``pending`` → ``sent`` / ``deferred`` / ``failed``), which is what makes sending
+exactly once; its ``external_id`` is the short action token that bounces and receipts carry back.
+Every change here that depends on the delivery's state says so in its ``where``, so processing the
+same feedback twice changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,197 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Select, delete, insert, select, update
 
+from dunning.store.bulk import in_chunks
 from dunning.store.schema import actions, cases, debtors, deliveries, documents
+
+__all__ = [
+    "DeliveryDetailRecord",
+    "DeliveryRecord",
+    "NewDelivery",
+    "SentDeliveryRecord",
+    "find_delivery",
+    "find_delivery_by_token",
+    "insert_deliveries",
+    "load_deliveries_by_key",
+    "load_delivery_details",
+    "load_document_paths",
+    "mark_delivery_bounced",
+    "mark_delivery_pending",
+    "mark_pending_delivery",
+    "mark_sent_delivery",
+    "record_delivery_failed",
+    "write_delivery_detail",
+]
+
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One message's delivery: its state, how often it was tried, and what the channel recorded."""
+
+    delivery_id: int
+    key: str
+    action_id: int | None
+    channel: str
+    status: str
+    attempts: int
+    external_id: str | None
+    detail: Mapping[str, Any]
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A delivery row to insert."""
+
+    key: str
+    action_id: int
+    channel: str
+    status: str
+    attempts: int
+    external_id: str
+    detail: Mapping[str, Any]
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SentDeliveryRecord:
+    """A delivery with the action it delivers, as bounces and receipts find it."""
+
+    delivery: DeliveryRecord
+    action_id: int
+    action_key: str
+    action_name: str
+    action_status: str
+    case_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryDetailRecord:
+    """A delivery's id and ``detail`` (where an SMS keeps its provider ids)."""
+
+    delivery_id: int
+    detail: Mapping[str, Any]
+
+
+def _delivery(row: Any) -> DeliveryRecord:
+    return DeliveryRecord(delivery_id=row.id, key=row.idempotency_key, action_id=row.action_id,
+                          channel=row.channel, status=row.status, attempts=row.attempts,
+                          external_id=row.external_id, detail=dict(row.detail or {}), recorded_at=row.recorded_at)
+
+
+# ---- dispatch: before and after sending ---------------------------------------------------------
+
+def load_deliveries_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, DeliveryRecord]:
+    """The deliveries already recorded under ``keys``, by key."""
+    found: dict[str, DeliveryRecord] = {}
+    for chunk in in_chunks(keys):
+        for row in conn.execute(select(deliveries).where(deliveries.c.idempotency_key.in_(chunk))):
+            found[row.idempotency_key] = _delivery(row)
+    return found
+
+
+def insert_deliveries(conn: Connection, new: Sequence[NewDelivery]) -> None:
+    """Insert delivery rows; a key that is taken raises SQLAlchemy's IntegrityError (the caller says why)."""
+    if not new:
+        return
+    conn.execute(insert(deliveries), [
+        {"idempotency_key": d.key, "action_id": d.action_id, "channel": d.channel, "status": d.status,
+         "attempts": d.attempts, "external_id": d.external_id, "detail": dict(d.detail),
+         "recorded_at": d.recorded_at}
+        for d in new
+    ])
+
+
+def mark_delivery_pending(conn: Connection, delivery_id: int, *, attempts: int, detail: Mapping[str, Any],
+                          recorded_at: datetime) -> None:
+    """A known delivery is about to be sent (again): ``pending``, with its attempt counted."""
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+        status="pending", attempts=attempts, detail=dict(detail), recorded_at=recorded_at))
+
+
+def mark_pending_delivery(conn: Connection, key: str, *, status: str, detail: Mapping[str, Any],
+                          recorded_at: datetime) -> bool:
+    """Record the outcome (``sent``, ``deferred``) of a pending delivery; False when it was not pending."""
+    result = conn.execute(update(deliveries)
+                          .where(deliveries.c.idempotency_key == key, deliveries.c.status == "pending")
+                          .values(status=status, detail=dict(detail), recorded_at=recorded_at))
+    return bool(result.rowcount)
+
+
+def record_delivery_failed(conn: Connection, key: str, *, detail: Mapping[str, Any], recorded_at: datetime) -> None:
+    """A known delivery failed for good."""
+    conn.execute(update(deliveries).where(deliveries.c.idempotency_key == key).values(
+        status="failed", detail=dict(detail), recorded_at=recorded_at))
+
+
+# ---- feedback: bounces and receipts -------------------------------------------------------------
+
+def _with_action() -> Select[Any]:
+    return select(
+        deliveries,
+        actions.c.idempotency_key.label("action_key"),
+        actions.c.case_id,
+        actions.c.status.label("action_status"),
+        actions.c.action.label("action_name"),
+    ).join(actions, actions.c.id == deliveries.c.action_id)
+
+
+def _sent(row: Any) -> SentDeliveryRecord:
+    return SentDeliveryRecord(_delivery(row), action_id=row.action_id, action_key=row.action_key,
+                              action_name=row.action_name, action_status=row.action_status, case_id=row.case_id)
+
+
+def find_delivery_by_token(conn: Connection, token: str, channel: str) -> SentDeliveryRecord | None:
+    """The delivery on ``channel`` whose action token (``external_id``) is ``token``."""
+    row = conn.execute(_with_action().where(deliveries.c.external_id == token,
+                                            deliveries.c.channel == channel)).first()
+    return None if row is None else _sent(row)
+
+
+def find_delivery(conn: Connection, delivery_id: int) -> SentDeliveryRecord | None:
+    row = conn.execute(_with_action().where(deliveries.c.id == delivery_id)).first()
+    return None if row is None else _sent(row)
+
+
+def load_delivery_details(conn: Connection, channel: str, statuses: Sequence[str]) -> list[DeliveryDetailRecord]:
+    """Id and ``detail`` of every delivery on ``channel`` in one of ``statuses``."""
+    query = select(deliveries.c.id, deliveries.c.detail).where(deliveries.c.channel == channel,
+                                                               deliveries.c.status.in_(list(statuses)))
+    return [DeliveryDetailRecord(row.id, dict(row.detail or {})) for row in conn.execute(query)]
+
+
+def write_delivery_detail(conn: Connection, delivery_id: int, detail: Mapping[str, Any]) -> None:
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(detail=dict(detail)))
+
+
+def mark_delivery_bounced(conn: Connection, delivery_id: int, *, detail: Mapping[str, Any],
+                          recorded_at: datetime) -> None:
+    """A hard bounce: the delivery failed (unless it already had)."""
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.status != "failed")
+                 .values(status="failed", detail=dict(detail), recorded_at=recorded_at))
+
+
+def mark_sent_delivery(conn: Connection, delivery_id: int, *, status: str, detail: Mapping[str, Any],
+                       recorded_at: datetime) -> None:
+    """A final receipt for a sent delivery: ``delivered`` or ``failed``."""
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.status == "sent")
+                 .values(status=status, detail=dict(detail), recorded_at=recorded_at))
+
+
+# ---- documents ----------------------------------------------------------------------------------
+
+def load_document_paths(conn: Connection, action_ids: Sequence[int]) -> dict[int, str]:
+    """The document (a letter's PDF, relative to the workspace) recorded for each of ``action_ids``."""
+    paths: dict[int, str] = {}
+    for chunk in in_chunks(action_ids):
+        for row in conn.execute(select(documents.c.action_id, documents.c.path)
+                                .where(documents.c.action_id.in_(chunk))):
+            paths[row.action_id] = row.path
+    return paths
+
 
 # ---- used by letters ----
 # The letter channel's rows: a letter's PDF (``documents``), a print batch (delivery ``batch:<id>``,

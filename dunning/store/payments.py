@@ -14,15 +14,16 @@ back to undo the payment.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from dunning.domain.matching.match import Allocation, ItemKind, PaymentRecord, WriteOff
+from dunning.store.bulk import in_chunks
 from dunning.store.schema import (
     allocations,
     bank_files,
@@ -73,14 +74,7 @@ JsonObject = dict[str, Any]
 ZERO = Decimal("0.00")
 #: The item ids under which a case's costs are allocated (``allocations.item``): every fee, and interest.
 FEES, INTEREST = "fees", "interest"
-_CHUNK = 5000
-_T = TypeVar("_T")
-
-
-def _chunks(values: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
-    """Slices of ``values``: an ``IN (...)`` list stays below what SQLite and psycopg accept."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+_CHUNK = 5000  # transaction keys and aliases per IN (...) list
 
 
 # ---------------------------------------------------------------------------------- payment records
@@ -291,7 +285,7 @@ def insert_transactions(conn: Connection, transactions: Sequence[NewTransaction]
 
 def insert_aliases(conn: Connection, aliases: Sequence[tuple[str, int]]) -> None:
     """Record ``(alias, transaction id)`` pairs: identities of a transaction, or a collective's link keys."""
-    for chunk in _chunks(aliases):
+    for chunk in in_chunks(aliases, _CHUNK):
         conn.execute(
             insert(bank_transaction_aliases), [{"alias": alias, "transaction_id": tx_id} for alias, tx_id in chunk]
         )
@@ -319,10 +313,10 @@ def set_transaction_matched(conn: Connection, tx_id: int, detail: JsonObject) ->
 def known_keys(conn: Connection, keys: Iterable[str], aliases: Iterable[str]) -> tuple[set[str], dict[str, str]]:
     """(keys already stored, alias → stored key of the transaction known by it)."""
     stored: set[str] = set()
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in in_chunks(sorted(set(keys)), _CHUNK):
         stored.update(conn.execute(select(bank_transactions.c.key).where(bank_transactions.c.key.in_(chunk))).scalars())
     by_alias: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(aliases))):
+    for chunk in in_chunks(sorted(set(aliases)), _CHUNK):
         query = (
             select(bank_transaction_aliases.c.alias, bank_transactions.c.key)
             .join(bank_transactions, bank_transactions.c.id == bank_transaction_aliases.c.transaction_id)
@@ -335,7 +329,7 @@ def known_keys(conn: Connection, keys: Iterable[str], aliases: Iterable[str]) ->
 def transactions_by_alias(conn: Connection, aliases: Sequence[str]) -> list[AliasedTransaction]:
     """The recorded transactions known by any of ``aliases``, each with the alias that found it."""
     found: list[AliasedTransaction] = []
-    for chunk in _chunks(aliases):
+    for chunk in in_chunks(aliases, _CHUNK):
         query = (
             select(
                 bank_transaction_aliases.c.alias,
@@ -402,7 +396,7 @@ def cost_paid(conn: Connection, case_ids: Sequence[int]) -> dict[tuple[int, str]
     charge less this. A missing key reads as zero.
     """
     paid: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
-    for chunk in _chunks(case_ids):
+    for chunk in in_chunks(case_ids, _CHUNK):
         query = select(allocations.c.case_id, allocations.c.item, allocations.c.amount).where(
             allocations.c.case_id.in_(chunk),
             allocations.c.item.in_((FEES, INTEREST)),
@@ -520,40 +514,7 @@ def decide_review_item(
 
 
 # ---- used by letters ----
-# What bank payments covered of a case: a letter lists what is still owed.
-
-_NOTHING = Decimal("0.00")
-
-
-@dataclass(frozen=True, slots=True)
-class PaidCostsRecord:
-    """What bank payments covered of a case's fees and of its interest (allocation items ``fees``, ``interest``).
-
-    ``cases.fees_amount`` and ``interest_amount`` hold what was charged; what is still owed is the
-    charge less this.
-    """
-
-    fees: Decimal = _NOTHING
-    interest: Decimal = _NOTHING
-
-
-def load_paid_costs(conn: Connection, case_ids: Sequence[int]) -> dict[int, PaidCostsRecord]:
-    """What bank payments covered of each case's costs; a case nothing was paid on is left out."""
-    if not case_ids:
-        return {}
-    query = select(allocations.c.case_id, allocations.c.item, allocations.c.amount).where(
-        allocations.c.case_id.in_(list(case_ids)),
-        allocations.c.item.in_(("fees", "interest")),
-        allocations.c.reversed.is_(False),
-    )
-    fees: dict[int, Decimal] = {}
-    interest: dict[int, Decimal] = {}
-    for case_id, item, amount in conn.execute(query):
-        paid = fees if item == "fees" else interest
-        paid[case_id] = paid.get(case_id, _NOTHING) + amount
-    return {case_id: PaidCostsRecord(fees.get(case_id, _NOTHING), interest.get(case_id, _NOTHING))
-            for case_id in sorted(fees.keys() | interest.keys())}
-
+# What bank payments brought to a case: a letter lists what is still owed.
 
 def load_received(conn: Connection, case_ids: Sequence[int]) -> dict[int, Decimal]:
     """What bank payments brought to each case (allocations not reversed, write-offs aside); 0 cases left out."""
@@ -564,5 +525,34 @@ def load_received(conn: Connection, case_ids: Sequence[int]) -> dict[int, Decima
         allocations.c.kind != "write_off")
     received: dict[int, Decimal] = {}
     for case_id, amount in conn.execute(query):
-        received[case_id] = received.get(case_id, _NOTHING) + amount
+        received[case_id] = received.get(case_id, ZERO) + amount
     return received
+
+
+# ---- used by letters and messages ----
+# How much of a case's costs bank payments already covered (costs are paid first), so a reminder asks
+# for what is still owed and a fee is never taken back once paid.
+
+
+
+@dataclass(frozen=True, slots=True)
+class CostsPaidRecord:
+    """What bank payments covered of a case's fees and of its interest (allocations not reversed)."""
+
+    fees: Decimal = ZERO
+    interest: Decimal = ZERO
+
+
+def load_costs_paid(conn: Connection, case_ids: Sequence[int]) -> dict[int, CostsPaidRecord]:
+    """What bank payments covered of the fees and interest of each of ``case_ids`` (zero when nothing)."""
+    fees: dict[int, Decimal] = dict.fromkeys(case_ids, ZERO)
+    interest: dict[int, Decimal] = dict(fees)
+    for chunk in in_chunks(case_ids):
+        query = select(allocations.c.case_id, allocations.c.item, allocations.c.amount).where(
+            allocations.c.case_id.in_(chunk), allocations.c.item.in_(("fees", "interest")),
+            allocations.c.reversed.is_(False))
+        # amounts are text on SQLite: add them up here, not in SQL
+        for case_id, item, amount in conn.execute(query):
+            target = fees if item == "fees" else interest
+            target[case_id] += amount
+    return {case_id: CostsPaidRecord(fees[case_id], interest[case_id]) for case_id in fees}

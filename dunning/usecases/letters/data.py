@@ -35,14 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from dunning.domain.legal import ALL_PACKS, LegalPack
-from dunning.domain.planning.actions import Channel
 from dunning.errors import ConfigError, NotFound
 from dunning.letters import (
     Charge,
@@ -51,7 +49,6 @@ from dunning.letters import (
     Debtor,
     Instalment,
     Invoice,
-    LegalMentions,
     LetterData,
     LetterKind,
     PostalAddress,
@@ -66,15 +63,12 @@ from dunning.store.cases import (
     load_letter_cases,
     load_open_invoices,
 )
-from dunning.store.payments import PaidCostsRecord, load_paid_costs, load_received
-from dunning.usecases.messaging.compose import (
-    DEFAULT_PAY_DAYS,
-    DueAction,
-    Secrets,
-    load_secrets,
-    pay_link_for,
-)
+from dunning.store.payments import CostsPaidRecord, load_costs_paid, load_received
+from dunning.usecases.outgoing.due import DEFAULT_PAY_DAYS, DueAction
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, WENT_OUT
+from dunning.usecases.outgoing.legal import legal_mentions
+from dunning.usecases.outgoing.paylinks import pay_link_for
+from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.workspace import Workspace
 
 __all__ = [
@@ -92,7 +86,7 @@ __all__ = [
 
 LETTER_CHANNELS = ("letter", "registered_letter")
 ZERO = Decimal("0.00")
-NOTHING_PAID = PaidCostsRecord()
+NOTHING_PAID = CostsPaidRecord()
 
 TEMPLATE_KINDS: Mapping[str, LetterKind] = {
     "first_reminder": LetterKind.FIRST_REMINDER,
@@ -112,9 +106,6 @@ ACTION_KINDS: Mapping[str, LetterKind] = {
     "thank_you": LetterKind.PAYMENT_CONFIRMATION,
     "payment_plan_offer": LetterKind.PAYMENT_PLAN,
 }
-#: the figure that holds the damages claimed if the deadline passes, per rule pack
-DAMAGES_FIGURES = ("penalty_clause_amount", "collection_costs_amount")
-RULE_PACKS = ("BE", "NL", "DE", "EU")
 
 
 class LetterBuildError(ConfigError):
@@ -139,44 +130,6 @@ def _decimal(value: Any) -> Decimal | None:
         return None if value is None else Decimal(str(value))
     except InvalidOperation:
         return None
-
-
-def _pack_of(detail: Mapping[str, Any]) -> LegalPack | None:
-    for rule in detail.get("rules") or ():
-        code = str(rule).split(":", 1)[0].strip()
-        for pack in ALL_PACKS:
-            if pack.code == code:
-                return pack
-    return None
-
-
-def legal_mentions(detail: Mapping[str, Any] | None, *, consumer: bool, letter_date: date, planned_on: date,
-                   pay_days: int, channel: str = "letter") -> LegalMentions:
-    """The letter's legal mentions from an action's ``detail`` (see the module docstring)."""
-    detail = detail or {}
-    pack = ""
-    for rule in detail.get("rules") or ():
-        prefix = str(rule).split(":", 1)[0].split("-", 1)[0].strip().upper()
-        if prefix in RULE_PACKS:
-            pack = prefix
-            break
-    figures = {str(f.get("name")): _decimal(f.get("amount")) for f in detail.get("figures") or () if f}
-    damages = next((figures[name] for name in DAMAGES_FIGURES if figures.get(name) is not None), None)
-    period = figures.get("payment_period_days")
-    earliest = detail.get("earliest_legal_date")
-    if earliest:
-        deadline = date.fromisoformat(str(earliest)) - timedelta(days=1)
-        pack_obj = _pack_of(detail)
-        if pack_obj is not None and letter_date > planned_on:
-            # Posted later than planned: the period counts from the real posting day.
-            real = pack_obj.earliest_cost_date(letter_date, Channel(channel)) - timedelta(days=1)
-            deadline = max(deadline, real)
-        elif letter_date > planned_on:
-            deadline += letter_date - planned_on
-    else:
-        deadline = letter_date + timedelta(days=pay_days)
-    return LegalMentions(rule_pack=pack, deadline=deadline, damages_if_unpaid=damages,
-                         period_days=int(period) if period is not None else 14, consumer=consumer)
 
 
 def _pay_days(settings: Mapping[str, Any]) -> int:
@@ -269,7 +222,7 @@ def case_data(conn: Connection, case_ids: list[int]) -> dict[int, CaseData]:
     found: dict[int, CaseData] = {}
     for start in range(0, len(case_ids), 500):
         chunk = case_ids[start:start + 500]
-        paid = load_paid_costs(conn, chunk)
+        paid = load_costs_paid(conn, chunk)
         lines: dict[int, list[OpenInvoiceRecord]] = {}
         for invoice in load_open_invoices(conn, chunk):
             lines.setdefault(invoice.case_id, []).append(invoice)
@@ -289,7 +242,7 @@ def case_data(conn: Connection, case_ids: list[int]) -> dict[int, CaseData]:
 
 
 def _case_data(case: LetterCaseRecord, case_lines: Sequence[OpenInvoiceRecord],
-               costs: Mapping[tuple[int, str], Sequence[CostRecord]], paid: PaidCostsRecord,
+               costs: Mapping[tuple[int, str], Sequence[CostRecord]], paid: CostsPaidRecord,
                received: Decimal) -> CaseData:
     fee_costs = costs.get((case.case_id, "add_fee"), [])
     interest_costs = costs.get((case.case_id, "add_interest"), [])

@@ -50,12 +50,8 @@ from dunning.usecases.letters.data import (
     has_postal_address,
     letter_data_for,
 )
-from dunning.usecases.messaging.compose import (
-    DueAction,
-    due_action_ids,
-    load_due_actions,
-    load_secrets,
-)
+from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
+from dunning.usecases.outgoing.secrets import load_secrets
 from dunning.workspace import Workspace
 
 __all__ = ["DOCUMENT_KIND", "LetterProblem", "LetterRun", "render_letters", "unrendered_letter_ids"]

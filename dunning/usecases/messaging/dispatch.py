@@ -67,7 +67,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.adapters.sms import SmsSendResult, SmsTransport, open_sms_transport
@@ -84,17 +84,22 @@ from dunning.channels.quiet_hours import QuietHours, next_allowed_send
 from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
 from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, StoreError
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, deliveries
+from dunning.store.actions import load_action_ids_with_amount, mark_planned_action
+from dunning.store.cases import insert_case_event
+from dunning.store.deliveries import (
+    DeliveryRecord,
+    NewDelivery,
+    insert_deliveries,
+    load_deliveries_by_key,
+    mark_delivery_pending,
+    mark_pending_delivery,
+    record_delivery_failed,
+)
 from dunning.usecases.messaging.compose import (
-    DueAction,
-    Secrets,
     brand_for,
     compose_email,
     compose_sms,
-    due_action_ids,
     email_settings,
-    load_due_actions,
-    load_secrets,
     sms_settings,
     templates_dir_for,
 )
@@ -104,7 +109,9 @@ from dunning.usecases.messaging.feedback import (
     mark_email_invalid,
     outstanding_sms_ids,
 )
+from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
 from dunning.usecases.outgoing.fees import book_message_fee
+from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.workspace import Workspace
 
 __all__ = ["CHANNELS", "ChannelSummary", "DispatchResult", "dispatch_messages", "open_channel_transport", "redact"]
@@ -158,7 +165,7 @@ class _Outgoing:
     due: DueAction
     message: OutgoingEmail | SmsMessage
     detail: dict[str, Any]
-    existing: Any | None
+    existing: DeliveryRecord | None
 
     @property
     def delivery_key(self) -> str:
@@ -206,55 +213,42 @@ def open_channel_transport(channel: str, workspace: Workspace, env: Mapping[str,
 
 
 def _event(conn: Connection, due: DueAction, kind: str, detail: dict[str, Any], run: _Run) -> None:
-    conn.execute(insert(case_events).values(
-        case_id=due.case_id, on_date=run.run_date, kind=kind, invoice_id=None, amount=None, detail=detail,
-        source=f"dispatch:{due.channel}", recorded_at=run.now,
-    ))
+    insert_case_event(conn, case_id=due.case_id, on_date=run.run_date, kind=kind, detail=detail,
+                      source=f"dispatch:{due.channel}", recorded_at=run.now)
 
 
 def _fail(conn: Connection, due: DueAction, reason: str, run: _Run, *, exists: bool,
           detail: dict[str, Any] | None = None) -> None:
     """A permanent failure: delivery failed, action failed (fallback follows), ``delivery_failed`` event."""
     key = f"{due.key}:{due.channel}"
-    values = {"status": "failed", "detail": {**(detail or {}), "error": reason}, "recorded_at": run.now}
+    failure = {**(detail or {}), "error": reason}
     if exists:
-        conn.execute(update(deliveries).where(deliveries.c.idempotency_key == key).values(**values))
+        record_delivery_failed(conn, key, detail=failure, recorded_at=run.now)
     else:
-        conn.execute(insert(deliveries).values(idempotency_key=key, action_id=due.action_pk, channel=due.channel,
-                                               attempts=0, external_id=due.token_id, **values))
-    conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
-                 .values(status="failed", outcome_on=run.run_date))
+        insert_deliveries(conn, [NewDelivery(key, due.action_pk, due.channel, "failed", attempts=0,
+                                             external_id=due.token_id, detail=failure, recorded_at=run.now)])
+    mark_planned_action(conn, due.action_pk, status="failed", outcome_on=run.run_date)
     _event(conn, due, "delivery_failed", {"ref": due.key, "channel": due.channel, "action": due.action,
                                           "reason": f"{due.channel} failed: {redact(reason)}"}, run)
     run.summary.failed += 1
     run.problem(due, reason)
 
 
-def _repair(conn: Connection, due: DueAction, existing: Any, run: _Run) -> bool:
+def _repair(conn: Connection, due: DueAction, existing: DeliveryRecord, run: _Run) -> bool:
     """A delivery already final while its action still says planned: bring the action in line."""
     if existing.status in ("sent", "delivered"):
-        sent_on = (existing.detail or {}).get("sent_on")
-        conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
-                     .values(status=existing.status,
-                             outcome_on=date.fromisoformat(sent_on) if sent_on else run.run_date))
+        sent_on = existing.detail.get("sent_on")
+        mark_planned_action(conn, due.action_pk, status=existing.status,
+                            outcome_on=date.fromisoformat(sent_on) if sent_on else run.run_date)
         book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
                          source=f"dispatch:{due.channel}")
         run.summary.recovered += 1
         return True
     if existing.status == "failed":
-        conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
-                     .values(status="failed", outcome_on=run.run_date))
+        mark_planned_action(conn, due.action_pk, status="failed", outcome_on=run.run_date)
         run.summary.recovered += 1
         return True
     return False
-
-
-def _load_existing(conn: Connection, keys: list[str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for start in range(0, len(keys), 500):
-        for row in conn.execute(select(deliveries).where(deliveries.c.idempotency_key.in_(keys[start:start + 500]))):
-            found[row.idempotency_key] = row
-    return found
 
 
 @dataclass(frozen=True)
@@ -268,11 +262,11 @@ class _Builder:
     email: EmailSettings | None
     sms: SmsSettings | None
 
-    def build(self, due: DueAction, existing: Any | None, run: _Run) -> tuple[OutgoingEmail | SmsMessage,
-                                                                              dict[str, Any]]:
+    def build(self, due: DueAction, existing: DeliveryRecord | None,
+              run: _Run) -> tuple[OutgoingEmail | SmsMessage, dict[str, Any]]:
         # A pending row means the message may have gone out: build the very same one again (same
         # Date header, same pay-by date and pay link). A deferred one surely did not: it is new today.
-        previous = dict(existing.detail or {}) if existing is not None and existing.status == "pending" else {}
+        previous = dict(existing.detail) if existing is not None and existing.status == "pending" else {}
         sent_on = date.fromisoformat(previous["sent_on"]) if "sent_on" in previous else run.run_date
         common = {"token": due.token_id, "action": due.action, "sent_on": sent_on.isoformat()}
         if self.channel == "email":
@@ -295,14 +289,13 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
     """Apply the guards, build the messages; record what is settled without sending."""
     outgoing: list[_Outgoing] = []
     with run.store.begin() as conn:
-        existing_by_key = _load_existing(conn, [f"{d.key}:{d.channel}" for d in due_list])
+        existing_by_key = load_deliveries_by_key(conn, [f"{d.key}:{d.channel}" for d in due_list])
         for due in due_list:
             existing = existing_by_key.get(f"{due.key}:{due.channel}")
             if existing is not None and _repair(conn, due, existing, run):
                 continue
             if due.case_status == "closed" and due.action != "thank_you":
-                conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
-                             .values(status="cancelled", outcome_on=run.run_date))
+                mark_planned_action(conn, due.action_pk, status="cancelled", outcome_on=run.run_date)
                 run.summary.cancelled += 1
                 continue
             if due.case_status == "on_hold":
@@ -315,7 +308,7 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
                 _fail(conn, due, "the debtor has no phone number", run, exists=existing is not None)
                 continue
             if existing is not None and existing.status == "deferred" and existing.attempts >= max_attempts:
-                last = (existing.detail or {}).get("error", "transient failures")
+                last = existing.detail.get("error", "transient failures")
                 _fail(conn, due, f"gave up after {existing.attempts} attempts ({last})", run, exists=True)
                 continue
             try:
@@ -337,46 +330,44 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
 
 
 def _mark_pending(items: Sequence[_Outgoing], run: _Run) -> None:
-    fresh = []
+    """Record the chunk's deliveries as ``pending`` before anything is sent (see the module docstring)."""
+    fresh: list[NewDelivery] = []
     with run.store.begin() as conn:
         for item in items:
             if item.existing is None:
-                fresh.append({"idempotency_key": item.delivery_key, "action_id": item.due.action_pk,
-                              "channel": item.due.channel, "status": "pending", "attempts": 1,
-                              "external_id": item.due.token_id, "detail": item.detail, "recorded_at": run.now})
+                fresh.append(NewDelivery(item.delivery_key, item.due.action_pk, item.due.channel, "pending",
+                                         attempts=1, external_id=item.due.token_id, detail=item.detail,
+                                         recorded_at=run.now))
                 continue
             if item.existing.status == "pending":
                 run.summary.recovered += 1  # a crash left it: the same message goes again (see the docstring)
-            item.detail = {**(item.existing.detail or {}), **item.detail}
-            conn.execute(update(deliveries).where(deliveries.c.id == item.existing.id).values(
-                status="pending", attempts=item.existing.attempts + 1, detail=item.detail, recorded_at=run.now))
+            item.detail = {**item.existing.detail, **item.detail}
+            mark_delivery_pending(conn, item.existing.delivery_id, attempts=item.existing.attempts + 1,
+                                  detail=item.detail, recorded_at=run.now)
         if fresh:
             try:
-                conn.execute(insert(deliveries), fresh)
+                insert_deliveries(conn, fresh)
             except IntegrityError:
                 raise StoreError("another dispatch is sending the same messages right now (a delivery key is "
                                  "already taken); run one dispatch per workspace at a time") from None
 
 
 def _record_results(items: Sequence[_Outgoing], results: Sequence[SendResult | SmsSendResult], run: _Run) -> None:
+    """Record what the transport answered for each message of the chunk, in one transaction."""
     with run.store.begin() as conn:
-        with_fee = set(conn.execute(select(actions.c.id).where(
-            actions.c.id.in_([i.due.action_pk for i in items]), actions.c.amount.is_not(None))).scalars())
+        with_fee = load_action_ids_with_amount(conn, [i.due.action_pk for i in items])
         for item, result in zip(items, results, strict=True):
             due = item.due
             outcome: dict[str, Any] = {"result": result.detail, "code": result.code}
             if isinstance(result, SmsSendResult):
                 outcome["provider_ids"] = list(result.provider_ids)
             detail = {**item.detail, **outcome}
-            pending = (deliveries.c.idempotency_key == item.delivery_key) & (deliveries.c.status == "pending")
             if result.status is DeliveryStatus.SENT:
-                changed = conn.execute(update(deliveries).where(pending).values(
-                    status="sent", detail=detail, recorded_at=run.now)).rowcount
-                if not changed:
+                if not mark_pending_delivery(conn, item.delivery_key, status="sent", detail=detail,
+                                             recorded_at=run.now):
                     continue
                 # outcome_on: the day the server accepted it (legal periods count from it)
-                conn.execute(update(actions).where(actions.c.id == due.action_pk, actions.c.status == "planned")
-                             .values(status="sent", outcome_on=run.run_date))
+                mark_planned_action(conn, due.action_pk, status="sent", outcome_on=run.run_date)
                 if due.action_pk in with_fee:
                     book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
                                      source=f"dispatch:{due.channel}")
@@ -393,8 +384,8 @@ def _record_results(items: Sequence[_Outgoing], results: Sequence[SendResult | S
                 if isinstance(result, SendResult) and _address_refused(result):
                     mark_email_invalid(conn, due.case_id, None)
             else:
-                conn.execute(update(deliveries).where(pending).values(
-                    status="deferred", detail={**detail, "error": result.detail}, recorded_at=run.now))
+                mark_pending_delivery(conn, item.delivery_key, status="deferred",
+                                      detail={**detail, "error": result.detail}, recorded_at=run.now)
                 run.summary.deferred += 1
                 run.problem(due, f"will be retried: {result.detail}")
 

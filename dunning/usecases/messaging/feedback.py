@@ -28,14 +28,24 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from dunning.adapters.sms import DeliveryReport
 from dunning.channels.bounces import Bounce, read_imap, read_maildir, read_mbox, scan_bounces
 from dunning.domain import paylink
 from dunning.errors import ConfigError, InputError
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, cases, debtors, deliveries
+from dunning.store.actions import mark_action_bounced, mark_action_failed_after_sending, mark_sent_action_delivered
+from dunning.store.cases import insert_case_event, load_case_debtor_email, mark_debtor_email_invalid
+from dunning.store.deliveries import (
+    SentDeliveryRecord,
+    find_delivery,
+    find_delivery_by_token,
+    load_delivery_details,
+    mark_delivery_bounced,
+    mark_sent_delivery,
+    write_delivery_detail,
+)
 
 __all__ = [
     "IMAP_PASSWORD_ENV",
@@ -59,34 +69,19 @@ _MAC_BYTES = 16  # the pay-link token ends in 16 bytes of HMAC (see dunning.doma
 
 def mark_email_invalid(conn: Connection, case_id: int, recipient: str | None) -> bool:
     """Flag the email of the case's debtor as invalid; not if the bounced address is no longer theirs."""
-    row = conn.execute(
-        select(debtors.c.id, debtors.c.email, debtors.c.email_invalid)
-        .join(cases, cases.c.debtor_id == debtors.c.id)
-        .where(cases.c.id == case_id)
-    ).first()
-    if row is None or row.email_invalid or not row.email:
+    debtor = load_case_debtor_email(conn, case_id)
+    if debtor is None or debtor.email_invalid or not debtor.email:
         return False
-    if recipient and recipient.strip().lower() != row.email.strip().lower():
+    if recipient and recipient.strip().lower() != debtor.email.strip().lower():
         return False
-    conn.execute(update(debtors).where(debtors.c.id == row.id).values(email_invalid=True))
+    mark_debtor_email_invalid(conn, debtor.debtor_id)
     return True
 
 
 def _failed_event(conn: Connection, case_id: int, on_date: date, recorded_at: datetime, detail: dict[str, Any],
                   source: str) -> None:
-    conn.execute(insert(case_events).values(case_id=case_id, on_date=on_date, kind="delivery_failed",
-                                            invoice_id=None, amount=None, detail=detail, source=source[:120],
-                                            recorded_at=recorded_at))
-
-
-def _delivery_query() -> Any:
-    return select(
-        deliveries,
-        actions.c.idempotency_key.label("action_key"),
-        actions.c.case_id,
-        actions.c.status.label("action_status"),
-        actions.c.action.label("action_name"),
-    ).join(actions, actions.c.id == deliveries.c.action_id)
+    insert_case_event(conn, case_id=case_id, on_date=on_date, kind="delivery_failed", detail=detail, source=source,
+                      recorded_at=recorded_at)
 
 
 # ---- bounces ------------------------------------------------------------------------------------
@@ -136,14 +131,15 @@ def process_bounces(
     result.problems.extend(f"{b.source}: a bounce that names no action of ours" for b in scan.unmatched)
     with store.begin() as conn:
         for bounce in scan.bounces:
-            row = conn.execute(_delivery_query().where(deliveries.c.external_id == bounce.action_id,
-                                                       deliveries.c.channel == "email")).first()
-            if row is None:
+            # scan_bounces puts a bounce that names no action among the unmatched, so the token is there
+            found = find_delivery_by_token(conn, bounce.action_id, "email") if bounce.action_id else None
+            if found is None:
                 result.unknown_action += 1
                 result.problems.append(f"{bounce.source}: bounce for action token {bounce.action_id}, "
                                        "which has no email delivery here")
                 continue
-            detail = dict(row.detail or {})
+            delivery = found.delivery
+            detail = dict(delivery.detail)
             note = {**_bounce_note(bounce, on_date), "digest": digests.get(bounce.source)}
             if bounce.kind == "soft":
                 notes = list(detail.get("soft_bounces", []))
@@ -151,21 +147,19 @@ def process_bounces(
                     result.already_known += 1
                     continue
                 detail["soft_bounces"] = [*notes, note]
-                conn.execute(update(deliveries).where(deliveries.c.id == row.id).values(detail=detail))
+                write_delivery_detail(conn, delivery.delivery_id, detail)
                 result.soft += 1
                 continue
-            if row.status == "failed" or row.action_status in ("bounced", "failed", "cancelled"):
+            if delivery.status == "failed" or found.action_status in ("bounced", "failed", "cancelled"):
                 result.already_known += 1
                 continue
             detail["bounce"] = note
-            conn.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.status != "failed")
-                         .values(status="failed", detail=detail, recorded_at=recorded_at))
-            conn.execute(update(actions).where(actions.c.id == row.action_id)
-                         .values(status="bounced", outcome_on=on_date))
-            invalidated = mark_email_invalid(conn, row.case_id, bounce.recipient)
+            mark_delivery_bounced(conn, delivery.delivery_id, detail=detail, recorded_at=recorded_at)
+            mark_action_bounced(conn, found.action_id, on_date)
+            invalidated = mark_email_invalid(conn, found.case_id, bounce.recipient)
             result.emails_invalidated += invalidated
-            _failed_event(conn, row.case_id, on_date, recorded_at, {
-                "ref": row.action_key, "channel": "email", "action": row.action_name, "status": bounce.status,
+            _failed_event(conn, found.case_id, on_date, recorded_at, {
+                "ref": found.action_key, "channel": "email", "action": found.action_name, "status": bounce.status,
                 "email_invalidated": invalidated,
                 "reason": f"email bounced ({bounce.status or 'no status'}): {bounce.source}",
             }, f"bounce:{bounce.source}")
@@ -219,21 +213,20 @@ class ReceiptResult:
 def outstanding_sms_ids(conn: Connection) -> list[str]:
     """Provider ids of SMS still ``sent`` (no final receipt yet), for gateways that are polled."""
     ids: list[str] = []
-    for row in conn.execute(select(deliveries.c.detail).where(deliveries.c.channel == "sms",
-                                                              deliveries.c.status == "sent")):
-        ids.extend(str(i) for i in (row.detail or {}).get("provider_ids", []) if i)
+    for delivery in load_delivery_details(conn, "sms", ("sent",)):
+        ids.extend(str(i) for i in delivery.detail.get("provider_ids", []) if i)
     return ids
 
 
-def _find_sms_delivery(conn: Connection, report: DeliveryReport, by_provider: dict[str, int] | None) -> Any:
+def _find_sms_delivery(conn: Connection, report: DeliveryReport,
+                       by_provider: dict[str, int] | None) -> SentDeliveryRecord | None:
     if report.client_ref and "-" in report.client_ref:
         token = report.client_ref.rsplit("-", 1)[0]
-        row = conn.execute(_delivery_query().where(deliveries.c.external_id == token,
-                                                   deliveries.c.channel == "sms")).first()
-        if row is not None and (row.detail or {}).get("client_ref") == report.client_ref:
-            return row
+        found = find_delivery_by_token(conn, token, "sms")
+        if found is not None and found.delivery.detail.get("client_ref") == report.client_ref:
+            return found
     if by_provider is not None and report.provider_id in by_provider:
-        return conn.execute(_delivery_query().where(deliveries.c.id == by_provider[report.provider_id])).first()
+        return find_delivery(conn, by_provider[report.provider_id])
     return None
 
 
@@ -247,46 +240,42 @@ def apply_delivery_reports(store: Store, reports: Iterable[DeliveryReport], *, o
     with store.begin() as conn:
         by_provider: dict[str, int] | None = None
         for report in reports:
-            row = _find_sms_delivery(conn, report, by_provider)
-            if row is None and by_provider is None:
+            found = _find_sms_delivery(conn, report, by_provider)
+            if found is None and by_provider is None:
                 # Receipts without our reference (or from an earlier bind): match by provider id.
                 by_provider = {}
-                for d in conn.execute(select(deliveries.c.id, deliveries.c.detail).where(
-                        deliveries.c.channel == "sms", deliveries.c.status.in_(("sent", "delivered", "failed")))):
-                    for provider_id in (d.detail or {}).get("provider_ids", []):
-                        by_provider[str(provider_id)] = d.id
-                row = _find_sms_delivery(conn, report, by_provider)
-            if row is None:
+                for sms in load_delivery_details(conn, "sms", ("sent", "delivered", "failed")):
+                    for provider_id in sms.detail.get("provider_ids", []):
+                        by_provider[str(provider_id)] = sms.delivery_id
+                found = _find_sms_delivery(conn, report, by_provider)
+            if found is None:
                 result.unknown += 1
                 result.problems.append(f"SMS receipt for provider id {report.provider_id}: no such SMS here")
                 continue
             if not report.final:
                 result.pending += 1
                 continue
-            if row.status != "sent":
+            delivery = found.delivery
+            if delivery.status != "sent":
                 result.already_known += 1
                 continue
             receipt = {"state": report.state, "provider_id": report.provider_id, "error": report.error,
                        "on": on_date.isoformat()}
-            detail = {**(row.detail or {}), "receipt": receipt}
+            detail = {**delivery.detail, "receipt": receipt}
             if report.state == "delivered":
-                conn.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.status == "sent")
-                             .values(status="delivered", detail=detail, recorded_at=recorded_at))
-                conn.execute(update(actions).where(actions.c.id == row.action_id, actions.c.status == "sent")
-                             .values(status="delivered"))
+                mark_sent_delivery(conn, delivery.delivery_id, status="delivered", detail=detail,
+                                   recorded_at=recorded_at)
+                mark_sent_action_delivered(conn, found.action_id)
                 result.delivered += 1
             elif report.state in _FAILED_STATES:
-                conn.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.status == "sent")
-                             .values(status="failed", detail=detail, recorded_at=recorded_at))
-                conn.execute(update(actions).where(actions.c.id == row.action_id,
-                                                   actions.c.status.in_(("sent", "planned")))
-                             .values(status="failed", outcome_on=on_date))
-                _failed_event(conn, row.case_id, on_date, recorded_at, {
-                    "ref": row.action_key, "channel": "sms", "action": row.action_name, "state": report.state,
+                mark_sent_delivery(conn, delivery.delivery_id, status="failed", detail=detail, recorded_at=recorded_at)
+                mark_action_failed_after_sending(conn, found.action_id, on_date)
+                _failed_event(conn, found.case_id, on_date, recorded_at, {
+                    "ref": found.action_key, "channel": "sms", "action": found.action_name, "state": report.state,
                     "reason": f"SMS {report.state}" + (f" (error {report.error})" if report.error else ""),
                 }, "sms-receipt")
                 result.failed += 1
-                result.problems.append(f"SMS of action {row.action_id} (case {row.case_id}): {report.state}")
+                result.problems.append(f"SMS of action {found.action_id} (case {found.case_id}): {report.state}")
             else:
                 result.pending += 1
     return result

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
-from dunning.store.schema import actions, allocations, case_events, cases
+from dunning.store.actions import FeeActionRecord, load_fee_actions, lock_fee_action, write_action_detail
+from dunning.store.cases import add_case_fee, insert_case_event, load_case_fees_charged
+from dunning.store.payments import load_costs_paid
 
-__all__ = ["MESSAGE_CHANNELS", "book_message_fee", "settle_message_fees"]
+__all__ = ["DID_NOT_REACH", "MESSAGE_CHANNELS", "WENT_OUT", "book_message_fee", "settle_message_fees"]
 
 #: channels whose actions are messages to the debtor (their fee is owed once they went out)
 MESSAGE_CHANNELS = ("letter", "registered_letter", "email", "sms")
@@ -44,28 +45,22 @@ DID_NOT_REACH = ("failed", "bounced", "returned", "cancelled")
 ZERO = Decimal("0.00")
 
 
-def _why(row: Any, what: str) -> str:
+def _why(action: FeeActionRecord, what: str) -> str:
     """The step and the rule that set the fee (the planner's figures), for the timeline."""
-    detail = row.detail or {}
+    detail = action.detail
     figures = [str(f["explanation"]) for f in detail.get("figures") or () if f and f.get("explanation")]
     rules = [str(r) for r in detail.get("rules") or ()]
-    channel = (row.channel or "").replace("_", " ")
-    head = f"{what}: {row.action.replace('_', ' ')} by {channel} (step {row.step})"
+    channel = (action.channel or "").replace("_", " ")
+    head = f"{what}: {action.action.replace('_', ' ')} by {channel} (step {action.step})"
     return "; ".join([head, *(figures or rules)])
 
 
-def _locked(conn: Connection, action_id: int) -> Any:
-    query = select(actions.c.id, actions.c.idempotency_key, actions.c.case_id, actions.c.action, actions.c.channel,
-                   actions.c.step, actions.c.status, actions.c.amount, actions.c.detail)
-    return conn.execute(query.where(actions.c.id == action_id).with_for_update()).first()
-
-
-def _event(conn: Connection, row: Any, kind: str, amount: Decimal, on_date: date, recorded_at: datetime,
-           source: str, reason: str) -> None:
-    conn.execute(insert(case_events).values(
-        case_id=row.case_id, on_date=on_date, kind=kind, invoice_id=None, amount=amount,
-        detail={"ref": row.idempotency_key, "action": row.action, "channel": row.channel, "reason": reason},
-        source=source[:120], recorded_at=recorded_at))
+def _event(conn: Connection, action: FeeActionRecord, kind: str, amount: Decimal, on_date: date,
+           recorded_at: datetime, source: str, reason: str) -> None:
+    insert_case_event(conn, case_id=action.case_id, on_date=on_date, kind=kind, amount=amount,
+                      detail={"ref": action.key, "action": action.action, "channel": action.channel,
+                              "reason": reason},
+                      source=source, recorded_at=recorded_at)
 
 
 def book_message_fee(conn: Connection, action_id: int, *, on_date: date, recorded_at: datetime,
@@ -75,40 +70,35 @@ def book_message_fee(conn: Connection, action_id: int, *, on_date: date, recorde
     Nothing is booked (zero) when the action has no fee, has not gone out, or was booked before.
     Call it in the transaction that records the message as sent.
     """
-    row = _locked(conn, action_id)
-    if row is None or row.channel not in MESSAGE_CHANNELS or row.status not in WENT_OUT:
+    action = lock_fee_action(conn, action_id)
+    if action is None or action.channel not in MESSAGE_CHANNELS or action.status not in WENT_OUT:
         return ZERO
-    detail = dict(row.detail or {})
-    if not row.amount or row.amount <= 0 or detail.get("fee_booked_on"):
+    if not action.amount or action.amount <= 0 or action.detail.get("fee_booked_on"):
         return ZERO
-    amount = Decimal(row.amount)
-    conn.execute(update(actions).where(actions.c.id == row.id).values(
-        detail={**detail, "fee_booked_on": on_date.isoformat()}))
-    conn.execute(update(cases).where(cases.c.id == row.case_id).values(fees_amount=cases.c.fees_amount + amount))
-    _event(conn, row, "fee_booked", amount, on_date, recorded_at, source, _why(row, "fee of a message that went out"))
+    amount = Decimal(action.amount)
+    write_action_detail(conn, action.action_id, {**action.detail, "fee_booked_on": on_date.isoformat()})
+    add_case_fee(conn, action.case_id, amount)
+    _event(conn, action, "fee_booked", amount, on_date, recorded_at, source,
+           _why(action, "fee of a message that went out"))
     return amount
 
 
 def _reverse(conn: Connection, action_id: int, on_date: date, recorded_at: datetime) -> Decimal:
     """Take back a booked fee of a message that did not reach the debtor (at most its case's unpaid costs)."""
-    row = _locked(conn, action_id)
-    detail = dict(row.detail or {}) if row is not None else {}
-    if row is None or row.status not in DID_NOT_REACH or not detail.get("fee_booked_on") \
-            or detail.get("fee_reversed_on"):
+    action = lock_fee_action(conn, action_id)
+    if action is None or action.status not in DID_NOT_REACH or not action.detail.get("fee_booked_on") \
+            or action.detail.get("fee_reversed_on"):
         return ZERO
-    charged = conn.execute(select(cases.c.fees_amount).where(cases.c.id == row.case_id)).scalar_one()
-    # amounts are text on SQLite: add them up here, not in SQL
-    paid = sum(conn.execute(select(allocations.c.amount).where(
-        allocations.c.case_id == row.case_id, allocations.c.item == "fees",
-        allocations.c.reversed.is_(False))).scalars(), ZERO)
+    charged = load_case_fees_charged(conn, action.case_id)
+    paid = load_costs_paid(conn, [action.case_id])[action.case_id].fees
     # What a payment already covered stays: taking it back would leave money the case cannot show.
-    amount = min(Decimal(row.amount), max(Decimal(charged) - Decimal(paid), ZERO))
-    conn.execute(update(actions).where(actions.c.id == row.id).values(
-        detail={**detail, "fee_reversed_on": on_date.isoformat(), "fee_reversed": str(amount)}))
+    amount = min(Decimal(action.amount or ZERO), max(charged - paid, ZERO))
+    write_action_detail(conn, action.action_id, {**action.detail, "fee_reversed_on": on_date.isoformat(),
+                                                 "fee_reversed": str(amount)})
     if amount > 0:
-        conn.execute(update(cases).where(cases.c.id == row.case_id).values(fees_amount=cases.c.fees_amount - amount))
-    _event(conn, row, "fee_reversed", -amount, on_date, recorded_at, "nightly",
-           _why(row, f"fee taken back: the message was {row.status}"))
+        add_case_fee(conn, action.case_id, -amount)
+    _event(conn, action, "fee_reversed", -amount, on_date, recorded_at, "nightly",
+           _why(action, f"fee taken back: the message was {action.status}"))
     return amount
 
 
@@ -117,20 +107,15 @@ def settle_message_fees(conn: Connection, *, on_date: date, recorded_at: datetim
 
     Returns (booked, reversed) counts. Idempotent: a second call on the same data changes nothing.
     """
-    candidates = conn.execute(
-        select(actions.c.id, actions.c.status, actions.c.amount, actions.c.detail).where(
-            actions.c.amount.is_not(None), actions.c.channel.in_(MESSAGE_CHANNELS),
-            actions.c.status.in_((*WENT_OUT, *DID_NOT_REACH)))
-    ).all()
     booked = reversed_ = 0
-    for action_id, status, amount, detail in candidates:
-        marks = detail or {}
-        if not amount or amount <= 0:
+    for action in load_fee_actions(conn, MESSAGE_CHANNELS, (*WENT_OUT, *DID_NOT_REACH)):
+        marks = action.detail
+        if not action.amount or action.amount <= 0:
             continue
-        if status in WENT_OUT and not marks.get("fee_booked_on"):
-            booked += bool(book_message_fee(conn, action_id, on_date=on_date, recorded_at=recorded_at,
+        if action.status in WENT_OUT and not marks.get("fee_booked_on"):
+            booked += bool(book_message_fee(conn, action.action_id, on_date=on_date, recorded_at=recorded_at,
                                             source="nightly"))
-        elif status in DID_NOT_REACH and marks.get("fee_booked_on") and not marks.get("fee_reversed_on"):
-            _reverse(conn, action_id, on_date, recorded_at)
+        elif action.status in DID_NOT_REACH and marks.get("fee_booked_on") and not marks.get("fee_reversed_on"):
+            _reverse(conn, action.action_id, on_date, recorded_at)
             reversed_ += 1
     return booked, reversed_

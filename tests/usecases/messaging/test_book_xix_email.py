@@ -29,8 +29,10 @@ from dunning.letters.samples import sample_letter
 from dunning.store import Store
 from dunning.usecases.importing.snapshot import import_ledger
 from dunning.usecases.letters.data import letter_for_case
-from dunning.usecases.messaging.compose import compose_email, load_due_actions, load_secrets
+from dunning.usecases.messaging.compose import compose_email
 from dunning.usecases.messaging.dispatch import dispatch_messages
+from dunning.usecases.outgoing.due import load_due_actions
+from dunning.usecases.outgoing.secrets import load_secrets
 from dunning.workspace import Workspace
 from tests.usecases.messaging.helpers import (
     DEBTORS,

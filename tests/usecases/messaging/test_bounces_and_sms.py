@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from dunning.store import Store
 from dunning.store.schema import case_events, deliveries
-from dunning.usecases.messaging.compose import load_secrets
 from dunning.usecases.messaging.dispatch import dispatch_messages
 from dunning.usecases.messaging.feedback import open_bounce_source, process_bounces
+from dunning.usecases.outgoing.secrets import load_secrets
 from tests.channels.conftest import HttpGateway, SmppServer
 from tests.usecases.messaging.helpers import (
     ENV,

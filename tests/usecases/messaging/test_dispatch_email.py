@@ -14,9 +14,9 @@ from dunning.channels.email import OutgoingEmail
 from dunning.store import Store
 from dunning.store.schema import actions, cases
 from dunning.usecases.cases.view import case_detail
-from dunning.usecases.messaging.compose import load_secrets
 from dunning.usecases.messaging.dispatch import dispatch_messages
 from dunning.usecases.messaging.feedback import check_pay_link
+from dunning.usecases.outgoing.secrets import load_secrets
 from tests.channels.conftest import SmtpServer
 from tests.usecases.messaging.helpers import (
     DEBTORS,
