@@ -7,12 +7,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import NotFound
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, cases, debtors, invoices
+from dunning.store.actions import load_case_actions
+from dunning.store.cases import (
+    CaseSummaryRecord,
+    find_case,
+    load_case_events,
+    load_case_invoices,
+    load_case_summaries,
+)
 
 
 def printed_reference(compact: str | None) -> str | None:
@@ -25,7 +30,7 @@ def printed_reference(compact: str | None) -> str | None:
         return compact
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseSummary:
     case_id: int
     debtor_id: str
@@ -51,7 +56,7 @@ class CaseSummary:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimelineEntry:
     on_date: date
     kind: str
@@ -69,7 +74,7 @@ class TimelineEntry:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseDetail:
     summary: CaseSummary
     invoices: list[dict[str, Any]]
@@ -83,29 +88,24 @@ class CaseDetail:
         }
 
 
-def _summary_query() -> Any:
-    return select(
-        cases.c.id,
-        debtors.c.external_id,
-        debtors.c.name,
-        cases.c.currency,
-        cases.c.status,
-        cases.c.stage,
-        cases.c.open_amount,
-        cases.c.next_action_on,
-        cases.c.reference,
-    ).join(debtors, debtors.c.id == cases.c.debtor_id)
+def _summary(record: CaseSummaryRecord) -> CaseSummary:
+    return CaseSummary(
+        record.case_id,
+        record.debtor_id,
+        record.debtor,
+        record.currency,
+        record.status,
+        record.stage,
+        record.open_amount,
+        record.next_action_on,
+        record.reference,
+    )
 
 
 def list_cases(store: Store, *, status: str | None = None, limit: int | None = None) -> list[CaseSummary]:
     """Cases ordered by id, optionally only those with ``status`` (open, closed, on_hold...)."""
-    query = _summary_query().order_by(cases.c.id)
-    if status:
-        query = query.where(cases.c.status == status)
-    if limit:
-        query = query.limit(limit)
     with store.begin() as conn:
-        return [CaseSummary(*row) for row in conn.execute(query)]
+        return [_summary(record) for record in load_case_summaries(conn, status=status, limit=limit)]
 
 
 _WHAT = {
@@ -155,58 +155,42 @@ def _action_why(reason: str, detail: dict[str, Any] | None) -> str:
 def case_detail(store: Store, ident: str) -> CaseDetail:
     """One case by case number, payment reference or debtor id (its newest case)."""
     with store.begin() as conn:
-        condition = [
-            cases.c.reference == ident.replace("+", "").replace("/", "").replace(" ", ""),
-            debtors.c.external_id == ident,
-        ]
-        if ident.isdigit():
-            condition.append(cases.c.id == int(ident))
-        row = conn.execute(
-            _summary_query()
-            .where(or_(*condition))
-            .order_by((cases.c.id == (int(ident) if ident.isdigit() else -1)).desc(), cases.c.id.desc())
-        ).first()
-        if row is None:
+        found = find_case(conn, ident)
+        if found is None:
             raise NotFound(f"no case with number, reference or debtor id {ident!r}")
-        summary = CaseSummary(*row)
-        invoice_rows = [
-            {
-                "invoice": r.external_id,
-                "due_date": r.due_date.isoformat(),
-                "open_amount": str(r.open_amount),
-                "status": r.status,
-            }
-            for r in conn.execute(
-                select(invoices)
-                .where(invoices.c.case_id == summary.case_id)
-                .order_by(invoices.c.due_date, invoices.c.external_id)
-            )
-        ]
-        entries = [
-            (
-                r.on_date,
-                0,
-                r.id,
-                TimelineEntry(
-                    r.on_date, r.kind, _describe(r.kind, r.detail), r.amount, _why(r.kind, r.detail, r.source)
-                ),
-            )
-            for r in conn.execute(select(case_events).where(case_events.c.case_id == summary.case_id))
-        ]
-        entries += [
-            (
-                r.due_on,
-                1,
-                r.id,
-                TimelineEntry(
-                    r.due_on,
-                    f"action:{r.status}",
-                    r.action.replace("_", " ") + (f" by {r.channel.replace('_', ' ')}" if r.channel else ""),
-                    r.amount,
-                    _action_why(r.reason, r.detail),
-                ),
-            )
-            for r in conn.execute(select(actions).where(actions.c.case_id == summary.case_id))
-        ]
+        summary = _summary(found)
+        case_invoices = load_case_invoices(conn, summary.case_id)
+        events = load_case_events(conn, summary.case_id)
+        case_actions = load_case_actions(conn, summary.case_id)
+    invoice_rows = [
+        {
+            "invoice": i.external_id,
+            "due_date": i.due_date.isoformat(),
+            "open_amount": str(i.open_amount),
+            "status": i.status,
+        }
+        for i in case_invoices
+    ]
+    # On one day the events come before the actions, each in the order it was recorded.
+    entries = [
+        (e.on_date, 0, e.id, TimelineEntry(e.on_date, e.kind, _describe(e.kind, e.detail), e.amount,
+                                           _why(e.kind, e.detail, e.source)))
+        for e in events
+    ]
+    entries += [
+        (
+            a.due_on,
+            1,
+            a.id,
+            TimelineEntry(
+                a.due_on,
+                f"action:{a.status}",
+                a.action.replace("_", " ") + (f" by {a.channel.replace('_', ' ')}" if a.channel else ""),
+                a.amount,
+                _action_why(a.reason, a.detail),
+            ),
+        )
+        for a in case_actions
+    ]
     entries.sort(key=lambda e: (e[0], e[1], e[2]))
     return CaseDetail(summary, invoice_rows, [e[3] for e in entries])

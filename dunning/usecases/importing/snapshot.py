@@ -12,14 +12,16 @@ A ledger file is a **snapshot** of the creditor's open items:
 * a row with amount 0 says the invoice is settled;
 * importing the same file (same content) twice changes nothing.
 
-All of it happens in one transaction: a crash leaves the store as it was.
+All of it happens in one transaction: a crash leaves the store as it was. This module is the
+diff between the file and the store; the reads and bulk writes it needs are in
+:mod:`dunning.store.ledger`.
 """
 
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -29,21 +31,40 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection
 
 from dunning.domain.references import reference_for_case
 from dunning.ledger import LedgerSnapshot, Mapping, Problem, read_ledger
 from dunning.store import Store
-from dunning.store.bulk import insert_many, update_many
-from dunning.store.schema import case_events, cases, debtors, invoices, ledger_imports
+from dunning.store.ledger import (
+    DEBTOR_FIELDS,
+    DETAILS,
+    LedgerImportRecord,
+    NewEvent,
+    StoredInvoice,
+    case_statuses,
+    close_cases,
+    close_invoices,
+    debtor_ids,
+    insert_cases,
+    insert_debtors,
+    insert_events,
+    insert_invoices,
+    insert_ledger_import,
+    is_imported,
+    open_case_ids_by_debtor,
+    open_cases_by_key,
+    open_invoice_totals,
+    read_debtors_in_chunks,
+    read_invoices_in_chunks,
+    set_case_open_amounts,
+    set_case_references,
+    set_open_invoice_figures,
+    update_debtors,
+)
 
-DEBTOR_FIELDS = tuple("name debtor_type language street postal_code city country email phone iban segment".split())  # noqa: SIM905
 ZERO = Decimal("0.00")
 CHUNK = 20_000  # stored rows read at a time
-INVOICE_COLUMNS = tuple(  # the columns of a new invoice, in the order _new_invoices gives them
-    """external_id debtor_id case_id currency invoice_date due_date original_amount open_amount ledger_amount
-    reference description status regular_supply""".split()  # noqa: SIM905
-)
 IN_CHUNK = 5_000  # values in one IN (...) list
 
 
@@ -89,13 +110,12 @@ def write_report(problems: tuple[Problem, ...], path: Path) -> None:
             writer.writerow([p.file, p.line, p.column, p.value, p.reason, p.severity])
 
 
-def _ledger_amount(invoice: Any) -> Decimal:
+def _ledger_amount(invoice: StoredInvoice) -> Decimal:
     """What the ledger said last time (older stores did not keep it: then the open amount)."""
-    amount: Decimal = invoice.ledger_amount if invoice.ledger_amount is not None else invoice.open_amount
-    return amount
+    return invoice.ledger_amount if invoice.ledger_amount is not None else invoice.open_amount
 
 
-def _reopens(invoice: Any, amount: Decimal) -> bool:
+def _reopens(invoice: StoredInvoice, amount: Decimal) -> bool:
     """A closed invoice listed again opens again, unless the bank paid it and the ledger just lags.
 
     An invoice we saw paid in a bank file stays paid while the ledger still shows the figure it
@@ -123,11 +143,10 @@ class _Importer:
         self.reference_kind = "ogm" if reference_kind == "be-ogm" else "rf"
         self.recorded_at = recorded_at
         self.source = f"ledger:{snapshot.sha256[:16]}"
-        # (case_id, kind, detail, invoice_id, amount), in the order they happened
-        self.events: list[tuple[int, str, dict[str, Any], int | None, Decimal | None]] = []
+        self.events: list[NewEvent] = []  # in the order they happened
         self.counts: dict[str, int] = defaultdict(int)
         self.touched_cases: set[int] = set()
-        self.grouped: dict[tuple[int, str], list[Any]] = {}
+        self.grouped: dict[tuple[int, str], list[Any]] = {}  # [total, invoice, invoice, ...] by (case, kind)
 
     def event(
         self,
@@ -139,87 +158,41 @@ class _Importer:
     ) -> None:
         self.events.append((case_id, kind, detail, invoice_id, amount))
 
-    def _chunks(self, table: Table, columns: list[Any]) -> Iterator[Sequence[Any]]:
-        """All rows of ``table`` (the named columns), ``CHUNK`` at a time in id order."""
-        last = None
-        while True:
-            query = select(*columns).order_by(table.c.id).limit(CHUNK)
-            if last is not None:
-                query = query.where(table.c.id > last)
-            rows = self.conn.execute(query).all()
-            if not rows:
-                return
-            yield rows
-            last = rows[-1].id
-
     # --- debtors --------------------------------------------------------------------------------
 
-    def upsert_debtors(self, firsts: dict[str, list[Any]]) -> np.ndarray:
+    def upsert_debtors(self, firsts: dict[str, list[Any]]) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Add or update the debtors whose first rows are ``firsts``; return their store ids (same order)."""
         external = firsts["debtor_id"]
         index = pd.Index(external, dtype=object)
         ids = np.full(len(external), -1, dtype=np.int64)  # -1: not in the store yet
         wanted = list(zip(*(firsts[f] for f in DEBTOR_FIELDS), strict=True))
         changed = []
-        columns = [debtors.c.id, debtors.c.external_id, debtors.c.email_invalid, *(debtors.c[f] for f in DEBTOR_FIELDS)]
-        for chunk in self._chunks(debtors, columns):
+        for chunk in read_debtors_in_chunks(self.conn, CHUNK):
             positions = index.get_indexer([r.external_id for r in chunk])
             for current, position in zip(chunk, positions.tolist(), strict=True):
                 if position < 0:
                     continue
                 ids[position] = current.id
                 values = wanted[position]
-                if tuple(current[3:]) == values:
+                stored = current[DETAILS]
+                if stored == values:
                     continue
-                diff = [f for f, old, new in zip(DEBTOR_FIELDS, current[3:], values, strict=True) if old != new]
+                diff = [f for f, old, new in zip(DEBTOR_FIELDS, stored, values, strict=True) if old != new]
                 if diff:
                     # A new email address clears the "bounced" mark; an unchanged one keeps it.
                     keep_flag = current.email_invalid and current.email == values[DEBTOR_FIELDS.index("email")]
                     changed.append((position, current.id, values, diff, keep_flag))
         new_positions = np.flatnonzero(ids < 0).tolist()
         if new_positions:
-            insert_many(
-                self.conn,
-                debtors,
-                (
-                    {
-                        "external_id": external[p],
-                        **dict(zip(DEBTOR_FIELDS, wanted[p], strict=True)),
-                        "email_invalid": False,
-                        "created_on": self.as_of,
-                        "updated_on": self.as_of,
-                    }
-                    for p in new_positions
-                ),
-            )
-            added = [external[p] for p in new_positions]
-            for start in range(0, len(added), IN_CHUNK):
-                query = select(debtors.c.id, debtors.c.external_id).where(
-                    debtors.c.external_id.in_(added[start : start + IN_CHUNK])
-                )
-                rows = self.conn.execute(query).all()
-                ids[index.get_indexer([r.external_id for r in rows])] = [r.id for r in rows]
+            insert_debtors(self.conn, ((external[p], wanted[p]) for p in new_positions), self.as_of)
+            stored_ids, stored_externals = debtor_ids(self.conn, [external[p] for p in new_positions], IN_CHUNK)
+            ids[index.get_indexer(stored_externals)] = stored_ids
             self.counts["debtors_added"] += len(new_positions)
         if changed:
             changed.sort(key=lambda c: c[0])  # file order, as the events are recorded
-            update_many(
-                self.conn,
-                debtors,
-                "id",
-                (
-                    {
-                        **dict(zip(DEBTOR_FIELDS, values, strict=True)),
-                        "updated_on": self.as_of,
-                        "email_invalid": keep_flag,
-                        "id": debtor_id,
-                    }
-                    for _p, debtor_id, values, _diff, keep_flag in changed
-                ),
-            )
+            update_debtors(self.conn, ((d, values, flag) for _p, d, values, _diff, flag in changed), self.as_of)
             self.counts["debtors_updated"] += len(changed)
-            open_case_of = defaultdict(list)
-            for case in self.conn.execute(select(cases.c.id, cases.c.debtor_id).where(cases.c.status != "closed")):
-                open_case_of[case.debtor_id].append(case.id)
+            open_case_of = open_case_ids_by_debtor(self.conn)
             for _p, debtor_id, _values, diff, _ in changed:
                 for case_id in open_case_of.get(debtor_id, []):
                     self.event(case_id, "debtor_updated", {"fields": diff})
@@ -228,42 +201,19 @@ class _Importer:
     # --- cases ----------------------------------------------------------------------------------
 
     def open_cases(self) -> dict[tuple[int, str], int]:
-        query = select(cases.c.id, cases.c.debtor_id, cases.c.currency).where(cases.c.status != "closed")
-        return {(r.debtor_id, r.currency): r.id for r in self.conn.execute(query)}
+        return open_cases_by_key(self.conn)
 
     def create_cases(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
         """Open a case for each (debtor id, currency), in that order; return all open cases by key."""
         if not keys:
             return self.open_cases()
-        insert_many(
-            self.conn,
-            cases,
-            (
-                {
-                    "debtor_id": d,
-                    "currency": c,
-                    "status": "open",
-                    "stage": "new",
-                    "opened_on": self.as_of,
-                    "open_amount": ZERO,
-                    "fees_amount": ZERO,
-                    "interest_amount": ZERO,
-                    "credit_amount": ZERO,
-                }
-                for d, c in keys
-            ),
-        )
+        insert_cases(self.conn, keys, self.as_of)
         open_case = self.open_cases()
         created = [(key, open_case[key]) for key in keys]
         # The payment reference is derived from the case id, so it is unique and stable for the case's life.
-        update_many(
+        set_case_references(
             self.conn,
-            cases,
-            "id",
-            (
-                {"reference": reference_for_case(case_id, self.reference_kind).compact, "id": case_id}  # type: ignore[arg-type]
-                for _key, case_id in created
-            ),
+            ((case_id, reference_for_case(case_id, self.reference_kind).compact) for _key, case_id in created),  # type: ignore[arg-type]
         )
         details: dict[str, dict[str, Any]] = {}  # one detail object per currency, shared by the events
         for (_d, c), case_id in created:
@@ -289,26 +239,16 @@ class _Importer:
         index = pd.Index(external, dtype=object)
         listed = np.zeros(len(external), dtype=bool)
         protected = self.snapshot.rejected_invoice_ids
-        row_events: list[tuple[int, tuple[Any, ...]]] = []  # (file position, event): recorded in file order
-        reopening: list[tuple[int, Any]] = []
-        columns = [
-            invoices.c.id,
-            invoices.c.external_id,
-            invoices.c.case_id,
-            invoices.c.status,
-            invoices.c.open_amount,
-            invoices.c.ledger_amount,
-            invoices.c.due_date,
-            invoices.c.regular_supply,
-        ]
-        for chunk in self._chunks(invoices, columns):
-            updates: list[dict[str, Any]] = []
-            closures: list[dict[str, Any]] = []
+        row_events: list[tuple[int, NewEvent]] = []  # (file position, event): recorded in file order
+        reopening: list[tuple[int, StoredInvoice]] = []
+        for chunk in read_invoices_in_chunks(self.conn, CHUNK):
+            updates: list[tuple[int, int, Decimal, Decimal, date, bool | None]] = []
+            closures: list[int] = []
             positions = index.get_indexer([r.external_id for r in chunk]).tolist()
             for current, position in zip(chunk, positions, strict=True):
                 if position < 0:
                     if current.status == "open" and current.external_id not in protected:
-                        closures.append(self.close_invoice(current, "settled_outside"))
+                        closures.append(self.close_invoice(current))
                     continue
                 listed[position] = True
                 amount = amounts[position]
@@ -317,14 +257,14 @@ class _Importer:
                         reopening.append((position, current))
                     continue
                 if amount == 0:
-                    closures.append(self.close_invoice(current, "settled_outside"))
+                    closures.append(self.close_invoice(current))
                     continue
                 change = self._change(current, position, amount, due_dates[position], supplies[position])
                 if change is not None:
                     updates.append(change[0])
                     row_events.append((position, change[1]))
-            update_many(self.conn, invoices, "id", updates)
-            update_many(self.conn, invoices, "id", closures)
+            set_open_invoice_figures(self.conn, updates)
+            close_invoices(self.conn, closures, "settled_outside", self.as_of)
 
         nonzero = np.fromiter((amount != 0 for amount in amounts), dtype=bool, count=len(amounts))
         adding = np.flatnonzero(~listed & nonzero)  # file order: new invoices get ids in the order of the file
@@ -341,33 +281,29 @@ class _Importer:
             case_id = open_case[(int(debtor_of[position]), currencies[position])]
             amount = amounts[position]
             changes = {"open_amount": amount, "due_date": due_dates[position]}
-            reopened.append(
-                {
-                    "id": current.id,
-                    "case_id": case_id,
-                    "status": "open",
-                    "closed_on": None,
-                    **self._row_values(current, supplies[position], changes),
-                }
-            )
+            reopened.append((current.id, case_id, *self._figures(current, supplies[position], changes)))
             detail = {"invoice": external[position], "was": current.status}
             row_events.append((position, (case_id, "invoice_reopened", detail, current.id, amount)))
             self.touched_cases.add(case_id)
             self.counts["invoices_reopened"] += 1
-        update_many(self.conn, invoices, "id", reopened)
+        set_open_invoice_figures(self.conn, reopened)
         row_events.sort(key=lambda e: e[0])
         self.events.extend(e for _, e in row_events)
         del row_events, reopening, reopened
 
         if len(adding):
             rows = self._new_invoices(adding, debtor_of, open_case)
-            self.counts["invoices_added"] += insert_many(self.conn, invoices, rows, INVOICE_COLUMNS)
+            self.counts["invoices_added"] += insert_invoices(self.conn, rows)
         self.refresh_cases()
 
     def _new_invoices(
-        self, positions: np.ndarray, debtor_of: np.ndarray, open_case: dict[tuple[int, str], int]
+        self,
+        positions: np.ndarray[Any, np.dtype[np.intp]],
+        debtor_of: np.ndarray[Any, np.dtype[np.int64]],
+        open_case: dict[tuple[int, str], int],
     ) -> Iterator[tuple[Any, ...]]:
-        """The invoices to insert (in :data:`INVOICE_COLUMNS` order) for the file rows at ``positions``."""
+        """The invoices to insert (in :data:`~dunning.store.ledger.INVOICE_COLUMNS` order) for the file rows at
+        ``positions``."""
         table = self.snapshot.table
         for start in range(0, len(positions), CHUNK):
             rows = positions[start : start + CHUNK]
@@ -397,8 +333,8 @@ class _Importer:
             )
 
     def _change(
-        self, current: Any, position: int, amount: Decimal, due_date: date, supply: bool | None
-    ) -> tuple[dict[str, Any], tuple[Any, ...]] | None:
+        self, current: StoredInvoice, position: int, amount: Decimal, due_date: date, supply: bool | None
+    ) -> tuple[tuple[int, int, Decimal, Decimal, date, bool | None], NewEvent] | None:
         """The update and the event for an open invoice the file lists with other figures (None: no change)."""
         changes: dict[str, Any] = {}
         # Only a change of the ledger's own figure counts: the open amount may be lower than the
@@ -411,13 +347,7 @@ class _Importer:
             changes["regular_supply"] = supply  # the flag counts Book XIX due dates: keep it current
         if not changes:
             return None
-        update = {
-            "id": current.id,
-            "case_id": current.case_id,
-            "status": "open",
-            "closed_on": None,
-            **self._row_values(current, supply, changes),
-        }
+        update = (current.id, current.case_id, *self._figures(current, supply, changes))
         detail: dict[str, Any] = {"invoice": current.external_id}
         if "open_amount" in changes:
             detail.update(old_amount=str(_ledger_amount(current)), new_amount=str(amount))
@@ -430,20 +360,23 @@ class _Importer:
         return update, (current.case_id, "invoice_changed", detail, current.id, amount)
 
     @staticmethod
-    def _row_values(current: Any, supply: bool | None, changes: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "open_amount": changes.get("open_amount", current.open_amount),
-            "ledger_amount": changes.get("open_amount", _ledger_amount(current)),
-            "due_date": changes.get("due_date", current.due_date),
-            "regular_supply": current.regular_supply if supply is None else supply,
-        }
+    def _figures(
+        current: StoredInvoice, supply: bool | None, changes: dict[str, Any]
+    ) -> tuple[Decimal, Decimal, date, bool | None]:
+        """(open amount, ledger amount, due date, regular supply) of an invoice after ``changes``."""
+        return (
+            changes.get("open_amount", current.open_amount),
+            changes.get("open_amount", _ledger_amount(current)),
+            changes.get("due_date", current.due_date),
+            current.regular_supply if supply is None else supply,
+        )
 
-    def close_invoice(self, current: Any, status: str) -> dict[str, Any]:
-        """Record the closing of an invoice; return its update row."""
+    def close_invoice(self, current: StoredInvoice) -> int:
+        """Record the closing of an invoice (settled outside dunning); return its id."""
         self.group_event(current.case_id, "invoices_settled_outside", current.external_id, current.open_amount)
         self.touched_cases.add(current.case_id)
         self.counts["invoices_closed"] += 1
-        return {"status": status, "closed_on": self.as_of, "id": current.id}
+        return current.id
 
     def group_event(self, case_id: int, kind: str, invoice: str, amount: Decimal) -> None:
         """One event per case and kind for what an import does to many invoices at once."""
@@ -458,42 +391,14 @@ class _Importer:
         """Recompute the open amount of every touched case; close those with nothing open."""
         if not self.touched_cases:
             return
-        totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
-        has_open: set[int] = set()
         touched = sorted(self.touched_cases)
-        for chunk_start in range(0, len(touched), IN_CHUNK):
-            chunk = touched[chunk_start : chunk_start + IN_CHUNK]
-            query = select(invoices.c.case_id, invoices.c.open_amount).where(
-                invoices.c.case_id.in_(chunk), invoices.c.status == "open"
-            )
-            for case_id, amount in self.conn.execute(query):
-                totals[case_id] += amount
-                has_open.add(case_id)
-        update_many(self.conn, cases, "id", ({"id": c, "open_amount": totals[c]} for c in touched))
-        to_close = [c for c in touched if c not in has_open]
+        totals = open_invoice_totals(self.conn, touched, IN_CHUNK)
+        set_case_open_amounts(self.conn, ((c, totals.get(c, ZERO)) for c in touched))
+        to_close = [c for c in touched if c not in totals]
         if to_close:
-            status_of: dict[int, str] = {}
-            for chunk_start in range(0, len(to_close), IN_CHUNK):
-                query = select(cases.c.id, cases.c.status).where(
-                    cases.c.id.in_(to_close[chunk_start : chunk_start + IN_CHUNK])
-                )
-                status_of.update((r.id, r.status) for r in self.conn.execute(query))
+            status_of = case_statuses(self.conn, to_close, IN_CHUNK)
             to_close = [c for c in to_close if status_of.get(c) != "closed"]
-            update_many(
-                self.conn,
-                cases,
-                "id",
-                (
-                    {
-                        "status": "closed",
-                        "closed_on": self.as_of,
-                        "close_reason": "settled_outside",
-                        "next_action_on": None,
-                        "id": c,
-                    }
-                    for c in to_close
-                ),
-            )
+            close_cases(self.conn, to_close, self.as_of, "settled_outside")
             for case_id in to_close:
                 self.event(case_id, "case_closed", {"reason": "settled_outside"})
             self.counts["cases_closed"] += len(to_close)
@@ -504,12 +409,7 @@ class _Importer:
             detail = {"invoices": sorted(group[1:]), "count": len(group) - 1}
             self.event(case_id, kind, detail, amount=group[0])
         self.grouped.clear()
-        names = ("case_id", "on_date", "kind", "invoice_id", "amount", "detail", "source", "recorded_at")
-        rows = (
-            (case_id, self.as_of, kind, invoice_id, amount, detail, self.source, self.recorded_at)
-            for case_id, kind, detail, invoice_id, amount in self.events
-        )
-        insert_many(self.conn, case_events, rows, names)
+        insert_events(self.conn, self.events, self.as_of, self.source, self.recorded_at)
         self.events.clear()
 
 
@@ -543,8 +443,7 @@ def import_snapshot(
         "dialect": snapshot.dialect,
     }
     with store.begin() as conn:
-        previous = conn.execute(select(ledger_imports.c.id).where(ledger_imports.c.sha256 == snapshot.sha256)).first()
-        if previous is not None:
+        if is_imported(conn, snapshot.sha256):
             return ImportResult(already_imported=True, **base)
         importer = _Importer(conn, snapshot, as_of, reference_kind, recorded_at)
         importer.apply()
@@ -562,19 +461,18 @@ def import_snapshot(
                 "invoices_closed",
             )
         }
-        conn.execute(
-            insert(ledger_imports).values(
-                sha256=snapshot.sha256,
-                file_name=snapshot.file.name,
-                as_of=as_of,
-                rows=snapshot.total_rows,
-                accepted=accepted,
-                rejected=snapshot.rejected,
-                warnings=snapshot.warnings,
-                summary={**counts, "dialect": snapshot.dialect},
-                recorded_at=recorded_at,
-            )
+        record = LedgerImportRecord(
+            sha256=snapshot.sha256,
+            file_name=snapshot.file.name,
+            as_of=as_of,
+            rows=snapshot.total_rows,
+            accepted=accepted,
+            rejected=snapshot.rejected,
+            warnings=snapshot.warnings,
+            summary={**counts, "dialect": snapshot.dialect},
+            recorded_at=recorded_at,
         )
+        insert_ledger_import(conn, record)
     return ImportResult(already_imported=False, counts=counts, **base)
 
 

@@ -42,13 +42,26 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.adapters.files import write_atomic
 from dunning.errors import StoreError
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, cases, debtors, documents, invoices
+from dunning.store.actions import (
+    load_action_outcomes,
+    load_due_export_actions,
+    load_export_subjects,
+    mark_planned_actions,
+)
+from dunning.store.cases import NewCaseEvent, insert_case_events, load_case_events, load_case_invoices
+from dunning.store.deliveries import (
+    confirm_documents,
+    document_path_recorded,
+    insert_unfinished_documents,
+    load_unfinished_document_paths,
+    load_unfinished_file_actions,
+)
 from dunning.usecases.cases.view import printed_reference
 from dunning.workspace import Workspace
 
@@ -105,51 +118,38 @@ def _free_path(conn: Connection, workspace: Workspace, base: str, ext: str, take
     number = 1
     while True:
         name = f"{base}.{ext}" if number == 1 else f"{base}-{number}.{ext}"
-        recorded = conn.execute(select(documents.c.id).where(documents.c.path == name).limit(1)).first()
-        if name not in taken and recorded is None and not workspace.path(name).exists():
+        if name not in taken and not document_path_recorded(conn, name) and not workspace.path(name).exists():
             return name
         number += 1
 
 
 def _assign_files(store: Store, workspace: Workspace, run_date: date, now: datetime, result: ExportResult) -> None:
     """Cancel or hold back what must not go; record a file for each remaining new export action."""
-    query = (
-        select(actions.c.id, actions.c.action, actions.c.settings, actions.c.case_id,
-               cases.c.status.label("case_status"), documents.c.id.label("document_id"))
-        .join(cases, cases.c.id == actions.c.case_id)
-        .outerjoin(documents, documents.c.action_id == actions.c.id)
-        .where(actions.c.channel == "export", actions.c.status == "planned", actions.c.due_on <= run_date)
-        .order_by(actions.c.case_id, actions.c.id)
-    )
     with store.begin() as conn:
         groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-        for row in conn.execute(query):
+        for row in load_due_export_actions(conn, run_date):
             result.due += 1
             if row.document_id is not None:
                 result.recovered += 1  # a file was chosen before a crash: finished below
                 continue
             if row.case_status == "closed":
-                conn.execute(update(actions).where(actions.c.id == row.id)
-                             .values(status="cancelled", outcome_on=run_date))
+                mark_planned_actions(conn, [row.id], "cancelled", run_date)
                 result.cancelled += 1
                 continue
             if row.case_status == "on_hold":
                 result.waiting += 1
                 continue
-            settings = dict(row.settings or {})
+            settings = row.settings
             recipient = _slug(settings.get(RECIPIENT_SETTING.get(row.action, ""), "default"))
             groups[(row.action, recipient, _format(row.action, settings))].append(row.id)
         taken: set[str] = set()
-        records = []
         for (action, recipient, ext), ids in sorted(groups.items()):
             base = f"{EXPORT_DIR}/{run_date.isoformat()}/{action}-{recipient}-{run_date.isoformat()}"
             path = _free_path(conn, workspace, base, ext, taken)
             taken.add(path)
-            records += [{"action_id": i, "kind": DOCUMENT_KIND, "path": path, "sha256": UNFINISHED, "pages": None,
-                         "recorded_at": now} for i in ids]
-        if records:
             try:
-                conn.execute(insert(documents), records)
+                insert_unfinished_documents(conn, ids, kind=DOCUMENT_KIND, path=path, sha256=UNFINISHED,
+                                            recorded_at=now)
             except IntegrityError:
                 raise StoreError("another notifier is writing these exports; run one at a time") from None
 
@@ -159,17 +159,12 @@ def _assign_files(store: Store, workspace: Workspace, run_date: date, now: datet
 
 def _history(conn: Connection, case_id: int, exclude: int) -> list[dict[str, Any]]:
     entries: list[tuple[date, int, dict[str, Any]]] = []
-    query = (select(actions.c.id, actions.c.due_on, actions.c.outcome_on, actions.c.action, actions.c.channel,
-                    actions.c.status, actions.c.amount, documents.c.path, documents.c.kind)
-             .outerjoin(documents, documents.c.action_id == actions.c.id)
-             .where(actions.c.case_id == case_id, actions.c.status.in_(HISTORY_STATUSES), actions.c.id != exclude))
-    for r in conn.execute(query):
+    for r in load_action_outcomes(conn, case_id, HISTORY_STATUSES, exclude=exclude):
         entry = {"date": r.due_on.isoformat(), "what": r.action, "channel": r.channel, "status": r.status,
                  "amount": None if r.amount is None else str(r.amount),
-                 "document": r.path if r.kind == "letter" else None}
+                 "document": r.document_path if r.document_kind == "letter" else None}
         entries.append((r.due_on, 0, entry))
-    for e in conn.execute(select(case_events.c.on_date, case_events.c.kind, case_events.c.amount)
-                          .where(case_events.c.case_id == case_id, case_events.c.kind.in_(PAYMENT_EVENTS))):
+    for e in load_case_events(conn, case_id, kinds=PAYMENT_EVENTS):
         entries.append((e.on_date, 1, {"date": e.on_date.isoformat(), "what": e.kind, "channel": None,
                                        "status": None, "amount": None if e.amount is None else str(e.amount),
                                        "document": None}))
@@ -178,21 +173,10 @@ def _history(conn: Connection, case_id: int, exclude: int) -> list[dict[str, Any
 
 def _records(conn: Connection, action_ids: list[int]) -> list[dict[str, Any]]:
     """One plain record per exported action: the case, the debtor, invoices, figures, history."""
-    query = (
-        select(actions.c.id, actions.c.action, actions.c.settings, actions.c.step, actions.c.due_on,
-               actions.c.case_id, cases.c.reference, cases.c.currency, cases.c.open_amount, cases.c.fees_amount,
-               cases.c.interest_amount, debtors.c.external_id, debtors.c.name, debtors.c.debtor_type,
-               debtors.c.language, debtors.c.street, debtors.c.postal_code, debtors.c.city, debtors.c.country,
-               debtors.c.email, debtors.c.phone)
-        .join(cases, cases.c.id == actions.c.case_id)
-        .join(debtors, debtors.c.id == cases.c.debtor_id)
-        .where(actions.c.id.in_(action_ids))
-        .order_by(actions.c.case_id, actions.c.id)
-    )
     records = []
-    for r in conn.execute(query):
-        settings = dict(r.settings or {})
-        debtor: dict[str, Any] = {"id": r.external_id, "name": r.name, "street": r.street,
+    for r in load_export_subjects(conn, action_ids):
+        settings = r.settings
+        debtor: dict[str, Any] = {"id": r.debtor_external_id, "name": r.name, "street": r.street,
                                   "postal_code": r.postal_code, "city": r.city, "country": r.country}
         record: dict[str, Any] = {"case": r.case_id, "reference": printed_reference(r.reference), "debtor": debtor}
         if r.action != "verify_address":  # an address check needs the address, nothing else
@@ -208,9 +192,7 @@ def _records(conn: Connection, action_ids: list[int]) -> list[dict[str, Any]]:
                      "due_date": i.due_date.isoformat(),
                      "original_amount": None if i.original_amount is None else str(i.original_amount),
                      "open_amount": str(i.open_amount)}
-                    for i in conn.execute(select(invoices).where(invoices.c.case_id == r.case_id,
-                                                                 invoices.c.status == "open")
-                                          .order_by(invoices.c.due_date, invoices.c.external_id))
+                    for i in load_case_invoices(conn, r.case_id, open_only=True)
                 ],
                 "instructions": {k: settings[k] for k in ("agency", "to", "note") if settings.get(k) not in (None, "")},
             })
@@ -274,11 +256,7 @@ def _sidecar_matches(path: Path) -> str | None:
 def _finish(store: Store, workspace: Workspace, path: str, run_date: date, now: datetime,
             result: ExportResult) -> None:
     with store.begin() as conn:
-        rows = list(conn.execute(
-            select(actions.c.id, actions.c.action, actions.c.idempotency_key, actions.c.case_id, actions.c.settings)
-            .join(documents, documents.c.action_id == actions.c.id)
-            .where(documents.c.path == path, documents.c.sha256 == UNFINISHED, actions.c.status == "planned")
-            .order_by(actions.c.case_id, actions.c.id)))
+        rows = load_unfinished_file_actions(conn, path, UNFINISHED)
         if not rows:
             return
         records = _records(conn, [r.id for r in rows])
@@ -286,7 +264,7 @@ def _finish(store: Store, workspace: Workspace, path: str, run_date: date, now: 
     action = rows[0].action
     digest = _sidecar_matches(target)
     if digest is None:
-        recipient = str(dict(rows[0].settings or {}).get(RECIPIENT_SETTING.get(action, ""), "default"))
+        recipient = str(rows[0].settings.get(RECIPIENT_SETTING.get(action, ""), "default"))
         data = (_json(action, recipient, target.parent.name, workspace, records) if path.endswith(".json")
                 else _csv(action, records))
         digest = hashlib.sha256(data).hexdigest()
@@ -299,14 +277,13 @@ def _finish(store: Store, workspace: Workspace, path: str, run_date: date, now: 
             return
     with store.begin() as conn:
         ids = [r.id for r in rows]
-        conn.execute(update(documents).where(documents.c.action_id.in_(ids)).values(sha256=digest, recorded_at=now))
-        conn.execute(update(actions).where(actions.c.id.in_(ids), actions.c.status == "planned")
-                     .values(status="done", outcome_on=run_date))
-        conn.execute(insert(case_events), [
-            {"case_id": r.case_id, "on_date": run_date, "kind": "export_written", "invoice_id": None, "amount": None,
-             "detail": {"ref": r.idempotency_key, "action": r.action, "file": path, "sha256": digest,
-                        "reason": f"{r.action.replace('_', ' ')} exported to {path} (SHA-256 {digest[:12]}…)"},
-             "source": f"notify:export:{r.action}", "recorded_at": now}
+        confirm_documents(conn, ids, digest, now)
+        mark_planned_actions(conn, ids, "done", run_date)
+        insert_case_events(conn, [
+            NewCaseEvent(r.case_id, run_date, "export_written",
+                         {"ref": r.idempotency_key, "action": r.action, "file": path, "sha256": digest,
+                          "reason": f"{r.action.replace('_', ' ')} exported to {path} (SHA-256 {digest[:12]}…)"},
+                         f"notify:export:{r.action}", now)
             for r in rows])
     result.exported += len(rows)
     result.files.append(path)
@@ -321,10 +298,7 @@ def write_exports(store: Store, workspace: Workspace, run_date: date, *, now: da
     result = ExportResult(run_date)
     _assign_files(store, workspace, run_date, now, result)
     with store.begin() as conn:
-        paths = sorted(set(conn.execute(
-            select(documents.c.path).join(actions, actions.c.id == documents.c.action_id)
-            .where(documents.c.kind == DOCUMENT_KIND, documents.c.sha256 == UNFINISHED,
-                   actions.c.status == "planned")).scalars()))
+        paths = load_unfinished_document_paths(conn, DOCUMENT_KIND, UNFINISHED)
     for path in paths:
         _finish(store, workspace, path, run_date, now, result)
     log.info("exports %s: %d due, %d exported in %d files, %d cancelled, %d waiting, %d failed", run_date,

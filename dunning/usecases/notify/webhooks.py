@@ -56,7 +56,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, exists, insert, or_, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.adapters.webhook import FileWebhookTransport, PostResult, WebhookTransport, open_webhook_transport
@@ -65,7 +65,24 @@ from dunning.channels.webhook import webhook_body as build_body
 from dunning.config import secret
 from dunning.errors import ConfigError, StoreError
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, cases, debtors, outbox
+from dunning.store.actions import load_action_name, load_action_status, mark_planned_actions
+from dunning.store.cases import NewCaseEvent, insert_case_events, load_case_status
+from dunning.store.outbox import (
+    DueWebhookActionRecord,
+    NewOutboxRecord,
+    OutboxRecord,
+    WebhookCaseRecord,
+    cancel_outbox,
+    claim_outbox_attempt,
+    insert_outbox,
+    load_due_notified_events,
+    load_due_webhook_actions,
+    load_waiting_outbox,
+    load_waiting_outbox_ids,
+    mark_outbox_deferred,
+    mark_outbox_delivered,
+    mark_outbox_failed,
+)
 from dunning.usecases.cases.view import printed_reference
 from dunning.workspace import Workspace
 
@@ -79,7 +96,6 @@ SECRET_ENV = "DUNNING_WEBHOOK_SECRET"
 #: webhooks of actions with ``via: export`` are written here (inside the workspace)
 EXPORT_FOLDER = "output/exports/webhooks"
 SOURCE = "notify:webhook"
-_WAITING_STATES = ("pending", "deferred")
 
 
 @dataclass
@@ -110,26 +126,21 @@ class OutboxResult:
 # ---- enqueue -----------------------------------------------------------------------------------
 
 
-def _case_block(row: Any) -> dict[str, Any]:
+def _case_block(case: WebhookCaseRecord) -> dict[str, Any]:
     return {
-        "number": row.case_id,
-        "reference": printed_reference(row.reference),
-        "debtor_id": row.debtor_external_id,
-        "currency": row.currency,
-        "status": row.case_status,
-        "open_amount": row.open_amount,
-        "fees_amount": row.fees_amount,
-        "interest_amount": row.interest_amount,
+        "number": case.case_id,
+        "reference": printed_reference(case.reference),
+        "debtor_id": case.debtor_external_id,
+        "currency": case.currency,
+        "status": case.status,
+        "open_amount": case.open_amount,
+        "fees_amount": case.fees_amount,
+        "interest_amount": case.interest_amount,
     }
 
 
-def _case_columns() -> list[Any]:
-    return [cases.c.reference, cases.c.currency, cases.c.status.label("case_status"), cases.c.open_amount,
-            cases.c.fees_amount, cases.c.interest_amount, debtors.c.external_id.label("debtor_external_id")]
-
-
-def _action_data(row: Any) -> dict[str, Any]:
-    settings = dict(row.settings or {})
+def _action_data(row: DueWebhookActionRecord) -> dict[str, Any]:
+    settings = row.settings
     data: dict[str, Any] = {"step": row.step, "flow": row.flow}
     if row.action == "notify_creditor":
         data["event"] = settings.get("event") or "dunning_step"
@@ -142,51 +153,26 @@ def _action_data(row: Any) -> dict[str, Any]:
 
 def enqueue_webhooks(conn: Connection, run_date: date, now: datetime) -> int:
     """Write an outbox row for every due webhook action and ``creditor_notified`` event without one."""
-    rows: list[dict[str, Any]] = []
-    due_actions = (
-        select(actions.c.id, actions.c.idempotency_key, actions.c.action, actions.c.settings, actions.c.step,
-               actions.c.flow, actions.c.due_on, actions.c.case_id, *_case_columns())
-        .join(cases, cases.c.id == actions.c.case_id)
-        .join(debtors, debtors.c.id == cases.c.debtor_id)
-        .where(actions.c.channel == "webhook", actions.c.status == "planned", actions.c.due_on <= run_date,
-               ~exists().where(outbox.c.action_id == actions.c.id))
-        .order_by(actions.c.due_on, actions.c.id)
-    )
-    for row in conn.execute(due_actions):
-        key = f"action:{row.idempotency_key}"
-        body = build_body(key=key, event_type=row.action, occurred_on=row.due_on, case=_case_block(row),
-                          data=_action_data(row))
-        via = (row.settings or {}).get("via") or "webhook"
-        rows.append({"idempotency_key": key, "action_id": row.id, "case_event_id": None, "case_id": row.case_id,
-                     "event_type": row.action, "target": "export" if via == "export" else "webhook"} | _fresh(
-                         body, run_date, now))
-    due_events = (
-        select(case_events.c.id, case_events.c.on_date, case_events.c.detail, case_events.c.case_id.label("case_id"),
-               *_case_columns())
-        .join(cases, cases.c.id == case_events.c.case_id)
-        .join(debtors, debtors.c.id == cases.c.debtor_id)
-        .where(case_events.c.kind == "creditor_notified", case_events.c.on_date <= run_date,
-               ~exists().where(outbox.c.case_event_id == case_events.c.id))
-        .order_by(case_events.c.id)
-    )
-    for row in conn.execute(due_events):
-        key = f"event:{row.id}"
-        detail = dict(row.detail or {})
+    rows: list[NewOutboxRecord] = []
+    for action in load_due_webhook_actions(conn, run_date):
+        key = f"action:{action.idempotency_key}"
+        body = build_body(key=key, event_type=action.action, occurred_on=action.due_on,
+                          case=_case_block(action.case), data=_action_data(action))
+        via = action.settings.get("via") or "webhook"
+        rows.append(NewOutboxRecord(key, action.id, None, action.case.case_id, action.action,
+                                    "export" if via == "export" else "webhook", body.decode(), run_date, now))
+    for event in load_due_notified_events(conn, run_date):
+        key = f"event:{event.id}"
+        detail = event.detail
         data = {"events": list(detail.get("events") or []), "payment_status": detail.get("status")}
         if detail.get("open_amount") is not None:
             data["open_amount_after"] = str(detail["open_amount"])
-        body = build_body(key=key, event_type="payment_update", occurred_on=row.on_date, case=_case_block(row),
-                          data=data)
-        rows.append({"idempotency_key": key, "action_id": None, "case_event_id": row.id, "case_id": row.case_id,
-                     "event_type": "payment_update", "target": "webhook"} | _fresh(body, run_date, now))
-    if rows:
-        conn.execute(insert(outbox), rows)
+        body = build_body(key=key, event_type="payment_update", occurred_on=event.on_date,
+                          case=_case_block(event.case), data=data)
+        rows.append(NewOutboxRecord(key, None, event.id, event.case.case_id, "payment_update", "webhook",
+                                    body.decode(), run_date, now))
+    insert_outbox(conn, rows)
     return len(rows)
-
-
-def _fresh(body: bytes, run_date: date, now: datetime) -> dict[str, Any]:
-    return {"body": body.decode(), "status": "pending", "attempts": 0, "next_attempt_at": None, "last_status": None,
-            "last_error": None, "created_on": run_date, "recorded_at": now}
 
 
 # ---- deliver -----------------------------------------------------------------------------------
@@ -212,26 +198,20 @@ class _Run:
         return self.now + timedelta(seconds=self.elapsed())
 
 
-def _event(conn: Connection, row: Any, run: _Run, kind: str, detail: dict[str, Any]) -> None:
-    conn.execute(insert(case_events).values(
-        case_id=row.case_id, on_date=run.run_date, kind=kind, invoice_id=None, amount=None, detail=detail,
-        source=SOURCE, recorded_at=run.moment(),
-    ))
+def _event(conn: Connection, row: OutboxRecord, run: _Run, kind: str, detail: dict[str, Any]) -> None:
+    insert_case_events(conn, [NewCaseEvent(row.case_id, run.run_date, kind, detail, SOURCE, run.moment())])
 
 
-def _ref(row: Any) -> str:
-    return str(row.idempotency_key).removeprefix("action:")
+def _ref(row: OutboxRecord) -> str:
+    return row.idempotency_key.removeprefix("action:")
 
 
-def _delivered(row: Any, result: PostResult, attempts: int, run: _Run) -> None:
+def _delivered(row: OutboxRecord, result: PostResult, attempts: int, run: _Run) -> None:
     where = run.transports[row.target].url
     with run.store.begin() as conn:
-        conn.execute(update(outbox).where(outbox.c.id == row.id).values(
-            status="delivered", last_status=result.status, last_error=None, next_attempt_at=None,
-            recorded_at=run.moment()))
+        mark_outbox_delivered(conn, row.id, result.status, run.moment())
         if row.action_id is not None:
-            conn.execute(update(actions).where(actions.c.id == row.action_id, actions.c.status == "planned")
-                         .values(status="delivered", outcome_on=run.run_date))
+            mark_planned_actions(conn, [row.action_id], "delivered", run.run_date)
         _event(conn, row, run, "webhook_delivered", {
             "ref": _ref(row), "type": row.event_type, "idempotency_key": idempotency_token(row.idempotency_key),
             "status": result.status, "attempts": attempts,
@@ -240,14 +220,12 @@ def _delivered(row: Any, result: PostResult, attempts: int, run: _Run) -> None:
     run.counts.delivered += 1
 
 
-def _failed(row: Any, reason: str, status: int | None, run: _Run) -> None:
+def _failed(row: OutboxRecord, reason: str, status: int | None, run: _Run) -> None:
     with run.store.begin() as conn:
-        conn.execute(update(outbox).where(outbox.c.id == row.id).values(
-            status="failed", last_status=status, last_error=reason, next_attempt_at=None, recorded_at=run.moment()))
+        mark_outbox_failed(conn, row.id, status, reason, run.moment())
         if row.action_id is not None:
-            action = conn.execute(select(actions.c.action).where(actions.c.id == row.action_id)).scalar_one()
-            conn.execute(update(actions).where(actions.c.id == row.action_id, actions.c.status == "planned")
-                         .values(status="failed", outcome_on=run.run_date))
+            action = load_action_name(conn, row.action_id)
+            mark_planned_actions(conn, [row.action_id], "failed", run.run_date)
             _event(conn, row, run, "delivery_failed", {
                 "ref": _ref(row), "channel": "webhook", "action": action, "status": status,
                 "reason": f"webhook failed: {reason}"})
@@ -258,49 +236,41 @@ def _failed(row: Any, reason: str, status: int | None, run: _Run) -> None:
     run.problems.append(f"webhook {row.event_type} (case {row.case_id}, outbox {row.id}): {reason}")
 
 
-def _deferred(row: Any, result: PostResult, attempts: int, delay: float, run: _Run) -> None:
+def _deferred(row: OutboxRecord, result: PostResult, attempts: int, delay: float, run: _Run) -> None:
     retry_at = run.moment() + timedelta(seconds=delay)
     with run.store.begin() as conn:
-        conn.execute(update(outbox).where(outbox.c.id == row.id).values(
-            status="deferred", last_status=result.status, last_error=result.error, next_attempt_at=retry_at,
-            recorded_at=run.moment()))
+        mark_outbox_deferred(conn, row.id, result.status, result.error, retry_at, run.moment())
     run.counts.deferred += 1
     when = retry_at.isoformat(timespec="seconds")
     run.problems.append(f"webhook {row.event_type} (case {row.case_id}, outbox {row.id}): {result.error}; "
                         f"attempt {attempts} of {run.max_attempts}, next after {when}")
 
 
-def _guard(row: Any, run: _Run) -> str | None:
+def _guard(row: OutboxRecord, run: _Run) -> str | None:
     """``cancel``, ``wait`` or None (post it), from the case and the action as they are now."""
     with run.store.begin() as conn:
-        case_status = conn.execute(select(cases.c.status).where(cases.c.id == row.case_id)).scalar_one()
-        action_status = None
-        if row.action_id is not None:
-            action_status = conn.execute(select(actions.c.status).where(actions.c.id == row.action_id)).scalar_one()
+        case_status = load_case_status(conn, row.case_id)
+        action_status = None if row.action_id is None else load_action_status(conn, row.action_id)
         if action_status == "cancelled" or (row.event_type == "block_service" and case_status == "closed"):
-            conn.execute(update(outbox).where(outbox.c.id == row.id).values(status="cancelled",
-                                                                            recorded_at=run.moment()))
+            cancel_outbox(conn, row.id, run.moment())
             if row.action_id is not None:
-                conn.execute(update(actions).where(actions.c.id == row.action_id, actions.c.status == "planned")
-                             .values(status="cancelled", outcome_on=run.run_date))
+                mark_planned_actions(conn, [row.action_id], "cancelled", run.run_date)
             return "cancel"
     if row.event_type == "block_service" and case_status == "on_hold":
         return "wait"
     return None
 
 
-def _post_row(row: Any, run: _Run) -> None:
+def _post_row(row: OutboxRecord, run: _Run) -> None:
     """Post one row until it is answered for good, or must wait for a later run."""
     transport = run.transports[row.target]
-    body = str(row.body).encode()
+    body = row.body.encode()
     token = idempotency_token(row.idempotency_key)
-    attempts = int(row.attempts)
+    attempts = row.attempts
     while True:
         with run.store.begin() as conn:  # recorded before the POST: a crash after it is found pending
-            claimed = conn.execute(update(outbox).where(
-                outbox.c.id == row.id, outbox.c.attempts == attempts, outbox.c.status.in_(_WAITING_STATES),
-            ).values(status="pending", attempts=attempts + 1, recorded_at=run.moment())).rowcount
-        if claimed != 1:  # another notifier took this attempt (or finished the row): leave it to them
+            claimed = claim_outbox_attempt(conn, row.id, attempts, run.moment())
+        if not claimed:  # another notifier took this attempt (or finished the row): leave it to them
             run.counts.waiting += 1
             return
         attempts += 1
@@ -380,16 +350,11 @@ def deliver_webhooks(
     except IntegrityError:
         raise StoreError("another notifier is enqueueing webhooks for this workspace; run one at a time") from None
     with store.begin() as conn:
-        ids = list(conn.execute(
-            select(outbox.c.id).where(outbox.c.status.in_(_WAITING_STATES),
-                                      or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
-            .order_by(outbox.c.id)).scalars())
+        ids = load_waiting_outbox_ids(conn, now)
     run.counts.due = len(ids)
     for start in range(0, len(ids), chunk_size):
         with store.begin() as conn:
-            rows = list(conn.execute(select(outbox).where(outbox.c.id.in_(ids[start:start + chunk_size]),
-                                                          outbox.c.status.in_(_WAITING_STATES))
-                                     .order_by(outbox.c.id)))
+            rows = load_waiting_outbox(conn, ids[start:start + chunk_size])
         for row in rows:
             if row.target in run.down:
                 run.counts.waiting += 1

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection
 
 from dunning.domain.legal import pack_selector
 from dunning.domain.legal.base import DebtorType
@@ -54,7 +54,30 @@ from dunning.domain.planning.planner import CasePlan, PlannedAction, migrate_cas
 from dunning.errors import FlowError
 from dunning.jsonable import jsonable
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, cases, debtors, holds, invoices, runs
+from dunning.store.actions import (
+    ActionHistoryRecord,
+    NewActionRecord,
+    insert_actions,
+    insert_hold,
+    load_action_history,
+    load_first_notice_dates,
+    load_holds,
+    release_holds,
+)
+from dunning.store.cases import (
+    CasePlanUpdate,
+    PlannableCaseRecord,
+    add_case_fee,
+    add_case_interest,
+    load_all_open_invoices,
+    load_events_of_kinds,
+    load_plannable_cases,
+    load_regular_supply_items,
+    update_case_plans,
+    update_case_stages,
+    write_off_case,
+)
+from dunning.store.runs import insert_run, load_last_run_before
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
 
 #: case events the planner reacts to (fallbacks and follow-ups)
@@ -126,7 +149,7 @@ class RunResult:
 _OUTCOMES = {o.value: o for o in Outcome}
 
 
-def _debtor(row: Any, creditor_country: str, creditor_language: str) -> Debtor:
+def _debtor(row: PlannableCaseRecord, creditor_country: str, creditor_language: str) -> Debtor:
     return Debtor(
         id=row.debtor_external_id,
         type=DebtorType.BUSINESS if row.debtor_type == "company" else DebtorType.CONSUMER,
@@ -137,35 +160,6 @@ def _debtor(row: Any, creditor_country: str, creditor_language: str) -> Debtor:
         has_phone=bool(row.phone),
         has_address=bool(row.street and row.postal_code and row.city),
     )
-
-
-def _case_rows(conn: Connection) -> list[Any]:
-    """Open and held cases, and closed ones that had dunning and may still get their thank-you."""
-    query = (
-        select(
-            cases,
-            debtors.c.external_id.label("debtor_external_id"),
-            debtors.c.debtor_type,
-            debtors.c.country,
-            debtors.c.language,
-            debtors.c.segment,
-            debtors.c.email,
-            debtors.c.email_invalid,
-            debtors.c.phone,
-            debtors.c.street,
-            debtors.c.postal_code,
-            debtors.c.city,
-        )
-        .join(debtors, debtors.c.id == cases.c.debtor_id)
-        .where(
-            or_(
-                cases.c.status.in_(("open", "on_hold")),
-                and_(cases.c.status == "closed", cases.c.stage.notin_(("new", "finished"))),
-            )
-        )
-        .order_by(cases.c.id)
-    )
-    return list(conn.execute(query))
 
 
 _NOTICES = tuple(name for name, spec in CATALOGUE.items() if spec.legal_notice)
@@ -179,22 +173,10 @@ def _supply_reminded(conn: Connection) -> dict[int, list[tuple[int, date]]]:
     regular-supply items that were overdue and still unpaid that day. Book XIX counts these due
     dates per calendar year; the planner adds those of the debtor's *other* cases to a case.
     """
-    items = list(
-        conn.execute(
-            select(invoices.c.case_id, invoices.c.debtor_id, invoices.c.due_date, invoices.c.closed_on).where(
-                invoices.c.regular_supply.is_(True), invoices.c.case_id.is_not(None)
-            )
-        )
-    )
+    items = load_regular_supply_items(conn)
     if not items:  # creditors without regular-supply contracts pay nothing for the rule
         return {}
-    first_notice = dict(
-        conn.execute(
-            select(actions.c.case_id, func.min(actions.c.due_on))
-            .where(actions.c.action.in_(_NOTICES), actions.c.status.notin_(_NOT_SENT))
-            .group_by(actions.c.case_id)
-        ).all()
-    )
+    first_notice = load_first_notice_dates(conn, _NOTICES, _NOT_SENT)
     reminded: dict[int, list[tuple[int, date]]] = defaultdict(list)
     for item in items:
         notice_on = first_notice.get(item.case_id)
@@ -218,40 +200,30 @@ def _posting_dates(conn: Connection) -> dict[str, date]:
     before that, from the day it was handed to the print house (the action's ``outcome_on``).
     """
     dates: dict[str, date] = {}
-    query = select(case_events.c.on_date, case_events.c.detail).where(case_events.c.kind == "letter_posted")
-    for on_date, detail in conn.execute(query):
-        ref = (detail or {}).get("ref")
-        if ref and (ref not in dates or on_date < dates[ref]):
-            dates[ref] = on_date
+    for event in load_events_of_kinds(conn, ("letter_posted",)):
+        ref = event.detail.get("ref")
+        if ref and (ref not in dates or event.on_date < dates[ref]):
+            dates[ref] = event.on_date
     return dates
 
 
-def _went_out_on(act: Any, posted: dict[str, date]) -> date:
+def _went_out_on(act: ActionHistoryRecord, posted: dict[str, date]) -> date:
     """The day a sent message went out: its posting date (never before it was handed over), else the
     day it was handed to the print house or accepted by the mail server, else its planned day."""
-    handed: date = act.outcome_on or act.due_on
+    handed = act.outcome_on or act.due_on
     on_post = posted.get(act.idempotency_key)
     return handed if on_post is None else max(on_post, handed)
 
 
 def read_states(
     conn: Connection, flows: FlowSet, creditor_country: str, creditor_language: str
-) -> tuple[list[CaseState], dict[str, Any]]:
-    """Every plannable case as a CaseState, and its store row by case id (as a string)."""
-    rows = _case_rows(conn)
-    wanted = {row.id for row in rows}
+) -> tuple[list[CaseState], dict[str, PlannableCaseRecord]]:
+    """Every plannable case as a CaseState, and its store record by case id (as a string)."""
+    plannable = load_plannable_cases(conn)
+    wanted = {row.id for row in plannable}
     open_items: dict[int, list[OpenInvoice]] = defaultdict(list)
-    for inv in conn.execute(
-        select(
-            invoices.c.case_id,
-            invoices.c.external_id,
-            invoices.c.due_date,
-            invoices.c.open_amount,
-            invoices.c.original_amount,
-            invoices.c.regular_supply,
-        ).where(invoices.c.status == "open")
-    ):
-        if inv.case_id in wanted:
+    for inv in load_all_open_invoices(conn):
+        if inv.case_id is not None and inv.case_id in wanted:
             open_items[inv.case_id].append(
                 OpenInvoice(
                     inv.external_id,
@@ -264,7 +236,7 @@ def read_states(
     supply_reminded = _supply_reminded(conn)
     posted = _posting_dates(conn)
     history: dict[int, list[HistoryEntry]] = defaultdict(list)
-    for act in conn.execute(select(actions)):
+    for act in load_action_history(conn):
         if act.case_id in wanted:
             went_out = act.status in _WENT_OUT and act.channel in DEFERRED_CHANNELS
             history[act.case_id].append(
@@ -285,20 +257,18 @@ def read_states(
                 )
             )
     case_holds: dict[int, list[Hold]] = defaultdict(list)
-    for hold in conn.execute(select(holds)):
+    for hold in load_holds(conn):
         if hold.case_id in wanted:
             case_holds[hold.case_id].append(
                 Hold(HoldKind(hold.kind), hold.reason, hold.start, hold.until, hold.released_on)
             )
     events: dict[int, list[CaseEvent]] = defaultdict(list)
-    for event in conn.execute(select(case_events).where(case_events.c.kind.in_(PLANNER_EVENTS))):
+    for event in load_events_of_kinds(conn, PLANNER_EVENTS):
         if event.case_id in wanted:
-            events[event.case_id].append(
-                CaseEvent(event.kind, event.on_date, str(event.id), (event.detail or {}).get("ref"))
-            )
+            events[event.case_id].append(CaseEvent(event.kind, event.on_date, str(event.id), event.detail.get("ref")))
     states: list[CaseState] = []
-    by_id: dict[str, Any] = {}
-    for row in rows:
+    by_id: dict[str, PlannableCaseRecord] = {}
+    for row in plannable:
         debtor = _debtor(row, creditor_country, creditor_language)
         items = tuple(sorted(open_items.get(row.id, ()), key=lambda i: (i.due_date, i.id)))
         reminded = tuple(sorted({due for case_id, due in supply_reminded.get(row.debtor_id, ()) if case_id != row.id}))
@@ -333,7 +303,7 @@ def read_states(
 DEFERRED_CHANNELS = frozenset({"letter", "registered_letter", "email", "sms", "phone", "webhook", "export"})
 
 
-def _action_row(action: PlannedAction, run_date: date, recorded_at: datetime) -> dict[str, Any]:
+def _new_action(action: PlannedAction, run_date: date, recorded_at: datetime) -> NewActionRecord:
     figures = [
         {
             "name": f.name,
@@ -343,26 +313,26 @@ def _action_row(action: PlannedAction, run_date: date, recorded_at: datetime) ->
         }
         for f in action.figures
     ]
-    return {
-        "idempotency_key": action.key,
-        "case_id": int(action.case_id),
-        "run_date": run_date,
-        "due_on": action.planned_on,
-        "action": action.action,
-        "channel": action.channel,
-        "step": action.step_key,
-        "status": "planned" if action.channel in DEFERRED_CHANNELS else "done",
-        "amount": action.amount,
-        "settings": jsonable(dict(action.settings)),
-        "reason": action.reason,
-        "recorded_at": recorded_at,
-        "flow": action.flow,
-        "flow_version": action.version,
-        "cycle": action.cycle,
-        "fallback_depth": action.fallback_depth,
-        "contact": action.contact,
-        "replaces": action.replaces,
-        "detail": {
+    return NewActionRecord(
+        idempotency_key=action.key,
+        case_id=int(action.case_id),
+        run_date=run_date,
+        due_on=action.planned_on,
+        action=action.action,
+        channel=action.channel,
+        step=action.step_key,
+        status="planned" if action.channel in DEFERRED_CHANNELS else "done",
+        amount=action.amount,
+        settings=jsonable(dict(action.settings)),
+        reason=action.reason,
+        recorded_at=recorded_at,
+        flow=action.flow,
+        flow_version=action.version,
+        cycle=action.cycle,
+        fallback_depth=action.fallback_depth,
+        contact=action.contact,
+        replaces=action.replaces,
+        detail={
             "rules": list(action.rules),
             "figures": figures,
             "earliest_legal_date": action.earliest_legal_date.isoformat() if action.earliest_legal_date else None,
@@ -370,11 +340,10 @@ def _action_row(action: PlannedAction, run_date: date, recorded_at: datetime) ->
             # a message's own fee: the letter shows it (booked to the case once the message goes out)
             **({"fee": str(action.amount)} if action.amount and action.channel in MESSAGE_CHANNELS else {}),
         },
-    }
+    )
 
 
-
-def _case_status(plan: CasePlan, row: Any) -> str:
+def _case_status(plan: CasePlan, row: PlannableCaseRecord) -> str:
     if row.status == "closed":
         return "closed"
     if plan.status == "held":
@@ -382,7 +351,7 @@ def _case_status(plan: CasePlan, row: Any) -> str:
     return "open"
 
 
-def _stage(plan: CasePlan, state: CaseState, row: Any) -> str:
+def _stage(plan: CasePlan, state: CaseState, row: PlannableCaseRecord) -> str:
     steps = [h.step_key for h in state.history if h.cycle == state.cycle] + [a.step_key for a in plan.actions]
     if row.status == "closed" and plan.next_date is None:
         return "finished"
@@ -396,41 +365,70 @@ def _apply_effects(conn: Connection, action: PlannedAction, run_date: date) -> N
     case_id = int(action.case_id)
     spec = CATALOGUE.get(action.action)
     if spec is not None and spec.charges == "fee" and action.amount:
-        conn.execute(update(cases).where(cases.c.id == case_id).values(fees_amount=cases.c.fees_amount + action.amount))
+        add_case_fee(conn, case_id, action.amount)
     elif spec is not None and spec.charges == "interest" and action.amount:
-        conn.execute(
-            update(cases).where(cases.c.id == case_id).values(interest_amount=cases.c.interest_amount + action.amount)
-        )
+        add_case_interest(conn, case_id, action.amount)
     if action.action == "hold":
         settings = action.settings
         days = settings.get("days")
-        conn.execute(
-            insert(holds).values(
-                case_id=case_id,
-                kind=str(settings.get("kind") or "manual"),
-                reason=str(settings.get("reason") or action.reason),
-                start=action.planned_on,
-                until=action.planned_on + timedelta(days=int(days)) if days else None,
-                source=action.key,
-            )
+        insert_hold(
+            conn,
+            case_id,
+            kind=str(settings.get("kind") or "manual"),
+            reason=str(settings.get("reason") or action.reason),
+            start=action.planned_on,
+            until=action.planned_on + timedelta(days=int(days)) if days else None,
+            source=action.key,
         )
     elif action.action == "resume":
-        conn.execute(
-            update(holds).where(holds.c.case_id == case_id, holds.c.released_on.is_(None)).values(released_on=run_date)
-        )
+        release_holds(conn, case_id, run_date)
     elif action.action == "write_off":
-        conn.execute(
-            update(cases)
-            .where(cases.c.id == case_id)
-            .values(status="closed", closed_on=run_date, close_reason="written_off", next_action_on=None)
+        write_off_case(conn, case_id, run_date)
+
+
+def _listed(state: CaseState, action: PlannedAction) -> dict[str, Any]:
+    """A planned action as the run's listing shows it (``dunning run`` prints these)."""
+    return {
+        "case": int(action.case_id),
+        "debtor_id": state.debtor.id,
+        "action": action.action,
+        "channel": action.channel,
+        "step": action.step_key,
+        "due_on": action.planned_on.isoformat(),
+        "amount": None if action.amount is None else str(action.amount),
+        "reason": action.reason,
+        "key": action.key,
+    }
+
+
+def _record_plan(
+    conn: Connection,
+    new_actions: list[PlannedAction],
+    plans: list[tuple[CaseState, CasePlan]],
+    cases_by_id: dict[str, PlannableCaseRecord],
+    run_date: date,
+    recorded_at: datetime,
+) -> None:
+    """Record the new actions (those without a channel take effect now) and where each case now stands."""
+    if new_actions:
+        insert_actions(conn, [_new_action(action, run_date, recorded_at) for action in new_actions])
+        for action in new_actions:
+            if action.channel not in DEFERRED_CHANNELS:
+                _apply_effects(conn, action, run_date)
+    updates = [
+        CasePlanUpdate(
+            case_id=int(state.case_id),
+            flow=state.flow,
+            flow_version=state.version,
+            stage=_stage(plan, state, cases_by_id[state.case_id]),
+            next_action_on=plan.next_date,
+            status=_case_status(plan, cases_by_id[state.case_id]),
         )
-
-
-def _last_run(conn: Connection, before: date) -> dict[str, Any] | None:
-    row = conn.execute(
-        select(runs.c.summary).where(runs.c.run_date < before).order_by(runs.c.run_date.desc(), runs.c.id.desc())
-    ).first()
-    return dict(row.summary) if row else None
+        for state, plan in plans
+    ]
+    update_case_plans(conn, [u for u in updates if cases_by_id[str(u.case_id)].status != "closed"])
+    # A closed case keeps its status; only its stage moves (to "finished" once nothing is left).
+    update_case_stages(conn, [(u.case_id, u.stage) for u in updates if cases_by_id[str(u.case_id)].status == "closed"])
 
 
 def run_night(
@@ -455,7 +453,7 @@ def run_night(
     with store.begin() as conn:
         # Message fees: booked when sent by the channel stages; catch up and take back failed ones.
         settle_message_fees(conn, on_date=run_date, recorded_at=recorded_at)
-        states, rows = read_states(conn, flows, creditor_country, creditor_language)
+        states, case_records = read_states(conn, flows, creditor_country, creditor_language)
         existing = {h.key for state in states for h in state.history}
         planned: list[tuple[CaseState, CasePlan, PlannedAction]] = []
         plans: list[tuple[CaseState, CasePlan]] = []
@@ -473,68 +471,15 @@ def run_night(
             warnings.extend(f"case {state.case_id}: {w}" for w in plan.warnings)
             planned.extend((state, plan, a) for a in plan.actions if a.key not in existing)
         statuses = Counter(plan.status for _, plan in plans)
-        listing = tuple(
-            {
-                "case": int(action.case_id),
-                "debtor_id": state.debtor.id,
-                "action": action.action,
-                "channel": action.channel,
-                "step": action.step_key,
-                "due_on": action.planned_on.isoformat(),
-                "amount": None if action.amount is None else str(action.amount),
-                "reason": action.reason,
-                "key": action.key,
-            }
-            for state, _plan, action in planned
-        )
-        previous = _last_run(conn, run_date)
+        listing = tuple(_listed(state, action) for state, _plan, action in planned)
+        last_run = load_last_run_before(conn, run_date)
+        previous = None if last_run is None else last_run.summary
         result = RunResult(
             run_date, dry_run, len(states), listing, dict(statuses), tuple(warnings), previous, tuple(errors)
         )
         if dry_run:
             conn.rollback()
             return result
-        if planned:
-            rows_to_insert = [_action_row(action, run_date, recorded_at) for _, _, action in planned]
-            for start in range(0, len(rows_to_insert), 10000):
-                conn.execute(insert(actions), rows_to_insert[start : start + 10000])
-            for _, _, action in planned:
-                if action.channel not in DEFERRED_CHANNELS:
-                    _apply_effects(conn, action, run_date)
-        case_updates = []
-        for state, plan in plans:
-            row = rows[state.case_id]
-            status = _case_status(plan, row)
-            case_updates.append(
-                {
-                    "b_id": int(state.case_id),
-                    "b_flow": state.flow,
-                    "b_version": state.version,
-                    "b_stage": _stage(plan, state, row),
-                    "b_next": plan.next_date,
-                    "b_status": status,
-                }
-            )
-        open_updates = [u for u in case_updates if rows[str(u["b_id"])].status != "closed"]
-        if open_updates:
-            conn.execute(
-                update(cases)
-                .where(cases.c.id == bindparam("b_id"))
-                .values(
-                    flow=bindparam("b_flow"),
-                    flow_version=bindparam("b_version"),
-                    stage=bindparam("b_stage"),
-                    next_action_on=bindparam("b_next"),
-                    status=bindparam("b_status"),
-                ),
-                open_updates,
-            )
-        closed_updates = [u for u in case_updates if rows[str(u["b_id"])].status == "closed"]
-        if closed_updates:
-            # A closed case keeps its status; only its stage moves (to "finished" once nothing is left).
-            conn.execute(
-                update(cases).where(cases.c.id == bindparam("b_id")).values(stage=bindparam("b_stage")),
-                [{"b_id": u["b_id"], "b_stage": u["b_stage"]} for u in closed_updates],
-            )
-        conn.execute(insert(runs).values(run_date=run_date, summary=result.summary(), recorded_at=recorded_at))
+        _record_plan(conn, [action for _, _, action in planned], plans, case_records, run_date, recorded_at)
+        insert_run(conn, run_date, result.summary(), recorded_at)
     return result
