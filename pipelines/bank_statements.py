@@ -44,7 +44,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.events import Event, emit_event
 
 import camt
-from dunning.adapters.transport import Transport, open_transport, walk_files
+from dunning.bank.inbox import inbox_transport
+from dunning.ports import Transport, walk_files
 from dunning.workspace import Workspace
 from pipelines.common import (
     artifact_key,
@@ -72,14 +73,7 @@ RECONCILE_INBOX = optional_function(RECONCILE_MODULE, "reconcile_inbox")
 
 def open_bank_inbox(ws: Workspace) -> Transport:
     """The transport of ``bank.inbox`` with the workspace's key, known_hosts and pinned fingerprint."""
-    bank = ws.config.bank
-    return open_transport(
-        bank.inbox,
-        base_dir=ws.root,
-        key_file=ws.path(bank.key) if bank.key else None,
-        known_hosts=ws.path(bank.known_hosts) if bank.known_hosts else None,
-        fingerprints=bank.fingerprint,
-    )
+    return inbox_transport(ws)
 
 
 @dunning_task("fetch bank files")

@@ -40,17 +40,17 @@ from typing import BinaryIO, TypeVar
 
 import paramiko
 
-from dunning.adapters.transport import (
+from dunning.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from dunning.ports import (
     PART_SUFFIX,
     Progress,
     RemoteEntry,
     UploadResult,
-    _verify,
     clean_name,
     part_name,
     sha256_stream,
+    verify_upload,
 )
-from dunning.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +369,7 @@ class SftpTransport:
         else:
             remote_sha = expected
         try:
-            _verify(name, arrived, remote_sha, size, expected)
+            verify_upload(name, arrived, remote_sha, size, expected)
         except PermanentDeliveryError:
             sftp.remove(temp)
             raise

@@ -35,22 +35,26 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from dunning.adapters.smtp import DeliveryStatus, RateLimiter
 from dunning.channels import gsm7
 from dunning.channels.sms import SmsMessage
 from dunning.errors import ConfigError, InputError
+from dunning.ports import (
+    PERMANENT_SMS_STATES,
+    DeliveryStatus,
+    MessageTransport,
+    RateLimiter,
+    SmsDeliveryReport,
+    SmsSendResult,
+)
 
 __all__ = [
-    "DeliveryReport",
     "FileSmsTransport",
     "HttpSmsGateway",
     "SmppTransport",
-    "SmsSendResult",
     "SmsTransport",
     "open_sms_transport",
     "parse_receipt_text",
@@ -69,50 +73,8 @@ _STATES = {
     "REJECTD": "rejected", "REJECTED": "rejected",
     "UNKNOWN": "unknown",
 }
-# Which final states need the fallback (permanent) and which are worth another try later.
-PERMANENT_STATES = frozenset({"failed", "rejected"})
-TRANSIENT_STATES = frozenset({"expired"})
-
-
-@dataclass(frozen=True, slots=True)
-class SmsSendResult:
-    """What happened to one SMS. ``provider_ids`` has one id per segment sent."""
-
-    action_id: str
-    client_ref: str
-    status: DeliveryStatus
-    provider_ids: tuple[str, ...] = ()
-    detail: str = ""
-    code: int | None = None
-    attempts: int = 1
-
-    @property
-    def ok(self) -> bool:
-        return self.status is DeliveryStatus.SENT
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryReport:
-    """A delivery receipt: the provider's id, our ref when the provider echoes it, the state."""
-
-    provider_id: str
-    state: str
-    client_ref: str | None = None
-    error: str | None = None
-
-    @property
-    def final(self) -> bool:
-        return self.state not in ("pending", "unknown")
-
-    @property
-    def permanent_failure(self) -> bool:
-        return self.state in PERMANENT_STATES
-
-
-class SmsTransport(Protocol):
-    def send_batch(self, messages: Iterable[SmsMessage]) -> list[SmsSendResult]: ...
-
-    def close(self) -> None: ...
+#: An SMS transport: sends :class:`SmsMessage` and answers one :class:`SmsSendResult` each.
+SmsTransport = MessageTransport[SmsMessage, SmsSendResult]
 
 
 def _state(word: str | None) -> str:
@@ -239,7 +201,7 @@ class HttpSmsGateway:
             reason = str(answer.get("error") or answer.get("message") or answer.get("status") or "")
             if 200 <= status < 300:
                 provider_id = str(answer.get("id", ""))
-                if _state(str(answer.get("status", ""))) in PERMANENT_STATES:
+                if _state(str(answer.get("status", ""))) in PERMANENT_SMS_STATES:
                     return SmsSendResult(sms.action_id, sms.client_ref, DeliveryStatus.PERMANENT_FAILURE,
                                          (provider_id,), f"gateway rejected the SMS: {reason}", status, attempt)
                 return SmsSendResult(sms.action_id, sms.client_ref, DeliveryStatus.SENT, (provider_id,),
@@ -261,13 +223,13 @@ class HttpSmsGateway:
     def send_batch(self, messages: Iterable[SmsMessage]) -> list[SmsSendResult]:
         return _send_each(self.send, messages)
 
-    def poll_reports(self, provider_ids: Iterable[str]) -> list[DeliveryReport]:
+    def poll_reports(self, provider_ids: Iterable[str]) -> list[SmsDeliveryReport]:
         """Ask the gateway for the state of each message; unreachable ones are left out."""
         reports = []
         for provider_id in provider_ids:
             status, answer, _ = self._request("GET", f"/messages/{quote(provider_id, safe='')}")
             if status == 200:
-                reports.append(DeliveryReport(provider_id, _state(str(answer.get("status"))),
+                reports.append(SmsDeliveryReport(provider_id, _state(str(answer.get("status"))),
                                               answer.get("client_ref"), answer.get("error")))
         return reports
 
@@ -283,11 +245,11 @@ def _json(raw: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"error": str(value)[:200]}
 
 
-def read_callback_file(path: Path) -> tuple[list[DeliveryReport], list[str]]:
+def read_callback_file(path: Path) -> tuple[list[SmsDeliveryReport], list[str]]:
     """Delivery reports written as JSON lines by a webhook receiver; bad lines are reported."""
     if not path.is_file():
         raise InputError(f"delivery-report file {path} does not exist")
-    reports: list[DeliveryReport] = []
+    reports: list[SmsDeliveryReport] = []
     problems: list[str] = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -295,7 +257,7 @@ def read_callback_file(path: Path) -> tuple[list[DeliveryReport], list[str]]:
                 continue
             try:
                 record = json.loads(line)
-                reports.append(DeliveryReport(str(record["id"]), _state(record.get("status")),
+                reports.append(SmsDeliveryReport(str(record["id"]), _state(record.get("status")),
                                               record.get("client_ref"), record.get("error")))
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 problems.append(f"{path}:{number}: not a delivery report ({type(exc).__name__}: {exc})")
@@ -363,7 +325,7 @@ class SmppTransport:
         self._sleep = sleep
         self._client: Any = None
         self._responses: dict[int, tuple[int, str | None]] = {}
-        self._reports: list[DeliveryReport] = []
+        self._reports: list[SmsDeliveryReport] = []
         self.refs_by_provider_id: dict[str, str] = {}
 
     # smpplib callbacks ------------------------------------------------------------------------
@@ -386,7 +348,7 @@ class SmppTransport:
             provider_id = receipted or (parsed[0] if parsed else "")
             state = _MESSAGE_STATE.get(state_tlv, parsed[1] if parsed else "unknown") if state_tlv else (
                 parsed[1] if parsed else "unknown")
-            self._reports.append(DeliveryReport(provider_id, state, self.refs_by_provider_id.get(provider_id),
+            self._reports.append(SmsDeliveryReport(provider_id, state, self.refs_by_provider_id.get(provider_id),
                                                 parsed[2] if parsed else None))
         return 0  # ESME_ROK: acknowledge every deliver_sm, receipt or not
 
@@ -485,7 +447,7 @@ class SmppTransport:
     def send_batch(self, messages: Iterable[SmsMessage]) -> list[SmsSendResult]:
         return _send_each(self.send, messages)
 
-    def collect_reports(self, wait: float = 0.0, expected: int | None = None) -> list[DeliveryReport]:
+    def collect_reports(self, wait: float = 0.0, expected: int | None = None) -> list[SmsDeliveryReport]:
         """Delivery receipts received so far, reading for up to ``wait`` seconds more.
 
         Stops early once ``expected`` receipts are in hand. Returned receipts are not returned

@@ -25,21 +25,16 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dunning.channels.email import OutgoingEmail
-from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from dunning.errors import ConfigError
+from dunning.ports import DeliveryStatus, MessageTransport, RateLimiter, SendResult
 
 __all__ = [
-    "DeliveryStatus",
     "EmailTransport",
     "FileEmailTransport",
-    "RateLimiter",
-    "SendResult",
     "SmtpTransport",
     "open_email_transport",
 ]
@@ -48,59 +43,8 @@ USERNAME_ENV = "DUNNING_SMTP_USERNAME"
 PASSWORD_ENV = "DUNNING_SMTP_PASSWORD"
 
 
-class DeliveryStatus(StrEnum):
-    SENT = "sent"
-    TRANSIENT_FAILURE = "transient_failure"
-    PERMANENT_FAILURE = "permanent_failure"
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What happened to one message. ``code`` is the SMTP reply code when there was one."""
-
-    action_id: str
-    message_id: str
-    status: DeliveryStatus
-    detail: str = ""
-    code: int | None = None
-    attempts: int = 1
-
-    @property
-    def ok(self) -> bool:
-        return self.status is DeliveryStatus.SENT
-
-    def error(self) -> DeliveryError | None:
-        """The failure as an exception of the project's tree (for callers that raise)."""
-        if self.status is DeliveryStatus.PERMANENT_FAILURE:
-            return PermanentDeliveryError(f"action {self.action_id}: {self.detail}")
-        if self.status is DeliveryStatus.TRANSIENT_FAILURE:
-            return TransientDeliveryError(f"action {self.action_id}: {self.detail}")
-        return None
-
-
-class EmailTransport(Protocol):
-    def send_batch(self, messages: Iterable[OutgoingEmail]) -> list[SendResult]: ...
-
-    def close(self) -> None: ...
-
-
-class RateLimiter:
-    """At most ``per_second`` calls of :meth:`wait` per second (evenly spaced)."""
-
-    def __init__(self, per_second: float | None, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        if per_second is not None and per_second <= 0:
-            raise ConfigError(f"rate {per_second}: messages per second must be positive")
-        self.interval = 0.0 if per_second is None else 1.0 / per_second
-        self._clock, self._sleep = clock, sleep
-        self._next = float("-inf")
-
-    def wait(self) -> None:
-        now = self._clock()
-        if now < self._next:
-            self._sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+#: An email transport: sends :class:`OutgoingEmail` and answers one :class:`SendResult` each.
+EmailTransport = MessageTransport[OutgoingEmail, SendResult]
 
 
 def _safe_filename(message_id: str) -> str:

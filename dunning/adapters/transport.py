@@ -1,11 +1,11 @@
-"""Moving files to and from a print house or a bank: one small interface, two implementations.
+"""Moving files to and from a print house or a bank: the folder transport, and opening one by URL.
 
-A *transport* is a folder somewhere, named by a URL:
+A *transport* (the protocol :class:`dunning.ports.Transport`) is a folder somewhere, named by a URL:
 
 ``file://output/print``
     a local folder (relative paths are taken from ``base_dir``, usually the workspace);
     ``file:///srv/print`` is absolute. This is the embedded default and what a hot folder on a
-    shared drive looks like.
+    shared drive looks like (:class:`FileTransport`, here).
 ``sftp://user@host:port/path``
     a folder on an SFTP server (see :mod:`dunning.adapters.sftp`): key authentication, host key
     checked against a known_hosts file or a pinned SHA256 fingerprint, retries on transient errors.
@@ -15,9 +15,13 @@ Names given to a transport are relative to its folder, use ``/`` and may not cli
 SHA-256 of what arrived are checked, and only then is the file renamed to its final name (an
 atomic overwrite), so a reader polling the folder never sees half a file under the final name.
 
+:func:`transport_for` opens the transport a config section names (``print:`` or ``bank:``, with
+its key file, known_hosts and pinned fingerprint resolved in the workspace); it is the one place
+that knows both implementations, so this is the only adapter module that imports another.
+
 Example::
 
-    with open_transport("file://output/print", base_dir=workspace) as t:
+    with transport_for(config.print.transport, config.print, workspace) as t:
         t.mkdir_p("batches")
         t.put(Path("B-1.pdf"), "batches/B-1.pdf")
         assert t.stat("batches/B-1.pdf").size > 0
@@ -27,149 +31,29 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
-import posixpath
 import stat as stat_module
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO, Protocol
 from urllib.parse import unquote, urlsplit
 
 from dunning.errors import ConfigError, PermanentDeliveryError
-
-#: Suffix of files being uploaded; never a final name. Readers skip these.
-PART_SUFFIX = ".part"
+from dunning.ports import (
+    PART_SUFFIX,
+    Progress,
+    RemoteEntry,
+    Transport,
+    UploadResult,
+    clean_name,
+    part_name,
+    sha256_file,
+    verify_upload,
+)
 
 _CHUNK = 1 << 20
-
-#: ``progress(bytes_sent, bytes_total)`` called while a file is uploaded.
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class RemoteEntry:
-    """One file or folder in a transport's folder."""
-
-    name: str
-    size: int
-    mtime: float
-    is_dir: bool
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    """What arrived: the final name, its size and its SHA-256 (hex), both checked after upload."""
-
-    name: str
-    size: int
-    sha256: str
-
-
-@runtime_checkable
-class Transport(Protocol):
-    """A folder on the other side. Implementations: :class:`FileTransport`, ``SftpTransport``."""
-
-    @property
-    def url(self) -> str:
-        """The URL the transport was opened with (no secrets in it)."""
-        ...
-
-    def put(self, local: Path, name: str, *, progress: Progress | None = None) -> UploadResult:
-        """Upload a local file atomically (``name.part`` → verify size and SHA-256 → rename)."""
-        ...
-
-    def put_bytes(self, data: bytes, name: str) -> UploadResult:
-        """Upload bytes atomically, like :meth:`put`."""
-        ...
-
-    def get(self, name: str, local: Path) -> None:
-        """Download to ``local`` atomically (a local ``.part`` then :func:`os.replace`)."""
-        ...
-
-    def read_bytes(self, name: str) -> bytes:
-        """Return the whole content of a file."""
-        ...
-
-    def sha256(self, name: str) -> str:
-        """Hash the file as it is on the other side (reads it back)."""
-        ...
-
-    def list(self, folder: str = "") -> list[RemoteEntry]:
-        """Entries of a folder, sorted by name."""
-        ...
-
-    def stat(self, name: str) -> RemoteEntry | None:
-        """The entry for ``name``, or ``None`` when it does not exist."""
-        ...
-
-    def exists(self, name: str) -> bool:
-        """Whether ``name`` exists."""
-        ...
-
-    def remove(self, name: str) -> None:
-        """Delete a file; deleting a file that is not there is not an error."""
-        ...
-
-    def rename(self, old: str, new: str) -> None:
-        """Rename atomically, replacing ``new`` if it exists."""
-        ...
-
-    def mkdir_p(self, folder: str) -> None:
-        """Create a folder and its parents; existing folders are fine."""
-        ...
-
-    def close(self) -> None:
-        """Release the connection (a no-op for folders)."""
-        ...
-
-    def __enter__(self) -> Transport: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-
-def clean_name(name: str) -> str:
-    """Normalise a transport-relative name; refuse absolute names and ``..``.
-
-    >>> clean_name("batches//B-1.pdf")
-    'batches/B-1.pdf'
-    >>> clean_name("")
-    ''
-    """
-    if name.startswith("/") or "\\" in name:
-        raise PermanentDeliveryError(f"transport name {name!r} must be relative and use '/'")
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise PermanentDeliveryError(f"transport name {name!r} may not contain '..'")
-    return "/".join(parts)
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 (hex) of a local file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def sha256_stream(handle: BinaryIO) -> str:
-    """SHA-256 (hex) of everything left in a binary stream."""
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: handle.read(_CHUNK), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def part_name(name: str) -> str:
-    """The temporary name used while ``name`` is uploaded."""
-    return name + PART_SUFFIX
 
 
 class FileTransport:
@@ -193,8 +77,6 @@ class FileTransport:
             return self._put_stream(source, size, name, progress)
 
     def put_bytes(self, data: bytes, name: str) -> UploadResult:
-        import io
-
         return self._put_stream(io.BytesIO(data), len(data), name, None)
 
     def _put_stream(self, source: BinaryIO, size: int, name: str, progress: Progress | None) -> UploadResult:
@@ -213,7 +95,7 @@ class FileTransport:
             target.flush()
             os.fsync(target.fileno())
         expected = digest.hexdigest()
-        _verify(name, temp.stat().st_size, sha256_file(temp), size, expected)
+        verify_upload(name, temp.stat().st_size, sha256_file(temp), size, expected)
         os.replace(temp, final)
         return UploadResult(clean_name(name), size, expected)
 
@@ -282,14 +164,6 @@ class FileTransport:
         self.close()
 
 
-def _verify(name: str, got_size: int, got_sha: str, size: int, sha: str) -> None:
-    """Refuse an upload whose size or checksum differs from what was sent."""
-    if got_size != size:
-        raise PermanentDeliveryError(f"upload of {name!r} arrived with {got_size} bytes, sent {size}")
-    if got_sha != sha:
-        raise PermanentDeliveryError(f"upload of {name!r} arrived with SHA-256 {got_sha}, sent {sha}")
-
-
 def open_transport(
     url: str,
     *,
@@ -353,9 +227,42 @@ def open_transport(
     raise ConfigError(f"transport URL {url!r}: scheme must be file:// or sftp://")
 
 
-def walk_files(transport: Transport, folder: str = "") -> Iterator[str]:
-    """Names of the regular files in ``folder``, skipping ``.part`` files and subfolders."""
-    for entry in transport.list(folder):
-        if entry.is_dir or entry.name.endswith(PART_SUFFIX):
-            continue
-        yield posixpath.join(folder, entry.name) if folder else entry.name
+class HostKeySettings(Protocol):
+    """What a config section (``print:``, ``bank:``) says about reaching an SFTP server."""
+
+    @property
+    def key(self) -> Path | None: ...
+
+    @property
+    def known_hosts(self) -> Path | None: ...
+
+    @property
+    def fingerprint(self) -> str | None: ...
+
+
+class WorkspaceFolder(Protocol):
+    """The workspace as far as a transport needs it: its folder, and paths resolved in it."""
+
+    @property
+    def root(self) -> Path: ...
+
+    def path(self, relative: str | Path) -> Path: ...
+
+
+def transport_for(
+    url: str, section: HostKeySettings, workspace: WorkspaceFolder, **sftp_options: float | int | bool
+) -> Transport:
+    """Open ``url`` with the key file, known_hosts and pinned fingerprint of a config section.
+
+    ``url`` is the section's own (``print.transport``, ``bank.inbox``) or a folder derived from it;
+    relative ``file://`` folders and the section's file paths are taken from the workspace.
+    ``sftp_options`` go to :class:`dunning.adapters.sftp.SftpSettings` (timeouts, retries...).
+    """
+    return open_transport(
+        url,
+        base_dir=workspace.root,
+        key_file=workspace.path(section.key) if section.key else None,
+        known_hosts=workspace.path(section.known_hosts) if section.known_hosts else None,
+        fingerprints=section.fingerprint,
+        **sftp_options,
+    )

@@ -10,7 +10,7 @@
     the ``Dunning-Signature`` value when there is a secret. The transport looks before it writes,
     so the same webhook is never written twice; writes are atomic (temporary file, rename).
 
-A transport answers every post with a :class:`PostResult`: the HTTP status (200 for a file written
+A transport answers every post with a :class:`dunning.ports.PostResult`: the HTTP status (200 for a file written
 or found), or no status and an error for a timeout or a connection failure. Deciding what that
 means (delivered, retry, failed) is the caller's job (:mod:`dunning.usecases.notify.webhooks`).
 """
@@ -21,43 +21,15 @@ import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import urlsplit
 
-from dunning.adapters.files import write_atomic
 from dunning.errors import ConfigError
+from dunning.ports import PostResult, WebhookTransport, write_atomic
 
-__all__ = ["FileWebhookTransport", "HttpWebhookTransport", "PostResult", "WebhookTransport", "open_webhook_transport"]
+__all__ = ["FileWebhookTransport", "HttpWebhookTransport", "open_webhook_transport"]
 
 USER_AGENT = "dunning-webhooks/1"
-
-
-@dataclass(frozen=True)
-class PostResult:
-    """The answer to one post: ``status`` (None when no answer came) and a short error text."""
-
-    status: int | None
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-    @property
-    def transient(self) -> bool:
-        """Worth retrying: no answer (timeout, refused, reset), 408, 429 or a 5xx."""
-        return self.status is None or self.status in (408, 429) or self.status >= 500
-
-
-class WebhookTransport(Protocol):
-    """Posts one webhook body with its headers."""
-
-    @property
-    def url(self) -> str: ...
-
-    def post(self, body: bytes, headers: Mapping[str, str]) -> PostResult: ...
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -32,8 +32,9 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
-from dunning.adapters.transport import PART_SUFFIX, Transport, open_transport, walk_files
+from dunning.adapters.transport import transport_for
 from dunning.bank.read import BankFileRefused
+from dunning.ports import PART_SUFFIX, Transport, walk_files
 from dunning.workspace import Workspace
 
 __all__ = [
@@ -159,13 +160,7 @@ def open_inbox(workspace: Workspace) -> tuple[Transport, str]:
     """A transport on the folder holding the inbox, and the inbox's name in it."""
     bank = workspace.config.bank
     parent, name = _split(bank.inbox)
-    transport = open_transport(
-        parent,
-        base_dir=workspace.root,
-        key_file=workspace.path(bank.key) if bank.key else None,
-        known_hosts=workspace.path(bank.known_hosts) if bank.known_hosts else None,
-        fingerprints=bank.fingerprint,
-    )
+    transport = transport_for(parent, bank, workspace)
     return transport, name
 
 
@@ -213,3 +208,9 @@ def tidy_staged(workspace: Workspace, path: Path, *, refused: bool) -> None:
         shutil.move(str(path), _free_local(folder, path.name))
     else:
         path.unlink(missing_ok=True)
+
+
+def inbox_transport(workspace: Workspace) -> Transport:
+    """A transport on ``bank.inbox`` itself, with the workspace's key, known_hosts and pinned fingerprint."""
+    bank = workspace.config.bank
+    return transport_for(bank.inbox, bank, workspace)

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from dunning.errors import InvalidValue
 from dunning.jsonable import jsonable
 
 __all__ = [
@@ -49,7 +50,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_TOLERANCE = 300
 
 
-class SignatureError(ValueError):
+class SignatureError(InvalidValue):
     """A signature header that is missing, malformed, stale or does not match."""
 
 

@@ -1,6 +1,7 @@
 """The ``dunning`` command line: thin calls of library functions.
 
-Errors become messages and exit codes here, and only here:
+Errors become messages and exit codes here, and only here (:func:`error_exit`, with the codes
+that :mod:`dunning.errors` gives each branch of its tree):
 
 ====  =========================================================
 code  meaning
@@ -13,6 +14,7 @@ code  meaning
 5     the state store cannot be opened
 6     a delivery failed
 7     not found (case, batch, review item)
+8     another process is working on the same stage of this workspace
 ====  =========================================================
 """
 
@@ -24,38 +26,59 @@ from typing import Any, TypeVar
 
 import click
 
+from camt import CamtError
 from dunning.errors import (
-    ConfigError,
-    DeliveryError,
+    EXIT_BUSY,
+    EXIT_CONFIG,
+    EXIT_DELIVERY,
+    EXIT_INPUT,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_STORE,
+    EXIT_USAGE,
     DunningError,
-    InputError,
-    NotFound,
-    StoreError,
-    WorkspaceError,
+    exit_code,
 )
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CONFIG, EXIT_INPUT, EXIT_STORE, EXIT_DELIVERY, EXIT_NOT_FOUND = range(8)
-_CODES: list[tuple[type[DunningError], int]] = [
-    (ConfigError, EXIT_CONFIG),
-    (WorkspaceError, EXIT_CONFIG),
-    (InputError, EXIT_INPUT),
-    (StoreError, EXIT_STORE),
-    (DeliveryError, EXIT_DELIVERY),
-    (NotFound, EXIT_NOT_FOUND),
+__all__ = [
+    "EXIT_BUSY",
+    "EXIT_CONFIG",
+    "EXIT_DELIVERY",
+    "EXIT_INPUT",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_PROBLEMS",
+    "EXIT_STORE",
+    "EXIT_USAGE",
+    "DunningGroup",
+    "cli",
+    "error_exit",
+    "main",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def error_exit(error: DunningError | CamtError) -> tuple[str, int]:
+    """The one-line message and the exit code for an error that reached the command line.
+
+    The codes are :data:`dunning.errors.EXIT_CODES`; a camt error (the camt package knows nothing
+    of dunning) is an input that cannot be read.
+    """
+    code = EXIT_INPUT if isinstance(error, CamtError) else exit_code(error)
+    return f"error: {error}", code
+
+
 class DunningGroup(click.Group):
-    """Turns DunningError into a one-line message on stderr and a meaningful exit code."""
+    """Turns DunningError (and camt's CamtError) into a one-line message on stderr and its exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except DunningError as exc:
-            code = next((c for kind, c in _CODES if isinstance(exc, kind)), EXIT_PROBLEMS)
-            click.echo(f"error: {exc}", err=True)
+        except (DunningError, CamtError) as exc:
+            message, code = error_exit(exc)
+            click.echo(message, err=True)
             ctx.exit(code)
 
 

@@ -15,18 +15,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import select
 
 from camt.build import Payment, build_camt
 from dunning.cli import cli
 from dunning.cli.output import console, emit
 from dunning.domain.references import parse_reference
-from dunning.letters.model import LetterKind
 from dunning.store import Store, open_store
-from dunning.store.schema import actions, cases, invoices
 from dunning.usecases.cases.view import case_detail, list_cases
 from dunning.usecases.importing.snapshot import import_ledger
-from dunning.usecases.letters.data import kind_for, letter_for_case
+from dunning.usecases.letters.data import latest_letter_kinds, letter_for_case
 from dunning.usecases.letters.render import render_letters
 from dunning.usecases.letters.send import send_letters
 from dunning.usecases.messaging.dispatch import DispatchResult, dispatch_messages
@@ -62,20 +59,15 @@ def _sent_line(result: DispatchResult) -> str:
 def bank_payments(store: Store) -> list[Payment]:
     """What the bank brought in: one debtor pays everything with the structured reference from the
     letter, one quotes an invoice number in free text, one pays part, and a stranger pays 42.00."""
-    with store.begin() as conn:
-        rows = {r.id: r for r in conn.execute(select(cases))}
-        first_invoice = conn.execute(
-            select(invoices.c.external_id, invoices.c.open_amount)
-            .where(invoices.c.case_id == 12)
-            .order_by(invoices.c.due_date)
-        ).first()
+    rows = {case.case_id: case for case in list_cases(store)}
+    invoices = case_detail(store, "12").invoices if 12 in rows else []
+    first_invoice = min(invoices, key=lambda i: i["due_date"], default=None)
 
     def total(case_id: int) -> str:
-        row = rows[case_id]
-        return str(row.open_amount + row.fees_amount + row.interest_amount)
+        return str(rows[case_id].charged_total)
 
     def printed(case_id: int) -> str:
-        return parse_reference(rows[case_id].reference).printed
+        return parse_reference(rows[case_id].reference or "").printed
 
     payments = [
         Payment(total(5), ref=printed(5), name="Sophie Lambert"),
@@ -84,7 +76,8 @@ def bank_payments(store: Store) -> list[Payment]:
     ]
     if first_invoice is not None:
         payments.insert(
-            1, Payment(str(first_invoice.open_amount), text=f"Factuur {first_invoice.external_id}", name="Julie Martin")
+            1, Payment(str(first_invoice["open_amount"]), text=f"Factuur {first_invoice['invoice']}",
+                       name="Julie Martin")
         )
     return payments
 
@@ -94,20 +87,7 @@ def _second_brand_previews(store: Store, workspace: Workspace, day: date) -> Pat
     from dunning.letters import preview
 
     folder: Path = workspace.output_dir / "letters" / "brand-atelier"
-    with store.begin() as conn:
-        last_letters = conn.execute(
-            select(actions.c.case_id, actions.c.action, actions.c.settings)
-            .join(cases, cases.c.id == actions.c.case_id)
-            .where(
-                actions.c.channel.in_(("letter", "registered_letter")),
-                actions.c.status == "sent",
-                cases.c.status == "open",
-            )
-            .order_by(actions.c.case_id, actions.c.due_on.desc(), actions.c.id.desc())
-        ).all()
-    latest: dict[int, LetterKind] = {}
-    for row in last_letters:
-        latest.setdefault(row.case_id, kind_for((row.settings or {}).get("template"), row.action))
+    latest = latest_letter_kinds(store)
     for case_id in sorted(latest)[:4]:
         kind = latest[case_id]
         letter = letter_for_case(store, workspace, case_id, day, kind)

@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import emit, emit_object, err_console
 from dunning.store import Store
-from dunning.store.schema import deliveries
 from dunning.usecases.letters.acks import record_acknowledgements
-from dunning.usecases.letters.data import LETTER_CHANNELS
-from dunning.usecases.letters.send import PRINT_CHANNEL, send_letters
+from dunning.usecases.letters.batches import list_print_batches
+from dunning.usecases.letters.send import send_letters
 
 BATCH_COLUMNS = ("batch", "date", "letters", "pages", "status", "delivered_on", "posted", "returned", "destination")
 
 
 def batch_rows(store: Store) -> list[dict[str, Any]]:
     """The print batches recorded in the store, oldest first, with their letters posted and returned so far."""
-    with store.begin() as conn:
-        found = list(conn.execute(select(deliveries).where(deliveries.c.channel == PRINT_CHANNEL)
-                                  .order_by(deliveries.c.id)))
-        acked = Counter((r.external_id, r.status) for r in conn.execute(
-            select(deliveries.c.external_id, deliveries.c.status).where(
-                deliveries.c.channel.in_(LETTER_CHANNELS), deliveries.c.status.in_(("posted", "returned")))))
-    out = []
-    for row in found:
-        detail = row.detail or {}
-        out.append({"batch": row.external_id, "date": detail.get("batch_run_date"),
-                    "letters": len(detail.get("letters", ())), "pages": detail.get("pages"), "status": row.status,
-                    "delivered_on": detail.get("delivered_on"), "posted": acked[(row.external_id, "posted")],
-                    "returned": acked[(row.external_id, "returned")], "destination": detail.get("destination")})
-    return out
+    return [batch.as_dict() for batch in list_print_batches(store)]
 
 
 def _notes(problems: list[str]) -> None:

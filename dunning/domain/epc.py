@@ -40,7 +40,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from dunning.domain.references import InvalidReference, parse_reference
-from dunning.errors import DunningError
+from dunning.errors import InvalidValue
 
 __all__ = ["MAX_PAYLOAD_BYTES", "EpcError", "EpcPayment", "epc_payload", "parse_epc_payload"]
 
@@ -50,7 +50,7 @@ _MAX_AMOUNT = Decimal("999999999.99")
 _CENT = Decimal("0.01")
 
 
-class EpcError(DunningError, ValueError):
+class EpcError(InvalidValue):
     """An EPC QR field is invalid. ``field`` names the element (e.g. "iban", "amount")."""
 
     def __init__(self, field: str, message: str) -> None:

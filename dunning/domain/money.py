@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from dunning.errors import InvalidValue
+
 __all__ = ["CurrencyMismatch", "InvalidAmount", "Money", "minor_unit", "to_decimal"]
 
 # ISO 4217 currencies whose minor unit is not 2 digits (the ones a European
@@ -23,11 +25,11 @@ __all__ = ["CurrencyMismatch", "InvalidAmount", "Money", "minor_unit", "to_decim
 _MINOR_UNITS = {"JPY": 0, "ISK": 0, "KRW": 0, "HUF": 2, "BHD": 3, "KWD": 3, "TND": 3}
 
 
-class InvalidAmount(ValueError):
+class InvalidAmount(InvalidValue):
     """A value that cannot be read as a decimal amount."""
 
 
-class CurrencyMismatch(ValueError):
+class CurrencyMismatch(InvalidValue):
     """Arithmetic or comparison between amounts of two currencies."""
 
 

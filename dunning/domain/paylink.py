@@ -27,7 +27,7 @@ import hmac
 import re
 from datetime import date, datetime
 
-from dunning.errors import DunningError
+from dunning.errors import InvalidValue
 
 __all__ = ["ExpiredToken", "InvalidToken", "PayLinkError", "make_token", "pay_link", "verify_token"]
 
@@ -36,7 +36,7 @@ _CASE_ID = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
 _MIN_SECRET = 16
 
 
-class PayLinkError(DunningError, ValueError):
+class PayLinkError(InvalidValue):
     """A pay-link token cannot be made or accepted."""
 
 

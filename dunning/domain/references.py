@@ -42,7 +42,7 @@ from stdnum.be import ogm_vcs
 from stdnum.exceptions import ValidationError
 from stdnum.iso7064 import mod_97_10
 
-from dunning.errors import DunningError
+from dunning.errors import InvalidValue
 
 __all__ = [
     "InvalidReference",
@@ -60,7 +60,7 @@ _OGM_BODY_DIGITS = 10
 _RF_MAX_BODY = 21
 
 
-class InvalidReference(DunningError, ValueError):
+class InvalidReference(InvalidValue):
     """A payment reference (or the case number it is made from) is not valid; names the value."""
 
 

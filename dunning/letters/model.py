@@ -18,7 +18,7 @@ from enum import StrEnum
 from stdnum.ch import esr
 
 from dunning.domain.references import InvalidReference, parse_reference
-from dunning.errors import DunningError
+from dunning.errors import InvalidValue
 
 __all__ = [
     "LANGUAGES",
@@ -41,7 +41,7 @@ __all__ = [
 LANGUAGES = ("nl", "fr", "de", "en")
 
 
-class LetterDataError(DunningError, ValueError):
+class LetterDataError(InvalidValue):
     """A letter cannot be rendered from its data; the message names the letter id and the field."""
 
 

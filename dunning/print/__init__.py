@@ -27,26 +27,25 @@ The cycle::
 Typical use::
 
     from dunning.print import PrintLetter, BatchingRules, plan_batches, assemble_batch, deliver_batch
-    from dunning.adapters.transport import open_transport
+    from dunning.adapters.transport import transport_for
 
     plan = plan_batches(letters, run_date, BatchingRules(home_country="BE", max_letters=500))
-    with open_transport(cfg.print.transport, base_dir=workspace, key_file=cfg.print.key,
-                        known_hosts=cfg.print.known_hosts, fingerprints=cfg.print.fingerprint) as t:
+    with transport_for(cfg.print.transport, cfg.print, workspace) as t:
         for planned in plan.batches:
-            batch = assemble_batch(planned, workspace / "output" / "batches", run_date=run_date)
+            batch = assemble_batch(planned, workspace.output_dir / "batches", run_date=run_date)
             deliver_batch(batch, t, delivery_log)     # delivery_log: a DeliveryLog (database-backed)
 
 ``plan.problems`` and ``batch.problems`` list the letters left out (with the reason); they never stop
 the other letters.
 """
 
+from dunning.ports import DeliveryLog, ProcessedFiles
 from dunning.print.acknowledgements import (
     AckFile,
     AckProblem,
     AckStatus,
     DeliveryEvent,
     JsonProcessedFiles,
-    ProcessedFiles,
     parse_acknowledgements,
     process_acknowledgements,
     read_new_acknowledgements,
@@ -67,7 +66,6 @@ from dunning.print.batching import (
 )
 from dunning.print.delivery import (
     BatchConflictError,
-    DeliveryLog,
     DeliveryReport,
     DeliveryRun,
     JsonDeliveryLog,

@@ -38,10 +38,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
 
-from dunning.adapters.transport import Transport, walk_files
 from dunning.errors import PermanentDeliveryError
+from dunning.ports import ProcessedFiles, Transport, walk_files
 
 ACK_FIELDS = ("batch_id", "letter_id", "status", "date", "reason")
 
@@ -124,14 +123,6 @@ def parse_acknowledgements(data: bytes, source: str) -> tuple[list[DeliveryEvent
             DeliveryEvent(values["batch_id"], values["letter_id"], status, when, values["reason"], source, line)
         )
     return events, problems
-
-
-class ProcessedFiles(Protocol):
-    """Remembers which acknowledgement files were processed (the lead may put it in the database)."""
-
-    def is_processed(self, name: str, sha256: str) -> bool: ...
-
-    def record_processed(self, name: str, sha256: str) -> None: ...
 
 
 class JsonProcessedFiles:

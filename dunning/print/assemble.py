@@ -49,8 +49,8 @@ import pypdfium2 as pdfium
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, IndirectObject, NameObject
 
-from dunning.adapters.files import write_atomic
 from dunning.errors import InputError
+from dunning.ports import write_atomic
 from dunning.print.batching import BatchProblem, PlannedBatch, PlannedLetter
 
 MM = 72 / 25.4  # PDF points per millimetre

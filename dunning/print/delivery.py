@@ -30,10 +30,10 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
-from dunning.adapters.transport import PART_SUFFIX, Progress, Transport, sha256_file
 from dunning.errors import DeliveryError, PermanentDeliveryError
+from dunning.ports import PART_SUFFIX, DeliveryLog, Progress, Transport, sha256_file
 from dunning.print.assemble import AssembledBatch
 
 log = logging.getLogger(__name__)
@@ -43,22 +43,6 @@ READY_SUFFIX = ".ready"
 
 class BatchConflictError(PermanentDeliveryError):
     """The print house already has a batch of this id, marked ready, with other content."""
-
-
-class DeliveryLog(Protocol):
-    """Where the delivery state of batches is recorded (the lead implements it on the database)."""
-
-    def is_done(self, batch_id: str) -> bool:
-        """Whether the batch was delivered completely (ready marker written)."""
-        ...
-
-    def record_started(self, batch_id: str, sha256: str, destination: str) -> None:
-        """Called before anything is uploaded; may be called again on a re-run."""
-        ...
-
-    def record_done(self, batch_id: str, sha256: str, destination: str) -> None:
-        """Called after the ready marker is on the other side."""
-        ...
 
 
 class JsonDeliveryLog:

@@ -310,6 +310,27 @@ def load_last_letter_action(conn: Connection, case_id: int, channels: Sequence[s
     return None if row is None else LastLetterActionRecord(due_on=row.due_on, detail=row.detail)
 
 
+@dataclass(frozen=True, slots=True)
+class SentLetterRecord:
+    """A letter sent on an open case: which action and which template."""
+
+    case_id: int
+    action: str
+    template: str | None
+
+
+def load_sent_letters_of_open_cases(conn: Connection, channels: Sequence[str]) -> list[SentLetterRecord]:
+    """Every letter sent on a case still open, per case newest first."""
+    query = (
+        select(actions.c.case_id, actions.c.action, actions.c.settings)
+        .join(cases, cases.c.id == actions.c.case_id)
+        .where(actions.c.channel.in_(list(channels)), actions.c.status == "sent", cases.c.status == "open")
+        .order_by(actions.c.case_id, actions.c.due_on.desc(), actions.c.id.desc())
+    )
+    return [SentLetterRecord(row.case_id, row.action, (row.settings or {}).get("template"))
+            for row in conn.execute(query)]
+
+
 # ---- used by planning, cases and notify ----
 
 

@@ -36,6 +36,8 @@ class CaseSummaryRecord:
     open_amount: Decimal
     next_action_on: date | None
     reference: str | None
+    fees_charged: Decimal
+    interest_charged: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,8 @@ def _summary_query() -> Select[Any]:
         cases.c.open_amount,
         cases.c.next_action_on,
         cases.c.reference,
+        cases.c.fees_amount,
+        cases.c.interest_amount,
     ).join(debtors, debtors.c.id == cases.c.debtor_id)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Select, delete, func, insert, select, update
 
 from dunning.store.bulk import in_chunks
 from dunning.store.schema import actions, cases, debtors, deliveries, documents
@@ -251,6 +251,9 @@ class PrintBatchRecord:
     attempts: int
     built_on: date
     letter_ids: tuple[int, ...]
+    pages: int | None = None
+    delivered_on: str | None = None
+    destination: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +340,7 @@ def _print_batch(row: Row[Any]) -> PrintBatchRecord:
         delivery_id=row.id, batch_id=row.external_id, status=row.status, attempts=row.attempts,
         built_on=date.fromisoformat(detail["batch_run_date"]),
         letter_ids=tuple(int(i) for i in detail.get("letters", ())),
+        pages=detail.get("pages"), delivered_on=detail.get("delivered_on"), destination=detail.get("destination"),
     )
 
 
@@ -344,6 +348,22 @@ def load_print_batch(conn: Connection, key: str) -> PrintBatchRecord | None:
     """The print batch recorded under this delivery key, if any."""
     row = conn.execute(select(deliveries).where(deliveries.c.idempotency_key == key)).first()
     return None if row is None else _print_batch(row)
+
+
+def load_print_batches(conn: Connection, channel: str) -> list[PrintBatchRecord]:
+    """Every batch recorded on ``channel``, oldest first, whatever became of it."""
+    query = select(deliveries).where(deliveries.c.channel == channel).order_by(deliveries.c.id)
+    return [_print_batch(row) for row in conn.execute(query)]
+
+
+def count_letters_by_batch(
+    conn: Connection, channels: Sequence[str], statuses: Sequence[str]
+) -> dict[tuple[str, str], int]:
+    """How many letters of each batch are in each of ``statuses``: ``{(batch id, status): count}``."""
+    query = (select(deliveries.c.external_id, deliveries.c.status, func.count())
+             .where(deliveries.c.channel.in_(list(channels)), deliveries.c.status.in_(list(statuses)))
+             .group_by(deliveries.c.external_id, deliveries.c.status))
+    return {(batch, status): int(count) for batch, status, count in conn.execute(query)}
 
 
 def load_pending_print_batches(conn: Connection, channel: str) -> list[PrintBatchRecord]:

@@ -16,10 +16,10 @@ from dunning.adapters.sms import (
     parse_receipt_text,
     read_callback_file,
 )
-from dunning.adapters.smtp import DeliveryStatus
 from dunning.channels import gsm7
 from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
 from dunning.errors import ConfigError
+from dunning.ports import DeliveryStatus
 from tests.channels.channel_helpers import sms_data
 from tests.channels.conftest import HttpGateway, SmppServer
 

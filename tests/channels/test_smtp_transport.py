@@ -9,16 +9,11 @@ from pathlib import Path
 import dkim
 import pytest
 
-from dunning.adapters.smtp import (
-    DeliveryStatus,
-    FileEmailTransport,
-    RateLimiter,
-    SmtpTransport,
-    open_email_transport,
-)
+from dunning.adapters.smtp import FileEmailTransport, SmtpTransport, open_email_transport
 from dunning.channels.email import OutgoingEmail, build_email
 from dunning.channels.tokens import read_verp
 from dunning.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from dunning.ports import DeliveryStatus, RateLimiter
 from tests.channels.channel_helpers import (
     BRAND,
     SECRET,

@@ -180,3 +180,28 @@ def test_open_transport_refuses_bad_urls(tmp_path: Path) -> None:
         open_transport("sftp://u:secret@h/x", key_file=tmp_path / "k", known_hosts=tmp_path)
     absolute = open_transport(f"file://{tmp_path}/abs")
     assert isinstance(absolute, FileTransport) and absolute.root == tmp_path / "abs"
+
+
+def test_transport_for_resolves_a_sections_key_and_host_checks_in_the_workspace(tmp_path: Path) -> None:
+    from dunning.adapters.transport import transport_for
+    from dunning.config import BankConfig, Config, PrintConfig
+    from dunning.workspace import Workspace
+
+    workspace = Workspace(tmp_path, Config.model_construct())  # only its folder matters here
+    print_section = PrintConfig(transport="file://output/print")
+    folder = transport_for(print_section.transport, print_section, workspace)
+    assert isinstance(folder, FileTransport) and folder.root == tmp_path / "output" / "print"
+
+    bank = BankConfig(inbox="sftp://dunning@bank.example:2222/inbox", key=Path("keys/bank"),
+                      known_hosts=Path("/etc/ssh/known_hosts"), fingerprint="SHA256:abc")
+    remote = transport_for(bank.inbox, bank, workspace, connect_timeout=3.0)
+    assert isinstance(remote, SftpTransport)  # not connected yet: it connects on first use
+    settings = remote.settings
+    assert (settings.host, settings.port, settings.username, settings.base_path) == (
+        "bank.example", 2222, "dunning", "/inbox")
+    assert settings.key_file == tmp_path / "keys" / "bank"  # relative to the workspace
+    assert settings.known_hosts == Path("/etc/ssh/known_hosts")
+    assert settings.pinned_fingerprints == ("SHA256:abc",) and settings.connect_timeout == 3.0
+
+    with pytest.raises(ConfigError, match="needs a private key file"):
+        transport_for(bank.inbox, BankConfig(inbox=bank.inbox, fingerprint="SHA256:abc"), workspace)

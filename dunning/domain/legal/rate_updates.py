@@ -35,6 +35,7 @@ from datetime import date
 from decimal import Decimal
 
 from dunning.domain.legal.rates import BASE_KEYS, BUILTIN_TABLES, DERIVED_KEYS, RatePeriod, RateTable, rate_tables
+from dunning.errors import InvalidValue
 
 __all__ = ["PeriodUpdate", "RateStatus", "RateUpdateError", "TableUpdate", "apply_updates", "rate_status"]
 
@@ -63,7 +64,7 @@ class TableUpdate:
     verified_through: date | None = None
 
 
-class RateUpdateError(ValueError):
+class RateUpdateError(InvalidValue):
     """An update that cannot be applied; ``key`` and ``where`` name the table and the period."""
 
     def __init__(self, key: str, where: str, message: str) -> None:

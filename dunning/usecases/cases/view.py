@@ -41,6 +41,13 @@ class CaseSummary:
     open_amount: Decimal
     next_action_on: date | None
     reference: str | None
+    fees_charged: Decimal = Decimal("0.00")
+    interest_charged: Decimal = Decimal("0.00")
+
+    @property
+    def charged_total(self) -> Decimal:
+        """Principal, fees and interest as charged (payments on costs not yet taken off)."""
+        return self.open_amount + self.fees_charged + self.interest_charged
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +106,8 @@ def _summary(record: CaseSummaryRecord) -> CaseSummary:
         record.open_amount,
         record.next_action_on,
         record.reference,
+        record.fees_charged,
+        record.interest_charged,
     )
 
 

@@ -38,7 +38,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from dunning.adapters.transport import Transport, open_transport
+from dunning.adapters.transport import transport_for
+from dunning.ports import Transport
 from dunning.print.acknowledgements import AckFile, AckStatus, DeliveryEvent, process_acknowledgements
 from dunning.store import Store
 from dunning.store.actions import load_letter_actions, mark_action_returned
@@ -95,11 +96,7 @@ def ack_key(sha256: str) -> str:
 def open_print_transport(workspace: Workspace, **options: float | int | bool) -> Transport:
     """The print house's transport as ``print.transport`` (and its key and host checks) describe it."""
     config = workspace.config.print
-    return open_transport(
-        config.transport, base_dir=workspace.root,
-        key_file=workspace.path(config.key) if config.key else None,
-        known_hosts=workspace.path(config.known_hosts) if config.known_hosts else None,
-        fingerprints=config.fingerprint, **options)
+    return transport_for(config.transport, config, workspace, **options)
 
 
 class StoreProcessedFiles:

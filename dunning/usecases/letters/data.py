@@ -55,7 +55,13 @@ from dunning.letters import (
     StatementEntry,
 )
 from dunning.store import Store
-from dunning.store.actions import CostRecord, load_booked_message_fees, load_charged_costs, load_last_letter_action
+from dunning.store.actions import (
+    CostRecord,
+    load_booked_message_fees,
+    load_charged_costs,
+    load_last_letter_action,
+    load_sent_letters_of_open_cases,
+)
 from dunning.store.cases import (
     LetterCaseRecord,
     OpenInvoiceRecord,
@@ -79,6 +85,7 @@ __all__ = [
     "creditor_from",
     "has_postal_address",
     "kind_for",
+    "latest_letter_kinds",
     "legal_mentions",
     "letter_data_for",
     "letter_for_case",
@@ -356,3 +363,10 @@ def _with_kind(letter: LetterData, kind: LetterKind) -> LetterData:
     return replace(letter, kind=kind)
 
 
+def latest_letter_kinds(store: Store) -> dict[int, LetterKind]:
+    """The kind of the last letter each open case was sent, by case id (for previews in another brand)."""
+    latest: dict[int, LetterKind] = {}
+    with store.begin() as conn:
+        for sent in load_sent_letters_of_open_cases(conn, LETTER_CHANNELS):
+            latest.setdefault(sent.case_id, kind_for(sent.template, sent.action))
+    return latest

@@ -34,11 +34,11 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from dunning.adapters.files import write_atomic
 from dunning.errors import ConfigError, StoreError
 from dunning.letters import (
     LetterData,
 )
+from dunning.ports import write_atomic
 from dunning.store import Store
 from dunning.store.actions import cancel_planned_action, fail_planned_action
 from dunning.store.cases import insert_case_event

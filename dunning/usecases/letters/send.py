@@ -47,7 +47,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from dunning.adapters.transport import open_transport
+from dunning.adapters.transport import transport_for
 from dunning.errors import StoreError
 from dunning.print import (
     AssembledBatch,
@@ -294,11 +294,7 @@ def send_letters(store: Store, workspace: Workspace, run_date: date, *, recorded
         delivery_log.expect(done)
         assembled.append(done)
     config = workspace.config.print
-    transport = open_transport(
-        config.transport, base_dir=workspace.root,
-        key_file=workspace.path(config.key) if config.key else None,
-        known_hosts=workspace.path(config.known_hosts) if config.known_hosts else None,
-        fingerprints=config.fingerprint, **dict(transport_options or {}))
+    transport = transport_for(config.transport, config, workspace, **dict(transport_options or {}))
     try:
         result = deliver_batches(assembled, transport, delivery_log)
     finally:

@@ -70,19 +70,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from dunning.adapters.sms import SmsSendResult, SmsTransport, open_sms_transport
-from dunning.adapters.smtp import (
-    PASSWORD_ENV,
-    USERNAME_ENV,
-    DeliveryStatus,
-    EmailTransport,
-    SendResult,
-    open_email_transport,
-)
+from dunning.adapters.sms import SmsTransport, open_sms_transport
+from dunning.adapters.smtp import PASSWORD_ENV, USERNAME_ENV, EmailTransport, open_email_transport
 from dunning.channels.email import EmailSettings, OutgoingEmail, build_email
 from dunning.channels.quiet_hours import QuietHours, next_allowed_send
 from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
 from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, StoreError
+from dunning.ports import DeliveryStatus, SendResult, SmsSendResult
 from dunning.store import Store
 from dunning.store.actions import load_action_ids_with_amount, mark_planned_action
 from dunning.store.cases import insert_case_event

@@ -30,10 +30,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import Connection
 
-from dunning.adapters.sms import DeliveryReport
 from dunning.channels.bounces import Bounce, read_imap, read_maildir, read_mbox, scan_bounces
 from dunning.domain import paylink
 from dunning.errors import ConfigError, InputError
+from dunning.ports import SmsDeliveryReport as DeliveryReport
 from dunning.store import Store
 from dunning.store.actions import mark_action_bounced, mark_action_failed_after_sending, mark_sent_action_delivered
 from dunning.store.cases import insert_case_event, load_case_debtor_email, mark_debtor_email_invalid

@@ -45,8 +45,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from dunning.adapters.files import write_atomic
 from dunning.errors import StoreError
+from dunning.ports import write_atomic
 from dunning.store import Store
 from dunning.store.actions import (
     load_action_outcomes,

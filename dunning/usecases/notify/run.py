@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from dunning.adapters.webhook import WebhookTransport
+from dunning.ports import WebhookTransport
 from dunning.store import Store
 from dunning.usecases.notify.exports import ExportResult, write_exports
 from dunning.usecases.notify.webhooks import OutboxResult, deliver_webhooks, webhook_secret

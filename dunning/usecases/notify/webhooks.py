@@ -59,11 +59,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from dunning.adapters.webhook import FileWebhookTransport, PostResult, WebhookTransport, open_webhook_transport
+from dunning.adapters.webhook import FileWebhookTransport, open_webhook_transport
 from dunning.channels.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, idempotency_token, signature_header
 from dunning.channels.webhook import webhook_body as build_body
 from dunning.config import secret
 from dunning.errors import ConfigError, StoreError
+from dunning.ports import PostResult, WebhookTransport
 from dunning.store import Store
 from dunning.store.actions import load_action_name, load_action_status, mark_planned_actions
 from dunning.store.cases import NewCaseEvent, insert_case_events, load_case_status

@@ -45,11 +45,11 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from dunning.adapters.transport import sha256_file
 from dunning.bank.inbox import expand_zip, fetch_inbox, is_zip, tidy_staged
 from dunning.bank.read import BankFileRefused, read_bank_file
 from dunning.domain.matching.match import MatchConfig
 from dunning.errors import InputError
+from dunning.ports import sha256_file
 from dunning.store import Store
 from dunning.store.payments import ZERO, JsonObject, file_is_known
 from dunning.usecases.reconcile.apply import FileResult, FileRun

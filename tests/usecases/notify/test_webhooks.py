@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, update
 
-from dunning.adapters.webhook import HttpWebhookTransport, PostResult
+from dunning.adapters.webhook import HttpWebhookTransport
 from dunning.channels.webhook import verify_signature
 from dunning.config import parse_config
 from dunning.errors import ConfigError
+from dunning.ports import PostResult
 from dunning.store import Store
 from dunning.store.schema import actions, case_events, cases
 from dunning.usecases.cases.view import case_detail
