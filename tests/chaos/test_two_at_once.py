@@ -1,0 +1,186 @@
+"""Two of each command started together on one workspace (issue 15, "One writer per stage").
+
+For ``import``, ``run``, ``dispatch``, ``letters``, ``notify`` and ``reconcile``, on SQLite and on
+PostgreSQL: two identical ``dunning`` processes start at the same moment on a fresh copy of a workspace
+wired to the real servers. Then:
+
+- **no duplicate**: what the servers received and the store holds is what one run would give (no email,
+  SMS or webhook twice, no letter in two batches, no batch file put in place twice, no payment applied
+  twice, no action or case twice);
+- **no traceback** on either stderr;
+- **the second is refused**: one exits 0 and the other with 8 and ``another `dunning <cmd>` is working on
+  this workspace`` (``dunning/store/locks.py``), or both exit 0 when the first had finished before the
+  second took the lock (the loser's stderr then has no refusal, and there is still no duplicate).
+
+The lock exists (``dunning.store.locks``) but no command takes it yet, so the refusal tests are
+``xfail(strict=True)`` until it is wired in. The races that today give a traceback or duplicates do so
+depending on timing (``run``: IntegrityError traceback; ``notify``: a webhook posted twice; ``dispatch``:
+every message twice when the two overlap fully), so their "no duplicate" tests are ``xfail(strict=False)``.
+``import`` and ``reconcile`` pairs gave no duplicate so far (both are keyed by the file's SHA-256 in the
+store), which without a lock is still not a guarantee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.chaos.harness import (
+    Database,
+    RunRecord,
+    Setup,
+    Workspace,
+    command_steps,
+    count_email,
+    count_letters,
+    count_payments,
+    count_sms,
+    count_webhooks,
+    make_template,
+    run_together,
+)
+from tests.chaos.servers import Servers, start_servers
+from tests.conftest import postgres_admin_url
+
+COMMANDS = ("import", "run", "dispatch", "letters", "notify", "reconcile")
+SETUP = Setup(debtors=44, batch_size=20, workers=1, seed=15, latency=0.02)  # 22 letters: two batches
+EXIT_BUSY = 8
+
+
+@dataclass
+class Outcome:
+    command: str
+    records: list[RunRecord]
+    duplicates: dict[str, int]
+
+
+def duplicates(command: str, ws: Workspace, servers: Servers) -> dict[str, int]:
+    """What one undisturbed run would not have produced, by kind (all zero: no duplicate)."""
+    n = SETUP.debtors
+    found: dict[str, int] = {}
+    if command == "import":
+        found["debtors beyond one per row"] = ws.sql("SELECT count(*) FROM debtors")[0][0] - n
+        found["cases beyond one per debtor"] = ws.sql("SELECT count(*) FROM cases")[0][0] - n
+        found["invoices beyond one per row"] = ws.sql("SELECT count(*) FROM invoices")[0][0] - n
+        found["ledger imports beyond one"] = ws.sql("SELECT count(*) FROM ledger_imports")[0][0] - 1
+    elif command == "run":
+        # each debtor: one contact (email, SMS or letter) and one notify_creditor
+        found["actions beyond two per case"] = ws.sql("SELECT count(*) FROM actions")[0][0] - 2 * n
+    elif command == "dispatch":
+        found["emails sent twice"] = count_email(ws, servers).extra
+        found["sms sent twice"] = count_sms(ws, servers).extra
+    elif command == "letters":
+        letters = count_letters(ws, servers)
+        found["letters in two batches"] = letters.in_two_batches
+        found["batch files uploaded twice"] = letters.batch_files_twice
+        found["batch files rewritten (listing)"] = letters.rewritten_seen
+    elif command == "notify":
+        found["webhooks posted twice"] = count_webhooks(ws, servers).extra
+    elif command == "reconcile":
+        found["payments applied twice"] = count_payments(ws).twice
+    return found
+
+
+def run_pairs(workdir: Path, setup: Setup) -> dict[str, Outcome]:
+    database = Database(setup.database, setup.admin_url)
+    outcomes: dict[str, Outcome] = {}
+    try:
+        with start_servers(workdir / "servers", setup.latency) as servers:
+            templates = {stage: make_template(workdir / f"template-{stage}", servers, setup, database, stage=stage)
+                         for stage in ("fresh", "imported", "planned")}
+            for command in COMMANDS:
+                stage = {"import": "fresh", "run": "imported"}.get(command, "planned")
+                servers.reset()
+                ws = templates[stage].copy(workdir / f"pair-{command}", database)
+                records = run_together(ws, command_steps(command, ws, setup.workers)[0])
+                servers.watcher.stop()
+                servers.watcher.start()
+                outcomes[command] = Outcome(command, records, duplicates(command, ws, servers))
+    finally:
+        database.drop_all()
+    return outcomes
+
+
+@pytest.fixture(scope="module")
+def sqlite_pairs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
+    yield run_pairs(tmp_path_factory.mktemp("pairs"), SETUP)
+
+
+@pytest.fixture(scope="module")
+def postgres_pairs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
+    yield run_pairs(tmp_path_factory.mktemp("pairs-pg"),
+                    replace(SETUP, database="postgresql", admin_url=postgres_admin_url()))
+
+
+def check_no_duplicate_no_traceback(outcome: Outcome) -> None:
+    assert outcome.duplicates == dict.fromkeys(outcome.duplicates, 0)
+    assert [r.traceback for r in outcome.records] == [False, False], [r.stderr_tail for r in outcome.records]
+
+
+def check_second_refused(outcome: Outcome) -> None:
+    codes = sorted(r.exit_code for r in outcome.records)
+    message = f"another `dunning {outcome.command}` is working on this workspace"
+    if codes == [0, EXIT_BUSY]:
+        loser = next(r for r in outcome.records if r.exit_code == EXIT_BUSY)
+        assert message in " ".join(loser.stderr_tail.split()), loser.stderr_tail
+    else:
+        # both succeeded: only fine when neither was ever refused, i.e. they did not overlap
+        assert codes == [0, 0], [(r.exit_code, r.stderr_tail[-300:]) for r in outcome.records]
+        first, second = sorted(outcome.records, key=lambda r: r.ended_at)
+        assert first.ended_at <= second.started_at, (
+            f"both ran at once ({first.ended_at - second.started_at:.2f} s of overlap) and neither was refused")
+
+
+def _xfail(reason: str) -> Any:
+    return pytest.mark.xfail(strict=True, reason=f"issue 15: {reason}")
+
+
+NO_LOCK = _xfail("no command takes the workspace lock yet: both run, neither exits 8")
+
+# The races seen today, without a lock. Whether they show depends on how far the two processes overlap,
+# which the machine's load decides: observed over five runs of this file,
+# - two `run`: the second died with an IntegrityError traceback in 3 of 5 (SQLite and PostgreSQL);
+# - two `notify`: one webhook posted twice in 5 of 5;
+# - two `dispatch`: every email and SMS sent twice in 1 of 5 (quiet machine), nothing twice otherwise;
+# - two `letters`: nothing uploaded twice in 5 (the issue saw a whole PDF uploaded twice once).
+# So they are not strict: the suite stays green whichever way a race goes. The strict NO_LOCK marks of the
+# refusal tests below turn red when the lock is wired in; remove these marks with them.
+def _race(what: str) -> Any:
+    return pytest.mark.xfail(strict=False, reason=f"issue 15 (race, no lock yet; remove with NO_LOCK): {what}")
+
+
+DUPLICATE_XFAIL: dict[str, Any] = {
+    "run": _race("two `dunning run` at once: the second dies with an IntegrityError traceback"),
+    "notify": _race("two `dunning notify` at once post the same webhook twice"),
+    "dispatch": _race("two `dunning dispatch` at once send the same emails and SMS twice"),
+    "letters": _race("two `dunning letters` at once may upload a batch twice"),
+}
+PG_DUPLICATE_XFAIL = DUPLICATE_XFAIL
+
+
+@pytest.mark.parametrize("command", [pytest.param(c, marks=DUPLICATE_XFAIL.get(c, ())) for c in COMMANDS])
+def test_two_at_once_no_duplicate_no_traceback(sqlite_pairs: dict[str, Outcome], command: str) -> None:
+    check_no_duplicate_no_traceback(sqlite_pairs[command])
+
+
+@pytest.mark.parametrize("command", [pytest.param(c, marks=NO_LOCK) for c in COMMANDS])
+def test_two_at_once_the_second_is_refused(sqlite_pairs: dict[str, Outcome], command: str) -> None:
+    check_second_refused(sqlite_pairs[command])
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", [pytest.param(c, marks=PG_DUPLICATE_XFAIL.get(c, ())) for c in COMMANDS])
+def test_postgresql_two_at_once_no_duplicate_no_traceback(postgres_pairs: dict[str, Outcome], command: str) -> None:
+    check_no_duplicate_no_traceback(postgres_pairs[command])
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", [pytest.param(c, marks=NO_LOCK) for c in COMMANDS])
+def test_postgresql_two_at_once_the_second_is_refused(postgres_pairs: dict[str, Outcome], command: str) -> None:
+    check_second_refused(postgres_pairs[command])
