@@ -6,11 +6,17 @@
     ├── MalformedXmlError     not well-formed XML, or undecodable bytes (line given)
     ├── UnsafeXmlError        a DOCTYPE / ENTITY declaration (XXE, billion laughs): refused
     ├── NotCamtError          well-formed XML, but not a camt.052/053/054 message
+    ├── UnreadableContentError  camt whose structure the reader cannot follow (line and element given)
     └── SchemaInvalidError    ``strict=True`` validation against the ISO XSD failed
 
-Bad *records* (one unreadable entry amount, a malformed date) are not
-exceptions: they are reported as :class:`camt.model.Problem` on the statement
-so one bad entry never stops the file.
+Bad *records* (one unreadable entry amount, a malformed date, an amount past the
+XSD's 18 digits, a charges record without an amount) are not exceptions: they are
+reported as :class:`camt.model.Problem` on the statement (``entry_skipped`` when
+the entry was left out) so the caller decides whether the file can be used.
+
+Whatever the bytes, the reader either reads or raises a ``CamtError``: never a
+``KeyError``, ``decimal.InvalidOperation`` or ``TypeError`` (a property test over
+mutated corpus files, ``tests/camt/test_camt_fuzz.py``, holds it to that).
 
 The package is standalone (lxml only), so ``CamtError`` does not derive from
 dunning's exception tree; dunning wraps it where it calls the reader.
@@ -61,6 +67,10 @@ class UnsafeXmlError(CamtError):
 
 class NotCamtError(CamtError):
     """Well-formed XML that is not a camt.052, camt.053 or camt.054 message."""
+
+
+class UnreadableContentError(CamtError):
+    """Well-formed camt whose structure the reader cannot follow; names the line and element."""
 
 
 class SchemaInvalidError(CamtError):

@@ -37,6 +37,8 @@ class Problem:
     line: int | None = None
     path: str | None = None
     value: str | None = None
+    #: the whole entry was left out (its payments are missing from the statement)
+    entry_skipped: bool = False
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""

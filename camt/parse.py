@@ -40,6 +40,7 @@ _AMOUNT = re.compile(r"\s*\+?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?")
 _DATE_PREFIX = re.compile(r"\s*(\d{4}-\d{2}-\d{2})(.*)", re.S)
 _ABSENT = {"NOTPROVIDED", "NONREF", "NOT PROVIDED", ""}
+_TRUE = {"true", "1"}
 
 
 def _text(element: Element | None) -> str | None:
@@ -145,21 +146,58 @@ def element_path(element: Element) -> str:
     return "/".join(reversed(names))
 
 
+#: ISO 20022 amounts (``ActiveOrHistoricCurrencyAndAmount``, ``DecimalNumber``) allow 18 digits in all.
+MAX_AMOUNT_DIGITS = 18
+_SHOWN = 40  # a refused value is quoted up to this many characters
+
+
+def _shown(text: str | None) -> str | None:
+    """A value as quoted in a message: long ones are cut (a 10 MB amount is not repeated in full)."""
+    if text is None or len(text) <= _SHOWN:
+        return text
+    return f"{text[:_SHOWN]}… ({len(text)} characters)"
+
+
+def _significant_digits(digits: str) -> int:
+    """The digits XSD ``totalDigits`` counts: leading zeros and trailing fraction zeros do not count."""
+    whole, _, fraction = digits.partition(".")
+    return len(whole.lstrip("0")) + len(fraction.rstrip("0"))
+
+
 def parse_amount(element: Element) -> Decimal:
-    """xs:decimal text to Decimal, exactly (``"18.150"`` stays 18.150; ``"000149.87"`` is 149.87)."""
+    """xs:decimal text to Decimal, exactly (``"18.150"`` stays 18.150; ``"000149.87"`` is 149.87).
+
+    More than 18 significant digits breaks the schema (``totalDigits 18``) and every sum the
+    reader or a ledger makes with them (28-digit Decimal context): refused as a BadValue.
+    """
     text: str | None = element.text
-    if text and text.replace(".", "", 1).isdigit() and text.isascii():
+    if text and len(text) <= MAX_AMOUNT_DIGITS and text.replace(".", "", 1).isdigit() and text.isascii():
         return Decimal(text)  # the common case, without the regex
     match = _AMOUNT.fullmatch(text or "")
     if match is None:
-        raise BadValue("unreadable amount", element, text)
-    return Decimal(match.group(1))
+        raise BadValue("unreadable amount", element, _shown(text))
+    digits = match.group(1)
+    if _significant_digits(digits) > MAX_AMOUNT_DIGITS:
+        raise BadValue(
+            f"amount has more than {MAX_AMOUNT_DIGITS} digits (ISO 20022 totalDigits)", element, _shown(text)
+        )
+    return Decimal(digits)
+
+
+def parse_count(text: str | None) -> int | None:
+    """A count such as ``Btch/NbOfTxs`` (``Max15NumericText``); None when it is not one."""
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 15:
+        return None
+    return int(text)
 
 
 class ElementParser:
     """Reads model records out of elements of one namespace (None: no namespace)."""
 
-    def __init__(self, namespace: str | None, *, treat_missing_status_as_booked: bool = False) -> None:
+    def __init__(
+        self, namespace: str | None, *, treat_missing_status_as_booked: bool = False, version: int | None = None
+    ) -> None:
+        self.version = version  # the message version (8 for camt.053.001.08); None when unknown
         self.cut = len(namespace) + 2 if namespace else 0
         self.prefix = f"{{{namespace}}}" if namespace else ""
         self.missing_status_is_booked = treat_missing_status_as_booked
@@ -376,7 +414,26 @@ class ElementParser:
                     self._flatten(child, path + "/", out, descend)
 
     def status(self, f: dict[str, Element]) -> str | None:
-        value = _text(f.get("Sts")) or _text(f.get("Sts/Cd")) or _text(f.get("Sts/Prtry"))
+        """``Sts`` (v02-v07: a code) or ``Sts/Cd`` / ``Sts/Prtry`` (v08+: a choice); each read in any version.
+
+        The form of the other versions is read too, with a warning naming the line: a bank that
+        writes ``Sts/Cd`` under a v02 namespace (or a bare code under v08) has mixed its versions.
+        """
+        plain = _text(f.get("Sts"))
+        if plain is not None:
+            if self.version is not None and self.version >= 8:
+                self.warnings.append(
+                    f"line {f['Sts'].sourceline}: Sts holds a bare code {plain!r}, the form of versions before 08"
+                )
+            return plain.upper()
+        coded = f.get("Sts/Cd")
+        value = _text(coded) or _text(f.get("Sts/Prtry"))
+        if value is not None and self.version is not None and self.version < 8:
+            where = coded if coded is not None else f["Sts/Prtry"]
+            self.warnings.append(
+                f"line {where.sourceline}: Sts/{local_name(where)} is the form of version 08 and later, "
+                f"read in a version {self.version:02d} file"
+            )
         return value.upper() if value else None
 
     def bank_transaction_code(self, f: dict[str, Element]) -> str | None:
@@ -399,12 +456,15 @@ class ElementParser:
                 k = self.index(rec)
                 incl = self.text(k.get("ChrgInclInd"))
                 tp = k.get("Tp")
+                amt = k.get("Amt")
+                if amt is None:
+                    raise BadValue("charges record without an amount (Amt)", rec, None)
                 result.append(
                     Charge(
-                        amount=parse_amount(k["Amt"]),
-                        currency=k["Amt"].get("Ccy"),
+                        amount=parse_amount(amt),
+                        currency=amt.get("Ccy"),
                         credit_debit=self.credit_debit(k["CdtDbtInd"], rec) if "CdtDbtInd" in k else None,
-                        included=None if incl is None else incl.lower() == "true",
+                        included=None if incl is None else incl.lower() in _TRUE,
                         type=(self.text(tp, "Cd") or self.text(tp, "Prtry", "Id")) if tp is not None else None,
                         bearer=self.text(k.get("Br")),
                     )
@@ -450,9 +510,9 @@ class ElementParser:
                 if name == "TxDtls":
                     details.append(child)
                 elif name == "Btch":
-                    n = self.text(child, "NbOfTxs")
-                    if n is not None and n.isdigit():
-                        batch_count = (batch_count or 0) + int(n)
+                    n = parse_count(self.text(child, "NbOfTxs"))
+                    if n is not None:
+                        batch_count = (batch_count or 0) + n
                     batch_pmtinf = batch_pmtinf or self.ident(child, "PmtInfId")
                     total_el = self.walk(child, "TtlAmt")
                     if total_el is not None:
@@ -474,7 +534,7 @@ class ElementParser:
             currency=currency,
             credit_debit=cd,
             status=status,
-            reversal=(rvsl or "").lower() == "true",
+            reversal=(rvsl or "").lower() in _TRUE,  # xs:boolean: "true" or "1"
             booking_date=booking,
             value_date=value,
             booking_datetime=booking_dt,
@@ -551,7 +611,7 @@ class ElementParser:
         rate: Decimal | None = None
         if rate_text is not None:
             match = _AMOUNT.fullmatch(rate_text)
-            rate = Decimal(match.group(1)) if match else None
+            rate = Decimal(match.group(1)) if match and len(match.group(1)) <= _SHOWN else None
         lines, additional, documents, structured = self.remittance(f)
         rtr = f.get("RtrInf")
         parties = "RltdPties" in f or "RltdAgts" in f

@@ -24,6 +24,7 @@ Austria) with a warning. Other declared encodings are left to libxml2.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import logging
 import os
 import re
@@ -35,7 +36,7 @@ from typing import IO, Any
 
 from lxml import etree
 
-from camt.errors import CamtError, MalformedXmlError, NotCamtError, UnsafeXmlError
+from camt.errors import CamtError, MalformedXmlError, NotCamtError, UnreadableContentError, UnsafeXmlError
 from camt.model import (
     Balance,
     BalanceCheck,
@@ -178,6 +179,7 @@ class Reader:
             remove_pis=True,
         )
         first = True
+        element: Any = None
         try:
             for event, element in parser:
                 if first:
@@ -187,6 +189,11 @@ class Reader:
         except etree.XMLSyntaxError as exc:
             line = exc.lineno if exc.lineno else None
             raise MalformedXmlError(self.file, f"not well-formed XML: {exc.msg}", line=line) from None
+        except CamtError:
+            raise
+        except _UNEXPECTED as exc:
+            # A structure no rule foresaw: refused by name and place, never a bare KeyError/TypeError.
+            raise self._unreadable(exc, element) from exc
         if self._document is None:
             root = getattr(parser, "root", None)
             name = local_name(root) if root is not None else "?"
@@ -275,7 +282,10 @@ class Reader:
             self._warn(f"non-standard namespace {namespace!r}, read as {message}")
         if root_name is not None and root_name in _TYPE_BY_ROOT and _TYPE_BY_ROOT[root_name] != message[:8]:
             self._warn(f"<{root_name}> inside a {message} namespace")
-        self._parser = ElementParser(namespace, treat_missing_status_as_booked=message.startswith("camt.053"))
+        known_version = int(message[-2:]) if message[-2:].isdigit() else None
+        self._parser = ElementParser(
+            namespace, treat_missing_status_as_booked=message.startswith("camt.053"), version=known_version
+        )
         message_id = created = additional = None
         if group_header is not None:
             k = self._parser.index(group_header)
@@ -309,16 +319,19 @@ class Reader:
             state.balances.append(self._require_parser().balance(bal))
         except BadValue as exc:
             state.problems.append(self._problem(exc))
+        except _UNEXPECTED as exc:
+            state.problems.append(self._problem(BadValue(f"balance cannot be read ({_describe(exc)})", bal, None)))
 
     def _read_entry(self, state: _StatementState, element: Any) -> Entry | None:
         parser = self._require_parser()
         state.entry_count += 1
         try:
             entry = parser.entry(element)
-        except BadValue as exc:
+        except _RECORD_ERRORS as exc:
+            bad = exc if isinstance(exc, BadValue) else BadValue(f"cannot be read ({_describe(exc)})", element, None)
             state.rejected += 1
-            state.problems.append(self._problem(exc, "entry skipped: "))
-            log.warning("%s: entry at line %s skipped: %s", self.file, element.sourceline, exc.message)
+            state.problems.append(dataclasses.replace(self._problem(bad, "entry skipped: "), entry_skipped=True))
+            log.warning("%s: entry at line %s skipped: %s", self.file, element.sourceline, bad.message)
             return None
         finally:
             self._drain_warnings(state)
@@ -369,6 +382,15 @@ class Reader:
             state.warnings.extend(parser.warnings)
             parser.warnings.clear()
 
+    def _unreadable(self, exc: BaseException, element: Any) -> UnreadableContentError:
+        line = path = None
+        try:
+            line = element.sourceline if element is not None else None
+            path = element_path(element) if element is not None else None
+        except (AttributeError, TypeError, ValueError):  # an element lxml could not describe
+            pass
+        return UnreadableContentError(self.file, f"cannot be read as camt ({_describe(exc)})", line=line, path=path)
+
     def _warn(self, message: str) -> None:
         self.file_warnings.append(message)
         log.warning("%s: %s", self.file, message)
@@ -394,6 +416,26 @@ class Reader:
         info = element.getroottree().docinfo
         if info.internalDTD is not None or info.doctype or info.system_url:
             raise UnsafeXmlError(self.file, "refused: the file declares a DOCTYPE (XXE / entity expansion risk)")
+
+
+#: Exceptions a malformed file can provoke in the reading code; turned into a Problem or a CamtError.
+_UNEXPECTED: tuple[type[Exception], ...] = (
+    ArithmeticError,
+    LookupError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+    etree.LxmlError,
+)
+_RECORD_ERRORS: tuple[type[Exception], ...] = (BadValue, *_UNEXPECTED)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    if len(text) > 120:
+        text = text[:120] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def balance_check(balances: list[Balance], state: _StatementState) -> BalanceCheck:

@@ -118,6 +118,15 @@ class BankConfig(_Section):
     tolerance: str = Field(default="0.00", pattern=r"^\d+(\.\d+)?$")
     accept_test_files: bool = Field(default=False, description="reconcile files a bank marks as test data")
     test_accounts: list[str] = Field(default_factory=list, description="accounts whose files are test data")
+    accounts: list[str] = Field(
+        default_factory=list, description="the creditor's accounts whose statements are reconciled (default: its IBAN)"
+    )
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _accounts(cls, value: object) -> object:
+        # DUNNING_BANK_ACCOUNTS="BE68 5390 0754 7034, BE71096123456769": a comma-separated list
+        return [part for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
 class PaylinkConfig(_Section):

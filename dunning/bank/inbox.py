@@ -14,7 +14,8 @@
 
 A crash between 1 and 2 stages the file twice at worst; reconciliation recognises files by
 the SHA-256 of their content, so it is applied once. After reconciliation the staged copy is
-deleted (the original is in the archive) or, when refused, moved to ``bank/refused/``.
+deleted (the original is in the archive) or, when refused, moved to ``bank/refused/`` (the
+quarantine, beside the staging folder) next to its report (:func:`write_refusal_report`).
 
 ZIP archives (:func:`expand_zip`) are unpacked with :mod:`zipfile`, refusing what is unsafe:
 absolute names or ``..`` (path traversal), links, encrypted or nested archives, more than
@@ -29,6 +30,7 @@ import posixpath
 import shutil
 import stat
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,10 +48,12 @@ __all__ = [
     "expand_zip",
     "fetch_inbox",
     "is_zip",
+    "note_set_aside",
     "open_inbox",
     "refused_dir",
     "staging_dir",
     "tidy_staged",
+    "write_refusal_report",
 ]
 
 ARCHIVE = "archive"
@@ -200,14 +204,41 @@ def fetch_inbox(workspace: Workspace) -> list[Path]:
     return sorted(p for p in staging.iterdir() if p.is_file() and not p.name.endswith(PART_SUFFIX))
 
 
-def tidy_staged(workspace: Workspace, path: Path, *, refused: bool) -> None:
-    """After reconciliation: drop the staged copy, or keep a refused file aside in ``bank/refused/``."""
+def tidy_staged(workspace: Workspace, path: Path, *, refused: bool) -> Path | None:
+    """After reconciliation: drop the staged copy, or set a refused file aside in ``bank/refused/``.
+
+    Returns where a refused file now is. The quarantine folder sits beside the staging folder, so a
+    refused file is never staged (and read) again by the next run; its report lies next to it.
+    """
     if refused:
         folder = refused_dir(workspace)
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(path), _free_local(folder, path.name))
-    else:
-        path.unlink(missing_ok=True)
+        target = _free_local(folder, path.name)
+        shutil.move(str(path), target)
+        return target
+    path.unlink(missing_ok=True)
+    return None
+
+
+_REPORT_KEYS = ("file", "line", "element", "value", "reason", "refused_at", "times", "sha256")
+
+
+def write_refusal_report(workspace: Workspace, shown: str, facts: Mapping[str, object]) -> Path:
+    """Write ``bank/refused/<file>.report.txt`` (``key: value`` lines) naming what was wrong; its path."""
+    folder = refused_dir(workspace)
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_.!" else "_" for c in shown)[:120] or "bank-file"
+    target = _free_local(folder, f"{safe}.report.txt")
+    lines = [f"{key}: {facts[key]}" for key in _REPORT_KEYS if facts.get(key) is not None]
+    lines.append("what to do: ask the bank for a corrected file; this one is not booked, not even in part")
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def note_set_aside(report: Path, moved_to: Path) -> None:
+    """Add where the refused file itself was set aside to its report."""
+    with report.open("a", encoding="utf-8") as handle:
+        handle.write(f"set aside as: {moved_to}\n")
 
 
 def inbox_transport(workspace: Workspace) -> Transport:

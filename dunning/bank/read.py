@@ -72,19 +72,19 @@ from pathlib import Path
 
 import camt
 from camt import CamtError, Entry, MessageInfo, StatementHeader, Transaction
+from dunning.bank.identity import PARTY_MARK, same_payment
+from dunning.bank.refusal import BankFileRefused, marked_as_test_data, refuse_foreign_account
 from dunning.domain.matching.match import BankTransaction, CreditDebit, EntryStatus, InvalidMatchInput, structured_ref
 from dunning.domain.matching.model import NOT_PROVIDED
-from dunning.errors import InputError
 
 __all__ = ["BankFile", "BankFileRefused", "BankLine", "BatchLink", "read_bank_file"]
 
 KEY_LENGTH = 200  # bank_transactions.key
 ALIAS_LENGTH = 300  # bank_transaction_aliases.alias
 _PENDING = {"PDNG": EntryStatus.PDNG, "FUTR": EntryStatus.PDNG}
-
-
-class BankFileRefused(InputError):
-    """A bank file cannot be read at all (not camt, malformed, unsafe XML); names the file."""
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_AMOUNT_LIMIT = Decimal(10) ** 16  # bank_transactions.amount: NUMERIC(20, 4)
+_AMOUNT_STEP = Decimal("0.0001")
 
 
 # PostFinance marks its collective bookings in AddtlNtryInf ("SAMMELGUTSCHRIFT ESR VERARBEITUNG VOM
@@ -143,10 +143,20 @@ class BankLine:
     skip: str | None = None
     collective: BatchLink | None = None
     batch: BatchLink | None = None
+    #: a reason to send the line to the review queue without matching it (what was paid is unclear)
+    review: str | None = None
+    #: identities an earlier transaction may be known by, never registered for this one
+    lookups: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return self.tx.key
+
+    @property
+    def recognised_by(self) -> tuple[str, ...]:
+        """The identities an earlier transaction is looked up by: the aliases, less the ``party:`` mark
+        (registered for later anonymous lines, never used between two referenced payments), plus the lookups."""
+        return (*(a for a in self.aliases if PARTY_MARK not in a), *self.lookups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +311,8 @@ class _Draft:
     tx: BankTransaction
     ids: list[str]
     fallback: str
+    also: list[str]  # identities registered after the key's (EndToEndId, counterparty)
+    lookups: list[str]  # identities only looked up (see _same_payment)
     account: str
     entry_reference: str | None
     bank_reference: str | None
@@ -309,6 +321,7 @@ class _Draft:
     skip: str | None
     collective: BatchLink | None = None
     batch: BatchLink | None = None
+    review: str | None = None
 
 
 class _Builder:
@@ -370,7 +383,7 @@ class _Builder:
         content identity, numbered by occurrence in the file (two identical payments stay two,
         and reading the same file again gives the same keys).
         """
-        shared = Counter((d.tx.status, i) for d in self.drafts for i in d.ids)
+        shared = Counter((d.tx.status, i) for d in self.drafts for i in (*d.ids, *d.also, *d.lookups))
         occurrences: Counter[str] = Counter()
         links = {id(link): link for d in self.drafts for link in (d.collective, d.batch) if link is not None}
         link_shared = Counter(k for link in links.values() for k in link.keys)
@@ -384,7 +397,9 @@ class _Builder:
             if not ids:
                 occurrences[d.fallback] += 1
                 ids = [f"{d.fallback}#{occurrences[d.fallback]}"]
+            ids += [i for i in d.also if shared[(d.tx.status, i)] == 1]
             aliases = tuple(_clip(i, ALIAS_LENGTH) for i in ids)
+            lookups = tuple(_clip(i, ALIAS_LENGTH) for i in d.lookups if shared[(d.tx.status, i)] == 1)
             booked = d.tx.status is EntryStatus.BOOK
             key = aliases[0] if booked else f"{aliases[0]}|{d.tx.status}"
             tx = dataclasses.replace(d.tx, key=_clip(key, KEY_LENGTH))
@@ -400,9 +415,31 @@ class _Builder:
                     skip=d.skip,
                     collective=unique[id(d.collective)] if d.collective is not None else None,
                     batch=unique[id(d.batch)] if d.batch is not None else None,
+                    review=d.review,
+                    lookups=lookups if booked else (),
                 )
             )
         return tuple(lines)
+
+    def _check_amount(self, entry: Entry, tx: Transaction | None, amount: Decimal, currency: str) -> None:
+        """The invariants the store and the ledger rely on; a file breaking one is refused whole."""
+        element = "Ntry/Amt" if tx is None or tx.amount_source is None else tx.amount_source
+        if not _CURRENCY.fullmatch(currency):
+            raise BankFileRefused.at(
+                self.file,
+                "currency is not an ISO 4217 code",
+                line=entry.line,
+                element=f"{element}/@Ccy",
+                value=currency,
+            )
+        if abs(amount) >= _AMOUNT_LIMIT or amount != amount.quantize(_AMOUNT_STEP):
+            raise BankFileRefused.at(
+                self.file,
+                "amount beyond what a payment can be (16 digits before the decimal point, 4 after)",
+                line=entry.line,
+                element=element,
+                value=format(amount, "f"),
+            )
 
     def _line(
         self,
@@ -420,9 +457,17 @@ class _Builder:
         if amount is None:
             skip = skip or "no amount for this transaction in the file"
             amount = Decimal(0)
+        review = None
+        if tx is not None and amount == 0 and entry.amount != 0 and status is EntryStatus.BOOK and skip is None:
+            # A detail of 0 under a booked entry that is not: the bank booked money, the file does not say
+            # whose. Never ignored: a person decides, with what the account received when it is one payment.
+            review = f"the transaction amount is 0 under a booked entry of {entry.amount}: what was paid is unclear"
+            if in_entry == 1:
+                amount = entry.amount
         if not currency:
             skip = skip or "no currency for this transaction in the file"
             currency = "XXX"
+        self._check_amount(entry, tx, amount, currency)
         booked_on = _booking_date(entry, self.as_of)
         remittance = _remittance(tx, entry)
         party = None if tx is None else tx.counterparty
@@ -439,6 +484,10 @@ class _Builder:
         entry_ref = _usable(entry.bank_reference)
         if entry_ref and in_entry == 1:
             ids.append(f"{base}|entry:{entry_ref}")
+            # One bank gives the reference on the entry, another on its one detail: the same reference.
+            if f"{base}|ref:{entry_ref}" not in ids:
+                ids.append(f"{base}|ref:{entry_ref}")
+        also, lookups = same_payment(base, booked_on, e2e, None if tx is None else tx.counterparty, bool(ids))
         if e2e:
             fallback = f"{base}|e2e:{e2e}|{booked_on.isoformat()}"
         else:
@@ -476,30 +525,16 @@ class _Builder:
             tx=bank_tx,
             ids=ids,
             fallback=fallback,
+            also=also,
+            lookups=lookups,
             account=account,
             entry_reference=entry_ref,
             bank_reference=None if tx is None else _usable(tx.bank_reference),
             value_date=entry.value_date,
             line=entry.line,
             skip=skip,
+            review=review,
         )
-
-
-# GrpHdr/AddtlInf of a test delivery: "TEST", "Testdatei", Swiss SPS "SPS/1.7/TEST" (production says PROD).
-_TEST_MARK = re.compile(r"(?<![A-Za-z])test", re.IGNORECASE)
-
-
-def marked_as_test_data(
-    info: MessageInfo | None, header: StatementHeader | None, test_accounts: frozenset[str]
-) -> str | None:
-    """Why a file is test data, or None: its group header says so, or its account is a known test account."""
-    if info is not None and info.additional_info and _TEST_MARK.search(info.additional_info):
-        return f"the group header marks it as test data (AddtlInf {info.additional_info!r})"
-    account = header.account if header is not None else None
-    for value in (account.iban, account.other_id) if account is not None else ():
-        if value and value.replace(" ", "").upper() in test_accounts:
-            return f"its account {value} is listed in bank.test_accounts"
-    return None
 
 
 def read_bank_file(
@@ -509,6 +544,7 @@ def read_bank_file(
     display_name: str | None = None,
     refuse_test_data: bool = False,
     test_accounts: frozenset[str] = frozenset(),
+    own_accounts: frozenset[str] | None = None,
 ) -> BankFile:
     """Read every transaction of a camt.052/053/054 file (the whole file, or nothing).
 
@@ -516,6 +552,8 @@ def read_bank_file(
     cannot be read as camt at all; a file refused half-way gives no lines, so a file is
     applied whole or not at all. With ``refuse_test_data``, a file the bank marks as test data
     (or from one of ``test_accounts``) is refused too, so test payments never settle real invoices.
+    With ``own_accounts`` (compact, upper case), a statement for any other account is refused:
+    references come from case numbers, so another creditor's statement would settle our cases.
     """
     name = display_name or path.name
     info: MessageInfo | None = None
@@ -533,13 +571,35 @@ def read_bank_file(
                     raise BankFileRefused(
                         f"bank file refused: {name}: {reason}; set bank.accept_test_files to reconcile it"
                     )
+                if own_accounts is not None:
+                    refuse_foreign_account(name, header, own_accounts)
             elif isinstance(event, Entry) and header is not None and builder is not None:
                 builder.add_entry(header, event)
             elif isinstance(event, camt.Statement) and builder is not None:
+                skipped = [p for p in event.problems if p.entry_skipped]
+                if skipped:
+                    # A file missing one of its entries would book some payments and lose another: refused whole.
+                    first = skipped[0]
+                    more = f" ({len(skipped)} entries cannot be read)" if len(skipped) > 1 else ""
+                    raise BankFileRefused.at(
+                        name,
+                        first.message.removeprefix("entry skipped: ") + more + "; the file is not booked in part",
+                        line=first.line,
+                        element=first.path,
+                        value=first.value,
+                    )
                 builder.warnings.extend(f"{name}: {p}" for p in event.problems)
+                builder.warnings.extend(f"{name}: {w}" for w in event.warnings)
     except CamtError as exc:
         reason = str(exc).replace(str(path), name)
-        raise BankFileRefused(f"bank file refused: {reason}") from None
+        raise BankFileRefused(
+            f"bank file refused: {reason}",
+            file=name,
+            line=exc.line,
+            element=exc.path,
+            value=exc.value,
+            reason=exc.reason,
+        ) from None
     if info is None or builder is None:
         raise BankFileRefused(f"bank file refused: {name}: no camt message found")
     warnings = [*(f"{name}: {w}" for w in info.warnings), *builder.warnings]

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from dunning.domain.matching.match import Allocation, ItemKind, PaymentRecord, WriteOff
 from dunning.store.bulk import in_chunks
@@ -29,37 +29,35 @@ from dunning.store.schema import (
     bank_files,
     bank_transaction_aliases,
     bank_transactions,
-    review_items,
 )
 
 __all__ = [
     "FEES",
     "INTEREST",
+    "QUARANTINED",
     "ZERO",
     "AliasedTransaction",
     "BookedTransaction",
     "JsonObject",
     "NewAllocation",
-    "NewReviewItem",
     "NewTransaction",
-    "ReviewRecord",
+    "QuarantinedFile",
     "StoredTransaction",
-    "cancel_open_reviews",
     "cost_paid",
-    "decide_review_item",
     "file_is_known",
     "find_transaction",
+    "forget_quarantined_file",
     "insert_aliases",
     "insert_allocations",
     "insert_bank_file",
-    "insert_review_items",
     "insert_transactions",
     "item_of",
     "known_keys",
     "load_history",
     "load_ignored_transactions",
-    "load_review_items",
+    "load_quarantined_files",
     "record_from_json",
+    "record_quarantined_file",
     "record_to_json",
     "reverse_allocations",
     "set_bank_file_summary",
@@ -74,6 +72,8 @@ JsonObject = dict[str, Any]
 ZERO = Decimal("0.00")
 #: The item ids under which a case's costs are allocated (``allocations.item``): every fee, and interest.
 FEES, INTEREST = "fees", "interest"
+#: ``bank_files.status`` of a file refused and set aside (see :func:`record_quarantined_file`).
+QUARANTINED = "quarantined"
 _CHUNK = 5000  # transaction keys and aliases per IN (...) list
 
 
@@ -199,39 +199,86 @@ class NewAllocation:
     item: str
 
 
-@dataclass(frozen=True, slots=True)
-class NewReviewItem:
-    """A payment for a person to decide (``review_items``)."""
-
-    transaction_id: int
-    case_id: int | None
-    evidence: JsonObject
-    recorded_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewRecord:
-    """A review item with the bank transaction it asks about."""
-
-    id: int
-    status: str
-    case_id: int | None
-    evidence: JsonObject
-    transaction_id: int
-    key: str
-    booking_date: date | None
-    amount: Decimal
-    currency: str
-    remittance: str | None
-    detail: JsonObject
-
-
 # ---------------------------------------------------------------------------------- bank files
 
 
 def file_is_known(conn: Connection, sha256: str) -> bool:
-    """Whether a bank file with this content was recorded before (under any name)."""
-    return conn.execute(select(bank_files.c.id).where(bank_files.c.sha256 == sha256)).first() is not None
+    """Whether a bank file with this content was reconciled before (under any name).
+
+    A quarantined file is not: it is read again whenever it comes again (and refused again, named,
+    unless the reason went away), never skipped as if it had been booked.
+    """
+    query = select(bank_files.c.id).where(bank_files.c.sha256 == sha256, bank_files.c.status != QUARANTINED)
+    return conn.execute(query).first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedFile:
+    """A bank file set aside: what was wrong (file, line, element, value, reason), when, how often."""
+
+    id: int
+    sha256: str
+    file_name: str
+    first_refused_at: datetime
+    times: int
+    facts: JsonObject
+
+
+def record_quarantined_file(
+    conn: Connection, *, sha256: str, file_name: str, facts: JsonObject, recorded_at: datetime
+) -> QuarantinedFile:
+    """Record a refused file (``bank_files.status`` 'quarantined'); a second refusal counts up the first."""
+    row = conn.execute(
+        select(bank_files.c.id, bank_files.c.summary, bank_files.c.recorded_at).where(
+            bank_files.c.sha256 == sha256, bank_files.c.status == QUARANTINED
+        )
+    ).first()
+    if row is None:
+        summary: JsonObject = {**facts, "times": 1, "last_refused_at": recorded_at.isoformat()}
+        inserted = conn.execute(
+            insert(bank_files)
+            .values(
+                sha256=sha256,
+                file_name=file_name[:500],
+                message=None,
+                status=QUARANTINED,
+                summary=summary,
+                recorded_at=recorded_at,
+            )
+            .returning(bank_files.c.id)
+        )
+        return QuarantinedFile(int(inserted.scalar_one()), sha256, file_name, recorded_at, 1, summary)
+    times = int(dict(row.summary or {}).get("times", 1)) + 1
+    summary = {**facts, "times": times, "last_refused_at": recorded_at.isoformat()}
+    conn.execute(update(bank_files).where(bank_files.c.id == row.id).values(summary=summary))
+    return QuarantinedFile(int(row.id), sha256, file_name, row.recorded_at, times, summary)
+
+
+def forget_quarantined_file(conn: Connection, sha256: str) -> None:
+    """A quarantined file now reads: its quarantine record gives way to the processed one."""
+    conn.execute(delete(bank_files).where(bank_files.c.sha256 == sha256, bank_files.c.status == QUARANTINED))
+
+
+def load_quarantined_files(conn: Connection) -> list[QuarantinedFile]:
+    """Every file in quarantine, oldest first."""
+    query = (
+        select(
+            bank_files.c.id, bank_files.c.sha256, bank_files.c.file_name, bank_files.c.recorded_at, bank_files.c.summary
+        )
+        .where(bank_files.c.status == QUARANTINED)
+        .order_by(bank_files.c.id)
+    )
+    return [
+        QuarantinedFile(
+            int(r.id),
+            r.sha256,
+            r.file_name,
+            r.recorded_at,
+            int(dict(r.summary or {}).get("times", 1)),
+            dict(r.summary or {}),
+        )
+        for r in conn.execute(query)
+    ]
 
 
 def insert_bank_file(conn: Connection, *, sha256: str, file_name: str, message: str, recorded_at: datetime) -> int:
@@ -283,8 +330,18 @@ def insert_transactions(conn: Connection, transactions: Sequence[NewTransaction]
     return [int(tx_id) for tx_id in inserted.scalars()]
 
 
-def insert_aliases(conn: Connection, aliases: Sequence[tuple[str, int]]) -> None:
-    """Record ``(alias, transaction id)`` pairs: identities of a transaction, or a collective's link keys."""
+def insert_aliases(conn: Connection, aliases: Sequence[tuple[str, int]], *, skip_known: bool = False) -> None:
+    """Record ``(alias, transaction id)`` pairs: identities of a transaction, or a collective's link keys.
+
+    ``skip_known``: leave out aliases an earlier transaction holds (a mark that only the first may keep).
+    """
+    if skip_known:
+        names = [alias for alias, _ in aliases]
+        known: set[str] = set()
+        for part in in_chunks(names, _CHUNK):
+            query = select(bank_transaction_aliases.c.alias).where(bank_transaction_aliases.c.alias.in_(part))
+            known.update(conn.execute(query).scalars())
+        aliases = [(alias, tx_id) for alias, tx_id in aliases if alias not in known]
     for chunk in in_chunks(aliases, _CHUNK):
         conn.execute(
             insert(bank_transaction_aliases), [{"alias": alias, "transaction_id": tx_id} for alias, tx_id in chunk]
@@ -430,87 +487,6 @@ def insert_allocations(conn: Connection, rows: Sequence[NewAllocation]) -> None:
 def reverse_allocations(conn: Connection, tx_id: int) -> None:
     """Mark what transaction ``tx_id`` paid as reversed (a return or reversal undid it)."""
     conn.execute(update(allocations).where(allocations.c.transaction_id == tx_id).values(reversed=True))
-
-
-# ---------------------------------------------------------------------------------- the review queue
-
-
-def insert_review_items(conn: Connection, items: Sequence[NewReviewItem]) -> None:
-    """Open review items for these transactions."""
-    if items:
-        conn.execute(
-            insert(review_items),
-            [
-                {
-                    "transaction_id": i.transaction_id,
-                    "case_id": i.case_id,
-                    "status": "open",
-                    "evidence": i.evidence,
-                    "recorded_at": i.recorded_at,
-                }
-                for i in items
-            ],
-        )
-
-
-def cancel_open_reviews(conn: Connection, tx_id: int) -> None:
-    """Cancel the open review items of transaction ``tx_id``: what they asked is answered."""
-    conn.execute(
-        update(review_items)
-        .where(review_items.c.transaction_id == tx_id, review_items.c.status == "open")
-        .values(status="cancelled")
-    )
-
-
-def load_review_items(conn: Connection, *, status: str | None = None, item_id: int | None = None) -> list[ReviewRecord]:
-    """Review items, oldest first: those with ``status`` (all when None), or the one item ``item_id``."""
-    query = (
-        select(
-            review_items.c.id,
-            review_items.c.status,
-            review_items.c.case_id,
-            review_items.c.evidence,
-            bank_transactions.c.id.label("tx_id"),
-            bank_transactions.c.key,
-            bank_transactions.c.booking_date,
-            bank_transactions.c.amount,
-            bank_transactions.c.currency,
-            bank_transactions.c.remittance,
-            bank_transactions.c.detail,
-        )
-        .join(bank_transactions, bank_transactions.c.id == review_items.c.transaction_id)
-        .order_by(review_items.c.id)
-    )
-    if status:
-        query = query.where(review_items.c.status == status)
-    if item_id is not None:
-        query = query.where(review_items.c.id == item_id)
-    return [
-        ReviewRecord(
-            id=int(row.id),
-            status=row.status,
-            case_id=row.case_id,
-            evidence=dict(row.evidence or {}),
-            transaction_id=int(row.tx_id),
-            key=row.key,
-            booking_date=row.booking_date,
-            amount=row.amount,
-            currency=row.currency,
-            remittance=row.remittance,
-            detail=dict(row.detail or {}),
-        )
-        for row in conn.execute(query)
-    ]
-
-
-def decide_review_item(
-    conn: Connection, item_id: int, *, status: str, evidence: JsonObject, case_id: int | None = None
-) -> None:
-    """Record a person's decision on a review item (``case_id``: the case it was applied to, if any)."""
-    values: JsonObject = {"status": status, "evidence": evidence}
-    if case_id is not None:
-        values["case_id"] = case_id
-    conn.execute(update(review_items).where(review_items.c.id == item_id).values(**values))
 
 
 # ---- used by letters ----

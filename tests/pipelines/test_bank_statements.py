@@ -25,6 +25,12 @@ pytestmark = pytest.mark.requires_corpus  # every test feeds the flow a real ban
 STATEMENT = CAMT_CORPUS / "camt2coda" / "account_statement.xml"
 
 
+@pytest.fixture(autouse=True)
+def statement_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The corpus statement is for BE86463768548050: the workspace owns it too (bank.accounts)."""
+    monkeypatch.setenv("DUNNING_BANK_ACCOUNTS", "BE68539007547034,BE86463768548050")
+
+
 def _bank_tables(workspace: Path) -> dict[str, Any]:
     store = open_store(f"sqlite:///{workspace / 'state.db'}")
     try:
@@ -71,7 +77,7 @@ def test_new_bank_files_are_read_reconciled_and_reported_and_a_bad_one_does_not_
     result = reconciliation["result"]
     assert (result["files"], result["files_processed"], result["files_refused"]) == (2, 1, 1)
     assert sum(o["count"] for o in result["outcomes"].values()) == 3  # each of the three entries has an outcome
-    assert _bank_tables(workspace)["bank_files"] == 1
+    assert _bank_tables(workspace)["bank_files"] == 2  # the statement, and the truncated file in quarantine
     # the use case moved the originals to the archive beside the inbox, and set the bad file aside
     assert sorted(p.name for p in inbox.iterdir()) == ["upload.xml.part"]
     assert (workspace / "bank" / "archive" / STATEMENT.name).exists()

@@ -10,22 +10,27 @@ import pytest
 
 from dunning.store import Store
 from dunning.store.payments import (
-    NewReviewItem,
     NewTransaction,
     StoredTransaction,
-    cancel_open_reviews,
-    decide_review_item,
     file_is_known,
     find_transaction,
+    forget_quarantined_file,
     insert_aliases,
     insert_bank_file,
-    insert_review_items,
     insert_transactions,
     known_keys,
     load_ignored_transactions,
-    load_review_items,
+    load_quarantined_files,
+    record_quarantined_file,
     set_transaction_detail,
     transactions_by_alias,
+)
+from dunning.store.review import (
+    NewReviewItem,
+    cancel_open_reviews,
+    decide_review_item,
+    insert_review_items,
+    load_review_items,
 )
 
 RECORDED = datetime(2026, 11, 20, 22, 0, tzinfo=UTC)
@@ -105,3 +110,22 @@ def test_review_items_are_opened_decided_and_cancelled(store: Store) -> None:
         everything = load_review_items(conn)
         assert [(r.status, "decision" in r.evidence) for r in everything] == [("rejected", True), ("cancelled", False)]
         assert load_review_items(conn, status="open") == []
+
+
+def test_a_quarantined_file_is_recorded_counted_and_gives_way_once_it_reads(store: Store) -> None:
+    facts = {"file": "bad.xml", "line": 12, "element": "Document/Ntry/Chrgs/Rcrd", "value": None, "reason": "no Amt"}
+    later = datetime(2026, 11, 21, 22, 0, tzinfo=UTC)
+    with store.begin() as conn:
+        first = record_quarantined_file(conn, sha256="c" * 64, file_name="bad.xml", facts=facts, recorded_at=RECORDED)
+        assert (first.times, first.first_refused_at, first.facts["line"]) == (1, RECORDED, 12)
+        assert not file_is_known(conn, "c" * 64)  # refused is not booked: it is read again when it comes again
+    with store.begin() as conn:
+        again = record_quarantined_file(conn, sha256="c" * 64, file_name="bad-2.xml", facts=facts, recorded_at=later)
+        assert again.id == first.id and again.times == 2
+        assert again.first_refused_at.replace(tzinfo=UTC) == RECORDED
+        (listed,) = load_quarantined_files(conn)
+        assert (listed.file_name, listed.times, listed.facts["reason"]) == ("bad.xml", 2, "no Amt")
+        forget_quarantined_file(conn, "c" * 64)
+        assert load_quarantined_files(conn) == []
+        insert_bank_file(conn, sha256="c" * 64, file_name="bad.xml", message="camt.053", recorded_at=later)
+        assert file_is_known(conn, "c" * 64)

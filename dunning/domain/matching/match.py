@@ -50,6 +50,7 @@ from dunning.domain.matching.allocation import Allocated, WorkingCase, allocate,
 from dunning.domain.matching.history import PaymentHistory
 from dunning.domain.matching.iban import decide_by_iban
 from dunning.domain.matching.index import AmountHit, MatchIndex, gc_paused
+from dunning.domain.matching.mistyped import mistyped_reference_candidates
 from dunning.domain.matching.model import (
     LEGAL_ORDER_BGB_367,
     Allocation,
@@ -392,8 +393,17 @@ class _Run:
         table = self.index.amounts(wanted, now)
         for tx, evidence in self.deferred:
             hits = [hit for value in windows[tx.key] for hit in table.get((tx.currency, value), ())]
-            if not self._rule_amount_name(tx, evidence, hits):
+            if not self._rule_amount_name(tx, evidence, hits) and not self._rule_mistyped_reference(tx, evidence):
                 self._unmatched(tx, "no rule identified a case", evidence)
+
+    def _rule_mistyped_reference(self, tx: BankTransaction, evidence: list[Evidence]) -> bool:
+        """Check digits that fail still name candidates for review (:mod:`dunning.domain.matching.mistyped`)."""
+        candidates = mistyped_reference_candidates(tx, self.index, self._debtor_name, self.config.name_threshold)
+        if not candidates:
+            return False
+        reason = "the reference's check digits fail: candidates from the reference, the payer's account or name"
+        self._suggest(tx, Rule.STRUCTURED_REFERENCE, reason, candidates, evidence)
+        return True
 
     def _named_in_text(self, tx: BankTransaction, case_id: str) -> list[str]:
         """Invoices of ``case_id`` whose numbers the free text names."""

@@ -53,6 +53,7 @@ __all__ = [
     "normalize_name",
     "normalize_reference",
     "structured_ref",
+    "with_valid_check_digits",
 ]
 
 _OGM_LENGTH = 12
@@ -108,6 +109,22 @@ def check_digits_valid(kind: RefKind, canonical: str) -> bool:
     if kind is RefKind.BE_OGM:
         return bool(ogm_vcs.is_valid(canonical))
     return True
+
+
+def with_valid_check_digits(kind: RefKind, canonical: str) -> str | None:
+    """The reference with its check digits recomputed from its body (a payer who mistyped them).
+
+    OGM: the first 10 digits, then their mod 97 (97 for 0); RF: ``RF`` + ISO 7064 mod 97-10 + body.
+    None for other kinds, or a body that cannot carry check digits.
+    """
+    if kind is RefKind.BE_OGM and len(canonical) == _OGM_LENGTH and canonical.isdigit():
+        body = canonical[:10]
+        return f"{body}{int(body) % 97 or 97:02d}"
+    if kind is RefKind.RF and len(canonical) > 4 and canonical[4:].isalnum():
+        body = canonical[4:]
+        digits = "".join(str(int(c, 36)) for c in body + "RF00")
+        return f"RF{98 - int(digits) % 97:02d}{body}"
+    return None
 
 
 def normalize_reference(value: str) -> tuple[RefKind, str, bool]:

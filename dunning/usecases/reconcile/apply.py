@@ -38,13 +38,10 @@ from dunning.domain.matching.match import (
 from dunning.store.payments import (
     ZERO,
     JsonObject,
-    NewReviewItem,
     NewTransaction,
-    cancel_open_reviews,
     find_transaction,
     insert_aliases,
     insert_bank_file,
-    insert_review_items,
     insert_transactions,
     known_keys,
     load_history,
@@ -52,6 +49,7 @@ from dunning.store.payments import (
     set_bank_file_summary,
     set_transaction_detail,
 )
+from dunning.store.review import NewReviewItem, cancel_open_reviews, insert_review_items
 from dunning.usecases.reconcile.booking import Applier, CaseBook, CaseChange, learn_ibans, load_cases
 from dunning.usecases.reconcile.collective import Collectives
 from dunning.usecases.reconcile.report import ReportRow, write_report
@@ -82,6 +80,8 @@ class FileResult:
     warnings: tuple[str, ...] = ()
     path: str | None = None  # the file given (a ZIP for its members)
     collectives: dict[str, int] = field(default_factory=dict)
+    #: a refused file: file, line, element, value, reason, and the quarantine report written
+    refusal: JsonObject | None = None
 
     def as_dict(self) -> JsonObject:
         return {
@@ -97,6 +97,7 @@ class FileResult:
             "warnings": list(self.warnings),
             "path": self.path,
             "collectives": dict(self.collectives),
+            "refusal": self.refusal,
         }
 
 
@@ -151,7 +152,7 @@ class FileRun:
         learn_ibans(book, history)
         lines = self.collectives.recognise(self._recognise(self.file.lines))
         applied = {line.key for line in lines if line.key in self.stored}
-        to_match = [line.tx for line in lines if line.skip is None]
+        to_match = [line.tx for line in lines if line.skip is None and line.review is None]
         result = match_payments(
             to_match,
             book.refs.values(),
@@ -197,12 +198,12 @@ class FileRun:
     def _recognise(self, lines: Sequence[BankLine]) -> list[BankLine]:
         """Give a line known by an identity of an earlier transaction that transaction's key."""
         stored, by_alias = known_keys(
-            self.conn, (line.key for line in lines), (a for line in lines for a in line.aliases)
+            self.conn, (line.key for line in lines), (a for line in lines for a in line.recognised_by)
         )
         self.stored = set(stored)
         out = []
         for line in lines:
-            known = next((by_alias[a] for a in line.aliases if a in by_alias), None)
+            known = next((by_alias[a] for a in line.recognised_by if a in by_alias), None)
             if known is not None and known != line.key:
                 line = dataclasses.replace(line, tx=_with_key(line.tx, known))
                 self.stored.add(known)
@@ -227,6 +228,7 @@ class FileRun:
         seen: set[str] = set()
         batch_keys: dict[int, list[str]] = defaultdict(list)
         anchors: dict[int, str] = {}
+        to_review: list[BankLine] = []
         for line in lines:
             if line.batch is not None and line.key not in self.stored and line.key not in batch_keys[line.batch.number]:
                 batch_keys[line.batch.number].append(line.key)
@@ -267,6 +269,11 @@ class FileRun:
             elif line.skip is not None:
                 detail.update(reason=line.skip)
                 report = dataclasses.replace(report, reason=line.skip)
+            elif line.review is not None:
+                status = "unmatched"
+                detail.update(reason=line.review, record=record_to_json(_unapplied(tx)))
+                report = dataclasses.replace(report, outcome="unmatched", reason=line.review)
+                to_review.append(line)
             else:
                 status, report = decisions.describe(tx.key, detail, report)
             if tx.key in decisions.records:
@@ -296,10 +303,13 @@ class FileRun:
         aliases = [
             (alias, self.tx_ids[line.key])
             for line in new_lines
-            if line.key in result.applied_keys
+            if line.key in result.applied_keys or line.review is not None
             for alias in line.aliases
         ]
-        insert_aliases(self.conn, aliases)
+        insert_aliases(self.conn, aliases, skip_known=True)  # a party: mark stays with the first payment
+        for line in to_review:
+            waiting = Unmatched(line.key, line.tx.amount, line.tx.currency, line.review or "", ())
+            self._review(line.key, None, waiting)
 
     def _detail(self, line: BankLine) -> JsonObject:
         tx = line.tx
@@ -562,3 +572,21 @@ class _Decisions:
 
 def _with_key(tx: BankTransaction, key: str) -> BankTransaction:
     return dataclasses.replace(tx, key=key)
+
+
+def _unapplied(tx: BankTransaction) -> PaymentRecord:
+    """The payment record of a transaction sent to review unmatched: all of it waits, unapplied."""
+    return PaymentRecord(
+        tx_key=tx.key,
+        booking_date=tx.booking_date,
+        amount=tx.amount,
+        currency=tx.currency,
+        end_to_end_id=tx.end_to_end_id,
+        reference=None,
+        debtor_iban=tx.debtor_iban,
+        allocations=(),
+        write_offs=(),
+        credit_case_id=None,
+        credit=ZERO,
+        unapplied=tx.amount,
+    )

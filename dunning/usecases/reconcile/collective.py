@@ -39,15 +39,13 @@ from sqlalchemy import Connection
 from dunning.bank.read import BankLine, BatchLink
 from dunning.store.payments import (
     JsonObject,
-    NewReviewItem,
     StoredTransaction,
-    cancel_open_reviews,
     insert_aliases,
-    insert_review_items,
     load_ignored_transactions,
     set_transaction_detail,
     transactions_by_alias,
 )
+from dunning.store.review import NewReviewItem, cancel_open_reviews, insert_review_items
 
 __all__ = ["AWAITING", "COLLECTIVE_GRACE_DAYS", "LINKED", "Collectives"]
 

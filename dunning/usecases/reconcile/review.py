@@ -23,13 +23,11 @@ from dunning.errors import InputError, NotFound
 from dunning.store import Store
 from dunning.store.payments import (
     JsonObject,
-    ReviewRecord,
-    decide_review_item,
-    load_review_items,
     record_from_json,
     record_to_json,
     set_transaction_matched,
 )
+from dunning.store.review import ReviewRecord, decide_review_item, load_review_items
 from dunning.usecases.reconcile.booking import Applier, CaseChange, load_cases
 from dunning.usecases.reconcile.settings import HISTORY_DAYS, match_config
 from dunning.workspace import Workspace

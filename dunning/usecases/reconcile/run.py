@@ -26,10 +26,16 @@ database transaction** (the file is applied whole, or not at all):
    (:mod:`dunning.usecases.reconcile.collective`).
 5. A report is written to ``output/reports/`` as CSV and Parquet.
 
-A file that cannot be read (not camt, malformed, unsafe XML, a ZIP bomb) is refused with a
-message naming it; the other files go on. ``creditor_notified`` events record what the
-creditor's system must be told; ``dunning notify`` posts each once as a signed ``payment_update``
-webhook (:mod:`dunning.usecases.notify.webhooks`).
+A file that cannot be used (not camt, malformed, unsafe XML, a ZIP bomb, an entry that cannot be
+read, an amount past 18 digits or beyond what the store holds, a currency that is not ISO 4217, a
+statement for an account not in ``bank.accounts``) is refused whole, never booked in part, with a
+message naming the file, line, element and value; it is quarantined: recorded in ``bank_files``
+(status ``quarantined``, read again and named again if it comes again), a report written to
+``bank/refused/<file>.report.txt``, and from the inbox the file itself set aside beside it. The
+other files go on; the command's exit code is 1 when some files were refused.
+
+``creditor_notified`` events record what the creditor's system must be told; ``dunning notify``
+posts each once as a signed ``payment_update`` webhook (:mod:`dunning.usecases.notify.webhooks`).
 """
 
 from __future__ import annotations
@@ -43,15 +49,22 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
-from dunning.bank.inbox import expand_zip, fetch_inbox, is_zip, tidy_staged
+from dunning.bank.inbox import expand_zip, fetch_inbox, is_zip, note_set_aside, tidy_staged, write_refusal_report
 from dunning.bank.read import BankFileRefused, read_bank_file
+from dunning.bank.refusal import compact_account
 from dunning.domain.matching.match import MatchConfig
 from dunning.errors import InputError
 from dunning.ports import sha256_file
 from dunning.store import Store
-from dunning.store.payments import ZERO, JsonObject, file_is_known
+from dunning.store.payments import (
+    ZERO,
+    JsonObject,
+    file_is_known,
+    forget_quarantined_file,
+    record_quarantined_file,
+)
 from dunning.usecases.reconcile.apply import FileResult, FileRun
 from dunning.usecases.reconcile.settings import HISTORY_DAYS, match_config
 from dunning.workspace import Workspace
@@ -106,6 +119,7 @@ class ReconcileResult:
             "files_processed": sum(f.status == "processed" for f in self.files),
             "files_already_processed": sum(f.status == "already_processed" for f in self.files),
             "files_refused": len(self.refused),
+            "refusals": [f.refusal or {"file": f.file, "reason": f.error} for f in self.refused],
             "outcomes": {o: {"count": counts.get(o, 0), "amount": str(sums.get(o, ZERO))} for o in OUTCOMES},
             "duplicates": counts.get("duplicate", 0),
             "cases_paid": sorted(cases.get("paid", ())),
@@ -138,8 +152,9 @@ def reconcile_files(
             with tempfile.TemporaryDirectory(prefix="dunning-zip-") as folder:
                 try:
                     members = expand_zip(path, Path(folder))
-                except InputError as exc:
-                    results.append(FileResult(path.name, sha256_file(path), "refused", error=str(exc), path=str(path)))
+                except BankFileRefused as exc:
+                    refused = _quarantine(store, workspace, path.name, sha256_file(path), exc, recorded_at)
+                    results.append(dataclasses.replace(refused, path=str(path)))
                     continue
                 for member, shown in members:
                     one = _reconcile_one(store, workspace, member, shown, as_of, config, recorded_at)
@@ -162,7 +177,12 @@ def reconcile_inbox(
     result = reconcile_files(store, workspace, paths, as_of=as_of, recorded_at=recorded_at)
     refused = {f.path for f in result.files if f.status == "refused"}
     for path in paths:
-        tidy_staged(workspace, path, refused=str(path) in refused)
+        moved_to = tidy_staged(workspace, path, refused=str(path) in refused)
+        if moved_to is not None:
+            for f in result.files:
+                if f.path == str(path) and f.refusal is not None and f.refusal.get("report"):
+                    note_set_aside(Path(str(f.refusal["report"])), moved_to)
+                    f.refusal["set_aside_as"] = str(moved_to)
     return result
 
 
@@ -193,17 +213,58 @@ def _reconcile_one(
             display_name=shown,
             refuse_test_data=not bank.accept_test_files,
             test_accounts=frozenset(a.replace(" ", "").upper() for a in bank.test_accounts),
+            own_accounts=own_accounts(workspace),
         )
     except BankFileRefused as exc:
-        return FileResult(shown, sha, "refused", error=str(exc))
+        return _quarantine(store, workspace, shown, sha, exc, recorded_at)
+    except _UNFORESEEN as exc:  # a reading no rule foresaw: the file waits aside, the run goes on
+        refused = BankFileRefused.at(shown, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})")
+        return _quarantine(store, workspace, shown, sha, refused, recorded_at)
     try:
         with store.begin() as conn:
             if file_is_known(conn, sha):
                 return FileResult(shown, sha, "already_processed", bank_file.message)
+            forget_quarantined_file(conn, sha)
             return FileRun(conn, workspace, bank_file, sha, as_of, config, recorded_at).run()
+    except DataError as exc:
+        # A value the database cannot hold: nothing of the file landed (one transaction); set it aside.
+        reason = f"a value the store cannot hold ({str(exc.orig).splitlines()[0][:200]})"
+        return _quarantine(store, workspace, shown, sha, BankFileRefused.at(shown, reason), recorded_at)
     except IntegrityError:
         # Another process recorded the same file (or transaction) first: nothing of ours landed.
         with store.begin() as conn:
             if file_is_known(conn, sha):
                 return FileResult(shown, sha, "already_processed", bank_file.message)
         raise
+
+
+#: Exceptions a reading that no rule foresaw can raise: the file is refused, never the run stopped.
+_UNFORESEEN = (ArithmeticError, LookupError, ValueError, TypeError, AttributeError)
+
+
+def _quarantine(
+    store: Store, workspace: Workspace, shown: str, sha: str, exc: BankFileRefused, recorded_at: datetime
+) -> FileResult:
+    """Refuse a file: record it in the store (never silently retried or skipped) and write its report.
+
+    The report (``bank/refused/<file>.report.txt``) names the file, line, element, value and reason;
+    the inbox sets the file itself beside it (:func:`dunning.bank.inbox.tidy_staged`).
+    """
+    facts: JsonObject = {**exc.facts(), "file": exc.file or shown, "sha256": sha or None}
+    error = str(exc)
+    if sha:
+        with store.begin() as conn:
+            record = record_quarantined_file(conn, sha256=sha, file_name=shown, facts=facts, recorded_at=recorded_at)
+        facts["times"] = record.times
+        facts["refused_at"] = record.first_refused_at.isoformat()
+        if record.times > 1:
+            error += f" (refused {record.times} times since {record.first_refused_at.date().isoformat()})"
+    report = write_refusal_report(workspace, shown, facts)
+    facts["report"] = str(report)
+    return FileResult(shown, sha, "refused", error=f"{error}; report: {report}", refusal=facts)
+
+
+def own_accounts(workspace: Workspace) -> frozenset[str]:
+    """The accounts whose statements this workspace reconciles: ``bank.accounts``, else the creditor's IBAN."""
+    config = workspace.config
+    return frozenset(compact_account(a) for a in (config.bank.accounts or [config.creditor.iban]))

@@ -23,6 +23,7 @@ from dunning.store.schema import allocations, bank_transaction_aliases, bank_tra
 from dunning.usecases.reconcile.collective import COLLECTIVE_GRACE_DAYS
 from dunning.usecases.reconcile.review import ReviewError, accept_review, list_review
 from dunning.usecases.reconcile.run import ReconcileResult, reconcile_files
+from tests.usecases.reconcile.accounts import account_of, with_accounts
 from tests.usecases.reconcile.camt_build import ACCOUNT, CORPUS, Payment, assert_valid
 from tests.usecases.reconcile.conftest import BANK_DAY, Bench
 
@@ -48,7 +49,9 @@ def _write(folder: Path, name: str, kind: str, entries: list[Payment | Collectiv
 
 
 def _reconcile(bench: Bench, *paths: Path, on: date = BANK_DAY) -> ReconcileResult:
-    return reconcile_files(bench.store, bench.workspace, list(paths), as_of=on)
+    # PostFinance's real files are for its test account: the bench's creditor holds it too here.
+    workspace = with_accounts(bench, *sorted({a for p in paths if (a := account_of(p)) and a != ACCOUNT}))
+    return reconcile_files(bench.store, workspace, list(paths), as_of=on)
 
 
 def _allocated(bench: Bench) -> dict[int, Decimal]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from dunning.store.schema import allocations, bank_transactions, case_events
 from dunning.usecases.reconcile.review import accept_review, list_review, reject_review
 from dunning.usecases.reconcile.run import reconcile_files
+from tests.usecases.reconcile.accounts import account_of, corpus_accounts, with_accounts
 from tests.usecases.reconcile.camt_build import CORPUS, Payment, write_camt
 from tests.usecases.reconcile.conftest import BANK_DAY, Bench
 
@@ -142,7 +143,8 @@ def test_a_return_reopens_the_case_and_charges_the_bank_fee_once(bench: Bench) -
 def test_a_batch_summary_waits_for_its_details(bench: Bench) -> None:
     """A camt.053 entry announcing 82 transactions with one summary detail (AC-08) is not matched itself."""
     path = CORPUS / "camt2coda" / "lt-dbbe-camt053-2024-03-14.xml"
-    result = reconcile_files(bench.store, bench.workspace, [path], as_of=BANK_DAY)
+    workspace = with_accounts(bench, str(account_of(path)))
+    result = reconcile_files(bench.store, workspace, [path], as_of=BANK_DAY)
     (file,) = result.files
     assert file.counts == {"ignored": 13, "unmatched": 1, "review_items": 1}  # the one plain credit waits for review
     with bench.store.begin() as conn:
@@ -158,7 +160,8 @@ def test_refused_files_are_named_and_the_others_go_on(bench: Bench) -> None:
     broken.write_bytes(write_camt(bench.root, "x.xml", "054", [Payment("1.00")], day=BANK_DAY).read_bytes()[:300])
     good = write_camt(bench.root, "good.xml", "054", [Payment("66.94", ref=bench.reference(2))], day=BANK_DAY)
     corpus = CORPUS / "genkgo" / "camt053.v8.xml"
-    result = reconcile_files(bench.store, bench.workspace, [not_camt, broken, good, corpus], as_of=BANK_DAY)
+    workspace = with_accounts(bench, str(account_of(corpus)))
+    result = reconcile_files(bench.store, workspace, [not_camt, broken, good, corpus], as_of=BANK_DAY)
     statuses = {f.file: f.status for f in result.files}
     assert statuses == {
         "hello.xml": "refused",
@@ -180,7 +183,8 @@ def test_refused_files_are_named_and_the_others_go_on(bench: Bench) -> None:
 def test_every_corpus_file_reconciles_or_is_refused_cleanly(bench: Bench) -> None:
     files = sorted(CORPUS.rglob("*.xml"))
     assert len(files) > 50
-    result = reconcile_files(bench.store, bench.workspace, files, as_of=date(2026, 11, 1))
+    workspace = with_accounts(bench, *corpus_accounts())  # as if the creditor held every corpus account
+    result = reconcile_files(bench.store, workspace, files, as_of=date(2026, 11, 1))
     assert {f.status for f in result.files} <= {"processed", "refused", "already_processed"}
     assert sum(f.status == "processed" for f in result.files) > 50
     for refused in result.refused:
