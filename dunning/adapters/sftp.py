@@ -187,6 +187,10 @@ def classify_error(exc: BaseException, context: str) -> DeliveryError:
             return PermanentDeliveryError(f"{context}: {reason}")
         if exc.errno in (errno.ECONNRESET, errno.ECONNREFUSED, errno.EPIPE, errno.ETIMEDOUT):
             return TransientDeliveryError(f"{context}: {exc}")
+        # paramiko's channel says "Socket is closed" (no errno) when the connection died under it; an SFTP
+        # status the server sent back (SFTP_FAILURE...) is an OSError without errno too, but never says this.
+        if exc.errno is None and "socket is closed" in str(exc).lower():
+            return TransientDeliveryError(f"{context}: connection lost ({exc})")
         return PermanentDeliveryError(f"{context}: server refused the operation ({exc})")
     return PermanentDeliveryError(f"{context}: unexpected {type(exc).__name__}: {exc}")
 

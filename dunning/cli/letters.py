@@ -11,6 +11,7 @@ import click
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
+from dunning.cli.progress import progress_bar
 from dunning.errors import WorkspaceError
 from dunning.letters import LetterKind
 from dunning.usecases.letters.data import letter_for_case
@@ -37,8 +38,10 @@ def letters_command(ctx: click.Context, run_date: datetime | None, workers: int 
     workspace = get_workspace(ctx)
     store = get_store(ctx)
     day = resolve_date(ctx, run_date)
-    rendered = render_letters(store, workspace, day, workers=workers, env=os.environ)
-    sent = send_letters(store, workspace, day)
+    with progress_bar("Rendering letters", fmt) as report:
+        rendered = render_letters(store, workspace, day, workers=workers, env=os.environ, progress=report)
+    with progress_bar("Delivering batches", fmt) as report:
+        sent = send_letters(store, workspace, day, progress=report)
     summary = {
         "date": day.isoformat(),
         "rendered": rendered.rendered,

@@ -10,6 +10,7 @@ import click
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import emit, emit_object, err_console
+from dunning.cli.progress import progress_bar
 from dunning.store import Store
 from dunning.usecases.letters.acks import record_acknowledgements
 from dunning.usecases.letters.batches import list_print_batches
@@ -49,7 +50,8 @@ def deliver_command(ctx: click.Context, run_date: datetime | None, fmt: str) -> 
     """
     workspace = get_workspace(ctx)
     day = resolve_date(ctx, run_date)
-    sent = send_letters(get_store(ctx), workspace, day)
+    with progress_bar("Delivering batches", fmt) as report:
+        sent = send_letters(get_store(ctx), workspace, day, progress=report)
     summary = sent.summary()
     if fmt == "json":
         emit_object(summary, fmt)

@@ -62,6 +62,7 @@ from dunning.print.batching import (
     PrintProfile,
     batch_number,
     plan_batches,
+    profile_code_of,
     rebuild_batch,
 )
 from dunning.print.delivery import (
@@ -103,6 +104,7 @@ __all__ = [
     "parse_acknowledgements",
     "plan_batches",
     "process_acknowledgements",
+    "profile_code_of",
     "read_new_acknowledgements",
     "rebuild_batch",
 ]

@@ -265,6 +265,15 @@ def _split(
     return chunks
 
 
+def profile_code_of(batch_id: str) -> str:
+    """The print profile code a batch id was made for (``<prefix><date>-<code>-<nnn>-<hash>``).
+
+    >>> profile_code_of("P20261124-DK-DL-STANDARD-DOM-R-002-3f9a1c2e")
+    'DK-DL-STANDARD-DOM-R'
+    """
+    return batch_id.split("-", 1)[1].rsplit("-", 2)[0]
+
+
 def batch_number(batch_id: str) -> int:
     """The running number of a batch within its date and profile.
 
@@ -305,7 +314,8 @@ def rebuild_batch(batch_id: str, letters: Sequence[PrintLetter], rules: Batching
         )
         profiles.add(profile.code)
         planned.append(PlannedLetter(letter, sequence, letter.page_count, blanks, sheets, chosen.name))
-    if len(profiles) != 1 or f"-{next(iter(profiles))}-" not in batch_id:
+    # Exactly the batch's profile: "-DK-DL-STANDARD-DOM-" is also part of a registered ("...-DOM-R-") batch's id.
+    if len(profiles) != 1 or next(iter(profiles)) != profile_code_of(batch_id):
         return BatchProblem(batch_id, f"batch {batch_id} cannot be laid out again: its letters now need print "
                             f"profiles {sorted(profiles)}")
     return PlannedBatch(batch_id, profile, tuple(planned))

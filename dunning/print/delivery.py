@@ -200,15 +200,20 @@ def deliver_batches(
     delivery_log: DeliveryLog,
     *,
     folder: str = "",
+    progress: Progress | None = None,
 ) -> DeliveryRun:
     """Deliver several batches; a failing batch is reported and the others go on.
 
     A transient failure (the server went away) stops the run early, since the next batches would
-    fail the same way; they are delivered by the next run.
+    fail the same way; they are delivered by the next run. ``progress(done, total)`` is called with
+    the batches handled so far (delivered or failed), before the first and after each.
     """
     reports: list[DeliveryReport] = []
     failures: list[DeliveryFailure] = []
-    for batch in batches:
+    todo = list(batches)
+    if progress is not None:
+        progress(0, len(todo))
+    for batch in todo:
         try:
             reports.append(deliver_batch(batch, transport, delivery_log, folder=folder))
         except PermanentDeliveryError as exc:
@@ -218,4 +223,7 @@ def deliver_batches(
             log.warning("delivery stopped at batch %s: %s", batch.batch_id, exc)
             failures.append(DeliveryFailure(batch.batch_id, exc))
             break
+        finally:
+            if progress is not None:
+                progress(len(reports) + len(failures), len(todo))
     return DeliveryRun(tuple(reports), tuple(failures))

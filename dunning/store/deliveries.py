@@ -254,6 +254,7 @@ class PrintBatchRecord:
     pages: int | None = None
     delivered_on: str | None = None
     destination: str | None = None
+    profile: str | None = None  # the print profile code the batch was made for
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +342,7 @@ def _print_batch(row: Row[Any]) -> PrintBatchRecord:
         built_on=date.fromisoformat(detail["batch_run_date"]),
         letter_ids=tuple(int(i) for i in detail.get("letters", ())),
         pages=detail.get("pages"), delivered_on=detail.get("delivered_on"), destination=detail.get("destination"),
+        profile=detail.get("profile"),
     )
 
 
@@ -366,6 +368,11 @@ def count_letters_by_batch(
     return {(batch, status): int(count) for batch, status, count in conn.execute(query)}
 
 
+def load_print_batches_built_on(conn: Connection, channel: str, built_on: date) -> list[PrintBatchRecord]:
+    """The batches on ``channel`` made for ``built_on``, whatever became of them (their numbers are taken)."""
+    return [batch for batch in load_print_batches(conn, channel) if batch.built_on == built_on]
+
+
 def load_pending_print_batches(conn: Connection, channel: str) -> list[PrintBatchRecord]:
     """The batches on ``channel`` recorded but not confirmed delivered, oldest first."""
     query = (select(deliveries).where(deliveries.c.channel == channel, deliveries.c.status == "pending")
@@ -378,6 +385,7 @@ def insert_pending_print_batch(conn: Connection, *, key: str, batch_id: str, cha
                                recorded_at: datetime) -> None:
     """Record a batch before anything of it is uploaded: from then on its letters belong to it.
 
+    ``letter_ids`` in the batch's order (sequence 1 first): a pending batch is laid out again from them.
     IntegrityError when the key is recorded already.
     """
     conn.execute(insert(deliveries).values(
@@ -403,12 +411,36 @@ def record_print_batch_upload(conn: Connection, batch: PrintBatchRecord, *, sha2
 
 
 def mark_print_batch_sent(conn: Connection, delivery_id: int, *, sha256: str, destination: str,
-                          delivered_on: date, recorded_at: datetime) -> None:
-    """The print house has the whole batch (its ready marker is up)."""
+                          delivered_on: date, recorded_at: datetime,
+                          left_out: Mapping[int, str] | None = None, pages: int | None = None,
+                          sheets: int | None = None) -> None:
+    """The print house has the whole batch (its ready marker is up).
+
+    ``left_out``: letters recorded in the batch but not in what was delivered (their PDF vanished or
+    changed), with the reason. They leave the batch's letters (kept under ``left_out``), so the store
+    says exactly what the print house has, and a later batch may take them; ``pages`` and ``sheets``
+    are then those delivered.
+    """
+    detail = _detail_of(conn, delivery_id)
+    changes: dict[str, Any] = {}
+    if left_out:
+        changes.update({k: v for k, v in (("pages", pages), ("sheets", sheets)) if v is not None})
+        changes["letters"] = [i for i in detail.get("letters", ()) if int(i) not in left_out]
+        changes["left_out"] = {**detail.get("left_out", {}), **{str(i): why for i, why in left_out.items()}}
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+        status="sent", detail={**detail, **changes, "sha256": sha256, "destination": destination,
+                               "delivered_on": delivered_on.isoformat()},
+        recorded_at=recorded_at))
+
+
+def mark_print_batch_void(conn: Connection, delivery_id: int, *, left_out: Mapping[int, str],
+                          recorded_at: datetime) -> None:
+    """A batch none of whose letters can go, and nothing of which reached the print house: it holds no letter
+    any more (they are kept under ``left_out``, free for a later batch) and is never delivered."""
     detail = _detail_of(conn, delivery_id)
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-        status="sent", detail={**detail, "sha256": sha256, "destination": destination,
-                               "delivered_on": delivered_on.isoformat()},
+        status="void", detail={**detail, "letters": [], "pages": 0, "sheets": 0,
+                               "left_out": {str(i): why for i, why in left_out.items()}},
         recorded_at=recorded_at))
 
 

@@ -41,8 +41,6 @@ def test_every_command_was_killed_and_the_undisturbed_runs_were_clean(sqlite_rep
     assert sqlite_report["letters"]["letters"]["planned"] == KILLS * 42
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: letters lost - batches after the first stay pending for good "
-                                       "after an interrupted upload with batch_size 20 ('cannot be rebuilt')")
 def test_no_letter_lost(sqlite_report: dict[str, Any]) -> None:
     letters = sqlite_report["letters"]["letters"]
     assert letters["never"] == 0

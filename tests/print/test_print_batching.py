@@ -7,7 +7,16 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dunning.print import BatchingRules, BatchProblem, Envelope, PrintLetter, batch_number, plan_batches, rebuild_batch
+from dunning.print import (
+    BatchingRules,
+    BatchProblem,
+    Envelope,
+    PrintLetter,
+    batch_number,
+    plan_batches,
+    profile_code_of,
+    rebuild_batch,
+)
 from dunning.print.batching import choose_envelope, sheets_for
 
 DAY = date(2026, 11, 24)
@@ -187,3 +196,12 @@ def test_a_batch_whose_letter_changed_is_not_laid_out_again_under_its_id() -> No
     problem = rebuild_batch(batch.batch_id, changed, BatchingRules(home_country="BE"))
     assert isinstance(problem, BatchProblem)
     assert "cannot be laid out again" in problem.message
+
+
+def test_a_plain_letter_does_not_fit_a_registered_batch_whose_id_merely_contains_its_profile() -> None:
+    registered = PrintLetter(**{**vars(letter(1)), "registered": True})
+    (batch,) = plan_batches([registered], date(2026, 11, 24), BatchingRules(home_country="BE")).batches
+    assert profile_code_of(batch.batch_id) == "DK-DL-STANDARD-DOM-R"
+    assert rebuild_batch(batch.batch_id, [registered], BatchingRules(home_country="BE")) == batch
+    plain = rebuild_batch(batch.batch_id, [letter(1)], BatchingRules(home_country="BE"))
+    assert isinstance(plain, BatchProblem) and "DK-DL-STANDARD-DOM" in plain.message

@@ -205,3 +205,11 @@ def test_transport_for_resolves_a_sections_key_and_host_checks_in_the_workspace(
 
     with pytest.raises(ConfigError, match="needs a private key file"):
         transport_for(bank.inbox, BankConfig(inbox=bank.inbox, fingerprint="SHA256:abc"), workspace)
+
+
+def test_a_socket_closed_under_paramiko_is_a_lost_connection_and_a_refusal_is_not() -> None:
+    from dunning.adapters.sftp import classify_error
+    from dunning.errors import PermanentDeliveryError, TransientDeliveryError
+
+    assert isinstance(classify_error(OSError("Socket is closed"), "upload"), TransientDeliveryError)
+    assert isinstance(classify_error(OSError("Failure"), "upload"), PermanentDeliveryError)

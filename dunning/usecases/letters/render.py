@@ -38,7 +38,7 @@ from dunning.errors import ConfigError, StoreError
 from dunning.letters import (
     LetterData,
 )
-from dunning.ports import write_atomic
+from dunning.ports import Progress, write_atomic
 from dunning.store import Store
 from dunning.store.actions import cancel_planned_action, fail_planned_action
 from dunning.store.cases import insert_case_event
@@ -187,7 +187,8 @@ def _layouts_dir(workspace: Workspace) -> Path | None:
 
 def render_letters(store: Store, workspace: Workspace, run_date: date, *, workers: int | None = None,
                    chunk_size: int | None = None, env: Mapping[str, str] | None = None,
-                   recorded_at: datetime | None = None, action_ids: Sequence[int] | None = None) -> LetterRun:
+                   recorded_at: datetime | None = None, action_ids: Sequence[int] | None = None,
+                   progress: Progress | None = None) -> LetterRun:
     """Render every due, planned, not yet rendered letter action; see the module docstring.
 
     ``workers`` rendering processes (default: all cores; 1 renders in this process), ``chunk_size``
@@ -195,6 +196,8 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     :data:`dunning.letters.render.CHUNK_SIZE`, where it is fastest).
     ``action_ids`` limits the run to these actions (a pipeline maps chunks of
     :func:`unrendered_letter_ids` over tasks); they are still checked to be due, planned and unrendered.
+    ``progress(done, total)`` is called as letters are settled (rendered, failed or skipped), out of the
+    letters due.
 
     Raises ConfigError for a missing pay-link secret or brand; a problem with one letter is
     reported in ``LetterRun.problems`` and the others go on. Re-running renders nothing new.
@@ -215,6 +218,15 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
         wanted = set(action_ids)
         ids = [i for i in ids if i in wanted]
     run.due = len(ids)
+    settled = 0
+
+    def settle(count: int) -> None:
+        nonlocal settled
+        settled = min(run.due, settled + count)
+        if progress is not None:
+            progress(settled, run.due)
+
+    settle(0)
     # Letters are built ``load_size`` at a time (memory stays flat) and each load is rendered in
     # chunks of ``chunk_size`` spread over the workers, so every worker has chunks to render.
     workers = workers or os.cpu_count() or 1
@@ -246,6 +258,7 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                     continue
                 letters.append(letter)
                 owner[letter.letter_id] = due
+        settle(len(chunk_ids) - len(letters))  # cancelled, waiting, without address, failed to build
         if not letters:
             continue
         one_pass = _brands_in_one_pass(workspace, {letter.brand for letter in letters}, run)
@@ -268,6 +281,8 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                 run.bytes += len(pdf)
             _record_documents(store, rendered)
             run.rendered += len(rendered)
+            settle(len(result.letters) + len(result.problems))
+    settle(run.due)
     log.info("letters %s: %d due, %d rendered (%d pages), %d failed, %d without address", run_date, run.due,
              run.rendered, run.pages, run.failed, run.no_address)
     return run

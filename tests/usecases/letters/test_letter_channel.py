@@ -173,7 +173,12 @@ def test_a_damaged_pdf_is_left_out_rendered_again_and_sent_later(store: Store, w
     (workspace.root / documents_by_action(store)[damaged.id].path).write_bytes(b"%PDF-1.7 truncated")
     sent = send_letters(store, workspace, LETTER_DAY)
     assert sent.letters == len(planned) - 1
-    assert len(sent.problems) == 1 and f"letter action {damaged.id} left out" in sent.problems[0]
+    # it was alone in its batch: the batch is not sent empty but dropped, nothing of it on the server
+    assert len(sent.problems) == 2 and f"letter action {damaged.id} left out" in sent.problems[0]
+    assert "dropped" in sent.problems[1] and "nothing of it reached the print house" in sent.problems[1]
+    void = [b for b in batch_deliveries(store) if b.status == "void"]
+    assert len(void) == 1 and void[0].detail["letters"] == [] and str(damaged.id) in void[0].detail["left_out"]
+    assert not [p for p in _server_files(workspace) if p.name.startswith(void[0].external_id)]
     status = {a.id: a.status for a in letter_actions(store)}
     assert status[damaged.id] == "planned" and damaged.id not in documents_by_action(store)
     # the next run renders it again and sends it in a batch of its own
