@@ -19,7 +19,8 @@
 
   400, 404, 409, 410 and 422 are permanent (an invalid number stays invalid); 408, 429 and 5xx
   and network errors are retried with backoff (honouring ``Retry-After``), then transient;
-  401/403 stop the batch (every further request would fail the same way).
+  401/403 stop the transport: every later SMS is transient without a request (every further
+  request would fail the same way).
 
 Every SMS gets an :class:`SmsSendResult`; none raises.
 """
@@ -129,27 +130,38 @@ _PERMANENT_HTTP = frozenset({400, 404, 409, 410, 413, 422})
 _FATAL_HTTP = frozenset({401, 403})
 
 
-def _send_each(send: Callable[[SmsMessage], SmsSendResult], messages: Iterable[SmsMessage]) -> list[SmsSendResult]:
-    """Send one by one; once the batch is stopped (bad credentials, no connection) the rest are transient."""
-    results: list[SmsSendResult] = []
-    stopped: str | None = None
-    for sms in messages:
-        if stopped is None:
-            try:
-                results.append(send(sms))
-                continue
-            except _BatchStopped as exc:
-                stopped = str(exc)
-        results.append(SmsSendResult(sms.action_id, sms.client_ref, DeliveryStatus.TRANSIENT_FAILURE,
-                                     (), f"not sent: {stopped}", None, 0))
-    return results
+class _SendsOneByOne:
+    """``send_batch`` for transports that send one SMS at a time.
+
+    Once the transport is stopped (bad credentials, no connection) every later SMS is transient
+    without a request, in this batch and in later ones until :meth:`close`: the dispatcher hands
+    SMS over one at a time, and must not hammer a gateway that refused our credentials.
+    """
+
+    _stopped: str | None = None
+
+    def send(self, sms: SmsMessage) -> SmsSendResult:
+        raise NotImplementedError
+
+    def send_batch(self, messages: Iterable[SmsMessage]) -> list[SmsSendResult]:
+        results: list[SmsSendResult] = []
+        for sms in messages:
+            if self._stopped is None:
+                try:
+                    results.append(self.send(sms))
+                    continue
+                except _BatchStopped as exc:
+                    self._stopped = str(exc)
+            results.append(SmsSendResult(sms.action_id, sms.client_ref, DeliveryStatus.TRANSIENT_FAILURE,
+                                         (), f"not sent: {self._stopped}", None, 0))
+        return results
 
 
 class _BatchStopped(Exception):
     pass
 
 
-class HttpSmsGateway:
+class HttpSmsGateway(_SendsOneByOne):
     """Client of the small JSON gateway API described in the module docstring."""
 
     def __init__(
@@ -220,9 +232,6 @@ class HttpSmsGateway:
                 wait = max(wait, float(retry_after))
             self._sleep(min(wait, self._max_wait))
 
-    def send_batch(self, messages: Iterable[SmsMessage]) -> list[SmsSendResult]:
-        return _send_each(self.send, messages)
-
     def poll_reports(self, provider_ids: Iterable[str]) -> list[SmsDeliveryReport]:
         """Ask the gateway for the state of each message; unreachable ones are left out."""
         reports = []
@@ -234,7 +243,7 @@ class HttpSmsGateway:
         return reports
 
     def close(self) -> None:
-        pass
+        self._stopped = None
 
 
 def _json(raw: bytes) -> dict[str, Any]:
@@ -300,7 +309,7 @@ def _segment_payloads(sms: SmsMessage) -> tuple[int, list[bytes]]:
                          for index, text in enumerate(segments, start=1)]
 
 
-class SmppTransport:
+class SmppTransport(_SendsOneByOne):
     """SMPP 3.4 client (smpplib) with one transceiver bind for the batch and its receipts."""
 
     def __init__(
@@ -444,9 +453,6 @@ class SmppTransport:
                                      attempt)
             self._sleep(self._backoff * 2 ** (attempt - 1))
 
-    def send_batch(self, messages: Iterable[SmsMessage]) -> list[SmsSendResult]:
-        return _send_each(self.send, messages)
-
     def collect_reports(self, wait: float = 0.0, expected: int | None = None) -> list[SmsDeliveryReport]:
         """Delivery receipts received so far, reading for up to ``wait`` seconds more.
 
@@ -486,6 +492,7 @@ class SmppTransport:
 
     def close(self) -> None:
         """Unbind and disconnect; call :meth:`collect_reports` first, later receipts are not read."""
+        self._stopped = None
         if self._client is not None:
             import smpplib.exceptions
 

@@ -14,8 +14,8 @@ One connection serves the whole batch (reconnecting after a drop). Each message 
 :class:`SendResult`, never an exception: a ``5xx`` answer is a permanent failure (take the
 fallback channel), a ``4xx`` or a dropped connection is retried with exponential backoff and
 then reported as a transient failure (try again next run). A failure that hits the connection
-itself (TLS refused, AUTH rejected) marks the rest of the batch transient without hammering the
-server.
+itself (TLS refused, AUTH rejected) marks every later message of the transport transient (until
+it is closed) without hammering the server, also when messages are handed over one at a time.
 """
 
 from __future__ import annotations
@@ -124,6 +124,9 @@ class SmtpTransport:
         self._sleep = sleep
         self._smtp: smtplib.SMTP | None = None
         self._sent_on_connection = 0
+        #: why the connection cannot be made usable (TLS, AUTH, unreachable): every later message
+        #: of this transport is transient without another attempt, even when handed over one by one
+        self._broken: str | None = None
         self.connections_opened = 0
         self.encrypted = False
 
@@ -185,6 +188,7 @@ class SmtpTransport:
 
     def close(self) -> None:
         self._drop(quit_politely=True)
+        self._broken = None
 
     def __enter__(self) -> SmtpTransport:
         return self
@@ -241,19 +245,19 @@ class SmtpTransport:
 
     def send_batch(self, messages: Iterable[OutgoingEmail]) -> list[SendResult]:
         results: list[SendResult] = []
-        broken: str | None = None
         for message in messages:
-            if broken is not None:
+            if self._broken is not None:
                 results.append(SendResult(message.action_id, message.message_id,
-                                          DeliveryStatus.TRANSIENT_FAILURE, broken, None, 0))
+                                          DeliveryStatus.TRANSIENT_FAILURE, self._broken, None, 0))
                 continue
             try:
                 results.append(self.send(message))
             except (_ConnectionFailed, OSError, smtplib.SMTPException) as exc:
-                # Cannot even connect: every remaining message waits for the next run.
-                broken = f"not sent: {exc}"
+                # Cannot even connect: every remaining message (of this batch and of later ones,
+                # until close) waits for the next run.
+                self._broken = f"not sent: {exc}"
                 results.append(SendResult(message.action_id, message.message_id,
-                                          DeliveryStatus.TRANSIENT_FAILURE, broken, None, 1))
+                                          DeliveryStatus.TRANSIENT_FAILURE, self._broken, None, 1))
         return results
 
 
@@ -295,7 +299,11 @@ def open_email_transport(
             raise ConfigError(f"email transport {url!r}: starttls must be auto, required or off")
     try:
         port = parts.port or (465 if security == "smtps" else 587)
-        rate = float(query["rate"]) if "rate" in query else None
+        # ``?rate=`` in the URL wins over a ``rate_limit`` option (the dispatcher passes
+        # ``email.rate_per_second`` as one): one value, never both as keyword arguments.
+        fallback_rate = options.pop("rate_limit", None)
+        rate = float(query["rate"]) if "rate" in query else (
+            float(fallback_rate) if isinstance(fallback_rate, int | float) else None)
     except ValueError as exc:
         raise ConfigError(f"email transport {url!r}: {exc}") from None
     username = unquote(parts.username) if parts.username else environ.get(USERNAME_ENV)

@@ -10,6 +10,7 @@ import click
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
+from dunning.cli.progress import progress_bar
 from dunning.usecases.messaging.dispatch import CHANNELS, dispatch_messages
 from dunning.usecases.messaging.feedback import check_pay_link, open_bounce_source, process_bounces
 from dunning.usecases.outgoing.secrets import load_secrets
@@ -33,15 +34,17 @@ def dispatch_command(ctx: click.Context, run_date: datetime | None, channels: tu
     nothing more; a dispatch interrupted mid-way is completed by the next one.
     """
     workspace = get_workspace(ctx)
-    result = dispatch_messages(
-        get_store(ctx),
-        workspace,
-        resolve_date(ctx, run_date),
-        channels=channels or CHANNELS,
-        now=datetime.now(UTC),
-        env=os.environ,
-        receipt_wait=receipt_wait,
-    )
+    with progress_bar("Dispatching", fmt) as report:
+        result = dispatch_messages(
+            get_store(ctx),
+            workspace,
+            resolve_date(ctx, run_date),
+            channels=channels or CHANNELS,
+            now=datetime.now(UTC),
+            env=os.environ,
+            receipt_wait=receipt_wait,
+            progress=report,
+        )
     if fmt == "json":
         emit_object(result.summary(), fmt)
     else:

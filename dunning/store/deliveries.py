@@ -1,8 +1,9 @@
 """Deliveries and documents in the store: each message that left the house, and each letter's PDF.
 
-A delivery row is keyed ``<action key>:<channel>`` (unique) and is written before and after a
-message is sent (``pending`` → ``sent`` / ``deferred`` / ``failed``), which is what makes sending
-exactly once; its ``external_id`` is the short action token that bounces and receipts carry back.
+A delivery row is keyed ``<action key>:<channel>`` (unique) and is written just before and right
+after each message is handed to its server (``sending`` → ``sent`` / ``deferred`` / ``failed``),
+which keeps the window in which a crash leaves a message uncertain to the one in flight; its
+``external_id`` is the short action token that bounces and receipts carry back.
 Every change here that depends on the delivery's state says so in its ``where``, so processing the
 same feedback twice changes nothing.
 """
@@ -20,6 +21,7 @@ from dunning.store.bulk import in_chunks
 from dunning.store.schema import actions, cases, debtors, deliveries, documents
 
 __all__ = [
+    "SENDING_STATES",
     "DeliveryDetailRecord",
     "DeliveryRecord",
     "NewDelivery",
@@ -31,8 +33,8 @@ __all__ = [
     "load_delivery_details",
     "load_document_paths",
     "mark_delivery_bounced",
-    "mark_delivery_pending",
-    "mark_pending_delivery",
+    "mark_delivery_sending",
+    "mark_sending_delivery",
     "mark_sent_delivery",
     "record_delivery_failed",
     "write_delivery_detail",
@@ -118,18 +120,23 @@ def insert_deliveries(conn: Connection, new: Sequence[NewDelivery]) -> None:
     ])
 
 
-def mark_delivery_pending(conn: Connection, delivery_id: int, *, attempts: int, detail: Mapping[str, Any],
+#: A message handed to its server whose answer is not recorded yet (``pending``: the same, as
+#: dispatches before the per-message window recorded it).
+SENDING_STATES = ("sending", "pending")
+
+
+def mark_delivery_sending(conn: Connection, delivery_id: int, *, attempts: int, detail: Mapping[str, Any],
                           recorded_at: datetime) -> None:
-    """A known delivery is about to be sent (again): ``pending``, with its attempt counted."""
+    """A known delivery is about to be handed to its server (again): ``sending``, with its attempt counted."""
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-        status="pending", attempts=attempts, detail=dict(detail), recorded_at=recorded_at))
+        status="sending", attempts=attempts, detail=dict(detail), recorded_at=recorded_at))
 
 
-def mark_pending_delivery(conn: Connection, key: str, *, status: str, detail: Mapping[str, Any],
+def mark_sending_delivery(conn: Connection, key: str, *, status: str, detail: Mapping[str, Any],
                           recorded_at: datetime) -> bool:
-    """Record the outcome (``sent``, ``deferred``) of a pending delivery; False when it was not pending."""
+    """Record the outcome (``sent``, ``deferred``) of a delivery being sent; False when it was not."""
     result = conn.execute(update(deliveries)
-                          .where(deliveries.c.idempotency_key == key, deliveries.c.status == "pending")
+                          .where(deliveries.c.idempotency_key == key, deliveries.c.status.in_(SENDING_STATES))
                           .values(status=status, detail=dict(detail), recorded_at=recorded_at))
     return bool(result.rowcount)
 

@@ -145,6 +145,29 @@ def test_wrong_password_fails_the_batch_transiently_without_hammering(starttls_s
     assert starttls_server.recorder.messages == []
 
 
+def test_after_a_connection_failure_later_messages_handed_over_one_by_one_are_not_tried(
+        starttls_server: SmtpServer, tls_files: TlsFiles) -> None:
+    """Dispatch hands messages over one at a time: the stop must hold across calls, until close."""
+    env = {"DUNNING_SMTP_USERNAME": "dunning", "DUNNING_SMTP_PASSWORD": "wrong"}
+    transport = open_email_transport(f"smtp://127.0.0.1:{starttls_server.port}", env=env,
+                                     ssl_context=tls_files.client_context())
+    attempts: list[int] = []
+    connect = transport._connect  # type: ignore[attr-defined]
+
+    def counting_connect() -> object:
+        attempts.append(1)
+        return connect()
+
+    transport._connect = counting_connect  # type: ignore[attr-defined]
+    first = transport.send_batch(_emails(("A1", "erika@example.org")))
+    later = [transport.send_batch(_emails((f"A{n}", "jan@example.be")))[0] for n in range(2, 6)]
+    assert "AUTH rejected" in first[0].detail and len(attempts) == 1  # one AUTH, not five
+    assert all(r.status is DeliveryStatus.TRANSIENT_FAILURE and r.attempts == 0 for r in later)
+    transport.close()
+    again = transport.send_batch(_emails(("A6", "jan@example.be")))  # a new dispatch tries again
+    assert "AUTH rejected" in again[0].detail and len(attempts) == 2
+
+
 def test_an_untrusted_certificate_is_refused(starttls_server: SmtpServer) -> None:
     transport = SmtpTransport("127.0.0.1", starttls_server.port, security="starttls-required", sleep=Sleeps())
     with transport:

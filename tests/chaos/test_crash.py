@@ -55,8 +55,6 @@ def test_no_letter_in_two_batches_and_no_batch_file_uploaded_twice(sqlite_report
     assert letters["rewritten_seen"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: a dispatch killed while sending re-sends its whole in-flight "
-                                       "chunk of emails, not at most the one in flight")
 def test_at_most_one_resent_email_or_sms_per_kill(sqlite_report: dict[str, Any]) -> None:
     dispatch = sqlite_report["dispatch"]
     assert dispatch["email"]["beyond_one_per_kill"] == 0
@@ -120,16 +118,12 @@ def test_postgresql_no_payment_applied_twice_and_no_message_lost(postgres_report
 
 @pytest.mark.slow
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="issue 15: a dispatch killed while sending re-sends its whole in-flight "
-                                       "chunk of emails (PostgreSQL too)")
 def test_postgresql_at_most_one_resent_email_per_kill(postgres_report: dict[str, Any]) -> None:
     assert postgres_report["dispatch"]["email"]["beyond_one_per_kill"] == 0
     assert postgres_report["dispatch"]["sms"]["beyond_one_per_kill"] == 0
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 15: the nightly flow killed while sending re-sends a whole chunk "
-                                       "of emails")
 def test_whole_night_killed_and_rerun(tmp_path: Path) -> None:
     report = run_chaos(tmp_path, ["night"], kills=KILLS, setup=SETUP, targeted=1)
     night = _totals(report)["night"]

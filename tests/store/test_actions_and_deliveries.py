@@ -28,7 +28,7 @@ from dunning.store.deliveries import (
     insert_deliveries,
     load_deliveries_by_key,
     load_document_paths,
-    mark_pending_delivery,
+    mark_sending_delivery,
     mark_sent_delivery,
 )
 from dunning.store.payments import load_costs_paid
@@ -101,11 +101,11 @@ def test_a_fee_action_is_locked_and_its_marks_written(store: Store) -> None:
 def test_a_delivery_is_recorded_before_and_after_sending_once(store: Store) -> None:
     with store.begin() as conn:
         (action_id,) = load_due_action_ids(conn, "email", NIGHT)
-        insert_deliveries(conn, [NewDelivery("a:email:email", action_id, "email", "pending", attempts=1,
+        insert_deliveries(conn, [NewDelivery("a:email:email", action_id, "email", "sending", attempts=1,
                                              external_id="tok123", detail={"sent_on": "2026-10-08"},
                                              recorded_at=NOW)])
-        assert mark_pending_delivery(conn, "a:email:email", status="sent", detail={"x": 1}, recorded_at=NOW)
-        assert not mark_pending_delivery(conn, "a:email:email", status="deferred", detail={}, recorded_at=NOW)
+        assert mark_sending_delivery(conn, "a:email:email", status="sent", detail={"x": 1}, recorded_at=NOW)
+        assert not mark_sending_delivery(conn, "a:email:email", status="deferred", detail={}, recorded_at=NOW)
         found = find_delivery_by_token(conn, "tok123", "email")
         assert found is not None and found.action_key == "a:email" and found.delivery.status == "sent"
         assert find_delivery_by_token(conn, "tok123", "sms") is None

@@ -12,37 +12,43 @@ becomes a message (:mod:`dunning.usecases.messaging.compose`) sent through the t
 ``email.transport`` / ``sms.transport`` (``file://`` writes ``.eml`` files / JSON lines in the
 workspace; ``smtp://``, ``smpp://``, ``https://`` talk to the real thing).
 
-**Exactly once.** Every message has a delivery row keyed ``<action key>:<channel>`` (unique); its
-``external_id`` is the short action token that VERP addresses, Message-IDs and SMS client
-references carry, so bounces and receipts find it. Chunk by chunk (``chunk_size`` actions are
-loaded, checked and built at a time, so memory stays flat however large the night):
+**Exactly once, with a window of one message.** Every message has a delivery row keyed
+``<action key>:<channel>`` (unique); its ``external_id`` is the short action token that VERP
+addresses, Message-IDs and SMS client references carry, so bounces and receipts find it. Due
+actions are loaded, checked and built ``chunk_size`` at a time (memory stays flat however large the
+night); then the chunk's messages are handed to the transport one at a time:
 
-1. one transaction records the chunk's deliveries as ``pending`` (with the Message-ID or SMS
-   client reference, the send day and, for email, the Date used);
-2. the transport sends the chunk;
-3. a second transaction records each result: ``sent`` (the action becomes ``sent`` with
-   ``outcome_on`` = the run date, the day legal periods count from; the case gets a
-   ``message_sent`` event and the message's fee, if any: :mod:`dunning.usecases.outgoing.fees`),
-   ``failed`` (permanent: the action becomes ``failed`` with ``outcome_on`` and a ``delivery_failed``
-   event, so the next ``dunning run`` plans the step's fallback), or ``deferred`` (transient: the
-   action stays ``planned`` and the next dispatch tries again, counting the attempt; after
-   ``max_attempts`` it counts as failed).
+1. just before a message is handed over, its delivery is recorded as ``sending`` and committed
+   (with the Message-ID or SMS client reference, the send day and, for email, the Date used);
+2. the transport sends that one message;
+3. right after the server answered, its result is committed, in the same transaction as the
+   ``sending`` mark of the next message (n messages cost n + 1 commits): ``sent`` (the action
+   becomes ``sent`` with ``outcome_on`` = the run date, the day legal periods count from; the case
+   gets a ``message_sent`` event and the message's fee, if any:
+   :mod:`dunning.usecases.outgoing.fees`), ``failed`` (permanent: the action becomes ``failed``
+   with ``outcome_on`` and a ``delivery_failed`` event, so the next ``dunning run`` plans the
+   step's fallback), or ``deferred`` (transient: the action stays ``planned`` and the next
+   dispatch tries again, counting the attempt; after ``max_attempts`` it counts as failed).
 
-A crash between 1 and 3 leaves ``pending`` rows; the next dispatch finds them and resolves them
-before anything else is sent for that action, by sending the *same* message again (same bytes:
-the Date and the send day, which the pay-by date and the pay link count from, are taken from the
-pending row, and every other part is deterministic):
+Messages built but not yet handed over have no ``sending`` row, so a crash (a kill, a power cut)
+leaves at most **one** delivery ``sending``: the one in flight. The next dispatch resolves it before
+anything else is sent for that action, by sending the *same* message again (same bytes: the Date
+and the send day, which the pay-by date and the pay link count from, are taken from the
+``sending`` row, and every other part is deterministic; the row is flagged ``resent_after_crash`` so
+a later try, after a deferral, still sends these bytes). ``pending`` rows left by earlier versions,
+which marked a whole chunk before sending it, are treated the same way.
 
 * ``file://`` transports look before they write (the ``.eml`` named after the Message-ID exists,
   or the client reference is already in ``outbox.jsonl``), so nothing is written twice;
-* SMTP re-sends. We accept this because the message is byte-identical with the same
+* SMTP re-sends the one message. We accept this because it is byte-identical with the same
   ``Message-ID``, which receiving systems use to drop duplicates; the alternative (marking it
-  sent) could lose a legal reminder, which is worse than a duplicate in a rare crash window;
+  sent) could lose a legal reminder, which is worse than one duplicate in a rare crash window;
 * an HTTP SMS gateway gets the same ``Idempotency-Key`` (the client reference) and does not send
-  twice; SMPP has no such key, so a crash in that window may send one SMS twice (documented risk).
+  twice; SMPP has no such key, so a crash in that window may send that one SMS twice, with the
+  same client reference.
 
 One dispatcher per workspace at a time: two concurrent dispatchers would both re-send a
-``pending`` row (the unique delivery key stops them from both starting a new one: the second
+``sending`` row (the unique delivery key stops them from both starting a new one: the second
 stops with a StoreError).
 
 **Guards.** A reminder of a case that was closed in the meantime is ``cancelled`` (a thank-you
@@ -50,9 +56,10 @@ still goes); a case on hold waits; a debtor without (valid) email or phone fails
 fallback follows; an SMS outside the recipient country's send window (quiet hours) waits for a
 later dispatch. A missing template is reported and the action stays planned.
 
-After the SMS chunks, delivery receipts are read where the transport has them (SMPP receipts on the
-same bind for up to ``receipt_wait`` seconds; HTTP gateways are polled for every SMS still
-``sent``) and applied by :func:`dunning.usecases.messaging.feedback.apply_delivery_reports`.
+``progress(done, total)``, when given, is called as the due actions are dealt with (the CLI
+draws a bar from it). After the SMS chunks, delivery receipts are read where the transport has
+them (SMPP receipts on the same bind for up to ``receipt_wait`` seconds; HTTP gateways are polled
+for every SMS still ``sent``) and applied by :func:`dunning.usecases.messaging.feedback.apply_delivery_reports`.
 """
 
 from __future__ import annotations
@@ -60,7 +67,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -76,17 +83,18 @@ from dunning.channels.email import EmailSettings, OutgoingEmail, build_email
 from dunning.channels.quiet_hours import QuietHours, next_allowed_send
 from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
 from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, StoreError
-from dunning.ports import DeliveryStatus, SendResult, SmsSendResult
+from dunning.ports import DeliveryStatus, Progress, SendResult, SmsSendResult
 from dunning.store import Store
 from dunning.store.actions import load_action_ids_with_amount, mark_planned_action
 from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import (
+    SENDING_STATES,
     DeliveryRecord,
     NewDelivery,
     insert_deliveries,
     load_deliveries_by_key,
-    mark_delivery_pending,
-    mark_pending_delivery,
+    mark_delivery_sending,
+    mark_sending_delivery,
     record_delivery_failed,
 )
 from dunning.usecases.messaging.compose import (
@@ -115,6 +123,11 @@ log = logging.getLogger(__name__)
 CHANNELS = ("email", "sms")
 #: ``email.*`` password variable named in the workspace template; the SMTP adapter reads PASSWORD_ENV
 LEGACY_PASSWORD_ENV = "DUNNING_EMAIL_PASSWORD"
+
+
+#: ``detail`` flag of a delivery that was left ``sending`` by a crash: it may have gone out, so every
+#: later try (after a deferral too) sends the very same bytes.
+RESENT_AFTER_CRASH = "resent_after_crash"
 
 
 @dataclass
@@ -258,9 +271,12 @@ class _Builder:
 
     def build(self, due: DueAction, existing: DeliveryRecord | None,
               run: _Run) -> tuple[OutgoingEmail | SmsMessage, dict[str, Any]]:
-        # A pending row means the message may have gone out: build the very same one again (same
-        # Date header, same pay-by date and pay link). A deferred one surely did not: it is new today.
-        previous = dict(existing.detail) if existing is not None and existing.status == "pending" else {}
+        # A sending row means the message may have gone out: build the very same one again (same
+        # Date header, same pay-by date and pay link), also when that re-send was deferred since. A
+        # deferred one that never was uncertain surely did not go: it is new today.
+        uncertain = existing is not None and (existing.status in SENDING_STATES
+                                              or bool(existing.detail.get(RESENT_AFTER_CRASH)))
+        previous = dict(existing.detail) if existing is not None and uncertain else {}
         sent_on = date.fromisoformat(previous["sent_on"]) if "sent_on" in previous else run.run_date
         common = {"token": due.token_id, "action": due.action, "sent_on": sent_on.isoformat()}
         if self.channel == "email":
@@ -323,75 +339,116 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
     return outgoing
 
 
-def _mark_pending(items: Sequence[_Outgoing], run: _Run) -> None:
-    """Record the chunk's deliveries as ``pending`` before anything is sent (see the module docstring)."""
-    fresh: list[NewDelivery] = []
-    with run.store.begin() as conn:
-        for item in items:
-            if item.existing is None:
-                fresh.append(NewDelivery(item.delivery_key, item.due.action_pk, item.due.channel, "pending",
-                                         attempts=1, external_id=item.due.token_id, detail=item.detail,
-                                         recorded_at=run.now))
-                continue
-            if item.existing.status == "pending":
-                run.summary.recovered += 1  # a crash left it: the same message goes again (see the docstring)
-            item.detail = {**item.existing.detail, **item.detail}
-            mark_delivery_pending(conn, item.existing.delivery_id, attempts=item.existing.attempts + 1,
-                                  detail=item.detail, recorded_at=run.now)
-        if fresh:
-            try:
-                insert_deliveries(conn, fresh)
-            except IntegrityError:
-                raise StoreError("another dispatch is sending the same messages right now (a delivery key is "
-                                 "already taken); run one dispatch per workspace at a time") from None
+def _mark_sending(conn: Connection, item: _Outgoing, run: _Run) -> None:
+    """Record one message as ``sending`` just before it is handed over (see the module docstring).
+
+    Only this row is uncertain after a crash: the messages built after it have no row yet (or keep
+    their ``deferred`` one), so they are not taken for sent and not counted as re-sent.
+    """
+    if item.existing is None:
+        # IntegrityError when another dispatch took the key meanwhile: the caller says so.
+        insert_deliveries(conn, [NewDelivery(item.delivery_key, item.due.action_pk, item.due.channel, "sending",
+                                             attempts=1, external_id=item.due.token_id, detail=item.detail,
+                                             recorded_at=run.now)])
+        return
+    item.detail = {**item.existing.detail, **item.detail}
+    if item.existing.status in SENDING_STATES:
+        run.summary.recovered += 1  # a crash left it: the same message goes again (see the docstring)
+        item.detail[RESENT_AFTER_CRASH] = True  # it may be out there: every later try sends these bytes
+    mark_delivery_sending(conn, item.existing.delivery_id, attempts=item.existing.attempts + 1,
+                          detail=item.detail, recorded_at=run.now)
 
 
-def _record_results(items: Sequence[_Outgoing], results: Sequence[SendResult | SmsSendResult], run: _Run) -> None:
-    """Record what the transport answered for each message of the chunk, in one transaction."""
-    with run.store.begin() as conn:
-        with_fee = load_action_ids_with_amount(conn, [i.due.action_pk for i in items])
-        for item, result in zip(items, results, strict=True):
-            due = item.due
-            outcome: dict[str, Any] = {"result": result.detail, "code": result.code}
-            if isinstance(result, SmsSendResult):
-                outcome["provider_ids"] = list(result.provider_ids)
-            detail = {**item.detail, **outcome}
-            if result.status is DeliveryStatus.SENT:
-                if not mark_pending_delivery(conn, item.delivery_key, status="sent", detail=detail,
-                                             recorded_at=run.now):
-                    continue
-                # outcome_on: the day the server accepted it (legal periods count from it)
-                mark_planned_action(conn, due.action_pk, status="sent", outcome_on=run.run_date)
-                if due.action_pk in with_fee:
-                    book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
-                                     source=f"dispatch:{due.channel}")
-                message_id = item.detail.get("message_id") or item.detail.get("client_ref")
-                _event(conn, due, "message_sent", {
-                    "ref": due.key, "channel": due.channel, "action": due.action,
-                    "template": item.detail["template"], "language": item.detail["language"],
-                    "message_id": message_id,
-                    "reason": f"{due.channel} '{item.detail['template']}' ({item.detail['language']}), {message_id}",
-                }, run)
-                run.summary.sent += 1
-            elif result.status is DeliveryStatus.PERMANENT_FAILURE:
-                _fail(conn, due, result.detail, run, exists=True, detail=detail)
-                if isinstance(result, SendResult) and _address_refused(result):
-                    mark_email_invalid(conn, due.case_id, None)
-            else:
-                mark_pending_delivery(conn, item.delivery_key, status="deferred",
-                                      detail={**detail, "error": result.detail}, recorded_at=run.now)
-                run.summary.deferred += 1
-                run.problem(due, f"will be retried: {result.detail}")
+def _record_result(conn: Connection, item: _Outgoing, result: SendResult | SmsSendResult, run: _Run,
+                   with_fee: set[int]) -> None:
+    """Record what the transport answered for one message (its row is ``sending``)."""
+    due = item.due
+    outcome: dict[str, Any] = {"result": result.detail, "code": result.code}
+    if isinstance(result, SmsSendResult):
+        outcome["provider_ids"] = list(result.provider_ids)
+    detail = {**item.detail, **outcome}
+    if result.status is DeliveryStatus.SENT:
+        if not mark_sending_delivery(conn, item.delivery_key, status="sent", detail=detail, recorded_at=run.now):
+            return
+        # outcome_on: the day the server accepted it (legal periods count from it)
+        mark_planned_action(conn, due.action_pk, status="sent", outcome_on=run.run_date)
+        if due.action_pk in with_fee:
+            book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
+                             source=f"dispatch:{due.channel}")
+        message_id = item.detail.get("message_id") or item.detail.get("client_ref")
+        _event(conn, due, "message_sent", {
+            "ref": due.key, "channel": due.channel, "action": due.action,
+            "template": item.detail["template"], "language": item.detail["language"],
+            "message_id": message_id,
+            "reason": f"{due.channel} '{item.detail['template']}' ({item.detail['language']}), {message_id}",
+        }, run)
+        run.summary.sent += 1
+    elif result.status is DeliveryStatus.PERMANENT_FAILURE:
+        _fail(conn, due, result.detail, run, exists=True, detail=detail)
+        if isinstance(result, SendResult) and _address_refused(result):
+            mark_email_invalid(conn, due.case_id, None)
+    else:
+        mark_sending_delivery(conn, item.delivery_key, status="deferred",
+                              detail={**detail, "error": result.detail}, recorded_at=run.now)
+        run.summary.deferred += 1
+        run.problem(due, f"will be retried: {result.detail}")
+
+
+def _send_chunk(chunk: Sequence[_Outgoing], transport: Any, run: _Run, channel: str, progress: _Progress) -> None:
+    """Hand the messages over one at a time, each between two commits.
+
+    Message *i* is ``sending`` (committed) before the transport gets it; its result and the
+    ``sending`` mark of message *i + 1* are committed together right after the server answered,
+    so a chunk of n messages costs n + 1 commits and a kill leaves at most one row uncertain.
+    """
+    try:
+        with run.store.begin() as conn:
+            with_fee = load_action_ids_with_amount(conn, [i.due.action_pk for i in chunk])
+            _mark_sending(conn, chunk[0], run)
+    except IntegrityError:
+        raise _another_dispatch() from None
+    for index, item in enumerate(chunk):
+        results = transport.send_batch([item.message])
+        if len(results) != 1:
+            raise DeliveryError(f"{channel} transport answered {len(results)} results for one message; "
+                                "the delivery left 'sending' is sent again by the next dispatch")
+        following = chunk[index + 1] if index + 1 < len(chunk) else None
+        try:
+            with run.store.begin() as conn:
+                _record_result(conn, item, results[0], run, with_fee)
+                if following is not None:
+                    _mark_sending(conn, following, run)
+        except IntegrityError:
+            with run.store.begin() as conn:  # keep what the server answered, then stop
+                _record_result(conn, item, results[0], run, with_fee)
+            raise _another_dispatch() from None
+        progress.advance(1)
+
+
+def _another_dispatch() -> StoreError:
+    return StoreError("another dispatch is sending the same messages right now (a delivery key is already "
+                      "taken); run one dispatch per workspace at a time")
+
+
+@dataclass
+class _Progress:
+    """Counts the due actions dealt with (sent, failed, settled by a guard) for the ``progress`` callback."""
+
+    report: Progress | None
+    total: int
+    done: int = 0
+
+    def advance(self, count: int) -> None:
+        if count <= 0:
+            return
+        self.done += count
+        if self.report is not None:
+            self.report(self.done, self.total)
 
 
 def _address_refused(result: SendResult) -> bool:
     """A 550/551/553 at RCPT means the mailbox does not exist (not a policy or content refusal)."""
     return result.code in (550, 551, 553) and result.detail.startswith("recipient refused")
-
-
-def _chunks(items: list[_Outgoing], size: int) -> Iterator[list[_Outgoing]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _outstanding(store: Store) -> list[str]:
@@ -417,17 +474,16 @@ def _receipts(transport: Any, run: _Run, wait: float) -> ReceiptResult | None:
     return apply_delivery_reports(run.store, reports, on_date=run.run_date, recorded_at=run.now)
 
 
-def _dispatch_channel(run: _Run, channel: str, workspace: Workspace, secrets: Secrets, templates: Path,
-                      env: Mapping[str, str], *, given: Any, chunk_size: int, max_attempts: int,
-                      receipt_wait: float, quiet_hours: Mapping[str, QuietHours] | None) -> None:
-    """One channel: chunk by chunk load, guard, build, record pending, send, record; then receipts.
+def _dispatch_channel(run: _Run, channel: str, due_ids: Sequence[int], workspace: Workspace, secrets: Secrets,
+                      templates: Path, env: Mapping[str, str], *, given: Any, chunk_size: int, max_attempts: int,
+                      receipt_wait: float, quiet_hours: Mapping[str, QuietHours] | None,
+                      progress: _Progress) -> None:
+    """One channel: chunk by chunk load, guard and build; then send one by one; then receipts.
 
     Only one chunk of messages is held in memory; the transport is opened when the first message
     is ready (or when SMS receipts are awaited) and closed at the end unless it was given.
     """
     config = workspace.config
-    with run.store.begin() as conn:
-        due_ids = due_action_ids(conn, channel, run.run_date)
     run.summary.due = len(due_ids)
     # SMS transports other than the file may have receipts for earlier SMS even on a night with nothing due.
     receipts_possible = channel == "sms" and (given is not None or urlsplit(config.sms.transport).scheme != "file")
@@ -443,16 +499,12 @@ def _dispatch_channel(run: _Run, channel: str, workspace: Workspace, secrets: Se
                 due_list = load_due_actions(conn, due_ids[start:start + chunk_size], config.creditor.language)
             chunk = _prepare(due_list, builder, run, max_attempts=max_attempts, quiet_hours=quiet_hours,
                              timezone=config.creditor.timezone)
+            progress.advance(len(due_list) - len(chunk))  # settled without sending (guards, repairs)
             if not chunk:
                 continue
             if transport is None:
                 transport = open_channel_transport(channel, workspace, env)
-            _mark_pending(chunk, run)
-            results = transport.send_batch([item.message for item in chunk])
-            if len(results) != len(chunk):
-                raise DeliveryError(f"{channel} transport answered {len(results)} results for {len(chunk)} "
-                                    "messages; the pending deliveries are resolved on the next dispatch")
-            _record_results(chunk, results, run)
+            _send_chunk(chunk, transport, run, channel, progress)
         if receipts_possible:
             if transport is None:
                 transport = open_channel_transport(channel, workspace, env)
@@ -481,14 +533,17 @@ def dispatch_messages(
     receipt_wait: float = 0.0,
     quiet_hours: Mapping[str, QuietHours] | None = None,
     templates_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> DispatchResult:
     """Send every planned email/SMS due on or before ``run_date``; see the module docstring.
 
     ``now`` (timezone-aware) is the send time: the email Date header and the moment quiet hours
     are checked against. Transports given as arguments are used as they are and not closed
     (tests, and callers that keep an SMPP bind open for receipts); otherwise they are opened from
-    the configuration and closed at the end. Raises ConfigError for a missing secret or a bad
-    transport URL; everything that concerns one message is counted and reported instead.
+    the configuration and closed at the end. ``progress(done, total)`` is called as the due
+    actions of all channels are dealt with (sent, failed or settled without sending). Raises
+    ConfigError for a missing secret or a bad transport URL; everything that concerns one message
+    is counted and reported instead.
     """
     if now.tzinfo is None:
         raise ConfigError("dispatch needs a timezone-aware 'now'")
@@ -501,13 +556,18 @@ def dispatch_messages(
     templates = templates_dir or templates_dir_for(workspace)
     summaries: list[ChannelSummary] = []
     problems: list[str] = []
+    with store.begin() as conn:
+        due_by_channel = {channel: due_action_ids(conn, channel, run_date) for channel in channels}
+    counter = _Progress(progress, sum(len(ids) for ids in due_by_channel.values()))
+    if progress is not None:
+        progress(0, counter.total)
     for channel in channels:
         run = _Run(store, run_date, now, ChannelSummary(channel))
         summaries.append(run.summary)
-        _dispatch_channel(run, channel, workspace, secrets, templates, env,
+        _dispatch_channel(run, channel, due_by_channel[channel], workspace, secrets, templates, env,
                           given=email_transport if channel == "email" else sms_transport,
                           chunk_size=chunk_size, max_attempts=max_attempts, receipt_wait=receipt_wait,
-                          quiet_hours=quiet_hours)
+                          quiet_hours=quiet_hours, progress=counter)
         problems.extend(run.problems)
         log.info("dispatch %s %s: %d due, %d sent, %d failed, %d deferred, %d errors", run_date, channel,
                  run.summary.due, run.summary.sent, run.summary.failed, run.summary.deferred, run.summary.errors)

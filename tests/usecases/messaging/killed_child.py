@@ -1,4 +1,4 @@
-"""Run by test_killed_dispatch: a dispatch whose process is killed (SIGKILL) right after the first chunk went out.
+"""Run by test_killed_dispatch: a dispatch killed (SIGKILL) right after its second message went out.
 
     python -m tests.usecases.messaging.killed_child <store url> <workspace folder>
 """
@@ -21,11 +21,15 @@ from tests.usecases.messaging.helpers import ENV, FIRST_NIGHT, WEEKDAY_MORNING
 class KilledAfterSending:
     def __init__(self, inner: FileEmailTransport) -> None:
         self.inner = inner
+        self.handed_over = 0
 
     def send_batch(self, messages: list[OutgoingEmail]) -> list[object]:
-        self.inner.send_batch(messages)
-        os.kill(os.getpid(), signal.SIGKILL)
-        raise AssertionError("not reached")
+        results = self.inner.send_batch(messages)
+        self.handed_over += len(messages)
+        if self.handed_over >= 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+            raise AssertionError("not reached")
+        return list(results)
 
     def close(self) -> None:
         pass
@@ -36,4 +40,4 @@ if __name__ == "__main__":
     workspace = open_workspace(Path(sys.argv[2]), environ={})
     transport = KilledAfterSending(FileEmailTransport(workspace.root / "output" / "mail"))
     dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=WEEKDAY_MORNING, env=ENV,
-                      email_transport=transport, chunk_size=2)  # type: ignore[arg-type]
+                      email_transport=transport, chunk_size=4)  # type: ignore[arg-type]

@@ -7,9 +7,12 @@ import mailbox
 from datetime import date
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from dunning.adapters.sms import open_sms_transport
 from dunning.store import Store
 from dunning.store.schema import case_events, deliveries
 from dunning.usecases.messaging.dispatch import dispatch_messages
@@ -179,3 +182,58 @@ def test_sms_over_an_http_gateway_are_polled_for_receipts(
     again = dispatch_messages(store, workspace, SMS_NIGHT, channels=("sms",), now=WEEKDAY_MORNING, env=env)
     assert (again.channel("sms").delivered, again.channel("sms").undelivered) == (0, 0)
     assert len(http_gateway.state.posts) == 2
+
+
+class _Killed(BaseException):
+    """Stands for the process being killed right after the server accepted an SMS: nothing may catch it."""
+
+
+class _KilledAfterFirstSms:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def send_batch(self, messages: list[Any]) -> list[Any]:
+        self.inner.send_batch(messages)
+        raise _Killed
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("gateway", ["http", "smpp"])
+def test_a_crash_after_an_sms_was_accepted_resends_only_it_with_the_same_reference(
+        store: Store, tmp_path: Path, gateway: str, request: pytest.FixtureRequest) -> None:
+    if gateway == "http":
+        server: Any = request.getfixturevalue("http_gateway")
+        url, env = server.base_url, {**ENV, "DUNNING_SMS_TOKEN": server.state.token}
+    else:
+        server = request.getfixturevalue("smpp_server")
+        url, env = f"smpp://dunning:secret@{server.host}:{server.port}", ENV
+    workspace = _plan_sms_night(store, tmp_path / "ws", sms_transport=url)
+
+    def received() -> list[str]:
+        """Client reference (HTTP: also the Idempotency-Key) or destination of each request, in order."""
+        if gateway == "http":
+            return [f"{p['client_ref']}|{p['_idempotency_key']}" for p in server.state.posts]
+        return [p.destination_addr for p in server.submitted]
+
+    crashing = _KilledAfterFirstSms(open_sms_transport(url, env=env))
+    with pytest.raises(_Killed):
+        dispatch_messages(store, workspace, SMS_NIGHT, channels=("sms",), now=WEEKDAY_MORNING, env=env,
+                          sms_transport=crashing)  # type: ignore[arg-type]
+    crashing.close()
+    first = received()
+    # The one SMS in flight is 'sending'; the second, built in the same chunk, was never handed over: no row.
+    [uncertain] = [d for d in all_deliveries(store) if d.channel == "sms"]
+    assert uncertain.status == "sending"
+
+    result = dispatch_messages(store, workspace, SMS_NIGHT, channels=("sms",), now=WEEKDAY_MORNING, env=env)
+
+    assert (result.channel("sms").sent, result.channel("sms").recovered) == (2, 1)
+    again = received()[len(first):]
+    assert again[:len(first)] == first  # the same SMS again: same client reference / Idempotency-Key
+    assert len(set(again)) == 2 and not set(again[len(first):]) & set(first)  # the other one, once
+    refs = sorted(d.detail["client_ref"] for d in all_deliveries(store) if d.channel == "sms")
+    assert uncertain.detail["client_ref"] in refs and len(set(refs)) == 2
+    if gateway == "http":
+        assert all(post["_idempotency_key"] == post["client_ref"] for post in server.state.posts)

@@ -41,14 +41,19 @@ class Crash(BaseException):
 
 
 class CrashAfterSend:
-    """Sends through a real transport, then dies before dispatch can record the result."""
+    """Sends through a real transport; dies right after message number ``after`` went, before it is recorded."""
 
-    def __init__(self, inner: FileEmailTransport | SmtpTransport) -> None:
+    def __init__(self, inner: FileEmailTransport | SmtpTransport, after: int = 1) -> None:
         self.inner = inner
+        self.after = after
+        self.handed_over = 0
 
     def send_batch(self, messages: list[OutgoingEmail]) -> list[object]:
-        self.inner.send_batch(messages)
-        raise Crash
+        results = self.inner.send_batch(messages)
+        self.handed_over += len(messages)
+        if self.handed_over >= self.after:
+            raise Crash
+        return list(results)
 
     def close(self) -> None:
         self.inner.close()
@@ -126,20 +131,25 @@ def test_a_crash_after_writing_files_ends_with_exactly_one_file_per_message(stor
     import_and_plan(store, workspace)
     outbox = workspace.root / "output" / "mail"
 
+    crashing = CrashAfterSend(FileEmailTransport(outbox), after=3)
     with pytest.raises(Crash):
         dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=WEEKDAY_MORNING, env=ENV,
-                          email_transport=CrashAfterSend(FileEmailTransport(outbox)))  # type: ignore[arg-type]
-    assert [d.status for d in all_deliveries(store)] == ["pending"] * 4
+                          email_transport=crashing)  # type: ignore[arg-type]
+    # Only the message in flight is uncertain: the two before it are recorded sent, the fourth,
+    # built in the same chunk but never handed over, has no delivery row at all.
+    assert [d.status for d in all_deliveries(store)] == ["sent", "sent", "sending"]
     written = {p.name: p.read_bytes() for p in outbox.glob("*.eml")}
-    assert len(written) == 4
+    assert len(written) == 3
 
     # An hour later, through the configured file transport: nothing is written twice, all is recorded.
     later = WEEKDAY_MORNING.replace(hour=11)
     result = dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=later, env=ENV)
     summary = result.channel("email")
-    assert (summary.sent, summary.recovered) == (4, 4)
-    assert {p.name: p.read_bytes() for p in outbox.glob("*.eml")} == written
-    assert [(d.status, d.attempts) for d in all_deliveries(store)] == [("sent", 2)] * 4
+    assert (summary.due, summary.sent, summary.recovered) == (2, 2, 1)
+    after = {p.name: p.read_bytes() for p in outbox.glob("*.eml")}
+    assert len(after) == 4 and all(after[name] == content for name, content in written.items())
+    assert [(d.status, d.attempts) for d in all_deliveries(store)] == [("sent", 1), ("sent", 1), ("sent", 2),
+                                                                        ("sent", 1)]
     for ext in DEBTORS:
         assert len(events_of(store, case_of(store, ext), "message_sent")) == 1
 
@@ -148,27 +158,29 @@ def test_a_crash_after_smtp_accepted_resends_the_identical_message(
         store: Store, tmp_path: Path, smtp_server: SmtpServer) -> None:
     workspace = make_workspace(tmp_path / "ws", email_transport=_smtp(smtp_server))
     import_and_plan(store, workspace)
-    crashing = CrashAfterSend(SmtpTransport(smtp_server.host, smtp_server.port, security="off"))
+    crashing = CrashAfterSend(SmtpTransport(smtp_server.host, smtp_server.port, security="off"), after=2)
     with pytest.raises(Crash):
         dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=WEEKDAY_MORNING, env=ENV,
                           email_transport=crashing)  # type: ignore[arg-type]
     crashing.close()
     first = [m.content for m in smtp_server.recorder.messages]
-    assert len(first) == 4
+    assert len(first) == 2
+    assert [d.status for d in all_deliveries(store)] == ["sent", "sending"]
 
     later = WEEKDAY_MORNING.replace(hour=11)
     result = dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=later, env=ENV)
-    assert (result.channel("email").sent, result.channel("email").recovered) == (4, 4)
-    again = [m.content for m in smtp_server.recorder.messages[4:]]
-    # SMTP cannot ask whether the first copy arrived: the same bytes go again (same Message-ID and
-    # Date), which receiving systems treat as one message; the store records one sent message each.
-    assert sorted(again) == sorted(first)
-    ids = {message_from_bytes(c, policy=policy.default)["Message-ID"] for c in first + again}
-    assert len(ids) == 4
+    assert (result.channel("email").sent, result.channel("email").recovered) == (3, 1)
+    again = [m.content for m in smtp_server.recorder.messages[2:]]
+    # SMTP cannot ask whether the first copy arrived: the one message in flight goes again with the
+    # same bytes (same Message-ID and Date), which receiving systems treat as one message; the
+    # store records one sent message each. Nothing else is sent twice.
+    assert again[0] == first[1]
+    ids = [message_from_bytes(c, policy=policy.default)["Message-ID"] for c in first + again[1:]]
+    assert len(set(ids)) == 4
     assert sum(len(events_of(store, case_of(store, ext), "message_sent")) for ext in DEBTORS) == 4
     assert dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=later,
                              env=ENV).channel("email").due == 0
-    assert len(smtp_server.recorder.messages) == 8
+    assert len(smtp_server.recorder.messages) == 5
 
 
 def test_a_transient_refusal_is_retried_by_the_next_dispatch(
@@ -278,3 +290,55 @@ def test_the_letter_pdf_of_the_action_is_attached(store: Store, tmp_path: Path) 
             attached.append((str(message["To"]), part.get_filename(), part.get_content_type(), part.get_content()))
     assert attached == [("Jan Peeters <jan.peeters@example.be>", "reminder-1.pdf", "application/pdf",
                          b"%PDF-1.7\n%%EOF\n")]
+
+
+def test_progress_is_reported_as_messages_go(store: Store, tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    import_and_plan(store, workspace)
+    with store.begin() as conn:  # one of the four is settled without sending (its case closed)
+        conn.execute(update(cases).where(cases.c.id == case_of(store, "D2")).values(status="closed"))
+    calls: list[tuple[int, int]] = []
+    written_when_called: list[int] = []
+    outbox = workspace.root / "output" / "mail"
+
+    def report(done: int, total: int) -> None:
+        calls.append((done, total))
+        written_when_called.append(len(list(outbox.glob("*.eml"))) if outbox.exists() else 0)
+
+    result = dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=WEEKDAY_MORNING, env=ENV,
+                               progress=report)
+
+    assert (result.channel("email").sent, result.channel("email").cancelled) == (3, 1)
+    # Called before anything, for the closed case, then once per message right after it went.
+    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert written_when_called == [0, 0, 1, 2, 3]
+
+
+def test_a_message_left_uncertain_keeps_its_bytes_through_a_later_deferral(
+        store: Store, tmp_path: Path, smtp_server: SmtpServer) -> None:
+    workspace = make_workspace(tmp_path / "ws", email_transport=_smtp(smtp_server))
+    import_and_plan(store, workspace)
+    crashing = CrashAfterSend(SmtpTransport(smtp_server.host, smtp_server.port, security="off"), after=1)
+    with pytest.raises(Crash):
+        dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=WEEKDAY_MORNING, env=ENV,
+                          email_transport=crashing)  # type: ignore[arg-type]
+    crashing.close()
+    [original] = smtp_server.recorder.messages
+    recipient = original.rcpt_tos[0]
+
+    # An hour later its re-send meets a greylisting server: deferred; the other three go.
+    smtp_server.recorder.temporary_failures[recipient] = 1
+    no_retry = SmtpTransport(smtp_server.host, smtp_server.port, security="off", max_attempts=1)
+    try:
+        second = dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",),
+                                   now=WEEKDAY_MORNING.replace(hour=11), env=ENV, email_transport=no_retry)
+    finally:
+        no_retry.close()
+    assert (second.channel("email").sent, second.channel("email").deferred) == (3, 1)
+
+    # The next day's dispatch sends it again with the bytes of the copy that may be out there already.
+    third = dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",),
+                              now=WEEKDAY_MORNING.replace(day=16), env=ENV)
+    assert third.channel("email").sent == 1
+    assert smtp_server.recorder.messages[-1].content == original.content
+    assert [m.rcpt_tos[0] for m in smtp_server.recorder.messages].count(recipient) == 2
