@@ -75,7 +75,8 @@ PART_SUFFIX = ".part"
 
 _CHUNK = 1 << 20
 
-#: ``progress(bytes_sent, bytes_total)`` called while a file is uploaded.
+#: ``progress(done, total)``: how far long work has come (bytes of an upload, webhooks of a notify, steps of
+#: an import). Called with increasing ``done`` ending at ``total``; the CLI draws it as a bar on a terminal.
 Progress = Callable[[int, int], None]
 
 

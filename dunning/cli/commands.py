@@ -10,6 +10,7 @@ import click
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
+from dunning.cli.progress import progress_bar
 from dunning.ledger import load_mapping
 from dunning.usecases.cases.view import case_detail, list_cases, printed_reference
 from dunning.usecases.importing.snapshot import import_ledger
@@ -52,7 +53,7 @@ def import_command(ctx: click.Context, file: Path, mapping: Path | None, run_dat
         workspace.path(workspace.config.ledger.mapping) if workspace.config.ledger.mapping else None
     )
     store = get_store(ctx)
-    with err_console.status(f"Importing {file.name}…"):
+    with progress_bar(f"importing {file.name}", fmt) as report:
         result = import_ledger(
             store,
             file,
@@ -60,6 +61,7 @@ def import_command(ctx: click.Context, file: Path, mapping: Path | None, run_dat
             mapping=load_mapping(mapping_path) if mapping_path else None,
             reference_kind=workspace.config.creditor.reference,
             reports_dir=workspace.reports_dir,
+            progress=report,
         )
     if fmt == "json":
         emit_object({**result.summary(), "problems": [p.__dict__ for p in result.problems]}, fmt)

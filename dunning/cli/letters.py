@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dunning.cli import EXIT_PROBLEMS, cli
+from dunning.cli import EXIT_DELIVERY, EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.cli.progress import progress_bar
@@ -60,6 +60,8 @@ def letters_command(ctx: click.Context, run_date: datetime | None, workers: int 
         emit_object(summary, fmt, title=f"Letters {day.isoformat()}")
         for note in [*rendered.notes, *problems]:
             err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    if sent.undelivered:
+        ctx.exit(EXIT_DELIVERY)  # pending: the next `letters` or `deliver` delivers it
     if problems:
         ctx.exit(EXIT_PROBLEMS)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from dunning.cli import EXIT_PROBLEMS, cli
+from dunning.cli import EXIT_DELIVERY, EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.cli.progress import progress_bar
@@ -31,7 +31,8 @@ def dispatch_command(ctx: click.Context, run_date: datetime | None, channels: tu
     Needs the pay-link secret in $DUNNING_PAYLINK_SECRET (or paylink.secret_file). Permanent
     failures mark the action failed, so the next 'dunning run' plans its fallback; transient ones
     are retried by the next dispatch; SMS wait for the recipient's daytime. Running it twice sends
-    nothing more; a dispatch interrupted mid-way is completed by the next one.
+    nothing more; a dispatch interrupted mid-way is completed by the next one. Exit code 6 when the
+    server did not accept a message (it is retried by the next dispatch).
     """
     workspace = get_workspace(ctx)
     with progress_bar("Dispatching", fmt) as report:
@@ -53,6 +54,8 @@ def dispatch_command(ctx: click.Context, run_date: datetime | None, channels: tu
                       "delivered", "undelivered"])
         for problem in result.problems:
             err_console.print(f"[yellow]note:[/] {problem}", highlight=False)
+    if result.not_sent:
+        ctx.exit(EXIT_DELIVERY)  # the server was down or refused for now: the next dispatch retries
     if any(summary.errors for summary in result.channels):
         ctx.exit(EXIT_PROBLEMS)
 

@@ -10,6 +10,7 @@ import click
 from dunning.cli import EXIT_DELIVERY, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import emit, emit_object, err_console
+from dunning.cli.progress import progress_bar
 from dunning.usecases.notify.run import notify
 
 
@@ -26,8 +27,9 @@ def notify_command(ctx: click.Context, run_date: datetime | None, fmt: str) -> N
     escalate_to_legal, verify_address) go to output/exports/<date>/ with a .sha256 beside each file.
     Running it again sends and writes nothing new. Exit code 6 when a delivery failed.
     """
-    result = notify(get_store(ctx), get_workspace(ctx), resolve_date(ctx, run_date), now=datetime.now(UTC),
-                    env=os.environ)
+    with progress_bar("webhooks", fmt) as report:
+        result = notify(get_store(ctx), get_workspace(ctx), resolve_date(ctx, run_date), now=datetime.now(UTC),
+                        env=os.environ, progress=report)
     if fmt == "json":
         emit_object(result.summary(), fmt)
     else:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from dunning.cli import EXIT_PROBLEMS, cli
+from dunning.cli import EXIT_DELIVERY, EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import emit, emit_object, err_console
 from dunning.cli.progress import progress_bar
@@ -59,6 +59,8 @@ def deliver_command(ctx: click.Context, run_date: datetime | None, fmt: str) -> 
         emit_object({k: v for k, v in summary.items() if k not in ("batch_ids", "problems")}, fmt,
                     title=f"Deliver {day.isoformat()}")
         _notes(sent.problems)
+    if sent.undelivered:
+        ctx.exit(EXIT_DELIVERY)  # pending: the next `letters` or `deliver` delivers it
     if sent.problems:
         ctx.exit(EXIT_PROBLEMS)
 

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -121,12 +123,40 @@ def _make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+# The advisory lock key of migrations on PostgreSQL ("dn", "mi"): two processes opening a fresh store at once
+# (two `dunning import` on a new workspace) must not both create the tables.
+_MIGRATION_LOCK = (0x646E, 0x6D69)
+
+
+@contextmanager
+def _one_migrator(store: Store) -> Iterator[None]:
+    """Hold, waiting for it, the right to migrate this store: a flock beside a SQLite file (the kernel frees it
+    when a holder dies), or a transaction-level advisory lock on PostgreSQL (taken in :func:`migrate`)."""
+    database = store.engine.url.database
+    if store.dialect != "sqlite" or not database or ":memory:" in database:
+        yield
+        return
+    fd = os.open(f"{database}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def migrate(store: Store) -> None:
-    """Upgrade the schema to the newest migration (a no-op when it is current)."""
+    """Upgrade the schema to the newest migration (a no-op when it is current).
+
+    One process at a time: a second one waits, then finds the schema current (Alembic reads the revision
+    again inside the upgrade).
+    """
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     if store.revision() == head:
         return
-    with store.engine.begin() as connection:
+    with _one_migrator(store), store.engine.begin() as connection:
+        if store.dialect == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                               {"ns": _MIGRATION_LOCK[0], "key": _MIGRATION_LOCK[1]})
         command.upgrade(_alembic_config(connection), "head")
 
 
@@ -140,4 +170,6 @@ def open_store(url: str, *, migrate_schema: bool = True) -> Store:
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
         raise StoreError(f"cannot open the state store {shown}: {exc.__class__.__name__}: {reason}") from None
+    except OSError as exc:  # the SQLite file's folder cannot be made or opened
+        raise StoreError(f"cannot open the state store {shown}: {exc.strerror or exc}: {exc.filename}") from None
     return store

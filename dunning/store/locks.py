@@ -18,26 +18,39 @@ The lock lives where the state lives, so it holds across machines whenever the s
 - An in-memory SQLite store belongs to one process: nothing to lock.
 
 A lock is taken over safely because nothing has to be taken over: a dead holder holds nothing.
+
+Use cases take it with one line, :func:`holding_stage_lock`::
+
+    @holding_stage_lock("run")
+    def run_night(store: Store, ...) -> RunResult: ...
+
+so the CLI, the Prefect pipelines and the demo are all covered by the same lock. Within one process the
+lock is re-entrant per stage and store: ``dunning letters`` (render, then send) or ``dunning demo`` (every
+stage) call one locked use case from another and must not refuse themselves.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
+import inspect
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Connection, text
 
 from dunning.errors import WorkspaceBusy
 from dunning.store import Store
 
-__all__ = ["STAGES", "Holder", "stage_lock"]
+__all__ = ["STAGES", "Holder", "holding_stage_lock", "stage_lock"]
 
 # The stages that write, by the command a person would see in the refusal. `letters` and `deliver` share one
 # lock: both upload print batches.
@@ -95,6 +108,28 @@ def stage_lock(store: Store, stage: str) -> Iterator[None]:
         yield
 
 
+# The descriptors that hold a lock in this process (the lock file, the PostgreSQL socket). A child forked
+# while one is held (the ledger reader's process pool forks) would keep it open, and with it the lock, after
+# this process is killed: in the child each is pointed at /dev/null instead, which frees nothing of ours
+# (closing a duplicate releases no flock, and the server sees our socket end only when every copy is gone).
+_lock_fds: set[int] = set()
+
+
+def _forget_locks_in_child() -> None:
+    if not _lock_fds:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in _lock_fds:
+            os.dup2(null, fd, inheritable=False)
+    finally:
+        os.close(null)
+    _lock_fds.clear()
+
+
+os.register_at_fork(after_in_child=_forget_locks_in_child)
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -111,14 +146,23 @@ def _postgres_lock(store: Store, command: str) -> Iterator[None]:
         connection.commit()
         if not taken.scalar_one():
             raise WorkspaceBusy(_postgres_holder(connection, command, key).describe())
+        socket = _socket_of(connection)
+        if socket is not None:
+            _lock_fds.add(socket)
         try:
             yield
         finally:
+            _lock_fds.discard(socket or -1)
             connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": _PG_NAMESPACE, "key": key})
             connection.execute(text("RESET application_name"))
             connection.commit()
     finally:
         connection.close()
+
+
+def _socket_of(connection: Connection) -> int | None:
+    fileno = getattr(connection.connection.dbapi_connection, "fileno", None)
+    return int(fileno()) if callable(fileno) else None
 
 
 def _postgres_holder(connection: Connection, command: str, key: int) -> Holder:
@@ -166,9 +210,11 @@ def _sqlite_lock(store: Store, command: str) -> Iterator[None]:
             raise WorkspaceBusy(_sqlite_holder(fd, command).describe()) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": _now().isoformat()}).encode(), 0)
+        _lock_fds.add(fd)
         try:
             yield
         finally:
+            _lock_fds.discard(fd)
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
@@ -181,3 +227,65 @@ def _sqlite_holder(fd: int, command: str) -> Holder:
         return _parse_holder(f"pid={data.get('pid', '')} since={data.get('since', '')}", command)
     except (ValueError, OSError):
         return Holder(command, None, None)
+
+
+# ---- re-entrance within a process: the decorator the use cases wear ----------------------------------------
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# (store identity, command) -> [depth, the ExitStack holding the real lock]. One process holds a stage's lock
+# once; nested or concurrent use cases of that stage in the same process (threads of one Prefect flow) share it.
+_held: dict[tuple[str, str], tuple[int, ExitStack]] = {}
+_held_guard = threading.Lock()
+
+
+def _identity(store: Store) -> str:
+    """What makes two Store objects the same workspace store: the database file, or the server's database."""
+    database = _sqlite_file(store)
+    if store.dialect == "sqlite" and database is not None:
+        return f"sqlite:{database.resolve()}"
+    return store.engine.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def _reentrant_stage_lock(store: Store, stage: str) -> Iterator[None]:
+    key = (_identity(store), _check(stage))
+    with _held_guard:
+        depth, stack = _held.get(key, (0, ExitStack()))
+        if depth == 0:
+            stack.enter_context(stage_lock(store, stage))  # raises WorkspaceBusy: nothing recorded
+        _held[key] = (depth + 1, stack)
+    try:
+        yield
+    finally:
+        with _held_guard:
+            depth, stack = _held.pop(key)
+            if depth > 1:
+                _held[key] = (depth - 1, stack)
+            else:
+                stack.close()
+
+
+def holding_stage_lock(stage: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a use case so that it holds ``stage``'s lock on its ``store`` argument while it runs.
+
+    The use case must take the store as a parameter named ``store``. A second process calling it (or any
+    use case of the same stage) on the same store meanwhile gets :class:`~dunning.errors.WorkspaceBusy`.
+    """
+    _check(stage)
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(function)
+        if "store" not in signature.parameters:
+            raise TypeError(f"{function.__qualname__} has no `store` parameter to lock")
+
+        @functools.wraps(function)
+        def locked(*args: P.args, **kwargs: P.kwargs) -> R:
+            store = signature.bind_partial(*args, **kwargs).arguments["store"]
+            with _reentrant_stage_lock(store, stage):
+                return function(*args, **kwargs)
+
+        return locked
+
+    return decorate

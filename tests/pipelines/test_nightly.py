@@ -7,6 +7,8 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from sqlalchemy import func, select
 
 import pipelines.nightly as nightly_module
-from dunning.errors import LedgerError, TransientDeliveryError
+from dunning.errors import LedgerError, TransientDeliveryError, WorkspaceBusy
 from dunning.store import open_store
 from dunning.store.schema import actions, cases, ledger_imports, runs
 from dunning.usecases.importing import snapshot as importing
@@ -275,3 +277,29 @@ def test_the_night_records_print_house_answers_before_it_plans(workspace: Path) 
         store.dispose()
     assert returned == "returned"
     assert planned_tonight >= 1  # the returned letter's fallback, planned the night the answer came
+
+
+def test_the_night_is_refused_while_another_process_plans_this_workspace(workspace: Path) -> None:
+    """The pipelines call the same locked use cases as the CLI: one writer per stage, however it is started."""
+    holder_script = (
+        "import sys, time\n"
+        "from dunning.store import open_store\n"
+        "from dunning.store.locks import stage_lock\n"
+        "with stage_lock(open_store(sys.argv[1]), 'run'):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", holder_script, f"sqlite:///{workspace / 'state.db'}"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        state = nightly(workspace=str(workspace), date=NIGHT, return_state=True)
+        assert state.is_failed()
+        with pytest.raises(WorkspaceBusy, match=rf"another `dunning run` is working .* pid {holder.pid}$"):
+            state.result()
+        assert _store_counts(workspace)["actions"] == 0
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    state = nightly(workspace=str(workspace), date=NIGHT, return_state=True)
+    assert state.is_completed() and _store_counts(workspace)["actions"] > 0

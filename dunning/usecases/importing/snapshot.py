@@ -35,6 +35,7 @@ from sqlalchemy import Connection
 
 from dunning.domain.references import reference_for_case
 from dunning.ledger import LedgerSnapshot, Mapping, Problem, read_ledger
+from dunning.ports import Progress
 from dunning.store import Store
 from dunning.store.ledger import (
     DEBTOR_FIELDS,
@@ -62,6 +63,7 @@ from dunning.store.ledger import (
     set_open_invoice_figures,
     update_debtors,
 )
+from dunning.store.locks import holding_stage_lock
 
 ZERO = Decimal("0.00")
 CHUNK = 20_000  # stored rows read at a time
@@ -421,8 +423,14 @@ def import_snapshot(
     reference_kind: str = "rf",
     reports_dir: Path | None = None,
     recorded_at: datetime | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
-    """Apply ``snapshot`` to the store as the open items on ``as_of``."""
+    """Apply ``snapshot`` to the store as the open items on ``as_of``.
+
+    ``progress(done, total)`` is told the steps of the import as they end (:data:`IMPORT_STEPS`; the read of
+    the file is the first, done by :func:`import_ledger`).
+    """
+    report_step = progress or _no_progress
     recorded_at = recorded_at or datetime.now(UTC)
     accepted = len(snapshot.table)
     report = None
@@ -444,10 +452,13 @@ def import_snapshot(
     }
     with store.begin() as conn:
         if is_imported(conn, snapshot.sha256):
+            report_step(IMPORT_STEPS, IMPORT_STEPS)
             return ImportResult(already_imported=True, **base)
         importer = _Importer(conn, snapshot, as_of, reference_kind, recorded_at)
         importer.apply()
+        report_step(2, IMPORT_STEPS)
         importer.flush_events()
+        report_step(3, IMPORT_STEPS)
         counts = {
             key: importer.counts.get(key, 0)
             for key in (
@@ -473,9 +484,20 @@ def import_snapshot(
             recorded_at=recorded_at,
         )
         insert_ledger_import(conn, record)
+    report_step(IMPORT_STEPS, IMPORT_STEPS)
     return ImportResult(already_imported=False, counts=counts, **base)
 
 
+#: The steps of an import a progress bar counts: read the file; apply debtors, invoices and cases; record the
+#: timeline events; record the import. (The work inside a step is vectorised: it has no per-row loop to count.)
+IMPORT_STEPS = 4
+
+
+def _no_progress(_done: int, _total: int) -> None:
+    """Nobody watches."""
+
+
+@holding_stage_lock("import")
 def import_ledger(
     store: Store,
     path: Path,
@@ -484,7 +506,11 @@ def import_ledger(
     mapping: Mapping | None = None,
     reference_kind: str = "rf",
     reports_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
-    """Read a ledger file and import it (see :func:`import_snapshot`)."""
+    """Read a ledger file and import it (see :func:`import_snapshot`); ``progress`` is told each step's end."""
+    (progress or _no_progress)(0, IMPORT_STEPS)
     snapshot = read_ledger(path, mapping)
-    return import_snapshot(store, snapshot, as_of=as_of, reference_kind=reference_kind, reports_dir=reports_dir)
+    (progress or _no_progress)(1, IMPORT_STEPS)
+    return import_snapshot(store, snapshot, as_of=as_of, reference_kind=reference_kind, reports_dir=reports_dir,
+                           progress=progress)

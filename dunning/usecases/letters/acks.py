@@ -50,6 +50,7 @@ from dunning.store.deliveries import (
     insert_processed_file,
     load_letter_delivery,
 )
+from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.send import PRINT_CHANNEL, batch_key, letter_delivery_key
 from dunning.workspace import Workspace
 
@@ -199,6 +200,7 @@ class _FileRecorder:
             self.result.posted += 1
 
 
+@holding_stage_lock("acks")
 def record_acknowledgements(store: Store, workspace: Workspace, *, on_date: date,
                             recorded_at: datetime | None = None, archive_folder: str | None = None,
                             transport_options: dict[str, float | int | bool] | None = None) -> AckResult:

@@ -43,6 +43,7 @@ from dunning.store import Store
 from dunning.store.actions import cancel_planned_action, fail_planned_action
 from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import DocumentRecord, insert_document, insert_documents, load_documented_action_ids
+from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.data import (
     LETTER_CHANNELS,
     LetterBuildError,
@@ -185,6 +186,7 @@ def _layouts_dir(workspace: Workspace) -> Path | None:
     return own if (own / workspace.config.brand / "brand.yaml").is_file() else None
 
 
+@holding_stage_lock("letters")
 def render_letters(store: Store, workspace: Workspace, run_date: date, *, workers: int | None = None,
                    chunk_size: int | None = None, env: Mapping[str, str] | None = None,
                    recorded_at: datetime | None = None, action_ids: Sequence[int] | None = None,

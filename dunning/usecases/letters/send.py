@@ -97,6 +97,7 @@ from dunning.store.deliveries import (
     mark_print_batch_void,
     record_print_batch_upload,
 )
+from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.data import LETTER_CHANNELS
 from dunning.usecases.outgoing.fees import book_message_fee
 from dunning.workspace import Workspace
@@ -121,6 +122,7 @@ class PrintRun:
     recovered: int = 0
     cancelled: int = 0
     problems: list[str] = field(default_factory=list)
+    undelivered: list[str] = field(default_factory=list)  # batch ids the print house did not get (exit code 6)
 
     def summary(self) -> dict[str, Any]:
         return {"run_date": self.run_date.isoformat(), "batches": len(self.batches), "batch_ids": self.batches,
@@ -348,6 +350,7 @@ def _record_planned(conn: Connection, batches: Sequence[PlannedBatch], run_date:
             sheets=batch.total_sheets, recorded_at=recorded_at)
 
 
+@holding_stage_lock("letters")
 def send_letters(store: Store, workspace: Workspace, run_date: date, *, recorded_at: datetime | None = None,
                  transport_options: Mapping[str, Any] | None = None, progress: Progress | None = None) -> PrintRun:
     """Batch, assemble and deliver the rendered letters; see the module docstring.
@@ -437,6 +440,7 @@ def _deliver(store: Store, workspace: Workspace, run: PrintRun, work: list[_Work
                                 f"{', '.join(map(str, missing))} (see above; its manifests list exactly what it "
                                 "holds); they are rendered again for a later batch")
     for failure in result.failures:
+        run.undelivered.append(failure.batch_id)
         if isinstance(failure.error, BatchConflictError) and delivery_log.left_out(failure.batch_id):
             run.problems.append(f"batch {failure.batch_id} held: the print house already has it marked ready with "
                                 "the letters it was made with, and some of them can no longer be laid out again "

@@ -97,6 +97,7 @@ from dunning.store.deliveries import (
     mark_sending_delivery,
     record_delivery_failed,
 )
+from dunning.store.locks import holding_stage_lock
 from dunning.usecases.messaging.compose import (
     brand_for,
     compose_email,
@@ -153,6 +154,7 @@ class DispatchResult:
     run_date: date
     channels: tuple[ChannelSummary, ...]
     problems: tuple[str, ...] = ()
+    not_sent: int = 0  # messages the server did not accept this time (retried by the next dispatch; exit code 6)
 
     def channel(self, name: str) -> ChannelSummary:
         for summary in self.channels:
@@ -186,6 +188,7 @@ class _Run:
     now: datetime
     summary: ChannelSummary
     problems: list[str] = field(default_factory=list)
+    not_sent: int = 0
 
     def problem(self, due: DueAction, text: str) -> None:
         self.problems.append(f"{due.channel} action {due.action_pk} (case {due.case_id}, {due.action}): "
@@ -391,6 +394,7 @@ def _record_result(conn: Connection, item: _Outgoing, result: SendResult | SmsSe
         mark_sending_delivery(conn, item.delivery_key, status="deferred",
                               detail={**detail, "error": result.detail}, recorded_at=run.now)
         run.summary.deferred += 1
+        run.not_sent += 1
         run.problem(due, f"will be retried: {result.detail}")
 
 
@@ -518,6 +522,7 @@ def _dispatch_channel(run: _Run, channel: str, due_ids: Sequence[int], workspace
             transport.close()
 
 
+@holding_stage_lock("dispatch")
 def dispatch_messages(
     store: Store,
     workspace: Workspace,
@@ -561,6 +566,7 @@ def dispatch_messages(
     counter = _Progress(progress, sum(len(ids) for ids in due_by_channel.values()))
     if progress is not None:
         progress(0, counter.total)
+    not_sent = 0
     for channel in channels:
         run = _Run(store, run_date, now, ChannelSummary(channel))
         summaries.append(run.summary)
@@ -569,6 +575,7 @@ def dispatch_messages(
                           chunk_size=chunk_size, max_attempts=max_attempts, receipt_wait=receipt_wait,
                           quiet_hours=quiet_hours, progress=counter)
         problems.extend(run.problems)
+        not_sent += run.not_sent
         log.info("dispatch %s %s: %d due, %d sent, %d failed, %d deferred, %d errors", run_date, channel,
                  run.summary.due, run.summary.sent, run.summary.failed, run.summary.deferred, run.summary.errors)
-    return DispatchResult(run_date, tuple(summaries), tuple(problems))
+    return DispatchResult(run_date, tuple(summaries), tuple(problems), not_sent)

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from dunning.ports import WebhookTransport
+from dunning.ports import Progress, WebhookTransport
 from dunning.store import Store
+from dunning.store.locks import holding_stage_lock
 from dunning.usecases.notify.exports import ExportResult, write_exports
 from dunning.usecases.notify.webhooks import OutboxResult, deliver_webhooks, webhook_secret
 from dunning.workspace import Workspace
@@ -35,9 +36,13 @@ class NotifyResult:
                 "exports": self.exports.summary()}
 
 
+@holding_stage_lock("notify")
 def notify(store: Store, workspace: Workspace, run_date: date, *, now: datetime, env: Mapping[str, str],
-           transport: WebhookTransport | None = None, sleep: Callable[[float], None] | None = None) -> NotifyResult:
+           transport: WebhookTransport | None = None, sleep: Callable[[float], None] | None = None,
+           progress: Progress | None = None) -> NotifyResult:
     """Write the due export files, then deliver the pending webhooks (see both modules for the rules).
+
+    ``progress(done, total)`` counts the webhooks settled (posted, or left waiting) out of those due.
 
     The configuration is checked first: a missing ``DUNNING_WEBHOOK_SECRET`` for an http(s)
     ``webhook.url`` raises ConfigError before anything is written or posted.
@@ -46,5 +51,6 @@ def notify(store: Store, workspace: Workspace, run_date: date, *, now: datetime,
         webhook_secret(workspace, env)
     exports = write_exports(store, workspace, run_date, now=now)
     options: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
-    webhooks = deliver_webhooks(store, workspace, run_date, now=now, env=env, transport=transport, **options)
+    webhooks = deliver_webhooks(store, workspace, run_date, now=now, env=env, transport=transport,
+                                progress=progress, **options)
     return NotifyResult(webhooks, exports)

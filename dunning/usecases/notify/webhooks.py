@@ -64,7 +64,7 @@ from dunning.channels.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, idemp
 from dunning.channels.webhook import webhook_body as build_body
 from dunning.config import secret
 from dunning.errors import ConfigError, StoreError
-from dunning.ports import PostResult, WebhookTransport
+from dunning.ports import PostResult, Progress, WebhookTransport
 from dunning.store import Store
 from dunning.store.actions import load_action_name, load_action_status, mark_planned_actions
 from dunning.store.cases import NewCaseEvent, insert_case_events, load_case_status
@@ -330,6 +330,7 @@ def deliver_webhooks(
     export_transport: WebhookTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     chunk_size: int = 200,
+    progress: Progress | None = None,
 ) -> OutboxResult:
     """Enqueue the due webhooks, then post every waiting outbox row (see the module docstring).
 
@@ -353,10 +354,12 @@ def deliver_webhooks(
     with store.begin() as conn:
         ids = load_waiting_outbox_ids(conn, now)
     run.counts.due = len(ids)
+    report = progress or (lambda _done, _total: None)
     for start in range(0, len(ids), chunk_size):
         with store.begin() as conn:
             rows = load_waiting_outbox(conn, ids[start:start + chunk_size])
-        for row in rows:
+        for settled, row in enumerate(rows, start):
+            report(settled, len(ids))  # the rows before this one are settled: posted, waiting or cancelled
             if row.target in run.down:
                 run.counts.waiting += 1
                 continue
@@ -370,6 +373,7 @@ def deliver_webhooks(
             if row.status == "pending" and row.attempts > 0:
                 run.counts.recovered += 1  # posted before without an answer on record: same key again
             _post_row(row, run)
+    report(len(ids), len(ids))
     log.info("webhooks %s: %d enqueued, %d due, %d delivered, %d failed, %d deferred, %d waiting", run_date,
              run.counts.enqueued, run.counts.due, run.counts.delivered, run.counts.failed, run.counts.deferred,
              run.counts.waiting)

@@ -77,6 +77,7 @@ from dunning.store.cases import (
     update_case_stages,
     write_off_case,
 )
+from dunning.store.locks import holding_stage_lock
 from dunning.store.runs import insert_run, load_last_run_before
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
 
@@ -431,6 +432,7 @@ def _record_plan(
     update_case_stages(conn, [(u.case_id, u.stage) for u in updates if cases_by_id[str(u.case_id)].status == "closed"])
 
 
+@holding_stage_lock("run")
 def run_night(
     store: Store,
     flows: FlowSet,

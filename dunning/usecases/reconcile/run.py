@@ -58,6 +58,7 @@ from dunning.domain.matching.match import MatchConfig
 from dunning.errors import InputError
 from dunning.ports import sha256_file
 from dunning.store import Store
+from dunning.store.locks import holding_stage_lock
 from dunning.store.payments import (
     ZERO,
     JsonObject,
@@ -131,6 +132,7 @@ class ReconcileResult:
         }
 
 
+@holding_stage_lock("reconcile")
 def reconcile_files(
     store: Store,
     workspace: Workspace,
@@ -165,6 +167,7 @@ def reconcile_files(
     return ReconcileResult(as_of, tuple(results))
 
 
+@holding_stage_lock("reconcile")
 def reconcile_inbox(
     store: Store, workspace: Workspace, *, as_of: date, recorded_at: datetime | None = None
 ) -> ReconcileResult:
