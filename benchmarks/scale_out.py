@@ -96,12 +96,12 @@ def make_workspaces(base: Path, count: int, debtors: int, admin_url: str) -> lis
     for i in range(count):
         root = base / f"tenant{i}"
         init_workspace(root)
-        (root / "ledger" / "open-items.csv").unlink()
         write_ledger(root / "ledger" / "ledger.csv", debtors, seed=i)
         config = yaml.safe_load((root / "dunning.yaml").read_text(encoding="utf-8"))
-        config["database"] = make_url(admin_url).set(database=f"dunning_scale_{i}").render_as_string(
-            hide_password=False
-        )
+        url = make_url(admin_url).set(database=f"dunning_scale_{i}")
+        if url.password:  # never in dunning.yaml (refused): libpq reads PGPASSWORD, workers inherit it
+            os.environ["PGPASSWORD"] = str(url.password)
+        config["database"] = url._replace(password=None).render_as_string(hide_password=False)
         (root / "dunning.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
         roots.append(root)
     return roots

@@ -16,8 +16,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -135,9 +137,24 @@ class PaylinkConfig(_Section):
     valid_days: int = Field(default=90, ge=1)
 
 
+class DueDateWindowConfig(_Section):
+    past_years: int = Field(default=10, ge=0, le=100)
+    future_years: int = Field(default=2, ge=0, le=100)
+
+
 class LedgerConfig(_Section):
     mapping: Path | None = Field(default=None, description="default mapping file for imports")
     invoice_pattern: str | None = Field(default=None, description="regex of the creditor's invoice numbers")
+    max_close_share: Decimal = Field(
+        default=Decimal("0.20"),
+        ge=0,
+        le=1,
+        description="an import closing more than this share of the open cases (or all) is refused",
+    )
+    due_date_window: DueDateWindowConfig = Field(
+        default_factory=lambda: DueDateWindowConfig(),
+        description="due dates outside this window around the snapshot's date reject their row",
+    )
 
     @field_validator("invoice_pattern")
     @classmethod
@@ -227,6 +244,22 @@ def _find_secrets(node: object, path: str = "") -> list[str]:
     return found
 
 
+def _url_password(url: str) -> str | None:
+    """The password in a URL's ``user:password@`` part, if any (an unparsable URL has none)."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def _without_password(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (the message must not repeat the secret)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     dotted = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
@@ -250,6 +283,14 @@ def parse_config(raw: object, source: str, environ: Mapping[str, str] | None = N
         names = ", ".join(secrets)
         hint = ", ".join(ENV_PREFIX + key.replace(".", "_").upper() for key in secrets)
         raise ConfigError(f"{source}: {names}: secrets do not belong in the config file; set {hint} instead")
+    database = raw.get("database")
+    if isinstance(database, str) and _url_password(database):
+        shown = _without_password(database)
+        raise ConfigError(
+            f"{source}: database: the URL holds a password ({shown}); secrets do not belong in the config "
+            f"file: keep '{shown}' there, or nothing, and set the full URL with the password in "
+            f"{ENV_PREFIX}DATABASE in the environment"
+        )
     merged = _apply_env(dict(raw), os.environ if environ is None else environ)
     try:
         return Config.model_validate(merged)

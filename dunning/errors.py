@@ -14,6 +14,7 @@ stderr and that code, in one place: :func:`exit_code`)::
     ├── WorkspaceError                                3  the workspace folder is missing or not a workspace
     ├── InputError                                    4  a file given to dunning cannot be read at all
     │   ├── LedgerError                                  a ledger export cannot be read (encoding, header, mapping)
+    │   │   └── SnapshotRefused  dunning.usecases.importing.snapshot  no data rows, or it would close too many cases
     │   ├── FlowError                                    a flow file is invalid or breaks its legal rule pack
     │   ├── BankFileRefused      dunning.bank.read              a bank file is not camt, malformed or unsafe
     │   ├── InvalidMatchInput    dunning.domain.matching.model  a matching input record is malformed

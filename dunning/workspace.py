@@ -1,7 +1,8 @@
 """A workspace: one folder holding ``dunning.yaml``, flows, ledger drops and output.
 
 ``init_workspace`` copies the template shipped with the package (a ready-to-run
-config, a default flow and an example ledger); ``open_workspace`` finds and
+config, default flows and an example ledger in ``examples/``, apart from the ``ledger/`` drop
+folder the nightly flow reads); ``open_workspace`` finds and
 validates an existing one. Relative paths in the config (``sqlite:///state.db``,
 ``file://output/print``) are relative to the workspace folder.
 """
@@ -22,6 +23,11 @@ from dunning.errors import ConfigError, WorkspaceError
 
 TEMPLATE_PACKAGE = "dunning"
 TEMPLATE_DIR = "workspace_template"
+#: where finance drops ledger exports; the nightly flow imports the newest file found here
+LEDGER_DROPS = "ledger"
+#: the example ledger ``dunning init`` writes: never in the drop folder, where a nightly run would
+#: import its made-up debtors over the real ones
+EXAMPLE_LEDGER = "examples/open-items.csv"
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ def init_workspace(root: Path, *, force: bool = False) -> list[Path]:
     root.mkdir(parents=True, exist_ok=True)
     template = resources.files(TEMPLATE_PACKAGE).joinpath(TEMPLATE_DIR)
     written = _copy_tree(template, root)
-    for folder in ("output", "bank/inbox", "ledger"):
+    for folder in ("output", "bank/inbox", LEDGER_DROPS):
         (root / folder).mkdir(parents=True, exist_ok=True)
     _write_secret(root / "secrets" / "paylink.key")
     try:

@@ -8,8 +8,13 @@ hand with::
 Steps, each a Prefect task over one library call (the CLI calls the same functions):
 
 1. **fetch**: the newest file of the workspace's ``ledger/`` folder (CSV, XLSX, Parquet), by
-   modification time; no file means no import (the night is still planned);
-2. **import**: :func:`dunning.usecases.importing.snapshot.import_ledger` (the same file twice changes nothing);
+   modification time; no file means no import (the night is still planned). A drop whose content
+   was imported before, or that is older than the last import (a file left there while a newer
+   snapshot was imported by hand), is skipped and the report says why
+   (:func:`dunning.usecases.importing.drops.check_drop`);
+2. **import**: :func:`dunning.usecases.importing.snapshot.import_ledger` (the same file twice changes nothing;
+   a drop with no data rows or closing more than ``ledger.max_close_share`` of the open cases is refused,
+   and the night stops there: nothing is planned on a snapshot a person has to look at);
    then the print house's acknowledgements (:func:`dunning.usecases.letters.acks.record_acknowledgements`),
    so legal periods run from real posting dates and returned letters get their fallback tonight;
 3. **plan**: :func:`dunning.usecases.planning.night.run_night` for the night's date (the ``date`` parameter,
@@ -41,12 +46,14 @@ from prefect.artifacts import create_markdown_artifact
 from dunning.errors import DeliveryError, FlowError
 from dunning.ledger import load_mapping
 from dunning.usecases.importing import snapshot as importing
+from dunning.usecases.importing.drops import check_drop
 from dunning.usecases.letters.acks import record_acknowledgements
 from dunning.usecases.letters.render import render_letters, unrendered_letter_ids
 from dunning.usecases.letters.send import send_letters
 from dunning.usecases.notify.run import notify
 from dunning.usecases.planning import night
 from dunning.usecases.planning.rates import workspace_rates
+from dunning.workspace import LEDGER_DROPS
 from pipelines.common import (
     artifact_key,
     chunked,
@@ -63,7 +70,7 @@ from pipelines.common import (
 )
 
 #: where ledger exports are dropped, inside the workspace (``dunning init`` creates it)
-LEDGER_FOLDER = "ledger"
+LEDGER_FOLDER = LEDGER_DROPS
 LEDGER_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet"})
 #: letter actions per render task (a few hundred keeps memory flat and a retry small)
 LETTER_CHUNK_SIZE = 300
@@ -85,6 +92,16 @@ def newest_ledger_drop(workspace: str) -> str | None:
     return str(max(drops, key=lambda p: (p.stat().st_mtime, p.name)))
 
 
+@dunning_task("check the ledger drop")
+def ledger_drop_skip(workspace: str, path: str) -> dict[str, Any] | None:
+    """Why the drop must not be imported (already imported, or older than the last import); None: import it."""
+    with workspace_store(workspace) as (_ws, store):
+        checked = check_drop(store, Path(path))
+    if checked.skip is None:
+        return None
+    return {"file": path, "sha256": checked.sha256, "already_imported": True, "skipped": checked.skip}
+
+
 @dunning_task("import the ledger")
 def import_ledger_drop(workspace: str, path: str, run_date: dt.date) -> dict[str, Any]:
     """:func:`~dunning.usecases.importing.snapshot.import_ledger` with the workspace's mapping and reference kind."""
@@ -97,6 +114,7 @@ def import_ledger_drop(workspace: str, path: str, run_date: dt.date) -> dict[str
             mapping=load_mapping(ws.path(mapping_file)) if mapping_file else None,
             reference_kind=ws.config.creditor.reference,
             reports_dir=ws.reports_dir,
+            **importing.ledger_settings(ws.config.ledger),
         )
         return result.summary()
 
@@ -191,6 +209,8 @@ def render_summary(report: dict[str, Any]) -> str:
     ledger = report["ledger"]
     if ledger is None:
         parts.append("### Ledger import\n\nNo ledger drop in `ledger/`: nothing imported.")
+    elif ledger.get("skipped"):
+        parts.append(f"### Ledger import\n\n`{Path(ledger['file']).name}`: {ledger['skipped']}.")
     else:
         state = "already imported (same content): nothing changed" if ledger["already_imported"] else "imported"
         rows = [
@@ -244,7 +264,9 @@ def nightly(workspace: str, date: str | None = None) -> dict[str, Any]:
     root = str(ws.root)
     run_date = night_date(date, ws.config.creditor.timezone)
     drop = newest_ledger_drop(root)
-    ledger = import_ledger_drop(root, drop, run_date) if drop else None
+    ledger = None
+    if drop:
+        ledger = ledger_drop_skip(root, drop) or import_ledger_drop(root, drop, run_date)
     acks = acknowledgements_before_planning(root, run_date, dt.datetime.now(dt.UTC))
     plan = plan_night(root, run_date)
     dispatch: dict[str, Any] = {"status": step_status(DISPATCH_MESSAGES, MESSAGING_MODULE, "dispatch_messages")}

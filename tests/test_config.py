@@ -40,7 +40,7 @@ def test_init_writes_a_valid_workspace(workspace: Path) -> None:
     assert ws.config.creditor.reference == "be-ogm"
     assert ws.database_url == f"sqlite:///{workspace / 'state.db'}"
     assert ws.transport_dir(ws.config.print.transport) == workspace / "output" / "print"
-    assert (workspace / "ledger" / "open-items.csv").is_file()
+    assert (workspace / "examples" / "open-items.csv").is_file()
     assert any((workspace / "flows").glob("*.yaml"))
     with pytest.raises(WorkspaceError, match="already a workspace"):
         init_workspace(workspace)
@@ -101,3 +101,32 @@ def test_secrets_come_from_environment_or_file(tmp_path: Path) -> None:
 def test_not_a_workspace(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="not a dunning workspace"):
         open_workspace(tmp_path)
+
+
+def test_a_password_in_the_database_url_is_refused_through_the_cli(workspace: Path) -> None:
+    from click.testing import CliRunner
+
+    from dunning.cli import EXIT_CONFIG, cli
+
+    _edit(workspace, {"database": "postgresql+psycopg://dunning:Sup3rSecret@db.example/dunning"})
+
+    result = CliRunner().invoke(cli, ["--workspace", str(workspace), "cases"])
+
+    assert result.exit_code == EXIT_CONFIG
+    assert "dunning.yaml: database: the URL holds a password" in result.stderr
+    assert "DUNNING_DATABASE" in result.stderr
+    assert "Sup3rSecret" not in result.stderr  # the refusal does not print the secret again
+
+
+def test_the_password_may_come_from_the_environment(workspace: Path) -> None:
+    _edit(workspace, {"database": "postgresql+psycopg://dunning@db.example/dunning"})
+    url = "postgresql+psycopg://dunning:Sup3rSecret@db.example/dunning"
+    assert open_workspace(workspace, environ={"DUNNING_DATABASE": url}).config.database == url
+    assert open_workspace(workspace, environ={}).config.database.endswith("dunning@db.example/dunning")
+
+
+def test_the_mass_close_share_is_a_fraction(workspace: Path) -> None:
+    assert str(open_workspace(workspace, environ={}).config.ledger.max_close_share) == "0.20"
+    _edit(workspace, {"ledger.max_close_share": 20})
+    with pytest.raises(ConfigError, match=r"ledger\.max_close_share"):
+        open_workspace(workspace, environ={})

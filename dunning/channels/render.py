@@ -26,7 +26,8 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from dunning.domain.money import Money
-from dunning.errors import ConfigError
+from dunning.errors import ConfigError, DunningError
+from dunning.template_errors import template_error
 
 __all__ = ["DEDUCTION_SIGN", "LANGUAGES", "TemplateMissing", "default_templates_dir", "environment", "language_of"]
 
@@ -113,11 +114,21 @@ def environment(templates_dir: Path, channel: str, html: bool) -> jinja2.Environ
 def render(templates_dir: Path, channel: str, name: str, context: dict[str, object], *, html: bool) -> str:
     """Render ``templates_dir/channel/name``; a missing template or variable is a ConfigError."""
     env = environment(templates_dir, channel, html)
+    path = templates_dir / channel / name
     try:
         template = env.get_template(name)
-    except jinja2.TemplateNotFound:
-        raise TemplateMissing(f"template {templates_dir / channel / name} does not exist") from None
+    except jinja2.TemplateNotFound as exc:
+        if exc.name not in (None, name):  # an {% include %} of the template is missing
+            raise template_error(exc, path) from None
+        raise TemplateMissing(f"template {path} does not exist") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise template_error(exc, path) from None
     try:
         return template.render(context)
     except jinja2.UndefinedError as exc:
-        raise ConfigError(f"template {templates_dir / channel / name}: {exc}") from None
+        raise ConfigError(f"template {path}: {exc}") from None
+    except DunningError:
+        raise  # a value refused by a filter keeps its own meaning and exit code
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as exc:
+        # a filter given the wrong thing, an include with a syntax error: the file and line, not a traceback
+        raise template_error(exc, path) from None

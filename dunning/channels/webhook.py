@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -48,6 +49,8 @@ SIGNATURE_HEADER = "Dunning-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: how far (seconds) the receiver's clock may be from ``t`` by default
 DEFAULT_TOLERANCE = 300
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
+_HEX_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
 class SignatureError(InvalidValue):
@@ -91,6 +94,9 @@ def verify_signature(header: str | None, body: bytes, secret: str, *, now: int,
                      tolerance: int = DEFAULT_TOLERANCE) -> int:
     """Check a ``Dunning-Signature`` header as a receiver does; return ``t`` or raise SignatureError.
 
+    Whatever arrives (a non-ASCII ``v1=``, a header in bytes, a huge ``t``), the only exception is
+    :class:`SignatureError`; an empty secret is refused, since it would let anyone sign.
+
     >>> header = signature_header("s3cret", 1795999200, b'{"id":"dn_1"}')
     >>> verify_signature(header, b'{"id":"dn_1"}', "s3cret", now=1795999260)
     1795999200
@@ -99,21 +105,35 @@ def verify_signature(header: str | None, body: bytes, secret: str, *, now: int,
     ...
     dunning.channels.webhook.SignatureError: signature does not match the body
     """
+    if not isinstance(secret, str) or not secret:
+        raise SignatureError("no secret to verify with: an empty secret would accept any forged request")
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise SignatureError(f"the body must be the raw bytes received, not {type(body).__name__}")
+    if isinstance(header, bytes | bytearray):
+        try:
+            header = bytes(header).decode("ascii")
+        except UnicodeDecodeError:
+            raise SignatureError(f"{SIGNATURE_HEADER} is not ASCII") from None
     if not header:
         raise SignatureError(f"no {SIGNATURE_HEADER} header")
+    if not isinstance(header, str):
+        raise SignatureError(f"{SIGNATURE_HEADER} must be text, not {type(header).__name__}")
     parts: dict[str, list[str]] = {}
     for item in header.split(","):
         name, sep, value = item.strip().partition("=")
         if not sep:
-            raise SignatureError(f"malformed {SIGNATURE_HEADER} element {item.strip()!r}")
+            raise SignatureError(f"malformed {SIGNATURE_HEADER} element {item.strip()[:80]!r}")
         parts.setdefault(name, []).append(value)
-    try:
-        timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
-        raise SignatureError(f"{SIGNATURE_HEADER} has no valid t=") from None
+    stamps = parts.get("t", [])
+    if not stamps or not _TIMESTAMP.fullmatch(stamps[0]):  # ASCII digits only: int() takes "١٢" and "1_0"
+        raise SignatureError(f"{SIGNATURE_HEADER} has no valid t=")
+    timestamp = int(stamps[0])
     if abs(now - timestamp) > tolerance:
         raise SignatureError(f"timestamp {timestamp} is more than {tolerance} s from now ({now})")
-    expected = sign(secret, timestamp, body)
-    if not any(hmac.compare_digest(expected, given) for given in parts.get("v1", [])):
+    expected = sign(secret, timestamp, bytes(body)).encode("ascii")
+    # compare_digest refuses a str with non-ASCII characters (TypeError): compare bytes, and only
+    # candidates shaped like a signature, so whatever a sender puts in v1= is just "no match".
+    candidates = [given.encode("ascii") for given in parts.get("v1", []) if _HEX_SIGNATURE.fullmatch(given)]
+    if not any(hmac.compare_digest(expected, given) for given in candidates):
         raise SignatureError("signature does not match the body")
     return timestamp

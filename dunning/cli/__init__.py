@@ -3,19 +3,19 @@
 Errors become messages and exit codes here, and only here (:func:`error_exit`, with the codes
 that :mod:`dunning.errors` gives each branch of its tree):
 
-====  =========================================================
+====  ================================================================================
 code  meaning
-====  =========================================================
+====  ================================================================================
 0     done
 1     done, but some records were rejected (see the report)
 2     wrong usage (unknown option, missing argument)
 3     configuration or workspace error
-4     an input file cannot be read
+4     an input file cannot be read, or is refused as a whole (a ledger snapshot closing too many cases)
 5     the state store cannot be opened
 6     a delivery failed
 7     not found (case, batch, review item)
 8     another process is working on the same stage of this workspace
-====  =========================================================
+====  ================================================================================
 """
 
 from __future__ import annotations

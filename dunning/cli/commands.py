@@ -13,21 +13,22 @@ from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.cli.progress import progress_bar
 from dunning.ledger import load_mapping
 from dunning.usecases.cases.view import case_detail, list_cases, printed_reference
-from dunning.usecases.importing.snapshot import import_ledger
-from dunning.workspace import init_workspace
+from dunning.usecases.importing.snapshot import import_ledger, ledger_settings
+from dunning.workspace import EXAMPLE_LEDGER, LEDGER_DROPS, init_workspace
 
 
 @cli.command("init")
 @click.argument("directory", type=click.Path(file_okay=False), default=".")
 @click.option("--force", is_flag=True, help="Overwrite an existing dunning.yaml.")
 def init_command(directory: str, force: bool) -> None:
-    """Write a ready-to-run workspace into DIRECTORY: dunning.yaml, a default flow, an example ledger."""
+    """Write a ready-to-run workspace into DIRECTORY: dunning.yaml, default flows, an example ledger in examples/."""
     root = Path(directory).resolve()
     written = init_workspace(root, force=force)
     console.print(f"Workspace ready in [bold]{root}[/] ({len(written)} files).")
     console.print(
         f"Next: edit {root / 'dunning.yaml'}, then "
-        f"[bold]dunning -w {directory} import {directory}/ledger/open-items.csv[/]"
+        f"[bold]dunning -w {directory} import {directory}/{EXAMPLE_LEDGER}[/] (an example; real exports go "
+        f"in {directory}/{LEDGER_DROPS}/, where the nightly flow picks up the newest)"
     )
 
 
@@ -38,15 +39,29 @@ def init_command(directory: str, force: bool) -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Mapping file (columns, delimiter, encoding, decimal, date_format).",
 )
+@click.option(
+    "--allow-mass-close",
+    is_flag=True,
+    help="Import even when the file has no data rows or closes all open cases or more than ledger.max_close_share.",
+)
 @date_option("The date the ledger snapshot describes")
 @format_option
 @click.pass_context
-def import_command(ctx: click.Context, file: Path, mapping: Path | None, run_date: datetime | None, fmt: str) -> None:
+def import_command(
+    ctx: click.Context,
+    file: Path,
+    mapping: Path | None,
+    allow_mass_close: bool,
+    run_date: datetime | None,
+    fmt: str,
+) -> None:
     """Import a ledger export (CSV, XLSX, Parquet): the creditor's open items as a snapshot.
 
     Invoices missing from a later snapshot are closed as settled outside; importing the
-    same file twice changes nothing. Rejected rows and warnings go to a report in
-    output/reports/ and are listed here.
+    same file twice changes nothing. A file with no data rows, or one that would close all
+    open cases or more than ledger.max_close_share of them (20 %), is refused (exit code 4)
+    unless --allow-mass-close. Rejected rows and warnings go to a report in output/reports/
+    and are listed here.
     """
     workspace = get_workspace(ctx)
     mapping_path = mapping or (
@@ -62,6 +77,8 @@ def import_command(ctx: click.Context, file: Path, mapping: Path | None, run_dat
             reference_kind=workspace.config.creditor.reference,
             reports_dir=workspace.reports_dir,
             progress=report,
+            allow_mass_close=allow_mass_close,
+            **ledger_settings(workspace.config.ledger),
         )
     if fmt == "json":
         emit_object({**result.summary(), "problems": [p.__dict__ for p in result.problems]}, fmt)

@@ -30,7 +30,7 @@ from dunning.usecases.messaging.dispatch import DispatchResult, dispatch_message
 from dunning.usecases.notify.run import notify
 from dunning.usecases.planning.night import RunResult, load_flows, run_night
 from dunning.usecases.reconcile.run import reconcile_inbox
-from dunning.workspace import Workspace, init_workspace, open_workspace, reset_folder
+from dunning.workspace import EXAMPLE_LEDGER, Workspace, init_workspace, open_workspace, reset_folder
 
 FIRST_NIGHT = date(2026, 10, 20)
 NIGHTS = (date(2026, 10, 25), date(2026, 11, 2), date(2026, 11, 10))
@@ -122,7 +122,7 @@ def demo_command(directory: str) -> None:
     reports = workspace.reports_dir
     console.rule(f"[bold]dunning demo[/] in {root}")
 
-    ledger = root / "ledger" / "open-items.csv"
+    ledger = root / EXAMPLE_LEDGER
     first = import_ledger(store, ledger, as_of=FIRST_NIGHT, reference_kind=kind, reports_dir=reports)
     console.print(
         f"1. {FIRST_NIGHT} import {ledger.name}: {first.accepted} open items, "

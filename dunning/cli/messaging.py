@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from dunning.cli import EXIT_DELIVERY, EXIT_PROBLEMS, cli
+from dunning.cli import EXIT_CONFIG, EXIT_DELIVERY, EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.cli.progress import progress_bar
@@ -57,7 +57,9 @@ def dispatch_command(ctx: click.Context, run_date: datetime | None, channels: tu
     if result.not_sent:
         ctx.exit(EXIT_DELIVERY)  # the server was down or refused for now: the next dispatch retries
     if any(summary.errors for summary in result.channels):
-        ctx.exit(EXIT_PROBLEMS)
+        # errors are messages a template or setting kept from being built (each named with its file
+        # and line above): a configuration error, the others were still sent
+        ctx.exit(EXIT_CONFIG)
 
 
 @cli.command("bounces")

@@ -11,6 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dunning.csvcells import safe_row
+
 FORMATS = ("table", "json", "csv")
 console = Console()
 err_console = Console(stderr=True)
@@ -28,7 +30,7 @@ def emit(
         writer = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in keys})
+            writer.writerow(safe_row({k: "" if row.get(k) is None else row.get(k) for k in keys}))
         return
     table = Table(title=title, show_lines=False, header_style="bold")
     for key in keys:

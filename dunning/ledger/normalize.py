@@ -3,7 +3,10 @@
 Rules (issue "ledger import"):
 
 * a row missing a required field (debtor_id, name, invoice_id, due_date, amount),
-  or with an unreadable amount, date or currency, is **rejected**;
+  or with an unreadable amount, date or currency, is **rejected**; so is a row whose currency is
+  not legal tender ISO 4217 (``XXX``), whose due date is outside the plausible window around the
+  snapshot's date, or whose name or address is longer than a postal address can hold (see
+  :mod:`dunning.ledger.door`);
 * a row with a bad email, phone, IBAN, country, language, payment reference or
   regular-supply flag is **imported without that field**, with a warning;
 * a second row for an invoice already seen in the file is rejected as a duplicate.
@@ -36,6 +39,7 @@ from stdnum.be import ogm_vcs
 
 from dunning.errors import LedgerError
 from dunning.ledger.columns import CANONICAL, REQUIRED, recognise
+from dunning.ledger.door import MAX_LENGTHS, DueDateWindow, legal_tender_currencies, too_long
 from dunning.ledger.mapping import Mapping
 from dunning.ledger.read import read_table
 from dunning.ledger.values import (
@@ -195,13 +199,16 @@ class _Problems:
         column: _Column | None,
         reason: Callable[[int], str],
         severity: str,
+        shown: Callable[[str], str] | None = None,
     ) -> None:
-        """A problem for each row index in ``rows``; ``reason(row)`` words it."""
+        """A problem for each row index in ``rows``; ``reason(row)`` words it, ``shown`` shortens the value."""
         header = self.columns.get(canonical, canonical)
         rank = 0 if severity == "rejected" else 1
         for row in np.flatnonzero(rows).tolist() if rows.dtype == bool else rows.tolist():
             line = int(self.lines[row])
             value = column.values[column.codes[row]] if column is not None else ""
+            if shown is not None:
+                value = shown(value)
             self.entries.append((line, rank, order, Problem(self.file, line, header, value, reason(row), severity)))
 
     def sorted(self) -> tuple[Problem, ...]:
@@ -303,11 +310,24 @@ def _amount_reader(decimal_mark: str) -> Callable[[str], Decimal]:
     return read
 
 
-def read_ledger(path: Path, mapping: Mapping | None = None) -> LedgerSnapshot:
+def _start_of(value: str) -> str:
+    """A long value as a report shows it: its start and its length."""
+    return f"{value[:40]}… ({len(value)} characters)" if len(value) > 60 else value
+
+
+def read_ledger(
+    path: Path,
+    mapping: Mapping | None = None,
+    *,
+    as_of: date | None = None,
+    due_window: DueDateWindow | None = None,
+) -> LedgerSnapshot:
     """Read a ledger export; bad rows become problems, good rows are never held back.
 
     The rules are per row, the work per distinct value (see :class:`_Column`): each check
-    runs once on every distinct text of its column and the rows take the results.
+    runs once on every distinct text of its column and the rows take the results. With
+    ``as_of`` (the snapshot's date), due dates outside ``due_window`` (default
+    :class:`~dunning.ledger.door.DueDateWindow`) reject their row.
     """
     mapping = mapping or Mapping()
     raw = read_table(path, mapping)
@@ -374,10 +394,39 @@ def read_ledger(path: Path, mapping: Mapping | None = None) -> LedgerSnapshot:
         dues = required(11, "due_date", lambda v: parse_date(v, date_format), "unreadable date")
         currency = col["currency"]
         currencies = _objects([(v or "EUR").upper() for v in currency.values])
-        bad_currency = np.asarray([len(c) != 3 or not c.isalpha() for c in currencies.tolist()], dtype=bool)
+        tender = legal_tender_currencies()
+        bad_currency = np.asarray([c not in tender for c in currencies.tolist()], dtype=bool)
         bad = bad_currency[currency.codes]
-        problems.add(12, "currency", bad, currency, _fixed("not an ISO 4217 currency code"), "rejected")
+        problems.add(
+            12, "currency", bad, currency, _fixed("not an ISO 4217 currency in use (legal tender)"), "rejected"
+        )
         rejected |= bad
+        if as_of is not None:
+            first_day, last_day = (due_window or DueDateWindow()).bounds(as_of)
+            due = col["due_date"]
+            outside = np.asarray(
+                [isinstance(d, date) and not first_day <= d <= last_day for d in dues.tolist()], dtype=bool
+            )[due.codes]
+            problems.add(
+                14,
+                "due_date",
+                outside,
+                due,
+                _fixed(f"implausible due date: outside {first_day.isoformat()} to {last_day.isoformat()}"),
+                "rejected",
+            )
+            rejected |= outside
+        for order, (canonical, _limit) in enumerate(MAX_LENGTHS.items(), start=15):
+            column = col[canonical]
+            reasons = [too_long(canonical, v) for v in column.values]
+            long_rows = np.asarray([r is not None for r in reasons], dtype=bool)[column.codes]
+            if long_rows.any():
+
+                def why(row: int, column: _Column = column, reasons: list[str | None] = reasons) -> str:
+                    return str(reasons[column.codes[row]])
+
+                problems.add(order, canonical, long_rows, column, why, "rejected", shown=_start_of)
+                rejected |= long_rows
 
         all_rows = np.arange(count)
 

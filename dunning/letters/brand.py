@@ -75,14 +75,50 @@ class Brand:
         return re.sub(r"var\((--[a-z-]+)\)", replace, css)
 
 
+def _line_of(path: Path, key: str) -> int | None:
+    """The line of ``key`` (``colours.primary``, ``footer[1][0]``) in the YAML file, if it can be found."""
+    try:
+        node: Any = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", key)]
+    line = None
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if pair is None:
+                return None
+            line, node = pair[0].start_mark.line, pair[1]  # the key's line: a list value starts below it
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line
+        else:
+            return None
+    return None if line is None else int(line) + 1
+
+
 def _fail(path: Path, key: str, message: str) -> ConfigError:
-    return ConfigError(f"{path}: {key}: {message}")
+    """An error naming the file, the line (when the key is in the file) and the key."""
+    line = _line_of(path, key)
+    return ConfigError(f"{path}:{line}: {key}: {message}" if line else f"{path}: {key}: {message}")
+
+
+def _mapping(path: Path, key: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(path, key, f"expected a mapping of keys, got {value!r}")
+    return {str(k): v for k, v in value.items()}
 
 
 def _text(path: Path, key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise _fail(path, key, f"{value!r} is not text")
-    for _, name, _, _ in string.Formatter().parse(value):
+    try:
+        fields = list(string.Formatter().parse(value))
+    except ValueError as exc:  # "Single '{' encountered in format string"
+        raise _fail(path, key, f"{value!r}: {exc} (write {{{{ for a literal brace)") from None
+    for _, name, _, _ in fields:
         if name is not None and not _FIELDS.fullmatch("{" + name + "}"):
             raise _fail(path, key, f"placeholder {{{name}}} is not {{creditor.<field>}} or {{iban}}")
     return value
@@ -99,9 +135,14 @@ def load_brand(key: str, layouts_dir: Path | None = None) -> Brand:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys")
+    raw = {str(k): v for k, v in raw.items()}
     known = {"name", "colours", "fonts", "logo", "css", "envelope", "sender_block", "return_line", "footer"}
     for unknown in sorted(set(raw) - known):
         raise _fail(path, unknown, f"unknown key (known: {', '.join(sorted(known))})")
@@ -110,14 +151,14 @@ def load_brand(key: str, layouts_dir: Path | None = None) -> Brand:
         raise _fail(path, "name", "a brand needs a name")
 
     colours = dict(_DEFAULT_COLOURS)
-    for ckey, value in (raw.get("colours") or {}).items():
+    for ckey, value in _mapping(path, "colours", raw.get("colours")).items():
         if ckey not in _COLOUR_KEYS:
             raise _fail(path, f"colours.{ckey}", f"unknown colour (known: {', '.join(_COLOUR_KEYS)})")
         if not isinstance(value, str) or not _COLOUR.fullmatch(value):
             raise _fail(path, f"colours.{ckey}", f"{value!r} is not a #rrggbb colour")
         colours[ckey] = value
     fonts = dict(_DEFAULT_FONTS)
-    for fkey, value in (raw.get("fonts") or {}).items():
+    for fkey, value in _mapping(path, "fonts", raw.get("fonts")).items():
         if fkey not in _DEFAULT_FONTS:
             raise _fail(path, f"fonts.{fkey}", "unknown font role (known: body, heading)")
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9 -]+", value):
@@ -138,9 +179,12 @@ def load_brand(key: str, layouts_dir: Path | None = None) -> Brand:
         css_path = folder / _text(path, "css", raw["css"])
         if not css_path.is_file():
             raise _fail(path, "css", f"{css_path} not found")
-        css_text = css_path.read_text(encoding="utf-8")
+        try:
+            css_text = css_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(path, "css", f"{css_path} cannot be read ({exc})") from None
     envelope_name = raw.get("envelope", "din5008b-dl")
-    if envelope_name not in PROFILES:
+    if not isinstance(envelope_name, str) or envelope_name not in PROFILES:
         raise _fail(path, "envelope", f"{envelope_name!r} is not one of {', '.join(sorted(PROFILES))}")
 
     sender = raw.get("sender_block") or ["{creditor.name}"]

@@ -77,6 +77,7 @@ from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, group_runs, mem
 from dunning.letters.model import LetterData, LetterDataError, LetterKind, check_letter, is_swiss
 from dunning.letters.pages import PAGE_NAMES, foot_css, page_css
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
+from dunning.template_errors import template_error
 
 __all__ = ["CHUNK_SIZE", "DEFAULT_TEMPLATES_DIR", "BatchResult", "LetterRenderer", "RenderedLetter"]
 
@@ -248,14 +249,18 @@ class LetterRenderer:
         """The letter's section; ``memos`` collects its shared blocks (data layer, see :mod:`.memo`)."""
         if part not in PARTS:
             raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
-        html = self._env.get_template(f"{letter.language}/{letter.kind.value}.html.j2").render(
-            context,
-            memos=memos,
-            part=part,
-            page_total=page_total,
-            anchor="form" if part == "form" else _anchor(letter.letter_id),
-            page_name=("d" if part == "data" else "") + context["page_name"],
-        )
+        name = f"{letter.language}/{letter.kind.value}.html.j2"
+        try:
+            html = self._env.get_template(name).render(
+                context,
+                memos=memos,
+                part=part,
+                page_total=page_total,
+                anchor="form" if part == "form" else _anchor(letter.letter_id),
+                page_name=("d" if part == "data" else "") + context["page_name"],
+            )
+        except (jinja2.TemplateSyntaxError, jinja2.UndefinedError) as exc:  # an edited template: file and line
+            raise template_error(exc, self.templates_dir / "letters" / name) from None
         # The data layer keeps the filter's tokens for MemoCache.fill; the others get their runs' wrappers.
         return html if part == "data" and memos is not None else group_runs(html)
 

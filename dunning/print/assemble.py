@@ -49,6 +49,7 @@ import pypdfium2 as pdfium
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, IndirectObject, NameObject
 
+from dunning.csvcells import safe_row
 from dunning.errors import InputError
 from dunning.ports import write_atomic
 from dunning.print.batching import BatchProblem, PlannedBatch, PlannedLetter
@@ -399,7 +400,8 @@ def manifest_csv(rows: Iterable[ManifestRow]) -> bytes:
     out = csv.DictWriter(text, fieldnames=list(MANIFEST_FIELDS), lineterminator="\n")
     out.writeheader()
     for row in rows:
-        out.writerow(asdict(row))
+        # numeric columns are ints and stay numbers; debtor ids and postal codes come from the ledger
+        out.writerow(safe_row(asdict(row)))
     return text.getvalue().encode("utf-8")
 
 

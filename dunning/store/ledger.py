@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, func, insert, select
 
 from dunning.store.bulk import insert_many, update_many
 from dunning.store.schema import case_events, cases, debtors, invoices, ledger_imports
@@ -121,6 +121,29 @@ def is_imported(conn: Connection, sha256: str) -> bool:
     """Whether a file with this content was imported before."""
     query = select(ledger_imports.c.id).where(ledger_imports.c.sha256 == sha256)
     return conn.execute(query).first() is not None
+
+
+def last_ledger_import(conn: Connection) -> LedgerImportRecord | None:
+    """The most recent import (by when it was recorded), None before the first."""
+    query = select(
+        ledger_imports.c.sha256,
+        ledger_imports.c.file_name,
+        ledger_imports.c.as_of,
+        ledger_imports.c.rows,
+        ledger_imports.c.accepted,
+        ledger_imports.c.rejected,
+        ledger_imports.c.warnings,
+        ledger_imports.c.summary,
+        ledger_imports.c.recorded_at,
+    ).order_by(ledger_imports.c.recorded_at.desc(), ledger_imports.c.id.desc()).limit(1)
+    row = conn.execute(query).first()
+    return None if row is None else LedgerImportRecord(*row)
+
+
+def count_open_cases(conn: Connection) -> int:
+    """How many cases are not closed (what a snapshot could close)."""
+    query = select(func.count()).select_from(cases).where(cases.c.status != "closed")
+    return int(conn.execute(query).scalar_one())
 
 
 def insert_ledger_import(conn: Connection, record: LedgerImportRecord) -> None:

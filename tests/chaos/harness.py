@@ -385,9 +385,7 @@ def make_template(root: Path, servers: Servers, setup: Setup, database: Database
     config["sms"]["transport"] = servers.gateway_url
     config["webhook"] = {"url": servers.receiver.url, "timeout": 5, "max_attempts": 3, "backoff": 0.05,
                          "max_wait": 1}
-    url = database.new_url()
-    if url:
-        config["database"] = url
+    url = database.new_url()  # a PostgreSQL URL carries its password: it goes in the environment, never the file
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     for path in (root / "flows").glob("*.yaml"):
         path.unlink()
@@ -397,6 +395,8 @@ def make_template(root: Path, servers: Servers, setup: Setup, database: Database
     for example in (root / "ledger").glob("open-items*"):
         example.unlink()
     env = {"DUNNING_WEBHOOK_SECRET": servers.receiver.secret, "DUNNING_SMS_TOKEN": SMS_TOKEN}
+    if url:
+        env["DUNNING_DATABASE"] = url
     ws = Workspace(root, url, env)
     if stage in ("imported", "planned"):
         for args in command_steps("night", ws, setup.workers)[: 1 if stage == "imported" else 2]:

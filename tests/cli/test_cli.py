@@ -42,7 +42,7 @@ def test_every_command_has_help() -> None:
 
 def test_import_then_list_in_every_format(workspace: Path) -> None:
     code, out, err = run(
-        "import", str(workspace / "ledger" / "open-items.csv"), "--date", "2026-11-02", workspace=workspace
+        "import", str(workspace / "examples" / "open-items.csv"), "--date", "2026-11-02", workspace=workspace
     )
     assert code == 0, err
     assert "thomas.wouters@example" in err  # the warning names the value

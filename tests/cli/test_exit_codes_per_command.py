@@ -101,15 +101,17 @@ WEBHOOK_CLOSED = {"DUNNING_WEBHOOK_URL": "http://127.0.0.1:{closed}/hook",
 
 CASES = [
     # import
-    Case("import", ["import", "{root}/ledger/open-items.csv", "--date", "2026-11-02"], EXIT_OK),
-    Case("import", ["import", "{root}/messy.csv", "--date", "2026-11-02"], EXIT_PROBLEMS, prepare=_messy_ledger),
+    Case("import", ["import", "{root}/examples/open-items.csv", "--date", "2026-11-02"], EXIT_OK),
+    # another ledger's debtors: it closes every case of the workspace, which only --allow-mass-close lets through
+    Case("import", ["import", "{root}/messy.csv", "--date", "2026-11-02", "--allow-mass-close"], EXIT_PROBLEMS,
+         prepare=_messy_ledger),
     Case("import", ["import", "{root}/missing.csv"], EXIT_INPUT, message="missing.csv"),
     Case("import", ["import"], EXIT_USAGE),
-    Case("import", ["import", "{root}/ledger/open-items.csv"], EXIT_CONFIG, prepare=_break_yaml,
+    Case("import", ["import", "{root}/examples/open-items.csv"], EXIT_CONFIG, prepare=_break_yaml,
          message="dunning.yaml"),
-    Case("import", ["import", "{root}/ledger/open-items.csv"], EXIT_STORE, env=STORE_CLOSED,
+    Case("import", ["import", "{root}/examples/open-items.csv"], EXIT_STORE, env=STORE_CLOSED,
          message="cannot open the state store"),
-    Case("import", ["import", "{root}/ledger/open-items.csv"], EXIT_STORE, env=NO_FOLDER_STORE,
+    Case("import", ["import", "{root}/examples/open-items.csv"], EXIT_STORE, env=NO_FOLDER_STORE,
          message="cannot open the state store"),
     # run
     Case("run", ["run", "--date", "2026-11-24"], EXIT_OK),
@@ -193,7 +195,7 @@ def invoke(root: Path, args: list[str], env: dict[str, str] | None = None) -> tu
 def planned_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("exit-codes") / "ws"
     assert invoke(root, ["init", str(root)])[0] == 0
-    for args in (["import", str(root / "ledger" / "open-items.csv"), "--date", "2026-11-02"],
+    for args in (["import", str(root / "examples" / "open-items.csv"), "--date", "2026-11-02"],
                  ["run", "--date", "2026-11-02"], ["run", "--date", PLANNED]):
         code, _, err = invoke(root, args)
         assert code == 0, err

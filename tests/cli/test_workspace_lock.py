@@ -81,7 +81,7 @@ def workspace(tmp_path: Path, store_url: str) -> Path:
 
 # The command line of each stage, and the stage whose lock it takes (`deliver` shares the lock of `letters`).
 COMMANDS = {
-    "import": (["import", "ledger/open-items.csv", "--date", "2026-11-02"], "import"),
+    "import": (["import", "examples/open-items.csv", "--date", "2026-11-02"], "import"),
     "run": (["run", "--date", "2026-11-02"], "run"),
     "dispatch": (["dispatch", "--date", "2026-11-02", "--receipt-wait", "0"], "dispatch"),
     "letters": (["letters", "--date", "2026-11-02", "--workers", "1"], "letters"),

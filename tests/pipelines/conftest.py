@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 from prefect.settings import PREFECT_API_URL  # noqa: E402
 from prefect.testing.utilities import prefect_test_harness  # noqa: E402
 
-from dunning.workspace import init_workspace  # noqa: E402
+from dunning.workspace import EXAMPLE_LEDGER, LEDGER_DROPS, init_workspace  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,9 +41,10 @@ def prefect_api() -> Iterator[str]:
 
 @pytest.fixture()
 def workspace(tmp_path: Path) -> Path:
-    """A fresh workspace (``dunning init``) with the example ledger in ``ledger/``, on SQLite."""
+    """A fresh workspace (``dunning init``) with the example ledger dropped in ``ledger/``, on SQLite."""
     root = tmp_path / "acme"
     init_workspace(root)
+    shutil.copyfile(root / EXAMPLE_LEDGER, root / LEDGER_DROPS / "open-items.csv")
     return root
 
 

@@ -20,9 +20,11 @@ from sqlalchemy import func, select
 import pipelines.nightly as nightly_module
 from dunning.errors import LedgerError, TransientDeliveryError, WorkspaceBusy
 from dunning.store import open_store
-from dunning.store.schema import actions, cases, ledger_imports, runs
+from dunning.store.schema import actions, cases, debtors, ledger_imports, runs
 from dunning.usecases.importing import snapshot as importing
+from dunning.usecases.importing.snapshot import SnapshotRefused
 from dunning.usecases.planning import night
+from dunning.workspace import EXAMPLE_LEDGER, LEDGER_DROPS
 from pipelines.nightly import nightly
 
 NIGHT = "2026-11-24"
@@ -155,6 +157,7 @@ def test_a_transient_failure_is_retried_and_nothing_is_duplicated(
     from dunning.workspace import init_workspace
 
     init_workspace(reference)
+    (reference / LEDGER_DROPS / "open-items.csv").write_bytes((reference / EXAMPLE_LEDGER).read_bytes())
     nightly(workspace=str(reference), date=NIGHT)
     expected = _store_counts(reference)
 
@@ -303,3 +306,133 @@ def test_the_night_is_refused_while_another_process_plans_this_workspace(workspa
         holder.wait(timeout=30)
     state = nightly(workspace=str(workspace), date=NIGHT, return_state=True)
     assert state.is_completed() and _store_counts(workspace)["actions"] > 0
+
+
+# --- drops that must never be imported (issue 16, item 8) ------------------------------------------
+
+
+def _open_cases(url: str) -> dict[str, int]:
+    store = open_store(url)
+    try:
+        with store.begin() as conn:
+            return {
+                "open_cases": conn.execute(
+                    select(func.count()).select_from(cases).where(cases.c.status != "closed")
+                ).scalar_one(),
+                "imports": conn.execute(select(func.count()).select_from(ledger_imports)).scalar_one(),
+                "actions": conn.execute(select(func.count()).select_from(actions)).scalar_one(),
+            }
+    finally:
+        store.dispose()
+
+
+def _real_ledger(workspace: Path, target: Path) -> Path:
+    """The creditor's own export: the example's rows under other debtor and invoice numbers."""
+    lines = (workspace / EXAMPLE_LEDGER).read_text(encoding="utf-8").splitlines()
+    rows = [line.replace("INV-2026-2", "INV-2026-3").replace("C1", "R1", 1) for line in lines[1:]]
+    target.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    return target
+
+
+@pytest.fixture()
+def fresh(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``dunning init`` as a user runs it (nothing in ``ledger/``), on SQLite and on PostgreSQL."""
+    from click.testing import CliRunner
+
+    from dunning.cli import cli
+
+    root = tmp_path / "acme"
+    monkeypatch.setenv("DUNNING_DATABASE", store_url)
+    result = CliRunner().invoke(cli, ["init", str(root)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return root
+
+
+def _import_by_hand(workspace: Path, path: Path, *args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from dunning.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["--workspace", str(workspace), "import", str(path), "--date", "2026-11-20", *args], catch_exceptions=False
+    )
+    return result.exit_code, result.stderr
+
+
+def test_init_leaves_no_example_in_the_drop_folder(fresh: Path, store_url: str) -> None:
+    assert (fresh / EXAMPLE_LEDGER).is_file() and not EXAMPLE_LEDGER.startswith(f"{LEDGER_DROPS}/")
+    assert [p.name for p in (fresh / LEDGER_DROPS).iterdir()] == []
+
+    report = nightly(workspace=str(fresh), date=NIGHT)
+
+    assert report["ledger"] is None and _open_cases(store_url)["open_cases"] == 0
+
+
+def test_a_stale_file_in_the_drop_folder_after_a_manual_import_is_not_imported(fresh: Path, store_url: str) -> None:
+    """The incident: the example sat in ledger/, a real ledger was imported by hand, the night took the example."""
+    stale = fresh / LEDGER_DROPS / "open-items.csv"
+    stale.write_bytes((fresh / EXAMPLE_LEDGER).read_bytes())
+    os.utime(stale, (1_700_000_000, 1_700_000_000))  # there long before the manual import
+    code, err = _import_by_hand(fresh, _real_ledger(fresh, fresh / "real-export.csv"))
+    assert code == 0, err
+    before = _open_cases(store_url)
+    assert before["open_cases"] == 18 and before["imports"] == 1
+
+    report = nightly(workspace=str(fresh), date=NIGHT)
+
+    assert Path(report["ledger"]["file"]).name == "open-items.csv"
+    assert "older than the last import (real-export.csv" in report["ledger"]["skipped"]
+    after = _open_cases(store_url)
+    assert after["open_cases"] == 18 and after["imports"] == 1  # no real case closed, no made-up debtor added
+    store = open_store(store_url)
+    try:
+        with store.begin() as conn:
+            debtors_dunned = set(
+                conn.execute(
+                    select(debtors.c.external_id).join(cases, cases.c.debtor_id == debtors.c.id)
+                    .join(actions, actions.c.case_id == cases.c.id)
+                ).scalars()
+            )
+    finally:
+        store.dispose()
+    assert debtors_dunned and all(d.startswith("R1") for d in debtors_dunned)  # no letter to the example's debtors
+    markdown = asyncio.run(_latest_artifact("nightly-acme")).data
+    assert "older than the last import" in markdown
+
+
+def test_a_drop_imported_before_under_another_name_is_skipped(fresh: Path, store_url: str) -> None:
+    real = _real_ledger(fresh, fresh / "real-export.csv")
+    assert _import_by_hand(fresh, real)[0] == 0
+    copy = fresh / LEDGER_DROPS / "export-again.csv"
+    copy.write_bytes(real.read_bytes())  # newer than the import, same content
+
+    report = nightly(workspace=str(fresh), date=NIGHT)
+
+    assert report["ledger"]["skipped"] == "already imported (same content): nothing changed"
+    assert _open_cases(store_url)["imports"] == 1
+
+
+def test_a_new_drop_that_would_close_most_cases_stops_the_night(fresh: Path, store_url: str) -> None:
+    real = _real_ledger(fresh, fresh / "real-export.csv")
+    assert _import_by_hand(fresh, real)[0] == 0
+    wrong = fresh / LEDGER_DROPS / "open-items-2026-11-24.csv"
+    wrong.write_text(real.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")  # header only
+
+    state = nightly(workspace=str(fresh), date=NIGHT, return_state=True)
+
+    assert state.is_failed()
+    with pytest.raises(SnapshotRefused, match="no data rows"):
+        state.result()
+    after = _open_cases(store_url)
+    assert after["open_cases"] == 18 and after["imports"] == 1 and after["actions"] == 0  # nothing planned on it
+
+    nobody_left = fresh / LEDGER_DROPS / "open-items-2026-11-25.csv"
+    nobody_left.write_text(
+        real.read_text(encoding="utf-8").splitlines()[0] + "\n"
+        + "\n".join(real.read_text(encoding="utf-8").splitlines()[1:3]) + "\n",
+        encoding="utf-8",
+    )
+    state = nightly(workspace=str(fresh), date=NIGHT, return_state=True)
+    with pytest.raises(SnapshotRefused, match=r"would close 17 of 18 open cases \(94%"):
+        state.result()
+    assert _open_cases(store_url)["open_cases"] == 18

@@ -433,7 +433,8 @@ def _read_steps(r: _Reader, raw: Any) -> list[Step]:
         if ("day" in block) == ("after" in block):
             r.error(where, "give exactly one of 'day' (after the due date) or 'after' (after the previous step)")
         elif "day" in block:
-            day = r.integer(block["day"], _join(where, "day"))
+            # Counted from the due date: a negative day would dun (and charge) before the debt is due.
+            day = r.integer(block["day"], _join(where, "day"), minimum=0)
             if day is not None and last_day is not None and day < last_day:
                 r.error(_join(where, "day"), f"day {day} comes before an earlier step's day {last_day}")
             if day is not None:

@@ -10,7 +10,11 @@ A ledger file is a **snapshot** of the creditor's open items:
 * an open invoice missing from the file is closed as *settled outside*, unless a
   rejected row named it (a broken row never closes an invoice);
 * a row with amount 0 says the invoice is settled;
-* importing the same file (same content) twice changes nothing.
+* importing the same file (same content) twice changes nothing;
+* a file with no data rows, or one that would close all open cases or more than a share of them
+  (``ledger.max_close_share``, 20 % by default), is refused as a whole (:class:`SnapshotRefused`)
+  unless the caller allows a mass close: the wrong file, or a broken export, must never settle
+  real cases.
 
 All of it happens in one transaction: a crash leaves the store as it was. This module is the
 diff between the file and the store; the reads and bulk writes it needs are in
@@ -33,8 +37,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
+from dunning.config import LedgerConfig
+from dunning.csvcells import safe_cells
 from dunning.domain.references import reference_for_case
+from dunning.errors import LedgerError
 from dunning.ledger import LedgerSnapshot, Mapping, Problem, read_ledger
+from dunning.ledger.door import DueDateWindow
 from dunning.ports import Progress
 from dunning.store import Store
 from dunning.store.ledger import (
@@ -46,6 +54,7 @@ from dunning.store.ledger import (
     case_statuses,
     close_cases,
     close_invoices,
+    count_open_cases,
     debtor_ids,
     insert_cases,
     insert_debtors,
@@ -68,6 +77,44 @@ from dunning.store.locks import holding_stage_lock
 ZERO = Decimal("0.00")
 CHUNK = 20_000  # stored rows read at a time
 IN_CHUNK = 5_000  # values in one IN (...) list
+#: the share of the open cases one snapshot may close before it is refused (``ledger.max_close_share``)
+DEFAULT_MAX_CLOSE_SHARE = Decimal("0.20")
+
+
+class SnapshotRefused(LedgerError):
+    """A ledger snapshot that would do mass harm (no data rows, or closing too many open cases).
+
+    Nothing of it is applied; the message names the file and the counts, and how to import it
+    anyway (``--allow-mass-close``) when the closures are real.
+    """
+
+    def __init__(self, message: str, *, file: str, open_cases: int, would_close: int, rows: int) -> None:
+        super().__init__(message)
+        self.file = file
+        self.open_cases = open_cases
+        self.would_close = would_close
+        self.rows = rows
+
+
+def _refuse_mass_close(
+    file: Path, open_cases: int, would_close: int, rows: int, max_share: Decimal
+) -> SnapshotRefused | None:
+    """The refusal for a snapshot that closes all open cases or more than ``max_share`` of them (None: fine)."""
+    if open_cases == 0 or would_close == 0:
+        return None
+    share = Decimal(would_close) / Decimal(open_cases)
+    if would_close < open_cases and share <= max_share:
+        return None
+    what = "all" if would_close == open_cases else f"{share:.0%}"
+    return SnapshotRefused(
+        f"{file}: refused: importing it would close {would_close} of {open_cases} open cases ({what}; "
+        f"the limit is {max_share:.0%}, ledger.max_close_share) as settled outside; {rows} data rows. "
+        "Nothing was changed. If those cases really were settled, import it again with --allow-mass-close.",
+        file=str(file),
+        open_cases=open_cases,
+        would_close=would_close,
+        rows=rows,
+    )
 
 
 @dataclass(frozen=True)
@@ -109,7 +156,7 @@ def write_report(problems: tuple[Problem, ...], path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(["file", "line", "column", "value", "reason", "severity"])
         for p in problems:
-            writer.writerow([p.file, p.line, p.column, p.value, p.reason, p.severity])
+            writer.writerow(safe_cells([p.file, p.line, p.column, p.value, p.reason, p.severity]))
 
 
 def _ledger_amount(invoice: StoredInvoice) -> Decimal:
@@ -424,8 +471,15 @@ def import_snapshot(
     reports_dir: Path | None = None,
     recorded_at: datetime | None = None,
     progress: Progress | None = None,
+    max_close_share: Decimal = DEFAULT_MAX_CLOSE_SHARE,
+    allow_mass_close: bool = False,
 ) -> ImportResult:
     """Apply ``snapshot`` to the store as the open items on ``as_of``.
+
+    Raises :class:`SnapshotRefused` (and changes nothing) for a file without data rows, or one
+    that would close all open cases or more than ``max_close_share`` of them, unless
+    ``allow_mass_close``. The check is made on the import itself, inside its transaction, so it
+    counts exactly what the import would do (rejected rows protecting their invoices included).
 
     ``progress(done, total)`` is told the steps of the import as they end (:data:`IMPORT_STEPS`; the read of
     the file is the first, done by :func:`import_ledger`).
@@ -454,8 +508,24 @@ def import_snapshot(
         if is_imported(conn, snapshot.sha256):
             report_step(IMPORT_STEPS, IMPORT_STEPS)
             return ImportResult(already_imported=True, **base)
+        open_before = count_open_cases(conn)
+        if snapshot.total_rows == 0 and not allow_mass_close:
+            raise SnapshotRefused(
+                f"{snapshot.file}: refused: the file has a header but no data rows; importing it would close "
+                f"all {open_before} open cases as settled outside. Nothing was changed.",
+                file=str(snapshot.file),
+                open_cases=open_before,
+                would_close=open_before,
+                rows=0,
+            )
         importer = _Importer(conn, snapshot, as_of, reference_kind, recorded_at)
         importer.apply()
+        if not allow_mass_close:
+            refusal = _refuse_mass_close(
+                snapshot.file, open_before, importer.counts["cases_closed"], snapshot.total_rows, max_close_share
+            )
+            if refusal is not None:
+                raise refusal  # leaving the block rolls the whole import back
         report_step(2, IMPORT_STEPS)
         importer.flush_events()
         report_step(3, IMPORT_STEPS)
@@ -488,6 +558,16 @@ def import_snapshot(
     return ImportResult(already_imported=False, counts=counts, **base)
 
 
+def ledger_settings(config: LedgerConfig) -> dict[str, Any]:
+    """The import's guards as a workspace configures them (``ledger:`` in dunning.yaml), as keyword arguments."""
+    window = config.due_date_window
+    return {
+        "max_close_share": config.max_close_share,
+        "due_window": DueDateWindow(past_years=window.past_years, future_years=window.future_years),
+    }
+
+
+
 #: The steps of an import a progress bar counts: read the file; apply debtors, invoices and cases; record the
 #: timeline events; record the import. (The work inside a step is vectorised: it has no per-row loop to count.)
 IMPORT_STEPS = 4
@@ -507,10 +587,24 @@ def import_ledger(
     reference_kind: str = "rf",
     reports_dir: Path | None = None,
     progress: Progress | None = None,
+    max_close_share: Decimal = DEFAULT_MAX_CLOSE_SHARE,
+    allow_mass_close: bool = False,
+    due_window: DueDateWindow | None = None,
 ) -> ImportResult:
-    """Read a ledger file and import it (see :func:`import_snapshot`); ``progress`` is told each step's end."""
+    """Read a ledger file and import it (see :func:`import_snapshot`); ``progress`` is told each step's end.
+
+    Due dates outside ``due_window`` around ``as_of`` (default: 10 years back, 2 ahead) reject their row.
+    """
     (progress or _no_progress)(0, IMPORT_STEPS)
-    snapshot = read_ledger(path, mapping)
+    snapshot = read_ledger(path, mapping, as_of=as_of, due_window=due_window)
     (progress or _no_progress)(1, IMPORT_STEPS)
-    return import_snapshot(store, snapshot, as_of=as_of, reference_kind=reference_kind, reports_dir=reports_dir,
-                           progress=progress)
+    return import_snapshot(
+        store,
+        snapshot,
+        as_of=as_of,
+        reference_kind=reference_kind,
+        reports_dir=reports_dir,
+        progress=progress,
+        max_close_share=max_close_share,
+        allow_mass_close=allow_mass_close,
+    )

@@ -45,6 +45,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from dunning.csvcells import safe_row
 from dunning.errors import StoreError
 from dunning.ports import write_atomic
 from dunning.store import Store
@@ -221,7 +222,7 @@ def _csv(action: str, records: list[dict[str, Any]]) -> bytes:
         base = {"case": record["case"], "reference": record["reference"], "debtor_id": debtor["id"],
                 **{k: v for k, v in debtor.items() if k != "id"}}
         if action == "verify_address":
-            writer.writerow(base)
+            writer.writerow(safe_row(base))
             continue
         base.update({k: record[k] for k in ("currency", "principal", "fees", "interest", "total")})
         base["instructions"] = "; ".join(f"{k}: {v}" for k, v in record["instructions"].items())
@@ -229,7 +230,7 @@ def _csv(action: str, records: list[dict[str, Any]]) -> bytes:
             " ".join(str(p) for p in (h["date"], h["what"], h["channel"], h["status"], h["amount"]) if p)
             for h in record.get("history", []))
         for invoice in record["invoices"] or [{}]:
-            writer.writerow({**base, **invoice})
+            writer.writerow(safe_row({**base, **invoice}))  # names and addresses come from outside
     return out.getvalue().encode("utf-8")
 
 

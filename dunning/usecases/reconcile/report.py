@@ -18,6 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dunning.csvcells import safe_cells
+
 __all__ = ["COLUMNS", "ReportRow", "write_report"]
 
 COLUMNS = (
@@ -73,7 +75,7 @@ def write_report(rows: Sequence[ReportRow], base: Path) -> tuple[Path, Path]:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow(
+            writer.writerow(safe_cells(
                 [
                     ""
                     if getattr(row, name) is None
@@ -84,7 +86,7 @@ def write_report(rows: Sequence[ReportRow], base: Path) -> tuple[Path, Path]:
                     )
                     for name in COLUMNS
                 ]
-            )
+            ))
     temp.replace(csv_path)
     columns: dict[str, list[object]] = {name: [] for name in COLUMNS}
     for row in rows:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
@@ -271,3 +273,27 @@ def test_warns_about_unreachable_steps_and_conditional_first_reminders() -> None
     messages = [(p.severity, p.message) for p in check_flow(f, BE_CONSUMER)]
     assert ("warning", "comes after steps[1] (2), which ends the flow: it never runs") in messages
     assert any(s == "warning" and "only runs under a condition" in m for s, m in messages)
+
+
+def test_a_negative_day_is_reported_by_flows_check(tmp_path: Path) -> None:
+    """`day: -5` would dun (and charge) before the debt is due: `dunning flows check` names file, step and key."""
+    from click.testing import CliRunner
+
+    from dunning.cli import EXIT_PROBLEMS, cli
+    from dunning.workspace import init_workspace
+
+    root = tmp_path / "ws"
+    init_workspace(root)
+    flow_file = root / "flows" / "default.yaml"
+    text = flow_file.read_text(encoding="utf-8")
+    first_day = next(line for line in text.splitlines() if line.strip().startswith("day:"))
+    flow_file.write_text(text.replace(first_day, first_day.split("day:")[0] + "day: -5", 1), encoding="utf-8")
+
+    result = CliRunner().invoke(cli, ["--workspace", str(root), "flows", "check", "--format", "json"])
+
+    assert result.exit_code == EXIT_PROBLEMS
+    problems = [p for p in json.loads(result.stdout)["problems"] if p["severity"] == "error"]
+    assert any(
+        p["file"].endswith("default.yaml") and p["where"].endswith(".day") and "at least 0, got -5" in p["message"]
+        for p in problems
+    ), problems

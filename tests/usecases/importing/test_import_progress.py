@@ -20,7 +20,7 @@ from dunning.workspace import init_workspace
 
 def test_import_reports_each_step_up_to_the_total(tmp_path: Path, store: Store) -> None:
     init_workspace(tmp_path / "ws")
-    ledger = tmp_path / "ws" / "ledger" / "open-items.csv"
+    ledger = tmp_path / "ws" / "examples" / "open-items.csv"
     calls: list[tuple[int, int]] = []
     result = import_ledger(store, ledger, as_of=date(2026, 11, 2), progress=lambda d, t: calls.append((d, t)))
     assert result.counts["cases_opened"] == 18
@@ -44,7 +44,7 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
 def _import(tmp_path: Path, *options: str) -> tuple[int, str, str]:
     root = tmp_path / "ws"
     init_workspace(root)
-    result = CliRunner().invoke(cli, ["-w", str(root), "import", str(root / "ledger" / "open-items.csv"), "--date",
+    result = CliRunner().invoke(cli, ["-w", str(root), "import", str(root / "examples" / "open-items.csv"), "--date",
                                       "2026-11-02", *options], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 

@@ -55,7 +55,8 @@ def test_later_snapshot_closes_missing_invoices_and_records_changes(store: Store
     import_ledger(store, write_messy(tmp_path / "day1.csv"), as_of=NOV_2)
     changed = LINES[0].replace("1.234,56", "1.000,00")
     later = write_messy(tmp_path / "day2.csv", [changed, LINES[6]])  # R-2026-002 and R-2026-008 paid elsewhere
-    result = import_ledger(store, later, as_of=NOV_9)
+    # one of three cases closes: over the 20 % guard, which a fixture this small always crosses
+    result = import_ledger(store, later, as_of=NOV_9, allow_mass_close=True)
     assert result.counts["invoices_closed"] == 2
     assert result.counts["invoices_changed"] == 1
     assert result.counts["cases_closed"] == 1  # Café Zoë had only R-2026-008
@@ -97,7 +98,7 @@ def test_credit_note_lowers_the_open_total_and_a_new_case_follows_a_closed_one(s
     assert case.reference is not None and len(case.reference) == 12
     day2 = tmp_path / "b.csv"
     day2.write_text(header)
-    import_ledger(store, day2, as_of=NOV_9)
+    import_ledger(store, day2, as_of=NOV_9, allow_mass_close=True)  # header only: every case closes, on purpose
     day3 = tmp_path / "c.csv"
     day3.write_text(header + "D1,Ann,I2,2026-11-20,55.00\n")
     import_ledger(store, day3, as_of=date(2026, 11, 20))

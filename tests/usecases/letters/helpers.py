@@ -1,6 +1,6 @@
 """A workspace from the shipped example with letters planned: the demo's first nights.
 
-The example ledger (``ledger/open-items.csv``) imported as of 2026-10-20, then the nights of
+The example ledger (``examples/open-items.csv``) imported as of 2026-10-20, then the nights of
 25 October and 2 November; the emails and SMS of each night count as sent (as the messaging
 stage would record them), so the letters of the flows follow: first reminders by letter for
 debtors without email, and the B2B second reminders.
@@ -55,7 +55,7 @@ def mark_messages_sent(store: Store) -> None:
 
 
 def plan_letters(store: Store, workspace: Workspace) -> None:
-    import_ledger(store, workspace.root / "ledger" / "open-items.csv", as_of=IMPORTED,
+    import_ledger(store, workspace.root / "examples" / "open-items.csv", as_of=IMPORTED,
                   reference_kind=workspace.config.creditor.reference)
     for day in NIGHTS:
         night(store, workspace, day)

@@ -103,3 +103,10 @@ def receiver() -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture(autouse=True)
+def database_from_environment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store URL, password included, as production passes it: ``DUNNING_DATABASE`` (never dunning.yaml)."""
+    if "store_url" in request.fixturenames:
+        monkeypatch.setenv("DUNNING_DATABASE", str(request.getfixturevalue("store_url")))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from dunning.store import Store
 from dunning.store.schema import actions, case_events, cases, debtors, outbox
@@ -66,7 +66,9 @@ def make_workspace(root: Path, store_url: str, **webhook: Any) -> Workspace:
     init_workspace(root)
     config_path = root / "dunning.yaml"
     config: dict[str, Any] = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    config["database"] = store_url
+    # a password never goes in dunning.yaml (refused): the file names the server, the password comes
+    # from DUNNING_DATABASE, which tests/usecases/notify/conftest.py sets for every test with a store
+    config["database"] = make_url(store_url)._replace(password=None).render_as_string(hide_password=False)
     config["webhook"] = {"backoff": 0.01, "max_wait": 1.0, "max_attempts": 4, **webhook}
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     for path in (root / "flows").glob("*.yaml"):

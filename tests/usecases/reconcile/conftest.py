@@ -67,7 +67,7 @@ def bench(store: Store, tmp_path: Path) -> Iterator[Bench]:
     init_workspace(root)
     workspace = open_workspace(root, environ={})
     import_ledger(
-        store, root / "ledger" / "open-items.csv", as_of=IMPORTED_ON, reference_kind=workspace.config.creditor.reference
+        store, root / "examples/open-items.csv", as_of=IMPORTED_ON, reference_kind=workspace.config.creditor.reference
     )
     flows, problems = load_flows(workspace.flows_dir)
     assert not problems

@@ -18,7 +18,7 @@ from tests.usecases.reconcile.conftest import BANK_DAY, Bench
 
 def _snapshot(bench: Bench, path: Path, change: dict[str, str] | None = None) -> Path:
     """The example ledger again (the ERP has not booked the bank payments yet), optionally with changes."""
-    source = bench.root / "ledger" / "open-items.csv"
+    source = bench.root / "examples" / "open-items.csv"
     with source.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
