@@ -38,6 +38,7 @@ import inspect
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -134,6 +135,23 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+# A holder killed a moment ago still holds its advisory lock until its server backend notices the closed
+# socket (milliseconds, more on a busy server): a refused caller asks again for this long before it says busy.
+_PG_GRACE_SECONDS = 2.0
+
+
+def _try_postgres_lock(connection: Connection, key: int) -> bool:
+    deadline = time.monotonic() + _PG_GRACE_SECONDS
+    while True:
+        taken = connection.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": _PG_NAMESPACE, "key": key})
+        connection.commit()
+        if taken.scalar_one():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
 @contextmanager
 def _postgres_lock(store: Store, command: str) -> Iterator[None]:
     key = _stage_key(command)
@@ -142,9 +160,7 @@ def _postgres_lock(store: Store, command: str) -> Iterator[None]:
     try:
         name = f"dunning {command} pid={os.getpid()} since={_now().isoformat()}"
         connection.execute(text("SELECT set_config('application_name', :name, false)"), {"name": name[:63]})
-        taken = connection.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": _PG_NAMESPACE, "key": key})
-        connection.commit()
-        if not taken.scalar_one():
+        if not _try_postgres_lock(connection, key):
             raise WorkspaceBusy(_postgres_holder(connection, command, key).describe())
         socket = _socket_of(connection)
         if socket is not None:

@@ -75,6 +75,7 @@ def peak_before() -> Iterator[float]:
     assert grown < MEMORY_LIMIT_MB, f"peak memory grew by {grown:.0f} MB over the fuzz run"
 
 
+@pytest.mark.requires_corpus
 @settings(
     max_examples=EXAMPLES,
     derandomize=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -70,6 +71,7 @@ def test_the_environment_can_list_the_accounts(bench: Bench, store_url: str) -> 
     assert "Cases paid: 2, 5" in out
 
 
+@pytest.mark.requires_corpus
 def test_by_default_every_corpus_statement_of_another_account_is_refused_naming_it(bench: Bench) -> None:
     files = [p for p in sorted(CORPUS.rglob("*.xml")) if account_of(p) not in (None, ACCOUNT)]
     assert len(files) > 40

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from tests.usecases.reconcile.conftest import BANK_DAY, Bench
 EXAMPLES = int(os.environ.get("RECONCILE_FUZZ_EXAMPLES", "30"))
 
 
+@pytest.mark.requires_corpus
 @settings(
     max_examples=EXAMPLES,
     derandomize=True,
