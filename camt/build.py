@@ -47,7 +47,10 @@ class Payment:
     tx_ref: bool = False
     end_to_end: str = "NOTPROVIDED"
     return_reason: str | None = None
-    instructed: str | None = None  # AmtDtls/InstdAmt, for returns with a fee
+    instructed: str | None = None  # AmtDtls/InstdAmt: what the payer ordered (a return with a fee, charges taken)
+    charges: str | None = None  # TxDtls/Chrgs/Rcrd/Amt: what banks took (ChrgInclInd true, CdtDbtInd DBIT)
+    charge_bearer: str | None = None  # Chrgs/Rcrd/Br: DEBT, CRED, SHAR or SLEV
+    currency: str = "EUR"
     reversal: bool = False
     booked_on: date | None = None
     extra_texts: tuple[str, ...] = field(default=())
@@ -131,7 +134,7 @@ def build_camt(
 def _entry(block: etree._Element, p: Payment, day: date, number: int) -> None:
     booked = (p.booked_on or day).isoformat()
     entry = _sub(block, "Ntry")
-    _sub(entry, "Amt", p.amount, Ccy="EUR")
+    _sub(entry, "Amt", p.amount, Ccy=p.currency)
     _sub(entry, "CdtDbtInd", p.direction)
     if p.reversal:
         _sub(entry, "RvslInd", "true")
@@ -190,10 +193,17 @@ def _transaction(details: etree._Element, p: Payment) -> None:
     if p.bank_ref and p.tx_ref:
         _sub(refs, "AcctSvcrRef", p.bank_ref)
     _sub(refs, "EndToEndId", p.end_to_end)
-    _sub(tx, "Amt", p.amount, Ccy="EUR")
+    _sub(tx, "Amt", p.amount, Ccy=p.currency)
     _sub(tx, "CdtDbtInd", p.direction)
     if p.instructed:
-        _sub(_sub(_sub(tx, "AmtDtls"), "InstdAmt"), "Amt", p.instructed, Ccy="EUR")
+        _sub(_sub(_sub(tx, "AmtDtls"), "InstdAmt"), "Amt", p.instructed, Ccy=p.currency)
+    if p.charges:
+        record = _sub(_sub(tx, "Chrgs"), "Rcrd")
+        _sub(record, "Amt", p.charges, Ccy=p.currency)
+        _sub(record, "CdtDbtInd", "DBIT")
+        _sub(record, "ChrgInclInd", "true")
+        if p.charge_bearer:
+            _sub(record, "Br", p.charge_bearer)
     if p.name or p.iban:
         parties = _sub(tx, "RltdPties")
         party_tag, account_tag = ("Dbtr", "DbtrAcct") if p.direction == "CRDT" else ("Cdtr", "CdtrAcct")

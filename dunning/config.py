@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
+from dunning.domain.writeoff import WriteOffTolerance
 from dunning.errors import ConfigError
 
 CONFIG_FILE = "dunning.yaml"
@@ -112,17 +113,49 @@ class SmsConfig(_Section):
     max_segments: int = Field(default=2, ge=1, le=10)
 
 
+_AMOUNT = re.compile(r"\d+(\.\d+)?")
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
 class BankConfig(_Section):
     inbox: str = Field(default="file://bank/inbox", pattern=_TRANSPORT)
     key: Path | None = None
     known_hosts: Path | None = None
     fingerprint: str | None = None
-    tolerance: str = Field(default="0.00", pattern=r"^\d+(\.\d+)?$")
+    tolerance: str | dict[str, str] = Field(
+        default="0.00", description="write-off tolerance: one amount, or one per currency ({EUR: '1.00'})"
+    )
     accept_test_files: bool = Field(default=False, description="reconcile files a bank marks as test data")
     test_accounts: list[str] = Field(default_factory=list, description="accounts whose files are test data")
     accounts: list[str] = Field(
         default_factory=list, description="the creditor's accounts whose statements are reconciled (default: its IBAN)"
     )
+
+    def write_off_tolerance(self) -> WriteOffTolerance:
+        """``tolerance`` as the core reads it: one amount for every currency, or one per currency."""
+        return WriteOffTolerance.parse(self.tolerance)
+
+    @field_validator("tolerance", mode="before")
+    @classmethod
+    def _tolerance(cls, value: object) -> object:
+        # YAML gives 1.0 or 1 for an unquoted amount: read it as written, never as a float's digits.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            if not _AMOUNT.fullmatch(value.strip()):
+                raise ValueError(f"{value!r} is not an amount (e.g. \"1.00\")")
+            return value.strip()
+        if isinstance(value, dict):
+            checked: dict[str, str] = {}
+            for code, amount in value.items():
+                if not isinstance(code, str) or not _CURRENCY_CODE.fullmatch(code):
+                    raise ValueError(f"{code!r} is not an ISO 4217 currency code (e.g. EUR)")
+                text = str(amount).strip() if isinstance(amount, str | int | float) else ""
+                if not _AMOUNT.fullmatch(text):
+                    raise ValueError(f"{code}: {amount!r} is not an amount (e.g. \"1.00\")")
+                checked[code] = text
+            return checked
+        return value
 
     @field_validator("accounts", mode="before")
     @classmethod

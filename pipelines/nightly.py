@@ -150,6 +150,7 @@ def plan_night(workspace: str, run_date: dt.date) -> dict[str, Any]:
             creditor_country=creditor.address.country,
             creditor_language=creditor.language,
             rates=workspace_rates(ws),
+            write_off=ws.config.bank.write_off_tolerance(),
         )
         return result.summary()
 

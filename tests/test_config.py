@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,18 @@ def test_the_mass_close_share_is_a_fraction(workspace: Path) -> None:
     _edit(workspace, {"ledger.max_close_share": 20})
     with pytest.raises(ConfigError, match=r"ledger\.max_close_share"):
         open_workspace(workspace, environ={})
+
+
+def test_the_write_off_tolerance_is_one_amount_or_one_per_currency(workspace: Path) -> None:
+    path = _edit(workspace, {"bank.tolerance": {"EUR": "1.00", "CHF": 0.5}})
+    tolerance = load_config(path, environ={}).bank.write_off_tolerance()
+    assert (tolerance.of("EUR"), tolerance.of("CHF"), tolerance.of("USD")) == (Decimal("1.00"), Decimal("0.5"), 0)
+    everywhere = load_config(path, environ={"DUNNING_BANK_TOLERANCE": "0.05"}).bank.write_off_tolerance()
+    assert everywhere.of("USD") == Decimal("0.05")
+    for bad, message in (
+        ({"eur": "1.00"}, r"bank\.tolerance: 'eur' is not an ISO 4217 currency code"),
+        ({"EUR": "-1"}, r"bank\.tolerance: EUR: '-1' is not an amount"),
+        ("1,00", r"bank\.tolerance: '1,00' is not an amount"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_config(_edit(workspace, {"bank.tolerance": bad}), environ={})

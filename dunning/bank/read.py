@@ -71,11 +71,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import camt
-from camt import CamtError, Entry, MessageInfo, StatementHeader, Transaction
+from camt import CamtError, Charge, Entry, MessageInfo, StatementHeader, Transaction
 from dunning.bank.identity import PARTY_MARK, same_payment
 from dunning.bank.refusal import BankFileRefused, marked_as_test_data, refuse_foreign_account
 from dunning.domain.matching.match import BankTransaction, CreditDebit, EntryStatus, InvalidMatchInput, structured_ref
-from dunning.domain.matching.model import NOT_PROVIDED
+from dunning.domain.matching.model import NOT_PROVIDED, BankCharge
 
 __all__ = ["BankFile", "BankFileRefused", "BankLine", "BatchLink", "read_bank_file"]
 
@@ -518,6 +518,8 @@ class _Builder:
                 debtor_name=payer.name if payer is not None else None,
                 debtor_iban=(payer.iban if payer is not None and payer.iban else (tx.debtor.iban if tx else None)),
                 original_amount=None if tx is None else tx.instructed_amount,
+                original_currency=None if tx is None else tx.instructed_currency,
+                charges=_charges(entry, tx, in_entry),
             )
         except InvalidMatchInput as exc:
             raise CamtError(self.file, f"transaction cannot be read: {exc}", line=entry.line) from None
@@ -535,6 +537,23 @@ class _Builder:
             skip=skip,
             review=review,
         )
+
+
+def _charges(entry: Entry, tx: Transaction | None, in_entry: int) -> tuple[BankCharge, ...]:
+    """The transaction's charges records (``TxDtls/Chrgs``), else the entry's when it books one payment."""
+    records: tuple[Charge, ...] = tx.charges if tx is not None and tx.charges else ()
+    if not records and in_entry == 1:
+        records = entry.charges
+    return tuple(
+        BankCharge(
+            c.amount,
+            c.currency,
+            c.included,
+            c.bearer,
+            None if c.credit_debit is None else CreditDebit(c.credit_debit),
+        )
+        for c in records
+    )
 
 
 def read_bank_file(

@@ -139,7 +139,12 @@ def demo_command(directory: str) -> None:
     def night(day: date) -> str:
         """Plan the night, then send its emails and SMS (at 10:00, inside SMS quiet hours)."""
         planned = run_night(
-            store, flows, day, creditor_country=creditor.address.country, creditor_language=creditor.language
+            store,
+            flows,
+            day,
+            creditor_country=creditor.address.country,
+            creditor_language=creditor.language,
+            write_off=workspace.config.bank.write_off_tolerance(),
         )
         sent = dispatch_messages(store, workspace, day, now=datetime.combine(day, time(10), tzinfo=zone))
         rendered = render_letters(store, workspace, day)

@@ -63,6 +63,7 @@ def run_command(ctx: click.Context, run_date: datetime | None, dry_run: bool, sh
         dry_run=dry_run,
         progress=_progress,
         rates=workspace_rates(workspace),
+        write_off=workspace.config.bank.write_off_tolerance(),
     )
     summary = result.summary()
     if fmt == "json":

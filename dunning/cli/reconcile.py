@@ -47,6 +47,11 @@ def _print_result(result: ReconcileResult, fmt: str, *, errors: bool = True) -> 
             ):
                 if summary[key]:
                     console.print(f"Cases {label}: {', '.join(map(str, summary[key]))}")
+            for currency, parts in summary["written_off"]["by_currency"].items():
+                console.print(
+                    f"Written off {currency} {parts['total']}: {parts['bank_charges']} bank charges, "
+                    f"{parts['tolerance']} within the tolerance"
+                )
             if summary["review_items"]:
                 console.print(f"{summary['review_items']} payment(s) wait in the review queue: dunning review")
     for f in result.files:

@@ -114,7 +114,10 @@ def record_to_json(record: PaymentRecord) -> JsonObject:
         "reference": record.reference,
         "debtor_iban": record.debtor_iban,
         "allocations": parts(record.allocations),
-        "write_offs": parts(record.write_offs),
+        # a write-off carries what of it were bank charges (older records: none)
+        "write_offs": [
+            [*part, str(w.charges)] for part, w in zip(parts(record.write_offs), record.write_offs, strict=True)
+        ],
         "credit_case_id": record.credit_case_id,
         "credit": str(record.credit),
         "unapplied": str(record.unapplied),
@@ -132,7 +135,10 @@ def record_from_json(data: JsonObject) -> PaymentRecord:
         reference=data.get("reference"),
         debtor_iban=data.get("debtor_iban"),
         allocations=tuple(Allocation(c, i, ItemKind(k), Decimal(a)) for c, i, k, a in data["allocations"]),
-        write_offs=tuple(WriteOff(c, i, ItemKind(k), Decimal(a)) for c, i, k, a in data["write_offs"]),
+        write_offs=tuple(
+            WriteOff(w[0], w[1], ItemKind(w[2]), Decimal(w[3]), Decimal(w[4]) if len(w) > 4 else ZERO)
+            for w in data["write_offs"]
+        ),
         credit_case_id=data.get("credit_case_id"),
         credit=Decimal(data["credit"]),
         unapplied=Decimal(data["unapplied"]),

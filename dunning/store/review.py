@@ -12,8 +12,8 @@ from sqlalchemy import Connection, insert, select, update
 from dunning.store.payments import JsonObject
 from dunning.store.schema import bank_transactions, review_items
 
-__all__ = ["NewReviewItem", "ReviewRecord", "cancel_open_reviews", "decide_review_item", "insert_review_items",
-           "load_review_items"]
+__all__ = ["NewReviewItem", "PaymentInReview", "ReviewRecord", "cancel_open_reviews", "decide_review_item",
+           "insert_review_items", "load_payments_in_review", "load_review_items"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,18 @@ class ReviewRecord:
     currency: str
     remittance: str | None
     detail: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInReview:
+    """A payment waiting in the review queue that may be case ``case_id``'s (one row per candidate case)."""
+
+    item_id: int
+    case_id: int
+    amount: Decimal
+    currency: str
+    booking_date: date | None
+    recorded_on: date
 
 
 # ---------------------------------------------------------------------------------- the review queue
@@ -124,3 +136,34 @@ def decide_review_item(
     conn.execute(update(review_items).where(review_items.c.id == item_id).values(**values))
 
 
+
+
+def load_payments_in_review(conn: Connection) -> list[PaymentInReview]:
+    """Every open review item's payment, once for each case it names (its candidates), by item and case."""
+    query = (
+        select(
+            review_items.c.id,
+            review_items.c.case_id,
+            review_items.c.evidence,
+            review_items.c.recorded_at,
+            bank_transactions.c.amount,
+            bank_transactions.c.currency,
+            bank_transactions.c.booking_date,
+        )
+        .join(bank_transactions, bank_transactions.c.id == review_items.c.transaction_id)
+        .where(review_items.c.status == "open")
+        .order_by(review_items.c.id)
+    )
+    found: list[PaymentInReview] = []
+    for row in conn.execute(query):
+        named = {int(row.case_id)} if row.case_id is not None else set()
+        for candidate in (row.evidence or {}).get("candidates", ()):
+            case = str(candidate.get("case", "")) if isinstance(candidate, dict) else ""
+            if case.isdigit():
+                named.add(int(case))
+        recorded = row.recorded_at.date() if isinstance(row.recorded_at, datetime) else row.booking_date
+        found.extend(
+            PaymentInReview(int(row.id), case_id, row.amount, row.currency, row.booking_date, recorded)
+            for case_id in sorted(named)
+        )
+    return found

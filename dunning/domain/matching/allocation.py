@@ -101,8 +101,15 @@ class WorkingCase:
         named: Iterable[str] = (),
         order: Sequence[ItemKind] = LEGAL_ORDER_BGB_367,
         tolerance: Decimal = _ZERO,
+        charges: Decimal = _ZERO,
     ) -> tuple[tuple[Allocation, ...], tuple[WriteOff, ...], Decimal]:
-        """Apply ``amount``; return the allocations, the write-offs and the credit (the rest)."""
+        """Apply ``amount``; return the allocations, the write-offs and the credit (the rest).
+
+        ``charges``: what banks took from the payment on its way and the creditor bears
+        (:func:`~dunning.domain.matching.charges.excused_charges`). A shortfall up to the charges
+        plus the tolerance settles the item: the debtor paid what was asked. Charges never settle
+        a payment that falls further short (a partial payment leaves all of its shortfall owed).
+        """
         rest = amount
         allocations: list[Allocation] = []
         last: OpenItem | None = None
@@ -115,11 +122,11 @@ class WorkingCase:
             allocations.append(Allocation(self.case_id, item.item_id, item.kind, part))
             last = item
         write_offs: list[WriteOff] = []
-        if last is not None and 0 < self.open[last.item_id] <= tolerance:
+        if last is not None and 0 < self.open[last.item_id] <= tolerance + charges:
             # Only the last item touched can be left partly open (earlier ones were filled).
             remainder = self.open[last.item_id]
             self.open[last.item_id] = _ZERO
-            write_offs.append(WriteOff(self.case_id, last.item_id, last.kind, remainder))
+            write_offs.append(WriteOff(self.case_id, last.item_id, last.kind, remainder, min(remainder, charges)))
             self.written_off += remainder
         self.credit += rest
         self.paid += amount - rest
@@ -190,6 +197,7 @@ def allocate(
     *,
     order: Sequence[ItemKind] = LEGAL_ORDER_BGB_367,
     tolerance: Decimal = _ZERO,
+    charges: Decimal = _ZERO,
 ) -> Allocated:
     """Allocate ``amount`` to ``case`` (pure): named items first, then the legal order, oldest first.
 
@@ -211,7 +219,7 @@ def allocate(
         ([('K1', '20'), ('Z1', '5.50'), ('INV-1', '50'), ('INV-2', '24.50')], '0.00')
     """
     work = WorkingCase(case)
-    allocations, write_offs, credit = work.apply(amount, named, order, tolerance)
+    allocations, write_offs, credit = work.apply(amount, named, order, tolerance, charges)
     return Allocated(work.snapshot(), allocations, write_offs, credit)
 
 
@@ -222,6 +230,7 @@ def apply_reviewed(
     *,
     order: Sequence[ItemKind] = LEGAL_ORDER_BGB_367,
     tolerance: Decimal = _ZERO,
+    charges: Decimal = _ZERO,
 ) -> tuple[PaymentRecord, Allocated]:
     """Apply a payment waiting in the review queue to the case a person chose (pure).
 
@@ -235,7 +244,7 @@ def apply_reviewed(
         raise InvalidMatchInput(
             f"payment {record.tx_key} is in {record.currency}, case {case.case_id} in {case.currency}"
         )
-    result = allocate(case, record.unapplied, named, order=order, tolerance=tolerance)
+    result = allocate(case, record.unapplied, named, order=order, tolerance=tolerance, charges=charges)
     applied = record._replace(
         allocations=record.allocations + result.allocations,
         write_offs=record.write_offs + result.write_offs,

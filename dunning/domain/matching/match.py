@@ -47,6 +47,7 @@ from collections.abc import Collection, Iterable
 from decimal import Decimal
 
 from dunning.domain.matching.allocation import Allocated, WorkingCase, allocate, apply_reviewed
+from dunning.domain.matching.charges import excused_charges
 from dunning.domain.matching.history import PaymentHistory
 from dunning.domain.matching.iban import decide_by_iban
 from dunning.domain.matching.index import AmountHit, MatchIndex, gc_paused
@@ -176,10 +177,25 @@ def _classify(tx: BankTransaction) -> tuple[int, Rule] | tuple[IgnoreReason, str
     return _CREDIT, Rule.NONE
 
 
+_MAX_WINDOW = 500
+
+
+def _write_off_note(w: WriteOff, tx: BankTransaction) -> str:
+    """Why a write-off: ``0.35 bank charges (instructed 100.00, booked 99.65): written off``."""
+    parts = []
+    if w.charges:
+        instructed = f"instructed {tx.original_amount}, " if tx.original_amount is not None else ""
+        parts.append(f"{w.charges} bank charges ({instructed}booked {tx.amount})")
+    if w.within_tolerance:
+        parts.append(f"{w.within_tolerance} short, within the tolerance")
+    return " and ".join(parts) + f": {w.amount} written off"
+
+
 def _window(currency: str, amount: Decimal, tolerance: Decimal) -> list[Decimal]:
     """The targets ``amount`` pays within the tolerance: amount, amount + 0.01, … amount + tolerance."""
     step = Decimal(1).scaleb(-minor_unit(currency))
-    return [amount + k * step for k in range(int(tolerance / step) + 1)]
+    # Rule 4 only suggests: a few hundred targets are plenty (a tolerance beyond that asks too much).
+    return [amount + k * step for k in range(min(int(tolerance / step), _MAX_WINDOW) + 1)]
 
 
 class _Run:
@@ -279,6 +295,10 @@ class _Run:
             name = self.names[case_id] = normalize_name(self.index.cases[case_id].debtor_name or "")
         return name
 
+    def _allowance(self, tx: BankTransaction) -> Decimal:
+        """How far ``tx`` may fall short of an amount and still pay it: the bank charges it bore and the tolerance."""
+        return self.config.tolerance_for(tx.currency) + excused_charges(tx)
+
     def _record(
         self,
         tx: BankTransaction,
@@ -318,17 +338,12 @@ class _Run:
             self._suggest(tx, rule, "the payment's currency differs from the case's", [candidate], evidence)
             return
         work = self._work(case_id)
+        charges = excused_charges(tx)
         allocations, write_offs, credit = work.apply(
-            tx.amount, named, self.config.allocation_order, self.config.tolerance
+            tx.amount, named, self.config.allocation_order, self.config.tolerance_for(tx.currency), charges
         )
-        if write_offs:
-            evidence.append(
-                Evidence(
-                    "amount",
-                    str(tx.amount),
-                    f"{write_offs[0].amount} short, within the tolerance: written off",
-                )
-            )
+        for w in write_offs:
+            evidence.append(Evidence("amount", str(tx.amount), _write_off_note(w, tx)))
         if credit > 0:
             evidence.append(Evidence("amount", str(tx.amount), f"{credit} more than owed: kept as a credit"))
         self.matched.append(Matched(tx.key, rule, case_id, tx.amount, allocations, write_offs, credit, tuple(evidence)))
@@ -387,7 +402,7 @@ class _Run:
         wanted: dict[str, set[Decimal]] = defaultdict(set)
         windows = {}
         for tx, _ in self.deferred:
-            windows[tx.key] = _window(tx.currency, tx.amount, self.config.tolerance)
+            windows[tx.key] = _window(tx.currency, tx.amount, self._allowance(tx))
             wanted[tx.currency].update(windows[tx.key])
         now = {case_id: work.open for case_id, work in self.work.items()}
         table = self.index.amounts(wanted, now)
@@ -488,7 +503,7 @@ class _Run:
         if tx.debtor_iban and normalize_iban(tx.debtor_iban) in {normalize_iban(i) for i in case.debtor_ibans}:
             return True
         items = self._open_items(case_id)
-        tol = self.config.tolerance
+        tol = self._allowance(tx)
         return _fits(tx.amount, sum((a for _, a in items), _ZERO), tol) or any(
             _fits(tx.amount, a, tol) for i, a in items if i.kind is ItemKind.PRINCIPAL
         )
@@ -501,7 +516,7 @@ class _Run:
         if not case_ids:
             return False
         cases = [(case_id, self._open_items(case_id)) for case_id in case_ids]
-        decision = decide_by_iban(tx.amount, cases, self.config.tolerance)
+        decision = decide_by_iban(tx.amount, cases, self._allowance(tx))
         evidence.extend(decision.evidence)
         if decision.case_id is not None:
             self._apply(tx, Rule.DEBTOR_IBAN, decision.case_id, decision.named, evidence)

@@ -19,6 +19,7 @@ and the new state of every case the run touched. Every decision carries its
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -32,6 +33,7 @@ __all__ = [
     "LEGAL_ORDER_BGB_367",
     "NOT_PROVIDED",
     "Allocation",
+    "BankCharge",
     "BankTransaction",
     "Candidate",
     "CaseOutcome",
@@ -157,6 +159,24 @@ class StructuredRef:
 
 
 @dataclass(frozen=True, slots=True)
+class BankCharge:
+    """One charges record of a transaction (camt ``Chrgs/Rcrd``), see :mod:`dunning.domain.matching.charges`.
+
+    ``included``: ``ChrgInclInd`` (True: taken from the booked amount; None: the file does not say);
+    ``bearer``: ``Br`` (DEBT, CRED, SHAR, SLEV) when given.
+    """
+
+    amount: Decimal
+    currency: str | None
+    included: bool | None
+    bearer: str | None = None
+    credit_debit: CreditDebit | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", _decimal(self.amount, "charges record"))
+
+
+@dataclass(frozen=True, slots=True)
 class BankTransaction:
     """One bank movement, as the matcher needs it.
 
@@ -164,7 +184,8 @@ class BankTransaction:
     AcctSvcrRef + booking date + amount); the same movement seen in a camt.052
     and again in a camt.053 carries the same key. ``amount`` is positive; the
     direction is ``credit_debit``. ``original_amount`` is the instructed amount
-    of a return (camt ``InstdAmt``), when the booked amount includes a fee.
+    (camt ``InstdAmt``, in ``original_currency``): of a return, when the booked amount includes a
+    fee; of a credit, what the payer ordered before banks took their ``charges``.
     """
 
     key: str
@@ -181,6 +202,8 @@ class BankTransaction:
     debtor_name: str | None = None
     debtor_iban: str | None = None
     original_amount: Decimal | None = None
+    original_currency: str | None = None
+    charges: tuple[BankCharge, ...] = ()
 
     def __post_init__(self) -> None:
         what = f"transaction {self.key!r}"
@@ -268,7 +291,8 @@ class MatchConfig:
     """How the matcher decides.
 
     ``tolerance``: an underpayment up to this absolute amount still settles the
-    item and the difference is written off (e.g. ``Decimal("0.05")``; 0 = exact).
+    item and the difference is written off (e.g. ``Decimal("0.05")``; 0 = exact);
+    ``tolerances`` per currency (ISO 4217 code → amount) win over it for their currency.
     ``invoice_number_pattern``: a regex for the creditor's invoice numbers in
     free text; without it, every word with a digit (4+ characters) is looked up.
     ``allocation_order``: the order in which costs, interest and principal are
@@ -276,6 +300,7 @@ class MatchConfig:
     """
 
     tolerance: Decimal = Decimal("0.00")
+    tolerances: Mapping[str, Decimal] = field(default_factory=dict)
     invoice_number_pattern: str | None = None
     allocation_order: tuple[ItemKind, ...] = LEGAL_ORDER_BGB_367
     name_threshold: float = 0.85  # difflib ratio of normalised names to suggest a case
@@ -292,6 +317,16 @@ class MatchConfig:
         if tolerance < 0:
             raise ConfigError(f"matching.tolerance: {tolerance} is negative")
         object.__setattr__(self, "tolerance", tolerance)
+        per_currency: dict[str, Decimal] = {}
+        for currency, value in self.tolerances.items():
+            try:
+                amount = to_decimal(value)
+            except ValueError as exc:
+                raise ConfigError(f"matching.tolerances.{currency}: {exc}") from None
+            if amount < 0:
+                raise ConfigError(f"matching.tolerances.{currency}: {amount} is negative")
+            per_currency[currency.upper()] = amount
+        object.__setattr__(self, "tolerances", per_currency)
         if sorted(self.allocation_order) != sorted(ItemKind):
             raise ConfigError(
                 f"matching.allocation_order: {[str(k) for k in self.allocation_order]} must name "
@@ -307,6 +342,10 @@ class MatchConfig:
                     f"matching.invoice_number_pattern: {self.invoice_number_pattern!r} is not a regex: {exc}"
                 ) from None
             object.__setattr__(self, "compiled_pattern", compiled)
+
+    def tolerance_for(self, currency: str) -> Decimal:
+        """The write-off tolerance of ``currency``: its own, else ``tolerance``."""
+        return self.tolerances.get(currency.upper(), self.tolerance)
 
 
 # --------------------------------------------------------------------------- results
@@ -332,12 +371,19 @@ class Allocation(NamedTuple):
 
 
 class WriteOff(NamedTuple):
-    """A small difference (within the tolerance) written off on one open item."""
+    """A small difference written off on one open item: ``charges`` of it were bank charges the
+    payer paid (:mod:`dunning.domain.matching.charges`), the rest was within the tolerance."""
 
     case_id: str
     item_id: str
     kind: ItemKind
     amount: Decimal
+    charges: Decimal = Decimal(0)
+
+    @property
+    def within_tolerance(self) -> Decimal:
+        """The part of the write-off that the tolerance covered (not bank charges)."""
+        return self.amount - self.charges
 
 
 class PaymentRecord(NamedTuple):

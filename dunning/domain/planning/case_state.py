@@ -19,7 +19,9 @@ A :class:`CaseState` is everything the planner needs to decide what a case gets 
   to the print house; an email: the day the mail server accepted it). Legal periods count from
   ``sent_on`` (else ``on``); a legal notice still ``planned`` has not gone out, so the costs and
   interest that wait for its period wait for it too;
-* :class:`Hold` records (typed: dispute, promise_to_pay, insolvency, deceased, plan_active, manual);
+* :class:`Hold` records (typed: dispute, promise_to_pay, insolvency, deceased, plan_active, manual,
+  payment_in_review: a payment that may be the case's waits in the review queue, with its ``reason``);
+* ``write_off_tolerance``: the write-off tolerance of the case's currency (a residual up to it is paid);
 * :class:`CaseEvent` records: ``delivery_failed`` (``ref`` = the failed action's key; a history
   entry with a failed outcome works too), ``pay_page_visit`` (a visit without payment), and any
   other kind a flow's ``events:`` block handles.
@@ -38,6 +40,8 @@ from dunning.domain.legal.base import DebtorType
 
 __all__ = [
     "FAILED_OUTCOMES",
+    "REVIEW_HOLD_EVENT",
+    "REVIEW_HOLD_LIFTED",
     "SENT_OUTCOMES",
     "CaseEvent",
     "CaseState",
@@ -75,7 +79,12 @@ class HoldKind(StrEnum):
     DECEASED = "deceased"
     PLAN_ACTIVE = "plan_active"
     MANUAL = "manual"
+    PAYMENT_IN_REVIEW = "payment_in_review"  # a payment that may be the case's waits for a person's decision
 
+
+#: timeline events of a ``payment_in_review`` hold: the night tells a held case why, the review's decision lifts it
+REVIEW_HOLD_EVENT = "held_for_review"
+REVIEW_HOLD_LIFTED = "review_hold_lifted"
 
 #: holds that end dunning for good: no action at all, and never a fee
 HARD_STOP_HOLDS = frozenset({HoldKind.INSOLVENCY, HoldKind.DECEASED})
@@ -169,6 +178,7 @@ class CaseState:
     creditor_is_sme: bool = False
     tags: tuple[str, ...] = field(default=())
     regular_supply_reminded: tuple[date, ...] = ()  # due dates of the debtor's supply bills reminded before
+    write_off_tolerance: Decimal = Decimal(0)  # a residual up to this is settled: never dunned
 
     @property
     def regular_supply(self) -> bool:

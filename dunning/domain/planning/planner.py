@@ -45,8 +45,10 @@ a planned ``waive_fees`` carries the waived amount, which later nights subtract 
 A step with ``skip_if_late: N`` is skipped (not caught up) once the run date is more than N days
 past its scheduled date. Steps of the flow that were passed over (a later step already started) are
 not caught up; a step whose ``when`` does not hold is skipped. Holds: insolvency and deceased stop
-everything; other active holds plan nothing until released; an expired, unreleased promise to pay
-raises a ``promise_broken`` event for the flow's ``events:`` handlers.
+everything; other active holds plan nothing until released (a ``payment_in_review`` hold lasts while
+a payment that may be the case's waits in the review queue); an expired, unreleased promise to pay
+raises a ``promise_broken`` event for the flow's ``events:`` handlers. A principal left open at or
+below ``CaseState.write_off_tolerance`` is paid: nothing more is asked for it.
 """
 
 from __future__ import annotations
@@ -542,11 +544,20 @@ def plan_case(state: CaseState, flow: Flow, run_date: date, pack: LegalPack | No
         return CasePlan(state.case_id, "closed", ())
     if night.principal <= 0:
         return _plan_paid(night)
+    if night.principal <= state.write_off_tolerance:
+        # What a payment left short within the tolerance is written off, never asked for: no fee,
+        # no interest, no reminder; the case is paid (its thank-you may follow).
+        note = (
+            f"residual {night.principal} {state.currency} within the write-off tolerance "
+            f"({state.write_off_tolerance}): settled"
+        )
+        return replace(_plan_paid(night), note=note)
     active = [h for h in state.holds if h.active_on(run_date)]
     if active:
         ends = [h.until for h in active]
         until = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
-        return CasePlan(state.case_id, "held", (), until, note=", ".join(sorted(h.kind.value for h in active)))
+        notes = sorted(f"held: {h.reason}" if h.kind is HoldKind.PAYMENT_IN_REVIEW else h.kind.value for h in active)
+        return CasePlan(state.case_id, "held", (), until, note=", ".join(notes))
     next_date: date | None = None
     note = ""
     try:

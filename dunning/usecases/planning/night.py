@@ -11,8 +11,10 @@ Actions that need a channel (letter, email, SMS, phone task, webhook, export)
 are recorded as ``planned``; the channel stages render and deliver them and
 record what became of them. Actions without a channel take effect here: fees and
 interest are added to the case, holds are placed and released, a write-off closes
-the case. A fee set on a message is added when the message goes out (the channel
-stage books it; each run books any it missed and takes back those of messages
+the case. A payment waiting in the review queue holds every case it may pay (no fee, interest
+or reminder; the timeline says why) until a person decides; a principal left open within the
+write-off tolerance (``bank.tolerance``) is never dunned. A fee set on a message is added when
+the message goes out (the channel stage books it; each run books any it missed and takes back those of messages
 that failed since: :mod:`dunning.usecases.outgoing.fees`).
 
 Legal periods count from the day a message really went out: the history the
@@ -40,6 +42,7 @@ from dunning.domain.legal.base import DebtorType
 from dunning.domain.legal.rates import RateTable
 from dunning.domain.planning.actions import CATALOGUE
 from dunning.domain.planning.case_state import (
+    REVIEW_HOLD_EVENT,
     CaseEvent,
     CaseState,
     Debtor,
@@ -51,6 +54,7 @@ from dunning.domain.planning.case_state import (
 )
 from dunning.domain.planning.flows import FlowSet, Problem, assign_flow, load_flow_set
 from dunning.domain.planning.planner import CasePlan, PlannedAction, migrate_case, plan_case
+from dunning.domain.writeoff import WriteOffTolerance
 from dunning.errors import FlowError
 from dunning.jsonable import jsonable
 from dunning.store import Store
@@ -66,9 +70,11 @@ from dunning.store.actions import (
 )
 from dunning.store.cases import (
     CasePlanUpdate,
+    NewCaseEvent,
     PlannableCaseRecord,
     add_case_fee,
     add_case_interest,
+    insert_case_events,
     load_all_open_invoices,
     load_events_of_kinds,
     load_plannable_cases,
@@ -78,6 +84,7 @@ from dunning.store.cases import (
     write_off_case,
 )
 from dunning.store.locks import holding_stage_lock
+from dunning.store.review import PaymentInReview, load_payments_in_review
 from dunning.store.runs import insert_run, load_last_run_before
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
 
@@ -263,6 +270,9 @@ def read_states(
             case_holds[hold.case_id].append(
                 Hold(HoldKind(hold.kind), hold.reason, hold.start, hold.until, hold.released_on)
             )
+    for waiting in load_payments_in_review(conn):
+        if waiting.case_id in wanted:
+            case_holds[waiting.case_id].append(review_hold(waiting))
     events: dict[int, list[CaseEvent]] = defaultdict(list)
     for event in load_events_of_kinds(conn, PLANNER_EVENTS):
         if event.case_id in wanted:
@@ -296,6 +306,47 @@ def read_states(
         states.append(state)
         by_id[str(row.id)] = row
     return states, by_id
+
+
+def review_hold(waiting: PaymentInReview) -> Hold:
+    """The hold a payment waiting in review puts on a case it may pay: it lasts while the item is open.
+
+    Derived from the open review items each night, never stored: accepting, rejecting or cancelling
+    the item lifts it, whichever way it is decided.
+    """
+    day = waiting.booking_date or waiting.recorded_on
+    reason = (
+        f"payment of {waiting.amount} {waiting.currency} on {day.isoformat()} waiting in review "
+        f"(item {waiting.item_id})"
+    )
+    return Hold(HoldKind.PAYMENT_IN_REVIEW, reason, min(day, waiting.recorded_on))
+
+
+def _review_hold_events(
+    conn: Connection, plans: list[tuple[CaseState, CasePlan]], run_date: date, recorded_at: datetime
+) -> None:
+    """Tell each held case's timeline why, once per review item: the night adds nothing while it waits."""
+    held = {int(state.case_id) for state, plan in plans if plan.status == "held"}
+    told = {(event.case_id, event.detail.get("item")) for event in load_events_of_kinds(conn, (REVIEW_HOLD_EVENT,))}
+    new: list[NewCaseEvent] = []
+    for waiting in load_payments_in_review(conn):
+        hold = review_hold(waiting)
+        if waiting.case_id not in held or (waiting.case_id, waiting.item_id) in told or not hold.active_on(run_date):
+            continue
+        new.append(
+            NewCaseEvent(
+                case_id=waiting.case_id,
+                on_date=run_date,
+                kind=REVIEW_HOLD_EVENT,
+                detail={
+                    "item": waiting.item_id,
+                    "reason": f"held: {hold.reason}; no fee, interest or reminder until it is decided",
+                },
+                source=f"review:{waiting.item_id}",
+                recorded_at=recorded_at,
+            )
+        )
+    insert_case_events(conn, new)
 
 
 # ---- recording the plan ------------------------------------------------------------------------
@@ -444,12 +495,16 @@ def run_night(
     recorded_at: datetime | None = None,
     progress: Callable[[Iterable[CaseState], int], Iterable[CaseState]] | None = None,
     rates: Mapping[str, RateTable] | None = None,
+    write_off: WriteOffTolerance | None = None,
 ) -> RunResult:
     """Plan every action due on ``run_date`` and record it (nothing is written on a dry run).
 
     ``rates``: the interest-rate tables by key (the workspace's ``rates.yaml`` merged in, see
     :func:`dunning.usecases.planning.rates.workspace_rates`); None: the built-in tables.
+    ``write_off``: the write-off tolerance (``bank.tolerance``): a case whose principal left open is
+    at or below its currency's is paid, never dunned. None: nothing is written off.
     """
+    write_off = write_off or WriteOffTolerance()
     recorded_at = recorded_at or datetime.now(UTC)
     select_pack = pack_selector(rates)
     with store.begin() as conn:
@@ -464,6 +519,7 @@ def run_night(
         iterable: Iterable[CaseState] = progress(states, len(states)) if progress else states
         for original in iterable:
             state = migrate_case(original, flows)
+            state = replace(state, write_off_tolerance=write_off.of(state.currency))
             flow = flows.get(state.flow, state.version)
             if flow is None:
                 errors.append(f"case {state.case_id}: unknown flow {state.flow}@{state.version}")
@@ -483,5 +539,6 @@ def run_night(
             conn.rollback()
             return result
         _record_plan(conn, [action for _, _, action in planned], plans, case_records, run_date, recorded_at)
+        _review_hold_events(conn, plans, run_date, recorded_at)
         insert_run(conn, run_date, result.summary(), recorded_at)
     return result

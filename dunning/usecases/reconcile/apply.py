@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from dunning.bank.read import BankFile, BankLine
+from dunning.domain.matching.charges import excused_charges
 from dunning.domain.matching.match import (
     BankTransaction,
     Evidence,
@@ -33,6 +34,7 @@ from dunning.domain.matching.match import (
     Suggested,
     Undone,
     Unmatched,
+    WriteOff,
     match_payments,
 )
 from dunning.store.payments import (
@@ -101,6 +103,21 @@ class FileResult:
         }
 
 
+def write_off_detail(write_offs: Sequence[WriteOff]) -> JsonObject:
+    """What a payment's write-offs were: bank charges the payer paid, and what the tolerance covered."""
+    charges = sum((w.charges for w in write_offs), ZERO)
+    tolerance = sum((w.within_tolerance for w in write_offs), ZERO)
+    parts = [f"{charges} bank charges"] if charges else []
+    parts += [f"{tolerance} within the write-off tolerance"] if tolerance else []
+    return {
+        "amount": str(charges + tolerance),
+        "bank_charges": str(charges),
+        "tolerance": str(tolerance),
+        "items": [w.item_id for w in write_offs],
+        "reason": " and ".join(parts) + " written off",
+    }
+
+
 def _evidence(items: Sequence[Evidence]) -> list[list[str]]:
     return [[e.where, e.found, e.note] for e in items]
 
@@ -139,6 +156,7 @@ class FileRun:
         self.sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
         self.tx_ids: dict[str, int] = {}
         self.directions: dict[str, str] = {}
+        self.currencies: dict[str, str] = {}
         self.stored: set[str] = set()
         self.reviews: list[NewReviewItem] = []
         self.collectives = Collectives(conn, bank_file.name)
@@ -296,6 +314,7 @@ class FileRun:
             )
             new_lines.append(line)
             self.directions[tx.key] = str(tx.credit_debit)
+            self.currencies[tx.key] = tx.currency
         if not rows:
             return
         for line, tx_id in zip(new_lines, insert_transactions(self.conn, rows), strict=True):
@@ -332,6 +351,10 @@ class FileRun:
             "debtor_name": tx.debtor_name,
             "debtor_iban": tx.debtor_iban,
             "aliases": list(line.aliases),
+            # what banks took on the way and the creditor bears: a review decision settles with it too
+            "instructed_amount": None if tx.original_amount is None else str(tx.original_amount),
+            "charges": str(excused_charges(tx)),
+            "charge_bearer": next((c.bearer for c in tx.charges if c.bearer), None),
         }
 
     def _count(self, outcome: str, amount: Decimal, sub: str | None = None) -> None:
@@ -392,6 +415,11 @@ class FileRun:
             tx_id, str(m.rule), m.allocations, m.write_offs, m.case_id if m.credit > 0 else None, m.credit
         )
         applied = sum((a.amount for a in m.allocations), ZERO)
+        currency = self.currencies.get(m.tx_key, "")
+        for w in m.write_offs:
+            self.sums[f"written_off:bank_charges:{currency}"] += w.charges
+            self.sums[f"written_off:tolerance:{currency}"] += w.within_tolerance
+            self.counts["written_off"] += 1
         applier.event(
             m.case_id,
             "payment_received",
@@ -402,6 +430,7 @@ class FileRun:
                 "evidence": _evidence_lines(m.evidence),
                 "allocations": [f"{a.item_id} ({a.kind}) {a.amount}" for a in m.allocations],
                 "written_off": [f"{w.item_id} {w.amount}" for w in m.write_offs],
+                **({"write_off": write_off_detail(m.write_offs)} if m.write_offs else {}),
                 "applied": str(applied),
                 "credit": str(m.credit),
                 "file": self.file.name,
@@ -512,8 +541,11 @@ class _Decisions:
             detail.update(rule=rule, case=m.case_id, evidence=_evidence(m.evidence), credit=str(m.credit))
             items = ", ".join(f"{a.item_id} {a.amount}" for a in m.allocations)
             items += "".join(f", {w.item_id} written off {w.amount}" for w in m.write_offs)
+            written_off = sum((w.amount for w in m.write_offs), ZERO)
             report = dataclasses.replace(
                 report,
+                written_off=written_off if m.write_offs else None,
+                write_off_reason=write_off_detail(m.write_offs)["reason"] if m.write_offs else "",
                 outcome="matched",
                 rule=rule,
                 case=m.case_id,

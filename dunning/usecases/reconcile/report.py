@@ -3,8 +3,10 @@
 Columns: ``outcome`` (matched, suggested, unmatched, ignored, undone), the transaction key,
 booking date, amount, currency, direction, the rule that decided, the case, the invoices and
 costs paid, the reason, the evidence (``where: found → note``, joined with `` | ``) and, for
-suggestions, the candidates with their scores. Amounts are strings in the CSV (exact, as
-written) and ``decimal128(20, 4)`` in the Parquet file, never floats.
+suggestions, the candidates with their scores; what a matched payment left short and was
+written off (``written_off``) and why (``write_off_reason``: bank charges, within the tolerance).
+Amounts are strings in the CSV (exact, as written) and ``decimal128(20, 4)`` in the Parquet file,
+never floats.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ COLUMNS = (
     "candidates",
     "payer_name",
     "remittance",
+    "written_off",
+    "write_off_reason",
 )
 _SCALE = Decimal("0.0001")
 
@@ -59,11 +63,15 @@ class ReportRow:
     candidates: str = ""
     payer_name: str = ""
     remittance: str = ""
+    written_off: Decimal | None = None  # what the payment left short and was written off (charges, tolerance)
+    write_off_reason: str = ""
 
 
 def _schema() -> pa.Schema:
     money = pa.decimal128(20, 4)
-    return pa.schema([(name, money if name in ("amount", "credit") else pa.string()) for name in COLUMNS])
+    return pa.schema(
+        [(name, money if name in ("amount", "credit", "written_off") else pa.string()) for name in COLUMNS]
+    )
 
 
 def write_report(rows: Sequence[ReportRow], base: Path) -> tuple[Path, Path]:

@@ -19,8 +19,10 @@ from decimal import Decimal
 from sqlalchemy import Connection
 
 from dunning.domain.matching.match import InvalidMatchInput, apply_reviewed
+from dunning.domain.planning.case_state import REVIEW_HOLD_EVENT, REVIEW_HOLD_LIFTED
 from dunning.errors import InputError, NotFound
 from dunning.store import Store
+from dunning.store.cases import NewCaseEvent, insert_case_events, load_events_of_kinds
 from dunning.store.payments import (
     JsonObject,
     record_from_json,
@@ -28,6 +30,7 @@ from dunning.store.payments import (
     set_transaction_matched,
 )
 from dunning.store.review import ReviewRecord, decide_review_item, load_review_items
+from dunning.usecases.reconcile.apply import write_off_detail
 from dunning.usecases.reconcile.booking import Applier, CaseChange, load_cases
 from dunning.usecases.reconcile.settings import HISTORY_DAYS, match_config
 from dunning.workspace import Workspace
@@ -112,6 +115,17 @@ def list_review(store: Store, *, status: str | None = "open") -> list[ReviewItem
         return [_item(record) for record in load_review_items(conn, status=status)]
 
 
+def _held_cases(conn: Connection, item_id: int) -> list[int]:
+    """The cases whose timeline says review item ``item_id`` held them."""
+    return sorted(
+        {e.case_id for e in load_events_of_kinds(conn, (REVIEW_HOLD_EVENT,)) if e.detail.get("item") == item_id}
+    )
+
+
+def _lifted(item_id: int, how: str) -> JsonObject:
+    return {"item": item_id, "reason": f"hold lifted: review item {item_id} {how}; the flow goes on"}
+
+
 def _open_item(conn: Connection, item_id: int) -> ReviewRecord:
     found = load_review_items(conn, item_id=item_id)
     if not found:
@@ -155,7 +169,8 @@ def accept_review(
                 case,
                 named,
                 order=config.allocation_order,
-                tolerance=config.tolerance,
+                tolerance=config.tolerance_for(row.currency),
+                charges=Decimal(str(row.detail.get("charges") or "0")),
             )
         except InvalidMatchInput as exc:
             raise ReviewError(f"review item {item_id}: {exc}") from None
@@ -181,9 +196,12 @@ def accept_review(
                 "rule": "manual",
                 "allocations": [f"{a.item_id} ({a.kind}) {a.amount}" for a in allocated.allocations],
                 "credit": str(allocated.credit),
+                **({"write_off": write_off_detail(allocated.write_offs)} if allocated.write_offs else {}),
             },
             row.amount,
         )
+        for held in _held_cases(conn, item_id):
+            applier.event(str(held), REVIEW_HOLD_LIFTED, _lifted(item_id, f"accepted for case {case.case_id}"))
         applier.event(
             case.case_id,
             "creditor_notified",
@@ -214,4 +232,18 @@ def reject_review(store: Store, item_id: int, *, as_of: date, note: str | None =
         row = _open_item(conn, item_id)
         decision = {"on": as_of.isoformat(), "decision": "rejected", "note": note}
         decide_review_item(conn, item_id, status="rejected", evidence={**row.evidence, "decision": decision})
+        insert_case_events(
+            conn,
+            [
+                NewCaseEvent(
+                    held,
+                    as_of,
+                    REVIEW_HOLD_LIFTED,
+                    _lifted(item_id, "rejected"),
+                    f"review:{item_id}",
+                    datetime.now(UTC),
+                )
+                for held in _held_cases(conn, item_id)
+            ],
+        )
         return _item(load_review_items(conn, item_id=item_id)[0])

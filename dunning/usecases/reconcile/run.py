@@ -127,9 +127,26 @@ class ReconcileResult:
             "cases_partly_paid": sorted(cases.get("partial", ())),
             "cases_reopened": sorted(cases.get("reopened", ())),
             "review_items": counts.get("review_items", 0),
+            "written_off": _written_off(sums, counts.get("written_off", 0)),
             "collectives": dict(sum((Counter(f.collectives) for f in self.files), Counter[str]())),
             "reports": [r for f in self.files for r in f.reports],
         }
+
+
+def _written_off(sums: dict[str, Decimal], count: int) -> JsonObject:
+    """What payments left short and was written off, per currency: bank charges, within the tolerance."""
+    per_currency: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"bank_charges": ZERO, "tolerance": ZERO})
+    for key, amount in sums.items():
+        label, _, rest = key.partition(":")
+        if label == "written_off":
+            part, _, currency = rest.partition(":")
+            per_currency[currency][part] += amount
+    by_currency = {
+        currency: {**{k: str(v) for k, v in parts.items()}, "total": str(sum(parts.values(), ZERO))}
+        for currency, parts in sorted(per_currency.items())
+        if any(parts.values())
+    }
+    return {"count": count, "by_currency": by_currency}
 
 
 @holding_stage_lock("reconcile")

@@ -289,3 +289,24 @@ def test_stale_steps_marked_skip_if_late_are_skipped_after_missed_nights() -> No
         case(), f, [DUE + timedelta(days=3), *daterange(DUE + timedelta(days=8), DUE + timedelta(days=12))]
     )
     assert [(h.step_key, h.on.day) for h in late.history] == [("r1", 13), ("r2", 20)]
+
+
+def test_a_payment_in_review_holds_the_case_and_says_why() -> None:
+    f = flow([{"key": "r1", "day": 3, "action": "send_email"}, {"key": "fee", "day": 4, "action": "add_fee"}])
+    day = DUE + timedelta(days=5)
+    waiting = Hold(HoldKind.PAYMENT_IN_REVIEW, "payment of 320.00 EUR on 2025-01-14 waiting in review (item 4)", DUE)
+    plan = plan_case(case(holds=(waiting,)), f, day)
+    assert (plan.status, plan.actions) == ("held", ())
+    assert plan.note == "held: payment of 320.00 EUR on 2025-01-14 waiting in review (item 4)"
+    assert [a.action for a in plan_case(case(), f, day).actions][:1] == ["send_email"]
+
+
+def test_a_principal_within_the_write_off_tolerance_is_paid() -> None:
+    f = flow([{"key": "r1", "day": 3, "action": "send_email"}, {"key": "fee", "day": 4, "action": "add_fee"}])
+    day = DUE + timedelta(days=5)
+    residual = case(amounts=("0.35",), write_off_tolerance=D("0.35"))
+    plan = plan_case(residual, f, day)
+    assert (plan.status, plan.actions) == ("paid", ())
+    assert plan.note == "residual 0.35 EUR within the write-off tolerance (0.35): settled"
+    beyond = replace(residual, write_off_tolerance=D("0.34"))
+    assert plan_case(beyond, f, day).actions
