@@ -70,8 +70,50 @@ def error_exit(error: DunningError | CamtError) -> tuple[str, int]:
     return f"error: {error}", code
 
 
+_WORKSPACE_FLAGS = ("-w", "--workspace")
+
+
+def workspace_first(args: list[str]) -> list[str]:
+    """``args`` with a ``-w/--workspace DIR`` given after the command moved before it.
+
+    So ``dunning cases -w acme`` works like ``dunning -w acme cases`` (as the README promises for
+    every command and sub-command); nothing after ``--`` is touched.
+
+        >>> workspace_first(["review", "accept", "3", "-w", "acme", "--case", "7"])
+        ['-w', 'acme', 'review', 'accept', '3', '--case', '7']
+        >>> workspace_first(["cases", "--workspace=acme"])
+        ['--workspace=acme', 'cases']
+    """
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in _WORKSPACE_FLAGS and index + 1 < len(args):
+            moved.extend(args[index : index + 2])
+            index += 2
+            continue
+        if arg.startswith("--workspace="):
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return moved + rest
+
+
 class DunningGroup(click.Group):
-    """Turns DunningError (and camt's CamtError) into a one-line message on stderr and its exit code."""
+    """Turns DunningError (and camt's CamtError) into a one-line message on stderr and its exit code.
+
+    ``-w/--workspace`` is accepted after the command too (:func:`workspace_first`).
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:  # the top-level group: sub-groups (review, flows...) get args already moved
+            args = workspace_first(list(args))
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -12,7 +12,7 @@ from dunning.cli.context import date_option, format_option, get_store, get_works
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.cli.progress import progress_bar
 from dunning.ledger import load_mapping
-from dunning.usecases.cases.view import case_detail, list_cases, printed_reference
+from dunning.usecases.cases.view import CASE_COLUMNS, case_detail, list_cases, printed_reference
 from dunning.usecases.importing.snapshot import import_ledger, ledger_settings
 from dunning.workspace import EXAMPLE_LEDGER, LEDGER_DROPS, init_workspace
 
@@ -112,14 +112,15 @@ def import_command(
 @format_option
 @click.pass_context
 def cases_command(ctx: click.Context, status: str | None, limit: int | None, fmt: str) -> None:
-    """List cases: debtor, status, stage, open amount, next action date."""
+    """List cases: debtor, status, stage, principal, costs, interest, paid, total due, credit, next action date.
+
+    The total due is principal + costs + interest - paid: what the last letter, email or SMS asked.
+    The same columns in every format.
+    """
     rows = [c.as_dict() for c in list_cases(get_store(ctx), status=status, limit=limit)]
-    emit(
-        rows,
-        fmt,
-        title="Cases",
-        columns=["case", "debtor_id", "debtor", "status", "stage", "open_amount", "currency", "next_action_on"],
-    )
+    # A terminal table leaves out the debtor id, currency and reference (CSV and JSON carry every column).
+    table = [c for c in CASE_COLUMNS if c not in ("debtor_id", "reference", "currency")]
+    emit(rows, fmt, title="Cases", columns=CASE_COLUMNS if fmt != "table" else table, compact=True)
 
 
 @cli.command("case")
@@ -132,10 +133,16 @@ def case_command(ctx: click.Context, ident: str, fmt: str) -> None:
     if fmt == "json":
         emit_object(detail.as_dict(), fmt)
         return
-    s = detail.summary
+    s, owed = detail.summary, detail.summary.owed
     console.print(
         f"[bold]Case {s.case_id}[/] · {s.debtor} ({s.debtor_id}) · {s.status} · stage {s.stage} · "
-        f"open {s.open_amount} {s.currency} · reference {printed_reference(s.reference)}"
+        f"reference {printed_reference(s.reference)}"
+    )
+    console.print(
+        f"principal {owed.principal} + costs {owed.fees} + interest {owed.interest} - paid {owed.paid} = "
+        f"[bold]total due {owed.total} {s.currency}[/]"
+        + (f" · [bold]credit {owed.credit} {s.currency}[/] (held for the debtor)" if owed.credit else ""),
+        highlight=False,
     )
     emit(detail.invoices, fmt, title="Invoices")
     emit([e.as_dict() for e in detail.timeline], fmt, title="Timeline", columns=["date", "what", "amount", "why"])

@@ -64,7 +64,7 @@ def bank_payments(store: Store) -> list[Payment]:
     first_invoice = min(invoices, key=lambda i: i["due_date"], default=None)
 
     def total(case_id: int) -> str:
-        return str(rows[case_id].charged_total)
+        return str(rows[case_id].total_due)
 
     def printed(case_id: int) -> str:
         return parse_reference(rows[case_id].reference or "").printed
@@ -201,7 +201,7 @@ def demo_command(directory: str) -> None:
         [c.as_dict() for c in cases],
         "table",
         title="Cases",
-        columns=["case", "debtor", "status", "stage", "open_amount", "currency", "reference"],
+        columns=["case", "debtor", "status", "stage", "total_due", "credit", "currency", "reference"],
     )
     detail = case_detail(store, str(cases[0].case_id))
     emit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.errors import InputError
+from dunning.usecases.reconcile.credits import decide_credit
 from dunning.usecases.reconcile.review import accept_review, list_review, reject_review
 from dunning.usecases.reconcile.run import OUTCOMES, ReconcileResult, reconcile_files, reconcile_inbox
 
@@ -51,6 +53,11 @@ def _print_result(result: ReconcileResult, fmt: str, *, errors: bool = True) -> 
                 console.print(
                     f"Written off {currency} {parts['total']}: {parts['bank_charges']} bank charges, "
                     f"{parts['tolerance']} within the tolerance"
+                )
+            for credit in summary["credits"]:
+                console.print(
+                    f"Case {credit['case']} holds a credit of {credit['credit']} {credit['currency']}: "
+                    "refund, keep or ignore it in dunning review"
                 )
             if summary["review_items"]:
                 console.print(f"{summary['review_items']} payment(s) wait in the review queue: dunning review")
@@ -107,9 +114,12 @@ def reconcile_command(
 @format_option
 @click.pass_context
 def review_group(ctx: click.Context, show_all: bool, fmt: str) -> None:
-    """The review queue: payments waiting for a person (transaction, amount, payer, candidates).
+    """The review queue: payments waiting for a person (transaction, amount, payer, candidates), and
+    the credits of overpaid cases.
 
-    Accept one with 'dunning review accept ID [--case N]', reject it with 'dunning review reject ID'.
+    Accept a payment with 'dunning review accept ID [--case N]', reject it with 'dunning review reject ID'.
+    Decide a credit with 'dunning review refund ID', 'dunning review keep ID' (for the next invoice) or
+    'dunning review ignore ID'.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -121,6 +131,7 @@ def review_group(ctx: click.Context, show_all: bool, fmt: str) -> None:
         [
             {
                 "id": i.id,
+                "kind": i.kind,
                 "status": i.status,
                 "date": i.booking_date.isoformat() if i.booking_date else "",
                 "amount": str(i.amount),
@@ -130,12 +141,15 @@ def review_group(ctx: click.Context, show_all: bool, fmt: str) -> None:
                 "reason": i.reason,
                 "candidates": i.candidates_text(),
                 "transaction": i.transaction,
+                "credit": "" if i.credit is None else str(i.credit),
             }
             for i in items
         ],
         fmt,
         title="Review queue",
-        columns=None if fmt == "csv" else ["id", "date", "amount", "currency", "payer", "text", "reason", "candidates"],
+        columns=None
+        if fmt == "csv"
+        else ["id", "kind", "date", "amount", "credit", "currency", "payer", "text", "reason", "candidates"],
     )
 
 
@@ -162,3 +176,40 @@ def review_reject(ctx: click.Context, item_id: int, note: str | None, run_date: 
     """Reject review item ID: its payment stays unapplied (to be refunded or booked elsewhere)."""
     item = reject_review(get_store(ctx), item_id, as_of=resolve_date(ctx, run_date), note=note)
     console.print(f"Review item {item.id} rejected; {item.amount} {item.currency} stays unapplied.")
+
+
+def _credit_command(decision: str, summary: str) -> None:
+    @review_group.command(decision, help=summary)
+    @click.argument("item_id", type=int)
+    @click.option("--note", help="Why (kept with the decision and on the case's timeline).")
+    @click.option("--by", "by", help="Who decides (default: your login name).")
+    @date_option("The date of the decision")
+    @format_option
+    @click.pass_context
+    def command(
+        ctx: click.Context, item_id: int, note: str | None, by: str | None, run_date: datetime | None, fmt: str
+    ) -> None:
+        done = decide_credit(
+            get_store(ctx), item_id, decision, as_of=resolve_date(ctx, run_date), by=by or _login(), note=note
+        )
+        if fmt == "table":
+            console.print(
+                f"Review item {done.item_id}: credit {done.credit} {done.currency} of case {done.case_id} "
+                f"{_DONE[decision]} (by {done.by}); the case holds {done.credit_left} {done.currency}."
+            )
+        else:
+            emit_object(done.as_dict(), fmt)
+
+
+def _login() -> str:
+    """Who runs the command, for the decision record (the login name; "unknown" without one)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+_DONE = {"refund": "to be refunded", "keep": "kept for the next invoice", "ignore": "ignored"}
+_credit_command("refund", "Refund the credit of refund item ID to the debtor: the case no longer holds it.")
+_credit_command("keep", "Keep the credit of refund item ID on the case, for the next invoice.")
+_credit_command("ignore", "Ignore the credit of refund item ID: nothing is done, the case still shows it.")

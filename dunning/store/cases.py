@@ -38,6 +38,7 @@ class CaseSummaryRecord:
     reference: str | None
     fees_charged: Decimal
     interest_charged: Decimal
+    credit: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,7 @@ def _summary_query() -> Select[Any]:
         cases.c.reference,
         cases.c.fees_amount,
         cases.c.interest_amount,
+        cases.c.credit_amount,
     ).join(debtors, debtors.c.id == cases.c.debtor_id)
 
 

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from dunning.domain.matching.match import Allocation, ItemKind, PaymentRecord, WriteOff
 from dunning.store.bulk import in_chunks
@@ -519,22 +519,29 @@ def load_received(conn: Connection, case_ids: Sequence[int]) -> dict[int, Decima
 
 @dataclass(frozen=True, slots=True)
 class CostsPaidRecord:
-    """What bank payments covered of a case's fees and of its interest (allocations not reversed)."""
+    """What bank payments covered of a case's fees, interest and principal (allocations not reversed).
+
+    Fees and interest count write-offs of them too (a cost written off is no longer owed);
+    ``principal`` counts payments only (kind ``principal``), not write-offs.
+    """
 
     fees: Decimal = ZERO
     interest: Decimal = ZERO
+    principal: Decimal = ZERO
 
 
 def load_costs_paid(conn: Connection, case_ids: Sequence[int]) -> dict[int, CostsPaidRecord]:
-    """What bank payments covered of the fees and interest of each of ``case_ids`` (zero when nothing)."""
+    """What bank payments covered of the fees, interest and principal of each of ``case_ids`` (zero when nothing)."""
     fees: dict[int, Decimal] = dict.fromkeys(case_ids, ZERO)
     interest: dict[int, Decimal] = dict(fees)
+    principal: dict[int, Decimal] = dict(fees)
     for chunk in in_chunks(case_ids):
         query = select(allocations.c.case_id, allocations.c.item, allocations.c.amount).where(
-            allocations.c.case_id.in_(chunk), allocations.c.item.in_(("fees", "interest")),
+            allocations.c.case_id.in_(chunk),
+            or_(allocations.c.item.in_((FEES, INTEREST)), allocations.c.kind == "principal"),
             allocations.c.reversed.is_(False))
         # amounts are text on SQLite: add them up here, not in SQL
         for case_id, item, amount in conn.execute(query):
-            target = fees if item == "fees" else interest
+            target = fees if item == FEES else interest if item == INTEREST else principal
             target[case_id] += amount
-    return {case_id: CostsPaidRecord(fees[case_id], interest[case_id]) for case_id in fees}
+    return {case_id: CostsPaidRecord(fees[case_id], interest[case_id], principal[case_id]) for case_id in fees}

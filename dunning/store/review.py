@@ -41,6 +41,8 @@ class ReviewRecord:
     currency: str
     remittance: str | None
     detail: JsonObject
+    #: payment: a bank payment to apply; refund: a case's credit to refund, keep or ignore
+    kind: str = "payment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +79,15 @@ def insert_review_items(conn: Connection, items: Sequence[NewReviewItem]) -> Non
 
 
 def cancel_open_reviews(conn: Connection, tx_id: int) -> None:
-    """Cancel the open review items of transaction ``tx_id``: what they asked is answered."""
+    """Cancel the open payment items of transaction ``tx_id``: what they asked is answered.
+
+    A refund item of the same transaction stays: it asks about the case's credit, which
+    :func:`dunning.usecases.reconcile.credits.raise_refund_items` keeps in step.
+    """
     conn.execute(
         update(review_items)
-        .where(review_items.c.transaction_id == tx_id, review_items.c.status == "open")
+        .where(review_items.c.transaction_id == tx_id, review_items.c.status == "open",
+               review_items.c.kind == "payment")
         .values(status="cancelled")
     )
 
@@ -100,6 +107,7 @@ def load_review_items(conn: Connection, *, status: str | None = None, item_id: i
             bank_transactions.c.currency,
             bank_transactions.c.remittance,
             bank_transactions.c.detail,
+            review_items.c.kind,
         )
         .join(bank_transactions, bank_transactions.c.id == review_items.c.transaction_id)
         .order_by(review_items.c.id)
@@ -121,6 +129,7 @@ def load_review_items(conn: Connection, *, status: str | None = None, item_id: i
             currency=row.currency,
             remittance=row.remittance,
             detail=dict(row.detail or {}),
+            kind=row.kind,
         )
         for row in conn.execute(query)
     ]
@@ -139,7 +148,7 @@ def decide_review_item(
 
 
 def load_payments_in_review(conn: Connection) -> list[PaymentInReview]:
-    """Every open review item's payment, once for each case it names (its candidates), by item and case."""
+    """Every open payment review item's payment, once for each case it names (its candidates), by item and case."""
     query = (
         select(
             review_items.c.id,
@@ -151,7 +160,8 @@ def load_payments_in_review(conn: Connection) -> list[PaymentInReview]:
             bank_transactions.c.booking_date,
         )
         .join(bank_transactions, bank_transactions.c.id == review_items.c.transaction_id)
-        .where(review_items.c.status == "open")
+        # a refund item asks about a credit, not a payment: it holds nothing
+        .where(review_items.c.status == "open", review_items.c.kind == "payment")
         .order_by(review_items.c.id)
     )
     found: list[PaymentInReview] = []

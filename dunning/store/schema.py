@@ -303,9 +303,12 @@ review_items = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("transaction_id", ForeignKey("bank_transactions.id"), nullable=False),
     Column("case_id", ForeignKey("cases.id")),
-    Column("status", String(20), nullable=False),  # open | accepted | rejected
+    Column("status", String(20), nullable=False),  # open | accepted | rejected | refund | keep | ignore | cancelled
     Column("evidence", JSON, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # payment: a bank payment to apply; refund: a case's credit to refund or keep (migration 0008_owed)
+    Column("kind", String(20), nullable=False, default="payment", server_default="payment"),
+    Index("ix_review_items_case_kind", "case_id", "kind"),
 )
 
 # --- bank reconciliation (migration 0004) ------------------------------------------------------

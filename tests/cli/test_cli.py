@@ -48,12 +48,18 @@ def test_import_then_list_in_every_format(workspace: Path) -> None:
     assert "thomas.wouters@example" in err  # the warning names the value
     code, out, _ = run("cases", "--format", "json", workspace=workspace)
     cases = json.loads(out)
-    assert len(cases) == 18 and cases[0]["debtor_id"] == "C1001" and cases[0]["open_amount"] == "1616.47"
+    assert len(cases) == 18 and cases[0]["debtor_id"] == "C1001" and cases[0]["total_due"] == "1616.47"
+    assert cases[0]["principal"] == "1616.47" and cases[0]["paid"] == "0.00" and cases[0]["credit"] == "0.00"
     code, out, _ = run("cases", "--format", "csv", workspace=workspace)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rows[0]["debtor"] == "Jan Peeters" and len(rows) == 18
-    code, out, _ = run("cases", workspace=workspace)
-    assert code == 0 and "Peeters" in out
+    # CSV and JSON carry the same columns, with the same values
+    assert list(rows[0]) == list(cases[0]) and rows[0]["total_due"] == cases[0]["total_due"]
+    wide = CliRunner(env={"COLUMNS": "120"}).invoke(cli, ["cases", "-w", str(workspace)], catch_exceptions=False)
+    assert wide.exit_code == 0
+    first = next(line for line in wide.stdout.splitlines() if "Jan Peeters" in line)
+    # principal, costs, interest, paid, total due, credit (no next action before the first night)
+    assert first.split()[-6:] == ["1616.47", "0.00", "0.00", "0.00", "1616.47", "0.00"]
     code, out, _ = run("case", "C1001", "--format", "json", workspace=workspace)
     detail = json.loads(out)
     assert [e["kind"] for e in detail["timeline"]][:2] == ["case_opened", "invoices_added"]
@@ -110,3 +116,48 @@ def test_demo_runs_as_a_console_script(tmp_path: Path) -> None:
         [str(exe), "demo", str(tmp_path / "demo")], capture_output=True, text=True, timeout=300, check=False
     )
     assert again.returncode == 0, again.stderr
+
+
+def test_workspace_option_after_the_command(workspace: Path, tmp_path: Path) -> None:
+    """`-w/--workspace` works before or after the command and its sub-command, as the README says."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    ledger = str(workspace / "examples" / "open-items.csv")
+    code, _, err = run("import", ledger, "--date", "2026-11-02", "-w", str(workspace))
+    assert code == 0, err
+    code, out, err = run("cases", "--format", "json", "-w", str(workspace))
+    assert code == 0, err
+    assert len(json.loads(out)) == 18
+    code, out, _ = run("case", "C1001", "--workspace", str(workspace), "--format", "json")
+    assert code == 0 and json.loads(out)["debtor_id"] == "C1001"
+    code, out, _ = run("cases", f"--workspace={workspace}", "--status", "open", "--format", "csv")
+    assert code == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 18
+    code, out, err = run("review", "--format", "json", "-w", str(workspace))
+    assert code == 0 and json.loads(out) == [], err
+    code, out, err = run("flows", "check", "-w", str(workspace))
+    assert code == 0, err
+    # after the command it wins over the one before it (the last one given counts), like any option
+    code, _, err = run("cases", "-w", str(workspace), workspace=elsewhere)
+    assert code == 0, err
+    # the real executable, from another folder: the option after the command is not read as an argument
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dunning")),
+            "cases",
+            "--limit",
+            "1",
+            "--format",
+            "json",
+            "-w",
+            str(workspace),
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [c["debtor_id"] for c in json.loads(done.stdout)] == ["C1001"]
+    # without it, the current folder is not a workspace
+    code, _, err = run("cases")
+    assert code == EXIT_CONFIG

@@ -162,6 +162,10 @@ CASES = [
     Case("review", ["review"], EXIT_OK),
     Case("review", ["review", "accept", "999"], EXIT_NOT_FOUND, message="999"),
     Case("review", ["review", "reject", "999"], EXIT_NOT_FOUND, message="999"),
+    Case("review", ["review", "refund", "999"], EXIT_NOT_FOUND, message="999"),
+    Case("review", ["review", "keep", "999", "--note", "next invoice"], EXIT_NOT_FOUND, message="999"),
+    Case("review", ["review", "ignore", "999"], EXIT_NOT_FOUND, message="999"),
+    Case("review", ["review", "keep"], EXIT_USAGE),
     # flows check
     Case("flows check", ["flows", "check"], EXIT_OK),
     Case("flows check", ["flows", "check"], EXIT_PROBLEMS, prepare=_bad_flow),

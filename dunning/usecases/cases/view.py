@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Connection
+
+from dunning.domain.owed import Owed
 from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import NotFound
 from dunning.store import Store
@@ -18,6 +22,8 @@ from dunning.store.cases import (
     load_case_invoices,
     load_case_summaries,
 )
+from dunning.store.payments import load_costs_paid
+from dunning.usecases.outgoing.due import owed_by
 
 
 def printed_reference(compact: str | None) -> str | None:
@@ -30,33 +36,69 @@ def printed_reference(compact: str | None) -> str | None:
         return compact
 
 
+#: the columns of ``dunning cases`` in every format (table, CSV, JSON), in this order
+CASE_COLUMNS = (
+    "case",
+    "debtor_id",
+    "debtor",
+    "status",
+    "stage",
+    "principal",
+    "costs",
+    "interest",
+    "paid",
+    "total_due",
+    "credit",
+    "currency",
+    "next_action_on",
+    "reference",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CaseSummary:
+    """A case as the list shows it; ``owed`` holds its figures (``owed.total``: what the last message asked)."""
+
     case_id: int
     debtor_id: str
     debtor: str
     currency: str
     status: str
     stage: str
-    open_amount: Decimal
     next_action_on: date | None
     reference: str | None
-    fees_charged: Decimal = Decimal("0.00")
-    interest_charged: Decimal = Decimal("0.00")
+    owed: Owed
 
     @property
-    def charged_total(self) -> Decimal:
-        """Principal, fees and interest as charged (payments on costs not yet taken off)."""
-        return self.open_amount + self.fees_charged + self.interest_charged
+    def open_amount(self) -> Decimal:
+        """The open principal (open invoices net of credit notes)."""
+        return self.owed.principal_open
+
+    @property
+    def total_due(self) -> Decimal:
+        """Principal + costs + interest - paid: the total a letter, email or SMS asks for now."""
+        return self.owed.total
+
+    @property
+    def credit(self) -> Decimal:
+        """Money received beyond what was owed, held for the debtor."""
+        return self.owed.credit
 
     def as_dict(self) -> dict[str, Any]:
+        """The :data:`CASE_COLUMNS`, amounts as exact strings."""
+        owed = self.owed
         return {
             "case": self.case_id,
             "debtor_id": self.debtor_id,
             "debtor": self.debtor,
             "status": self.status,
             "stage": self.stage,
-            "open_amount": str(self.open_amount),
+            "principal": str(owed.principal),
+            "costs": str(owed.fees),
+            "interest": str(owed.interest),
+            "paid": str(owed.paid),
+            "total_due": str(owed.total),
+            "credit": str(owed.credit),
             "currency": self.currency,
             "next_action_on": self.next_action_on.isoformat() if self.next_action_on else None,
             "reference": printed_reference(self.reference),
@@ -95,26 +137,28 @@ class CaseDetail:
         }
 
 
-def _summary(record: CaseSummaryRecord) -> CaseSummary:
-    return CaseSummary(
-        record.case_id,
-        record.debtor_id,
-        record.debtor,
-        record.currency,
-        record.status,
-        record.stage,
-        record.open_amount,
-        record.next_action_on,
-        record.reference,
-        record.fees_charged,
-        record.interest_charged,
-    )
+def _summaries(conn: Connection, records: Sequence[CaseSummaryRecord]) -> list[CaseSummary]:
+    paid = load_costs_paid(conn, [r.case_id for r in records])
+    return [
+        CaseSummary(
+            r.case_id,
+            r.debtor_id,
+            r.debtor,
+            r.currency,
+            r.status,
+            r.stage,
+            r.next_action_on,
+            r.reference,
+            owed_by(r.open_amount, r.fees_charged, r.interest_charged, paid[r.case_id], r.credit),
+        )
+        for r in records
+    ]
 
 
 def list_cases(store: Store, *, status: str | None = None, limit: int | None = None) -> list[CaseSummary]:
     """Cases ordered by id, optionally only those with ``status`` (open, closed, on_hold...)."""
     with store.begin() as conn:
-        return [_summary(record) for record in load_case_summaries(conn, status=status, limit=limit)]
+        return _summaries(conn, load_case_summaries(conn, status=status, limit=limit))
 
 
 _WHAT = {
@@ -132,6 +176,11 @@ _WHAT = {
     "creditor_notified": "creditor's system notified",
     "message_sent": "{channel} sent ({template})",
     "delivery_failed": "delivery failed",
+    "refund_item_opened": "credit to refund, keep or ignore (review item {item})",
+    "refund_item_cancelled": "credit gone, review item {item} cancelled",
+    "credit_refunded": "credit to be refunded (review item {item})",
+    "credit_kept": "credit kept for the next invoice (review item {item})",
+    "credit_ignored": "credit ignored (review item {item})",
 }
 
 
@@ -167,7 +216,7 @@ def case_detail(store: Store, ident: str) -> CaseDetail:
         found = find_case(conn, ident)
         if found is None:
             raise NotFound(f"no case with number, reference or debtor id {ident!r}")
-        summary = _summary(found)
+        summary = _summaries(conn, [found])[0]
         case_invoices = load_case_invoices(conn, summary.case_id)
         events = load_case_events(conn, summary.case_id)
         case_actions = load_case_actions(conn, summary.case_id)

@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+from dunning.domain.owed import Owed
 from dunning.errors import ConfigError, NotFound
 from dunning.letters import (
     Charge,
@@ -70,7 +71,7 @@ from dunning.store.cases import (
     load_open_invoices,
 )
 from dunning.store.payments import CostsPaidRecord, load_costs_paid, load_received
-from dunning.usecases.outgoing.due import DEFAULT_PAY_DAYS, DueAction
+from dunning.usecases.outgoing.due import DEFAULT_PAY_DAYS, DueAction, owed_by
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, WENT_OUT
 from dunning.usecases.outgoing.legal import legal_mentions
 from dunning.usecases.outgoing.paylinks import pay_link_for
@@ -169,6 +170,8 @@ class CaseData:
     charges: tuple[Charge, ...]
     statement: tuple[StatementEntry, ...]
     received: Decimal
+    #: what the case owes; its ``total`` is the letter's total (plus a fee the letter itself carries)
+    owed: Owed
 
 
 class _Cost(Protocol):
@@ -258,9 +261,10 @@ def _case_data(case: LetterCaseRecord, case_lines: Sequence[OpenInvoiceRecord],
                 inv.description or "")
         for inv in case_lines
     )
-    fees = _charges(fee_costs, max(case.fees_amount - paid.fees, ZERO), paid.fees, ChargeKind.FEE)
-    interest = _charges(interest_costs, max(case.interest_amount - paid.interest, ZERO), paid.interest,
-                        ChargeKind.INTEREST)
+    owed = owed_by(sum((inv.open_amount for inv in case_lines), ZERO), case.fees_amount, case.interest_amount,
+                   paid)
+    fees = _charges(fee_costs, owed.fees_open, paid.fees, ChargeKind.FEE)
+    interest = _charges(interest_costs, owed.interest_open, paid.interest, ChargeKind.INTEREST)
     statement = tuple(
         StatementEntry(inv.invoice_date or inv.due_date, inv.description or inv.external_id,
                        inv.open_amount, inv.external_id)
@@ -276,7 +280,7 @@ def _case_data(case: LetterCaseRecord, case_lines: Sequence[OpenInvoiceRecord],
         debtor_pk=case.debtor_id, external_id=case.debtor_external_id, street=case.street or "",
         postal_code=case.postal_code or "", city=case.city or "",
         country=(case.country or "").upper(), consumer=(case.debtor_type or "person") == "person",
-        invoices=invoice_list, charges=(*fees, *interest), statement=statement, received=received,
+        invoices=invoice_list, charges=(*fees, *interest), statement=statement, received=received, owed=owed,
     )
 
 
@@ -293,7 +297,8 @@ def letter_data_for(due: DueAction, case: CaseData, workspace: Workspace, secret
         raise LetterBuildError("the case has no payment reference")
     fee = own_fee(detail, due.settings)
     charges = case.charges if fee is None else (*case.charges, fee)
-    total = sum((i.open_amount for i in case.invoices), ZERO) + sum((c.amount for c in charges), ZERO)
+    # The invoice and charge lines add up to this: the same total as emails, SMS and `dunning cases`.
+    total = case.owed.total + (fee.amount if fee is not None else ZERO)
     instalments: tuple[Instalment, ...] = ()
     if kind is LetterKind.PAYMENT_PLAN:
         try:

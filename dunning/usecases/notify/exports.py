@@ -63,7 +63,9 @@ from dunning.store.deliveries import (
     load_unfinished_document_paths,
     load_unfinished_file_actions,
 )
+from dunning.store.payments import load_costs_paid
 from dunning.usecases.cases.view import printed_reference
+from dunning.usecases.outgoing.due import owed_by
 from dunning.workspace import Workspace
 
 __all__ = ["DOCUMENT_KIND", "EXPORT_DIR", "ExportResult", "write_exports"]
@@ -175,7 +177,9 @@ def _history(conn: Connection, case_id: int, exclude: int) -> list[dict[str, Any
 def _records(conn: Connection, action_ids: list[int]) -> list[dict[str, Any]]:
     """One plain record per exported action: the case, the debtor, invoices, figures, history."""
     records = []
-    for r in load_export_subjects(conn, action_ids):
+    subjects = load_export_subjects(conn, action_ids)
+    paid = load_costs_paid(conn, sorted({r.case_id for r in subjects}))
+    for r in subjects:
         settings = r.settings
         debtor: dict[str, Any] = {"id": r.debtor_external_id, "name": r.name, "street": r.street,
                                   "postal_code": r.postal_code, "city": r.city, "country": r.country}
@@ -184,10 +188,12 @@ def _records(conn: Connection, action_ids: list[int]) -> list[dict[str, Any]]:
             debtor.update({"type": r.debtor_type, "language": r.language})
             if r.action == "hand_over":  # the agency contacts the debtor
                 debtor.update({"email": r.email, "phone": r.phone})
-            total = Decimal(r.open_amount) + Decimal(r.fees_amount) + Decimal(r.interest_amount)
+            # what is still owed, by kind: the total is the one the letters and `dunning cases` state
+            owed = owed_by(Decimal(r.open_amount), Decimal(r.fees_amount), Decimal(r.interest_amount),
+                           paid[r.case_id])
             record.update({
-                "currency": r.currency, "principal": str(r.open_amount), "fees": str(r.fees_amount),
-                "interest": str(r.interest_amount), "total": str(total),
+                "currency": r.currency, "principal": str(owed.principal_open), "fees": str(owed.fees_open),
+                "interest": str(owed.interest_open), "total": str(owed.total),
                 "invoices": [
                     {"invoice": i.external_id, "invoice_date": i.invoice_date.isoformat() if i.invoice_date else None,
                      "due_date": i.due_date.isoformat(),

@@ -26,12 +26,13 @@ from dunning.channels.email import InvoiceLine
 from dunning.channels.render import LANGUAGES
 from dunning.channels.tokens import action_id_for
 from dunning.domain.money import Money
+from dunning.domain.owed import Owed
 from dunning.store.actions import DueActionRecord, load_due_action_ids, load_planned_actions
 from dunning.store.cases import load_open_invoices
 from dunning.store.deliveries import load_document_paths
 from dunning.store.payments import CostsPaidRecord, load_costs_paid
 
-__all__ = ["DEFAULT_PAY_DAYS", "DueAction", "due_action_ids", "load_due_actions", "pay_days"]
+__all__ = ["DEFAULT_PAY_DAYS", "DueAction", "due_action_ids", "load_due_actions", "owed_by", "pay_days"]
 
 #: days the debtor is given to pay, counted from the action's date, unless the step says otherwise
 DEFAULT_PAY_DAYS = 14
@@ -105,6 +106,17 @@ def pay_days(settings: Mapping[str, Any]) -> int:
     return int(days) if isinstance(days, int | str) and str(days).isdigit() else DEFAULT_PAY_DAYS
 
 
+def owed_by(principal_open: Decimal, fees: Decimal, interest: Decimal, paid: CostsPaidRecord,
+            credit: Decimal = Decimal("0.00")) -> Owed:
+    """A case's :class:`~dunning.domain.owed.Owed` from its stored figures and what payments covered.
+
+    The one place a total due is put together: letters (:mod:`dunning.usecases.letters.data`),
+    emails and SMS (:func:`load_due_actions`) and the case list (:mod:`dunning.usecases.cases.view`).
+    """
+    return Owed(principal_open=principal_open, fees=fees, interest=interest, principal_paid=paid.principal,
+                fees_paid=paid.fees, interest_paid=paid.interest, credit=credit)
+
+
 def due_action_ids(conn: Connection, channel: str, run_date: date) -> list[int]:
     """Ids of the planned actions on ``channel`` due on or before ``run_date``, oldest first."""
     return load_due_action_ids(conn, channel, run_date)
@@ -144,10 +156,8 @@ def _due_action(record: DueActionRecord, paid: CostsPaidRecord, creditor_languag
         currency=record.currency,
         reference=record.reference,
         # Credit notes are open items with a negative amount, so open_amount is already net of them.
-        # Fees and interest as charged, less what bank payments already covered (costs are paid first).
-        total_due=record.open_amount
-        + max(record.fees_amount - paid.fees, Decimal(0))
-        + max(record.interest_amount - paid.interest, Decimal(0)),
+        # The same sum as the letters and the case list (dunning.domain.owed).
+        total_due=owed_by(record.open_amount, record.fees_amount, record.interest_amount, paid).total,
         debtor_name=record.debtor_name,
         language=language if language in LANGUAGES else creditor_language,
         country=record.country,

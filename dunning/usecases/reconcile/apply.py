@@ -84,6 +84,8 @@ class FileResult:
     collectives: dict[str, int] = field(default_factory=dict)
     #: a refused file: file, line, element, value, reason, and the quarantine report written
     refusal: JsonObject | None = None
+    #: case id → (credit, currency) of the cases this file left a credit on (a refund item each)
+    credits: dict[int, tuple[Decimal, str]] = field(default_factory=dict)
 
     def as_dict(self) -> JsonObject:
         return {
@@ -100,6 +102,7 @@ class FileResult:
             "path": self.path,
             "collectives": dict(self.collectives),
             "refusal": self.refusal,
+            "credits": {str(k): {"credit": str(c), "currency": cur} for k, (c, cur) in self.credits.items()},
         }
 
 

@@ -23,6 +23,7 @@ from dunning.domain.planning.case_state import REVIEW_HOLD_EVENT, REVIEW_HOLD_LI
 from dunning.errors import InputError, NotFound
 from dunning.store import Store
 from dunning.store.cases import NewCaseEvent, insert_case_events, load_events_of_kinds
+from dunning.store.credits import REFUND
 from dunning.store.payments import (
     JsonObject,
     record_from_json,
@@ -32,6 +33,7 @@ from dunning.store.payments import (
 from dunning.store.review import ReviewRecord, decide_review_item, load_review_items
 from dunning.usecases.reconcile.apply import write_off_detail
 from dunning.usecases.reconcile.booking import Applier, CaseChange, load_cases
+from dunning.usecases.reconcile.credits import raise_refund_items
 from dunning.usecases.reconcile.settings import HISTORY_DAYS, match_config
 from dunning.workspace import Workspace
 
@@ -60,10 +62,15 @@ class ReviewItem:
     case_id: int | None
     candidates: tuple[JsonObject, ...]
     evidence: tuple[str, ...]
+    #: payment: a bank payment to apply (accept, reject); refund: a case's credit (refund, keep, ignore)
+    kind: str = "payment"
+    #: a refund item's credit (the money the case holds for the debtor)
+    credit: Decimal | None = None
 
     def as_dict(self) -> JsonObject:
         return {
             "id": self.id,
+            "kind": self.kind,
             "status": self.status,
             "transaction": self.transaction,
             "booking_date": self.booking_date.isoformat() if self.booking_date else None,
@@ -77,6 +84,7 @@ class ReviewItem:
             "case": self.case_id,
             "candidates": [dict(c) for c in self.candidates],
             "evidence": list(self.evidence),
+            "credit": None if self.credit is None else str(self.credit),
         }
 
     def candidates_text(self) -> str:
@@ -106,6 +114,8 @@ def _item(record: ReviewRecord) -> ReviewItem:
         case_id=record.case_id,
         candidates=tuple(evidence.get("candidates", ())),
         evidence=tuple(" ".join(map(str, e)) if isinstance(e, list) else str(e) for e in evidence.get("evidence", ())),
+        kind=record.kind,
+        credit=Decimal(str(evidence["credit"])) if record.kind == REFUND and "credit" in evidence else None,
     )
 
 
@@ -131,6 +141,11 @@ def _open_item(conn: Connection, item_id: int) -> ReviewRecord:
     if not found:
         raise NotFound(f"review item {item_id}: no such item (see 'dunning review')")
     record = found[0]
+    if record.kind == REFUND:
+        raise ReviewError(
+            f"review item {item_id} asks about case {record.case_id}'s credit: decide it with "
+            f"'dunning review refund|keep|ignore {item_id}'"
+        )
     if record.status != "open":
         raise ReviewError(f"review item {item_id}: already {record.status}")
     return record
@@ -217,6 +232,7 @@ def accept_review(
         set_transaction_matched(conn, row.transaction_id, detail)
         evidence = {**row.evidence, "decision": {"on": as_of.isoformat(), "decision": "accepted", "case": chosen}}
         decide_review_item(conn, item_id, status="accepted", evidence=evidence, case_id=chosen)
+        raise_refund_items(conn, on_date=as_of, recorded_at=recorded_at)  # the payment may have left a credit
     return {
         "item": item_id,
         "case": chosen,

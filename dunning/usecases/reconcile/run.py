@@ -67,6 +67,7 @@ from dunning.store.payments import (
     record_quarantined_file,
 )
 from dunning.usecases.reconcile.apply import FileResult, FileRun
+from dunning.usecases.reconcile.credits import RefundOpened, raise_refund_items
 from dunning.usecases.reconcile.settings import HISTORY_DAYS, match_config
 from dunning.workspace import Workspace
 
@@ -128,6 +129,13 @@ class ReconcileResult:
             "cases_reopened": sorted(cases.get("reopened", ())),
             "review_items": counts.get("review_items", 0),
             "written_off": _written_off(sums, counts.get("written_off", 0)),
+            # cases a payment left a credit on, each with a refund item in the review queue
+            "credits": [
+                {"case": case_id, "credit": str(credit), "currency": currency}
+                for f in self.files
+                for case_id, (credit, currency) in sorted(f.credits.items())
+            ],
+            "refund_items": counts.get("refund_items", 0),
             "collectives": dict(sum((Counter(f.collectives) for f in self.files), Counter[str]())),
             "reports": [r for f in self.files for r in f.reports],
         }
@@ -245,7 +253,8 @@ def _reconcile_one(
             if file_is_known(conn, sha):
                 return FileResult(shown, sha, "already_processed", bank_file.message)
             forget_quarantined_file(conn, sha)
-            return FileRun(conn, workspace, bank_file, sha, as_of, config, recorded_at).run()
+            done = FileRun(conn, workspace, bank_file, sha, as_of, config, recorded_at).run()
+            return _with_refunds(done, raise_refund_items(conn, on_date=as_of, recorded_at=recorded_at))
     except DataError as exc:
         # A value the database cannot hold: nothing of the file landed (one transaction); set it aside.
         reason = f"a value the store cannot hold ({str(exc.orig).splitlines()[0][:200]})"
@@ -256,6 +265,18 @@ def _reconcile_one(
             if file_is_known(conn, sha):
                 return FileResult(shown, sha, "already_processed", bank_file.message)
         raise
+
+
+def _with_refunds(result: FileResult, opened: list[RefundOpened]) -> FileResult:
+    """The file's result with the credits it left and the refund items they opened in the review queue."""
+    if not opened:
+        return result
+    return dataclasses.replace(
+        result,
+        counts={**result.counts, "refund_items": len(opened)},
+        cases={**result.cases, "credit": sorted({o.case_id for o in opened})},
+        credits={o.case_id: (o.credit, o.currency) for o in opened},
+    )
 
 
 #: Exceptions a reading that no rule foresaw can raise: the file is refused, never the run stopped.

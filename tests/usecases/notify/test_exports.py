@@ -150,3 +150,31 @@ def test_later_actions_the_same_night_go_into_a_new_file_and_closed_cases_are_ca
     _check_sidecar(planned, "verify_address-addresscheck-2026-10-20-2.csv")
     cancelled = [a for a in action_rows(store, "export") if a.status == "cancelled"]
     assert [(a.action, a.case_id) for a in cancelled] == [("escalate_to_legal", e2)]
+
+
+def test_a_hand_over_asks_the_total_that_cases_shows(planned: Workspace, store: Store, tmp_path: Path) -> None:
+    """Fees and interest charged, then partly paid from a real camt.054: the agency is asked what is still owed,
+    the same total as `dunning cases` (and the letters)."""
+    from decimal import Decimal
+
+    from dunning.domain.references import parse_reference
+    from dunning.store.cases import add_case_fee, add_case_interest
+    from dunning.usecases.cases.view import list_cases
+    from dunning.usecases.reconcile.run import reconcile_files
+    from tests.usecases.reconcile.camt_build import Payment, write_camt
+
+    case_id = case_of(store, "R1")
+    with store.begin() as conn:
+        add_case_fee(conn, case_id, Decimal("20.00"))
+        add_case_interest(conn, case_id, Decimal("3.00"))
+        reference = conn.execute(select(cases.c.reference).where(cases.c.id == case_id)).scalar_one()
+    camt = write_camt(tmp_path, "part.xml", "054",
+                      [Payment("25.00", ref=parse_reference(reference).printed, bank_ref="P-1")], day=NIGHT)
+    assert reconcile_files(store, planned, [camt], as_of=NIGHT, recorded_at=NOW).summary()["cases_partly_paid"] == [
+        case_id]
+    write_exports(store, planned, NIGHT, now=NOW)
+    [case] = json.loads(_files(planned)["hand_over-ACME_Collect-2026-10-20.json"])["cases"]
+    listed = next(c for c in list_cases(store) if c.case_id == case_id)
+    # costs are paid first: 20.00 fee, 3.00 interest, 2.00 of the principal
+    assert (case["principal"], case["fees"], case["interest"], case["total"]) == ("148.25", "0.00", "0.00", "148.25")
+    assert Decimal(case["total"]) == listed.total_due
