@@ -160,7 +160,7 @@ class LegalMentions:
 class LetterData:
     """One letter for one case: all its open invoices, fees and interest, and how to pay.
 
-    ``total`` is what the debtor is asked to pay (reminders: open invoices + charges;
+    ``total`` is what the debtor is asked to pay (reminders: the invoices claimed + charges;
     payment plan: the plan's total; confirmation: the amount received; statement: the
     balance). ``reference`` is the case's payment reference (OGM or RF, any printed form).
     """
@@ -176,6 +176,8 @@ class LetterData:
     currency: str = "EUR"
     invoices: tuple[Invoice, ...] = ()
     charges: tuple[Charge, ...] = ()
+    #: invoices not yet due on the letter's date, listed apart for information (never claimed)
+    not_yet_due: tuple[Invoice, ...] = ()
     legal: LegalMentions = field(default_factory=LegalMentions)
     pay_link: str = ""
     brand: str = "default"

@@ -127,6 +127,20 @@ def _channel(default: str, *choices: str) -> SettingSpec:
     return _s("channel", "choice", "channel used", default, choices=choices)
 
 
+_KIND = _s(
+    "kind",
+    "choice",
+    "force the letter's kind; empty: chosen from what the debtor received before (a first letter is a "
+    "first reminder, a later one a second reminder, a final-notice step a final notice once reminded)",
+    None,
+    choices=("first_reminder", "second_reminder", "final_notice"),
+)
+_NOT_YET_DUE = _s(
+    "show_not_yet_due",
+    "bool",
+    "list the invoices not yet due apart, for information (they are never claimed nor charged for)",
+    False,
+)
 _REASON = _s("reason", "str", "why (shown in the case history)", "")
 _LETTER_LABEL = _s("label", "str", "line label on letters (empty: the template's wording in the debtor's language)", "")
 _VIA = _s("via", "choice", "signed webhook or export file", "webhook", choices=("webhook", "export"))
@@ -145,7 +159,8 @@ _SPECS: tuple[ActionSpec, ...] = (
             _FEE,
             _POSTAGE,
             _s("print_class", "choice", "postal class", "standard", choices=("standard", "priority")),
-            _s("include_statement", "bool", "append an account statement page", False),
+            _KIND,
+            _NOT_YET_DUE,
         ),
     ),
     ActionSpec(
@@ -154,7 +169,7 @@ _SPECS: tuple[ActionSpec, ...] = (
         Channel.REGISTERED_LETTER,
         contact=True,
         legal_notice=True,
-        settings=(_template("formal_notice"), _FEE, _POSTAGE),
+        settings=(_template("formal_notice"), _FEE, _POSTAGE, _KIND, _NOT_YET_DUE),
     ),
     ActionSpec(
         "send_email",
@@ -183,6 +198,8 @@ _SPECS: tuple[ActionSpec, ...] = (
             _FEE,
             _POSTAGE,
             _s("deadline_days", "int", "payment deadline stated in the notice", 14, minimum=Decimal(1)),
+            _KIND,
+            _NOT_YET_DUE,
         ),
     ),
     ActionSpec(
@@ -455,6 +472,13 @@ def _convert(spec: SettingSpec, value: Any) -> Any:
     return result
 
 
+#: settings that were removed, with what to do instead (a flow naming one is refused with this)
+_REMOVED = {
+    "include_statement": "include_statement was removed (it never added anything to the letter): remove it; "
+    "plan an account_statement step to send a statement of account",
+}
+
+
 def validate_settings(name: str, raw: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Check ``raw`` settings of action ``name``; return (settings with defaults, [(key, message)]).
 
@@ -469,7 +493,9 @@ def validate_settings(name: str, raw: Mapping[str, Any] | None) -> tuple[dict[st
         return {s.name: s.default for s in spec.settings}, [("", f"settings must be a mapping, got {raw!r}")]
     known = {s.name for s in spec.settings}
     for key in raw:
-        if key not in known:
+        if key in _REMOVED:
+            errors.append((str(key), _REMOVED[key]))
+        elif key not in known:
             allowed = ", ".join(sorted(known)) or "none"
             errors.append((str(key), f"unknown setting of {name} (allowed: {allowed})"))
     for setting in spec.settings:

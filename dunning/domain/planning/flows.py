@@ -5,6 +5,7 @@ A flow file (``flows/<name>.yaml``) describes one version of a flow::
     name: default
     version: 2
     min_contact_gap_days: 1          # at least this many nights between two contacts (>= 1)
+    minimum_amount: "5.00"           # below this overdue amount nothing is sent or charged (default 5.00)
     steps:
       - key: friendly                # stable key: used in idempotency keys and migrations
         day: 3                       # days after the due date of the case's oldest open invoice
@@ -51,7 +52,12 @@ from dunning.errors import FlowError
 if TYPE_CHECKING:
     from dunning.domain.legal.base import LegalPack
 
+#: a flow's ``minimum_amount`` when it names none: a reminder (and its fee) for a few cents costs more
+#: in paper and goodwill than it brings in
+DEFAULT_MINIMUM_AMOUNT = Decimal("5.00")
+
 __all__ = [
+    "DEFAULT_MINIMUM_AMOUNT",
     "ActionCall",
     "Assignment",
     "Condition",
@@ -188,6 +194,8 @@ class Flow:
     steps: tuple[Step, ...]
     description: str = ""
     min_contact_gap_days: int = 1
+    #: the least overdue amount (case currency) a step runs for: below it nothing is sent or charged
+    minimum_amount: Decimal = DEFAULT_MINIMUM_AMOUNT
     on_paid: ActionCall | None = None
     on_events: Mapping[str, EventHandler] = field(default_factory=dict)
     migrations: Mapping[int, Migration] = field(default_factory=dict)
@@ -336,7 +344,17 @@ def _read_call(
     return ActionCall(name, MappingProxyType(settings), fallback)
 
 
-_FLOW_KEYS = {"name", "version", "description", "steps", "min_contact_gap_days", "on_paid", "events", "migrations"}
+_FLOW_KEYS = {
+    "name",
+    "version",
+    "description",
+    "steps",
+    "min_contact_gap_days",
+    "minimum_amount",
+    "on_paid",
+    "events",
+    "migrations",
+}
 _STEP_KEYS = {"key", "day", "after", "when", "skip_if_late"}
 
 
@@ -372,6 +390,7 @@ def _read_flow(r: _Reader, data: Any) -> Flow | None:
     gap = 1
     if "min_contact_gap_days" in top:
         gap = r.integer(top["min_contact_gap_days"], "min_contact_gap_days", minimum=1) or 1
+    minimum = _read_minimum(r, top.get("minimum_amount", DEFAULT_MINIMUM_AMOUNT))
     description = top.get("description", "")
     if not isinstance(description, str):
         r.error("description", f"expected text, got {description!r}")
@@ -400,11 +419,29 @@ def _read_flow(r: _Reader, data: Any) -> Flow | None:
         steps=tuple(steps),
         description=description,
         min_contact_gap_days=gap,
+        minimum_amount=minimum,
         on_paid=on_paid,
         on_events=MappingProxyType(handlers),
         migrations=MappingProxyType(migrations),
         source=r.source,
     )
+
+
+def _read_minimum(r: _Reader, raw: Any) -> Decimal:
+    """``minimum_amount``: an exact, non-negative amount (quoted decimals: ``"5.00"``); 0 turns it off."""
+    if isinstance(raw, Decimal):
+        return raw
+    if isinstance(raw, (bool, float)) or not isinstance(raw, int | str):
+        r.error("minimum_amount", f"expected an exact amount (quote decimals: '5.00'), got {raw!r}")
+        return DEFAULT_MINIMUM_AMOUNT
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0:
+        r.error("minimum_amount", f"expected an amount of zero or more, got {raw!r}")
+        return DEFAULT_MINIMUM_AMOUNT
+    return value
 
 
 def _read_steps(r: _Reader, raw: Any) -> list[Step]:

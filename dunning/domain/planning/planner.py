@@ -14,7 +14,12 @@ next date something falls due. Each planned action carries a deterministic **ide
 The store records it as a unique key and feeds it back as a :class:`~dunning.domain.planning.case_state.HistoryEntry`
 (outcome ``planned``, with ``amount`` = the action's fee or interest). The planner guarantees:
 
-* **re-running D is a no-op**: with the first run's actions in the history, nothing new is planned;
+* **re-running D is a no-op**: with the first run's actions in the history, nothing new is planned,
+  whether or not the night's messages went out in between (a cost counting from a notice never falls
+  on the notice's own day);
+* **only what is due is claimed**: fees, compensation per late invoice, interest and the notice's
+  figures count the invoices overdue on D (:mod:`dunning.domain.planning.claim`); below the flow's
+  ``minimum_amount`` overdue nothing is planned at all (no message, no fee);
 * **catch-up**: after missed nights each overdue step is planned once, in flow order; a contact
   (letter, email, SMS, call...) needs at least ``min_contact_gap_days`` (>= 1) nights after the
   previous contact, so a debtor never gets two contacts in one night and later steps move to later
@@ -79,6 +84,7 @@ from dunning.domain.planning.case_state import (
     HoldKind,
     Outcome,
 )
+from dunning.domain.planning.claim import split_claim
 from dunning.domain.planning.flows import ActionCall, Flow, FlowSet, Step
 from dunning.domain.planning.interest import InterestResult, accrue
 
@@ -145,6 +151,20 @@ class CasePlan:
 def idempotency_key(case_id: str, flow: Flow, step_key: str, action: str, cycle: int, depth: int) -> str:
     """The key of a planned action (:func:`dunning.domain.keys.action_key`)."""
     return action_key(case_id, flow.name, flow.version, step_key, action, cycle=cycle, fallback_depth=depth)
+
+
+def _after_notice(start: date | None, notice_on: date | None, counts_from_notice: bool) -> date | None:
+    """A charge that counts from a notice never falls on the notice's own day.
+
+    Whether the night's notice has gone out yet (the channel stages ran) or not, a re-run of the
+    same date must plan the same: while it has not, the charge waits until the day after it at
+    the earliest (:meth:`_Night._wait_for_notice`), so once it has, the charge waits as long.
+    (A pack without a waiting period, e.g. the German consumer pack, would otherwise allow a
+    zero-amount cost the very night its free first reminder went out.)
+    """
+    if start is None or notice_on is None or not counts_from_notice:
+        return start
+    return max(start, notice_on + ONE_DAY)
 
 
 class _Wait(Exception):
@@ -217,6 +237,9 @@ class _Night:
         self.principal = max(sum((i.open_amount for i in state.invoices), Decimal(0)), Decimal(0))
         self.anchor = min((i.due_date for i in self.open_invoices), default=run_date)
         self.regular_supply = state.regular_supply
+        # Only what is due is claimed: costs, compensation and the notice's figures count the invoices
+        # overdue tonight (credit notes deducted), never one that falls due later (dunning.domain.planning.claim).
+        self.claim = split_claim(state.invoices, run_date)
 
     # ---- helpers -------------------------------------------------------------------------------
     def possible(self, call: ActionCall) -> bool:
@@ -268,7 +291,7 @@ class _Night:
             else:
                 rules.append(f"{pack.code}: {supply.explanation}")
         elif wants_fee:
-            start = pack.fee_start(self.anchor, notice_on, notice_ch)
+            start = _after_notice(pack.fee_start(self.anchor, notice_on, notice_ch), notice_on, pack.notice_before_fees)
             if start is None and self.unsent_notice is not None:
                 raise self._wait_for_notice(step_key, call, pack.fee_start, due, "costs")
             if start is None:
@@ -281,7 +304,9 @@ class _Night:
                     rules.append(f"{pack.code}: costs not before {start.isoformat()}")
         charge_interest = spec.charges == "interest"
         if charge_interest:
-            start = pack.interest_charge_start(self.anchor, notice_on, notice_ch)
+            start = _after_notice(
+                pack.interest_charge_start(self.anchor, notice_on, notice_ch), notice_on, pack.notice_before_interest
+            )
             if start is None and self.unsent_notice is not None:
                 raise self._wait_for_notice(step_key, call, pack.interest_charge_start, due, "interest")
             if start is None:
@@ -313,7 +338,7 @@ class _Night:
             self.fees -= amount
         required: tuple[str, ...] = ()
         if first_notice:
-            figures.extend(pack.notice_figures(self.principal, len(self.open_invoices)))
+            figures.extend(pack.notice_figures(self.claim.amount, self.claim.late_invoices))
             required = pack.notice_required_fields
             if pack.waiting_period_days and channel is not None:
                 earliest = pack.earliest_cost_date(self.day, channel)
@@ -372,8 +397,8 @@ class _Night:
         settings = call.settings
         if allowance is None:
             ctx = FeeContext(
-                principal=self.principal,
-                invoice_count=len(self.open_invoices),
+                principal=self.claim.amount,
+                invoice_count=self.claim.late_invoices,
                 fees_charged=self.fees,
                 notices_sent=self.notices + (1 if is_notice else 0),
                 vat_percent=settings.get("add_vat_percent") or Decimal(0),
@@ -385,7 +410,7 @@ class _Night:
             if mode == "fixed":
                 requested = settings["amount"]
             elif mode == "percent":
-                requested = self.principal * settings["percent"] / 100
+                requested = self.claim.amount * settings["percent"] / 100
                 if settings.get("minimum") is not None:
                     requested = max(requested, settings["minimum"])
                 if settings.get("maximum") is not None:
@@ -411,7 +436,9 @@ class _Night:
         notice_on, notice_ch = self.notice if self.notice else (None, None)
         results: list[tuple[str, InterestResult]] = []
         total = Decimal(0)
-        for invoice in sorted(self.open_invoices, key=lambda i: (i.due_date, i.id)):
+        for invoice in sorted(self.claim.claimed, key=lambda i: (i.due_date, i.id)):
+            if invoice.open_amount <= 0:
+                continue
             start = self.pack.interest_start(invoice.due_date, notice_on, notice_ch, self.state.creditor_is_sme)
             if start is None or start > self.day:
                 continue
@@ -558,6 +585,16 @@ def plan_case(state: CaseState, flow: Flow, run_date: date, pack: LegalPack | No
         until = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
         notes = sorted(f"held: {h.reason}" if h.kind is HoldKind.PAYMENT_IN_REVIEW else h.kind.value for h in active)
         return CasePlan(state.case_id, "held", (), until, note=", ".join(notes))
+    if night.claim.amount < flow.minimum_amount:
+        # Below the flow's minimum nothing is sent or charged; look again when the next item falls due.
+        later = min((i.due_date for i in night.claim.not_yet_due), default=None)
+        return CasePlan(
+            state.case_id,
+            "waiting",
+            (),
+            None if later is None else later + ONE_DAY,
+            note=f"overdue {night.claim.amount} below the flow's minimum amount {flow.minimum_amount}",
+        )
     next_date: date | None = None
     note = ""
     try:

@@ -5,11 +5,18 @@ and the workspace configuration; writes nothing.
 
 Decisions, with their reasons:
 
-* **Kind** from the step's ``template`` (``first_reminder`` → first reminder; ``second_reminder``,
-  ``b2b_second_reminder``, ``reminder``, ``contact_data`` → second reminder; ``final_notice``,
-  ``formal_notice`` → final notice; ``statement`` → account statement; ``thank_you`` → payment
-  confirmation; ``plan_offer`` → payment plan), else from the action (``send_final_notice`` → final
-  notice). An unknown template is reported and the action stays planned (a configuration problem).
+* **Kind**: a reminder's kind follows what the debtor actually received and when
+  (:func:`dunning.domain.planning.notice_kind.notice_kind`): its first letter or email reminder is a first
+  reminder whatever the step is called (``b2b_reminder`` too), a later one a second reminder, a
+  final-notice step (``send_final_notice``, a ``final_notice`` or ``formal_notice`` template) a final
+  notice once the debtor was reminded; the step's ``kind`` setting forces one. Earlier reminders count
+  when they went out (not failed, bounced, returned or cancelled) in the case's cycle, on or before the
+  letter's date, after an invoice the letter claims fell due. Other kinds come from the ``template``
+  (``statement`` → account statement; ``thank_you`` → payment confirmation; ``plan_offer`` → payment
+  plan). An unknown template is reported and the action stays planned (a configuration problem).
+* **Only what is due** on the letter's date is claimed (:mod:`dunning.domain.planning.claim`):
+  invoices not yet due are left out of the table and the total, or listed apart "for information"
+  when the step says ``show_not_yet_due: true``.
 * **Legal mentions** from the action's ``detail`` as the planner recorded it: the rule pack is the
   prefix of the first rule (``BE-consumer: ...`` → ``BE``); the deadline is the day before
   ``earliest_legal_date`` (costs may start that day, so the debtor has until the day before),
@@ -42,6 +49,9 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from dunning.domain.owed import Owed
+from dunning.domain.planning.actions import CATALOGUE
+from dunning.domain.planning.claim import is_overdue
+from dunning.domain.planning.notice_kind import FINAL_TEMPLATES, notice_kind
 from dunning.errors import ConfigError, NotFound
 from dunning.letters import (
     Charge,
@@ -71,6 +81,7 @@ from dunning.store.cases import (
     load_open_invoices,
 )
 from dunning.store.payments import CostsPaidRecord, load_costs_paid, load_received
+from dunning.store.reminders import ReminderRecord, load_reminders
 from dunning.usecases.outgoing.due import DEFAULT_PAY_DAYS, DueAction, owed_by
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, WENT_OUT
 from dunning.usecases.outgoing.legal import legal_mentions
@@ -90,6 +101,7 @@ __all__ = [
     "legal_mentions",
     "letter_data_for",
     "letter_for_case",
+    "reminder_kind",
 ]
 
 LETTER_CHANNELS = ("letter", "registered_letter")
@@ -100,7 +112,7 @@ TEMPLATE_KINDS: Mapping[str, LetterKind] = {
     "first_reminder": LetterKind.FIRST_REMINDER,
     "second_reminder": LetterKind.SECOND_REMINDER,
     "b2b_second_reminder": LetterKind.SECOND_REMINDER,
-    "b2b_reminder": LetterKind.SECOND_REMINDER,
+    "b2b_reminder": LetterKind.FIRST_REMINDER,
     "reminder": LetterKind.SECOND_REMINDER,
     "contact_data": LetterKind.SECOND_REMINDER,
     "final_notice": LetterKind.FINAL_NOTICE,
@@ -109,6 +121,10 @@ TEMPLATE_KINDS: Mapping[str, LetterKind] = {
     "thank_you": LetterKind.PAYMENT_CONFIRMATION,
     "plan_offer": LetterKind.PAYMENT_PLAN,
 }
+#: the kinds whose wording depends on the debtor's history (chosen by notice_kind)
+REMINDER_KINDS = frozenset({LetterKind.FIRST_REMINDER, LetterKind.SECOND_REMINDER, LetterKind.FINAL_NOTICE})
+#: actions whose sending is a reminder the debtor received (the legal notices of the catalogue)
+NOTICE_ACTIONS = tuple(name for name, spec in CATALOGUE.items() if spec.legal_notice)
 ACTION_KINDS: Mapping[str, LetterKind] = {
     "send_final_notice": LetterKind.FINAL_NOTICE,
     "thank_you": LetterKind.PAYMENT_CONFIRMATION,
@@ -172,6 +188,8 @@ class CaseData:
     received: Decimal
     #: what the case owes; its ``total`` is the letter's total (plus a fee the letter itself carries)
     owed: Owed
+    #: the case's legal-notice actions (letters, emails, final notices), whatever their status
+    reminders: tuple[ReminderRecord, ...] = ()
 
 
 class _Cost(Protocol):
@@ -244,10 +262,12 @@ def case_data(conn: Connection, case_ids: list[int]) -> dict[int, CaseData]:
         for key in costs:
             costs[key].sort(key=lambda c: c.due_on)
         received = load_received(conn, chunk)
+        reminders = load_reminders(conn, chunk, NOTICE_ACTIONS, WENT_OUT)
         for case in load_letter_cases(conn, chunk):
-            found[case.case_id] = _case_data(case, lines.get(case.case_id, []), costs,
-                                             paid.get(case.case_id, NOTHING_PAID),
-                                             received.get(case.case_id, ZERO))
+            found[case.case_id] = replace(
+                _case_data(case, lines.get(case.case_id, []), costs, paid.get(case.case_id, NOTHING_PAID),
+                           received.get(case.case_id, ZERO)),
+                reminders=tuple(reminders.get(case.case_id, ())))
     return found
 
 
@@ -292,13 +312,19 @@ def letter_data_for(due: DueAction, case: CaseData, workspace: Workspace, secret
                     detail: Mapping[str, Any] | None) -> LetterData:
     """The LetterData of one planned letter action; LetterBuildError when it cannot be put together."""
     config = workspace.config
+    claimed = tuple(i for i in case.invoices if is_overdue(i.due, i.open_amount, letter_date))
+    later = tuple(i for i in case.invoices if i not in claimed)
     kind = kind_for(due.requested_template, due.action)
+    if kind in REMINDER_KINDS:
+        kind = reminder_kind(due, case, claimed, letter_date)
     if not due.reference:
         raise LetterBuildError("the case has no payment reference")
     fee = own_fee(detail, due.settings)
     charges = case.charges if fee is None else (*case.charges, fee)
-    # The invoice and charge lines add up to this: the same total as emails, SMS and `dunning cases`.
-    total = case.owed.total + (fee.amount if fee is not None else ZERO)
+    # The invoice and charge lines add up to this: the same total as emails, SMS and `dunning cases`,
+    # less the invoices not yet due on the letter's date (never claimed).
+    later_open = sum((i.open_amount for i in later), ZERO)
+    total = case.owed.total - later_open + (fee.amount if fee is not None else ZERO)
     instalments: tuple[Instalment, ...] = ()
     if kind is LetterKind.PAYMENT_PLAN:
         try:
@@ -324,7 +350,8 @@ def letter_data_for(due: DueAction, case: CaseData, workspace: Workspace, secret
         total=total,
         reference=due.reference,
         currency=due.currency,
-        invoices=case.invoices,
+        invoices=claimed,
+        not_yet_due=later if due.settings.get("show_not_yet_due") else (),
         charges=charges,
         legal=legal_mentions(detail, consumer=case.consumer, letter_date=letter_date, planned_on=due.due_on,
                              pay_days=_pay_days(due.settings), channel=due.channel),
@@ -334,6 +361,21 @@ def letter_data_for(due: DueAction, case: CaseData, workspace: Workspace, secret
         statement=case.statement if kind is LetterKind.ACCOUNT_STATEMENT else (),
         amount_received=case.received if kind is LetterKind.PAYMENT_CONFIRMATION else None,
     )
+
+
+def reminder_kind(due: DueAction, case: CaseData, claimed: Sequence[Invoice], letter_date: date) -> LetterKind:
+    """The kind of a reminder from the debtor's history (see the module docstring)."""
+    own = next((r for r in case.reminders if r.action_id == due.action_pk), None)
+    cycle = own.cycle if own is not None else max((r.cycle for r in case.reminders), default=1)
+    reminded_on = [r.went_out_on for r in case.reminders
+                   if r.action_id != due.action_pk and r.cycle == cycle and r.went_out_on is not None
+                   and TEMPLATE_KINDS.get(r.template or "", LetterKind.SECOND_REMINDER) in REMINDER_KINDS]
+    final = due.action == "send_final_notice" or (due.requested_template or "") in FINAL_TEMPLATES
+    forced = due.settings.get("kind")
+    chosen = notice_kind(final=final, on=letter_date, reminded_on=reminded_on,
+                         claimed_due=[i.due for i in claimed if i.open_amount > 0],
+                         forced=str(forced) if forced else None)
+    return LetterKind(chosen.value)
 
 
 def letter_for_case(store: Store, workspace: Workspace, case_id: int, letter_date: date,

@@ -30,6 +30,8 @@ Decisions, with their reasons:
   prints: free first reminder, debtor and creditor (name, enterprise number), the invoices with
   their product or service and due date, the amount due, the period and its end, and the damages
   (``penalty_clause_amount``, the planner's figure) claimed if it stays unpaid.
+* **Only what is due** on the sending day is claimed (:meth:`~dunning.usecases.outgoing.due.DueAction.claim_on`):
+  invoices not yet due are neither listed nor counted in the total, as in the letter.
 * **Credit notes** are open items with a negative amount; they are listed (and deducted) as such,
   see :mod:`dunning.channels.render`. Invoice descriptions travel with the lines (the product or
   service a Book XIX reminder must name).
@@ -222,6 +224,7 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
         except OSError as exc:
             raise ConfigError(f"action {due.action_pk}: attachment {path} cannot be read ({exc.strerror})") from None
     spec = CATALOGUE.get(due.action)
+    claimed, _later, claimed_total = due.claim_on(sent_on)  # only what is overdue the day it goes out
     deadline, legal = email_legal(due, workspace, sent_on)
     extra: dict[str, object] = {"invoice_descriptions": dict(due.invoice_descriptions)}
     if legal is not None:
@@ -235,11 +238,11 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
         locale=locale_for(due.language, due.country),
         to_address=due.email or "",
         debtor_name=due.debtor_name,
-        total_due=Money.of(due.total_due + due.own_fee, due.currency),
+        total_due=Money.of(claimed_total + due.own_fee, due.currency),
         pay_by=deadline or sent_on + timedelta(days=due.pay_days),
         pay_link=pay_link_for(due, workspace, secrets, sent_on),
         payment_reference=_printed_reference(due.reference),
-        invoices=due.invoices,
+        invoices=claimed,
         attachment=attachment,
         legal_notice=bool(spec and spec.legal_notice),
         extra=extra,
@@ -252,6 +255,7 @@ def compose_sms(due: DueAction, workspace: Workspace, secrets: Secrets, template
     """The SmsData of one action sent on ``sent_on`` and the template kind; raises TemplateMissing/ConfigError."""
     kind = template_kind("sms", due.action, due.requested_template, due.language, templates)
     include_link = due.settings.get("include_pay_link", True) is not False
+    _claimed, _later, claimed_total = due.claim_on(sent_on)
     data = SmsData(
         action_id=due.token_id,
         idempotency_key=due.key,
@@ -259,7 +263,7 @@ def compose_sms(due: DueAction, workspace: Workspace, secrets: Secrets, template
         locale=locale_for(due.language, due.country),
         phone=due.phone or "",
         brand_name=workspace.config.creditor.name,
-        total_due=Money.of(due.total_due + due.own_fee, due.currency),
+        total_due=Money.of(claimed_total + due.own_fee, due.currency),
         pay_by=sent_on + timedelta(days=due.pay_days),
         pay_link=pay_link_for(due, workspace, secrets, sent_on) if include_link else None,
         region=(due.country or workspace.config.creditor.address.country).upper(),

@@ -8,6 +8,9 @@ email may attach). :func:`load_due_actions` reads them as :class:`DueAction` rec
 * **Total due**: the open items (credit notes are open items with a negative amount, so they are
   already deducted) plus the fees and interest as charged, less what bank payments covered of them
   (costs are paid first).
+* **What a message claims** on the day it goes out (:meth:`DueAction.claim_on`): only the invoices
+  overdue that day, credit notes deducted, plus those costs; an invoice not yet due is never claimed
+  (:mod:`dunning.domain.planning.claim`), so letters, emails and SMS ask for the same amount.
 * **Language**: the debtor's, else the creditor's; a language the templates do not know falls back
   to the creditor's.
 """
@@ -27,6 +30,7 @@ from dunning.channels.render import LANGUAGES
 from dunning.channels.tokens import action_id_for
 from dunning.domain.money import Money
 from dunning.domain.owed import Owed
+from dunning.domain.planning.claim import is_overdue
 from dunning.store.actions import DueActionRecord, load_due_action_ids, load_planned_actions
 from dunning.store.cases import load_open_invoices
 from dunning.store.deliveries import load_document_paths
@@ -68,6 +72,22 @@ class DueAction:
     address_lines: tuple[str, ...] = ()
     #: invoice number → its description (the product or service), for the invoices that have one
     invoice_descriptions: Mapping[str, str] = field(default_factory=dict)
+    #: fees and interest as charged, less what bank payments covered of them (part of ``total_due``)
+    costs_due: Decimal = Decimal(0)
+
+    def claim_on(self, day: date) -> tuple[tuple[InvoiceLine, ...], tuple[InvoiceLine, ...], Decimal]:
+        """(invoices claimed, invoices not yet due, amount claimed) of a message going out on ``day``.
+
+        Claimed: the invoices overdue on ``day`` and the credit notes; the amount is their balance (never
+        below zero) plus the costs due (without the message's own fee). Without invoice lines (a preview),
+        the total due as loaded.
+        """
+        if not self.invoices:
+            return (), (), self.total_due
+        claimed = tuple(line for line in self.invoices if is_overdue(line.due_date, line.open_amount.amount, day))
+        later = tuple(line for line in self.invoices if line not in claimed)
+        balance = sum((line.open_amount.amount for line in claimed), Decimal(0))
+        return claimed, later, max(balance, Decimal(0)) + self.costs_due
 
     @property
     def token_id(self) -> str:
@@ -144,6 +164,7 @@ def _due_action(record: DueActionRecord, paid: CostsPaidRecord, creditor_languag
                 invoices: tuple[InvoiceLine, ...], document: str | None,
                 descriptions: Mapping[str, str]) -> DueAction:
     language = (record.language or creditor_language).lower()
+    owed = owed_by(record.open_amount, record.fees_amount, record.interest_amount, paid)
     return DueAction(
         action_pk=record.action_id,
         key=record.key,
@@ -156,8 +177,10 @@ def _due_action(record: DueActionRecord, paid: CostsPaidRecord, creditor_languag
         currency=record.currency,
         reference=record.reference,
         # Credit notes are open items with a negative amount, so open_amount is already net of them.
-        # The same sum as the letters and the case list (dunning.domain.owed).
-        total_due=owed_by(record.open_amount, record.fees_amount, record.interest_amount, paid).total,
+        # The same sum as the letters and the case list (dunning.domain.owed); the messages split it at
+        # their sending day into what is claimed and what is not yet due (compose.claim_on).
+        total_due=owed.total,
+        costs_due=owed.fees_open + owed.interest_open,
         debtor_name=record.debtor_name,
         language=language if language in LANGUAGES else creditor_language,
         country=record.country,
