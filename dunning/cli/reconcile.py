@@ -11,6 +11,7 @@ import click
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
+from dunning.cli.progress import progress_bar
 from dunning.errors import InputError
 from dunning.usecases.reconcile.credits import decide_credit
 from dunning.usecases.reconcile.review import accept_review, list_review, reject_review
@@ -93,11 +94,11 @@ def reconcile_command(
     store = get_store(ctx)
     as_of = resolve_date(ctx, run_date)
     results: list[ReconcileResult] = []
-    with err_console.status("Reconciling…"):
+    with progress_bar("Reconciling files", fmt) as report:
         if fetch:
-            results.append(reconcile_inbox(store, workspace, as_of=as_of))
+            results.append(reconcile_inbox(store, workspace, as_of=as_of, progress=report))
         if files:
-            results.append(reconcile_files(store, workspace, files, as_of=as_of))
+            results.append(reconcile_files(store, workspace, files, as_of=as_of, progress=report))
     result = ReconcileResult(as_of, tuple(f for r in results for f in r.files))
     if not result.files:
         console.print("No new bank files.")

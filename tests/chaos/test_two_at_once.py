@@ -1,8 +1,8 @@
 """Two of each command started together on one workspace (issue 15, "One writer per stage").
 
-For ``import``, ``run``, ``dispatch``, ``letters``, ``notify`` and ``reconcile``, on SQLite and on
-PostgreSQL: two identical ``dunning`` processes start at the same moment on a fresh copy of a workspace
-wired to the real servers. Then:
+For ``import``, ``run``, ``dispatch``, ``letters``, ``deliver`` (of letters rendered while the print
+house was away), ``notify`` and ``reconcile``, on SQLite and on PostgreSQL: two identical ``dunning``
+processes start at the same moment on a fresh copy of a workspace wired to the real servers. Then:
 
 - **no duplicate**: what the servers received and the store holds is what one run would give (no email,
   SMS or webhook twice, no letter in two batches, no batch file put in place twice, no payment applied
@@ -19,12 +19,15 @@ every message twice when the two overlapped fully) cannot happen: the second is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.channels.conftest import free_port
 from tests.chaos.harness import (
     Database,
     RunRecord,
@@ -37,14 +40,18 @@ from tests.chaos.harness import (
     count_sms,
     count_webhooks,
     make_template,
+    run_cli,
     run_together,
 )
 from tests.chaos.servers import Servers, start_servers
 from tests.conftest import postgres_admin_url
 
-COMMANDS = ("import", "run", "dispatch", "letters", "notify", "reconcile")
+COMMANDS = ("import", "run", "dispatch", "letters", "deliver", "notify", "reconcile")
+# The lock a command takes, by the command the refusal names: `deliver` shares the lock of `letters`.
+LOCK_OF = {"deliver": "letters"}
 SETUP = Setup(debtors=44, batch_size=20, workers=1, seed=15, latency=0.02)  # 22 letters: two batches
 EXIT_BUSY = 8
+EXIT_DELIVERY = 6
 
 
 @dataclass
@@ -69,8 +76,9 @@ def duplicates(command: str, ws: Workspace, servers: Servers) -> dict[str, int]:
     elif command == "dispatch":
         found["emails sent twice"] = count_email(ws, servers).extra
         found["sms sent twice"] = count_sms(ws, servers).extra
-    elif command == "letters":
+    elif command in ("letters", "deliver"):
         letters = count_letters(ws, servers)
+        found["letters never delivered"] = letters.never
         found["letters in two batches"] = letters.in_two_batches
         found["batch files uploaded twice"] = letters.batch_files_twice
         found["batch files rewritten (listing)"] = letters.rewritten_seen
@@ -81,17 +89,38 @@ def duplicates(command: str, ws: Workspace, servers: Servers) -> dict[str, int]:
     return found
 
 
+def render_without_delivering(ws: Workspace, setup: Setup) -> None:
+    """Leave rendered letters and pending batches for `deliver`: a `letters` whose print house is away (the
+    configured SFTP port closed) renders everything and exits 6; then the print house is back."""
+    config_path = ws.root / "dunning.yaml"
+    config = config_path.read_text(encoding="utf-8")
+    real = yaml.safe_load(config)["print"]["transport"]
+    away = re.sub(r":\d+/", f":{free_port()}/", real, count=1)
+    assert away != real
+    config_path.write_text(config.replace(real, away), encoding="utf-8")
+    try:
+        record = run_cli(ws, command_steps("letters", ws, setup.workers)[0])
+    finally:
+        config_path.write_text(config, encoding="utf-8")
+    assert record.exit_code == EXIT_DELIVERY, record.stderr_tail
+    assert ws.sql("SELECT count(*) FROM actions WHERE channel = 'letter'")[0][0] == setup.debtors // 2
+
+
 def run_pairs(workdir: Path, setup: Setup) -> dict[str, Outcome]:
     database = Database(setup.database, setup.admin_url)
     outcomes: dict[str, Outcome] = {}
     try:
         with start_servers(workdir / "servers", setup.latency) as servers:
-            templates = {stage: make_template(workdir / f"template-{stage}", servers, setup, database, stage=stage)
-                         for stage in ("fresh", "imported", "planned")}
+            templates = {
+                stage: make_template(workdir / f"template-{stage}", servers, setup, database, stage=stage)
+                for stage in ("fresh", "imported", "planned")
+            }
             for command in COMMANDS:
                 stage = {"import": "fresh", "run": "imported"}.get(command, "planned")
                 servers.reset()
                 ws = templates[stage].copy(workdir / f"pair-{command}", database)
+                if command == "deliver":
+                    render_without_delivering(ws, setup)
                 records = run_together(ws, command_steps(command, ws, setup.workers)[0])
                 servers.watcher.stop()
                 servers.watcher.start()
@@ -108,8 +137,9 @@ def sqlite_pairs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 
 @pytest.fixture(scope="module")
 def postgres_pairs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
-    yield run_pairs(tmp_path_factory.mktemp("pairs-pg"),
-                    replace(SETUP, database="postgresql", admin_url=postgres_admin_url()))
+    yield run_pairs(
+        tmp_path_factory.mktemp("pairs-pg"), replace(SETUP, database="postgresql", admin_url=postgres_admin_url())
+    )
 
 
 def check_no_duplicate_no_traceback(outcome: Outcome) -> None:
@@ -119,7 +149,7 @@ def check_no_duplicate_no_traceback(outcome: Outcome) -> None:
 
 def check_second_refused(outcome: Outcome) -> None:
     codes = sorted(r.exit_code for r in outcome.records)
-    message = f"another `dunning {outcome.command}` is working on this workspace"
+    message = f"another `dunning {LOCK_OF.get(outcome.command, outcome.command)}` is working on this workspace"
     if codes == [0, EXIT_BUSY]:
         loser = next(r for r in outcome.records if r.exit_code == EXIT_BUSY)
         assert message in " ".join(loser.stderr_tail.split()), loser.stderr_tail

@@ -89,6 +89,9 @@ COMMANDS = {
     "notify": (["notify", "--date", "2026-11-02"], "notify"),
     "reconcile": (["reconcile", "--fetch", "--date", "2026-11-02"], "reconcile"),
     "acks": (["acks", "--date", "2026-11-02"], "acks"),
+    # a review decision writes payments and cases: it waits for no reconcile, and no reconcile for it
+    "review accept": (["review", "accept", "1", "--date", "2026-11-02"], "reconcile"),
+    "review reject": (["review", "reject", "1", "--date", "2026-11-02"], "reconcile"),
 }
 
 

@@ -42,6 +42,7 @@ from dunning.store.credits import (
     set_case_credit,
     update_refund_item,
 )
+from dunning.store.locks import holding_stage_lock
 from dunning.store.payments import JsonObject
 from dunning.store.review import load_review_items
 
@@ -208,6 +209,7 @@ def _event(
     )
 
 
+@holding_stage_lock("reconcile")  # a refund decision writes the case's credit, as reconcile does
 def decide_credit(
     store: Store,
     item_id: int,

@@ -24,6 +24,7 @@ from dunning.errors import InputError, NotFound
 from dunning.store import Store
 from dunning.store.cases import NewCaseEvent, insert_case_events, load_events_of_kinds
 from dunning.store.credits import REFUND
+from dunning.store.locks import holding_stage_lock
 from dunning.store.payments import (
     JsonObject,
     record_from_json,
@@ -151,6 +152,9 @@ def _open_item(conn: Connection, item_id: int) -> ReviewRecord:
     return record
 
 
+# A decision writes payments and cases, as `reconcile` does: it holds reconcile's lock, so a person's accept
+# and a night's reconcile never apply to the same case at once.
+@holding_stage_lock("reconcile")
 def accept_review(
     store: Store,
     workspace: Workspace,
@@ -242,6 +246,7 @@ def accept_review(
     }
 
 
+@holding_stage_lock("reconcile")
 def reject_review(store: Store, item_id: int, *, as_of: date, note: str | None = None) -> ReviewItem:
     """Mark review item ``item_id`` rejected: its payment stays unapplied."""
     with store.begin() as conn:

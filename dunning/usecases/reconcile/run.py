@@ -56,7 +56,7 @@ from dunning.bank.read import BankFileRefused, read_bank_file
 from dunning.bank.refusal import compact_account
 from dunning.domain.matching.match import MatchConfig
 from dunning.errors import InputError
-from dunning.ports import sha256_file
+from dunning.ports import Progress, sha256_file
 from dunning.store import Store
 from dunning.store.locks import holding_stage_lock
 from dunning.store.payments import (
@@ -165,12 +165,21 @@ def reconcile_files(
     *,
     as_of: date,
     recorded_at: datetime | None = None,
+    progress: Progress | None = None,
 ) -> ReconcileResult:
-    """Reconcile bank files (camt.052/053/054, or ZIPs of them) as of ``as_of``; see the module docstring."""
+    """Reconcile bank files (camt.052/053/054, or ZIPs of them) as of ``as_of``; see the module docstring.
+
+    ``progress(done, total)`` is told the files reconciled so far (a file is one transaction, the unit of
+    work that can end); a ZIP counts as its members once it is opened, so the total can grow.
+    """
     recorded_at = recorded_at or datetime.now(UTC)
     config = match_config(workspace)
+    report = progress or _no_progress
+    given_paths = list(paths)
+    total = len(given_paths)
     results: list[FileResult] = []
-    for given in paths:
+    report(0, total)
+    for given in given_paths:
         path = Path(given)
         if not path.is_file():
             error = f"bank file refused: {path}: no such file"
@@ -182,19 +191,33 @@ def reconcile_files(
                 except BankFileRefused as exc:
                     refused = _quarantine(store, workspace, path.name, sha256_file(path), exc, recorded_at)
                     results.append(dataclasses.replace(refused, path=str(path)))
+                    report(len(results), total)
                     continue
+                total += len(members) - 1
                 for member, shown in members:
                     one = _reconcile_one(store, workspace, member, shown, as_of, config, recorded_at)
                     results.append(dataclasses.replace(one, path=str(path)))
+                    report(len(results), total)
+                continue
         else:
             one = _reconcile_one(store, workspace, path, path.name, as_of, config, recorded_at)
             results.append(dataclasses.replace(one, path=str(path)))
+        report(len(results), total)
     return ReconcileResult(as_of, tuple(results))
+
+
+def _no_progress(_done: int, _total: int) -> None:
+    """Nobody watches."""
 
 
 @holding_stage_lock("reconcile")
 def reconcile_inbox(
-    store: Store, workspace: Workspace, *, as_of: date, recorded_at: datetime | None = None
+    store: Store,
+    workspace: Workspace,
+    *,
+    as_of: date,
+    recorded_at: datetime | None = None,
+    progress: Progress | None = None,
 ) -> ReconcileResult:
     """Fetch the bank inbox (:func:`fetch_inbox`) and reconcile what it brought.
 
@@ -202,7 +225,7 @@ def reconcile_inbox(
     a refused file is kept in ``bank/refused/`` for a person to look at.
     """
     paths = fetch_inbox(workspace)
-    result = reconcile_files(store, workspace, paths, as_of=as_of, recorded_at=recorded_at)
+    result = reconcile_files(store, workspace, paths, as_of=as_of, recorded_at=recorded_at, progress=progress)
     refused = {f.path for f in result.files if f.status == "refused"}
     for path in paths:
         moved_to = tidy_staged(workspace, path, refused=str(path) in refused)
