@@ -26,6 +26,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from dunning.domain.money import Money
+from dunning.domain.wording import DEADLINE_LABELS, deadline_phrase, long_date
 from dunning.errors import ConfigError, DunningError
 from dunning.template_errors import template_error
 
@@ -56,7 +57,14 @@ def _money(value: Money, locale: str) -> str:
 
 
 def _date(value: date, locale: str, format: str = "long") -> str:
+    if format == "long":
+        return long_date(value, locale)  # "1er octobre" in French
     return format_date(value, format=format, locale=locale)
+
+
+def _by_date(value: date, locale: str, format: str = "long") -> str:
+    """The deadline in the one wording of every message: "uiterlijk op D", "by D at the latest"."""
+    return deadline_phrase(locale, _date(value, locale, format))
 
 
 #: U+2212 MINUS SIGN and a no-break space: "− € 50,00" never wraps between the sign and the amount
@@ -104,6 +112,8 @@ def environment(templates_dir: Path, channel: str, html: bool) -> jinja2.Environ
     )
     env.filters["money"] = _money
     env.filters["date"] = _date
+    env.filters["by_date"] = _by_date
+    env.globals["deadline_labels"] = DEADLINE_LABELS
     env.filters["deduction"] = _deduction
     env.filters["lines_total"] = _lines_total
     env.filters["percent"] = _percent

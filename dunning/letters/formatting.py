@@ -22,6 +22,7 @@ from babel import Locale, localedata
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
+from dunning.domain.wording import deadline_phrase, long_date
 from dunning.letters.model import Charge, StatementEntry
 
 __all__ = ["DEFAULT_LOCALES", "LocaleFormat", "StatementRow", "locale_for"]
@@ -69,7 +70,11 @@ class LocaleFormat:
         return str(format_date(value, "medium", locale=self.locale))
 
     def date_long(self, value: datetime.date) -> str:
-        return str(format_date(value, "long", locale=self.locale))
+        return long_date(value, self.locale)  # "1er octobre" in French
+
+    def deadline(self, value: datetime.date) -> str:
+        """The deadline in the one wording of every letter and message ("uiterlijk op D")."""
+        return deadline_phrase(self.locale, self.date_long(value))
 
     def percent(self, rate: Decimal) -> str:
         """A yearly rate given in percent (``Decimal("12.5")``) as ``12,5 %`` or ``12.5%``."""
@@ -82,18 +87,18 @@ class LocaleFormat:
         return str(self._babel.territories.get(code.upper(), code)).upper()
 
     def charge_label(self, charge: Charge) -> str:
-        if charge.label:
-            return charge.label
-        label = self._labels.get(str(charge.kind), str(charge.kind))
+        """The charge's name, for interest its rate, base and period, and the law it rests on."""
+        label = charge.label or self._labels.get(str(charge.kind), str(charge.kind))
         if charge.rate is not None and charge.period_start and charge.period_end:
             detail = self._labels.get("interest_detail", "{rate}, {start} - {end}").format(
                 rate=self.percent(charge.rate),
                 start=self.date(charge.period_start),
                 end=self.date(charge.period_end),
+                base=self.money(charge.base) if charge.base is not None else "",
             )
             colon = "\u00a0: " if self._babel.language == "fr" else ": "
-            return f"{label}{colon}{detail}"
-        return label
+            label = f"{label}{colon}{detail}"
+        return f"{label} ({charge.basis})" if charge.basis else label
 
     def statement_rows(self, entries: tuple[StatementEntry, ...]) -> Iterator[StatementRow]:
         balance = Decimal(0)

@@ -109,7 +109,12 @@ class Invoice:
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """A fee, interest or damages line. ``label`` overrides the template's wording for the kind."""
+    """A fee, interest or damages line. ``label`` overrides the template's wording for the kind.
+
+    The letter's data builder fills ``label`` and ``basis`` from the rule pack that set the charge,
+    in the debtor's language (:mod:`dunning.domain.legal.texts`); interest also has its ``rate``,
+    ``base`` and period.
+    """
 
     kind: ChargeKind
     amount: Decimal
@@ -117,6 +122,9 @@ class Charge:
     rate: Decimal | None = None  # percent per year, for interest
     period_start: date | None = None
     period_end: date | None = None
+    base: Decimal | None = None  # the amount interest ran on
+    basis: str = ""  # the law it rests on, in the letter's language ("art. 6:96 BW en Besluit WIK")
+    rule: str = ""  # the pack and figure that set it ("NL-consumer:collection_costs"), to name it; not printed
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +154,8 @@ class LegalMentions:
     NL: the WIK collection costs ("buitengerechtelijke incassokosten") owed if not paid.
     ``interest_rate_if_unpaid``: percent per year charged from the deadline, if any.
     ``period_days``: the period the deadline is counted from (14 in BE and NL).
+    ``period_start``: the first day of the period that ends on ``deadline`` (BE: the 3rd working
+    day after posting; NL: the day after presumed receipt).
     """
 
     rule_pack: str = ""
@@ -154,6 +164,7 @@ class LegalMentions:
     interest_rate_if_unpaid: Decimal | None = None
     period_days: int = 14
     consumer: bool = True
+    period_start: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

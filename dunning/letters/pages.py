@@ -19,22 +19,26 @@ FOOT_HEIGHT = {"pay": 72, "ch": 107, "plain": 30}
 
 
 def page_css() -> str:
-    """Page boxes. "Page x of y" is a margin box from page 2 on; page 1 prints it as a plain
-    box of the letterhead (``.page-label``: a margin box costs WeasyPrint more, on every letter)."""
+    """Page boxes. "Page x of y" and, on the left, the debtor's name and customer number are margin
+    boxes from page 2 on; page 1 prints its label as a plain box of the letterhead (``.page-label``:
+    a margin box costs WeasyPrint more, on every letter) and has the name in its address window."""
     label = (
         "@top-right{content:string(pglabel) counter(page) string(pgof) string(pgtotal);"
         "font-size:6.5pt;color:#666;vertical-align:bottom;padding-bottom:3mm}"
+        # continuation pages also say whose letter they are: the debtor's name and customer number
+        "@top-left{content:string(pgwho);font-size:6.5pt;color:#666;vertical-align:bottom;padding-bottom:3mm}"
     )
     rules = [f"@page{{size:A4;margin:20mm 20mm 22mm 25mm;{label}@footnote{{margin:0;padding:0;border:0}}}}"]
     for kind, name in PAGE_NAMES.items():
         # The data layer's page 1 keeps the foot's room as margin (its foot is an absolute box).
         rules.append(
             f"@page :nth(1 of d{name}){{counter-reset:page 1;margin-top:10mm;"
-            f"margin-bottom:{FIRST_PAGE_BOTTOM[kind] + FOOT_HEIGHT[kind]}mm;@top-right{{content:none}}}}"
+            f"margin-bottom:{FIRST_PAGE_BOTTOM[kind] + FOOT_HEIGHT[kind]}mm;@top-right{{content:none}}"
+            "@top-left{content:none}}"
         )
         rules.append(
             f"@page :nth(1 of {name}){{counter-reset:page 1;margin-top:10mm;"
-            f"margin-bottom:{FIRST_PAGE_BOTTOM[kind]}mm;@top-right{{content:none}}}}"
+            f"margin-bottom:{FIRST_PAGE_BOTTOM[kind]}mm;@top-right{{content:none}}@top-left{{content:none}}}}"
         )
     return "\n".join(rules)
 

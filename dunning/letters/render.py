@@ -53,6 +53,7 @@ import string
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ from dunning.letters.fasthtml import parsed_html
 from dunning.letters.formatting import LocaleFormat, locale_for
 from dunning.letters.forms import Form, FormCache, PageStamp, QrPlacement, stamp_pages
 from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, group_runs, memo_filter
-from dunning.letters.model import LetterData, LetterDataError, LetterKind, check_letter, is_swiss
+from dunning.letters.model import LegalMentions, LetterData, LetterDataError, LetterKind, check_letter, is_swiss
 from dunning.letters.pages import PAGE_NAMES, foot_css, page_css
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 from dunning.template_errors import template_error
@@ -168,6 +169,8 @@ class LetterRenderer:
         self._labels: dict[str, dict[str, str]] = yaml.safe_load(
             (letters_dir / "labels.yaml").read_text(encoding="utf-8")
         )
+        # Per country, per language: payment means and terms of the debtor's country (no Bancontact in NL).
+        self._country_labels: dict[str, dict[str, dict[str, str]]] = self._labels.pop("countries", None) or {}
         self._base_css = (letters_dir / "base.css").read_text(encoding="utf-8")
         self._font_config = FontConfiguration()
         self._fetcher = URLFetcher(allowed_protocols={"data"})
@@ -175,11 +178,14 @@ class LetterRenderer:
         self._stylesheets: dict[str, list[CSS]] = {}
         self._forms = FormCache(self._layout_form)
         # A form carries no "page x of y": the letter's own layer prints it.
-        self._form_css = CSS(string="@page{@top-right{content:none}}", font_config=self._font_config)
+        self._form_css = CSS(
+            string="@page{@top-right{content:none}@top-left{content:none}}", font_config=self._font_config
+        )
         self._memos = MemoCache(self._layout_memos)
         # Shared blocks are laid out one per page, at its top, with nothing else on it.
         self._memo_css = CSS(
-            string="@page memo{margin-top:0;margin-bottom:0;@top-right{content:none}}", font_config=self._font_config
+            string="@page memo{margin-top:0;margin-bottom:0;@top-right{content:none}@top-left{content:none}}",
+            font_config=self._font_config,
         )
 
     # -- brands and stylesheets -------------------------------------------------------------
@@ -202,6 +208,10 @@ class LetterRenderer:
                 CSS(string=self.css_text(brand_key), font_config=self._font_config, url_fetcher=self._fetcher)
             ]
         return self._stylesheets[brand_key]
+
+    def labels_for(self, language: str, country: str) -> dict[str, str]:
+        """The labels of ``language``, with the debtor's ``country``'s own terms and payment means."""
+        return {**self._labels[language], **self._country_labels.get(country.upper(), {}).get(language, {})}
 
     # -- one letter -> HTML -------------------------------------------------------------------
     def _payment(self, letter: LetterData, fmt: LocaleFormat, reference: str) -> dict[str, Any] | None:
@@ -274,9 +284,7 @@ class LetterRenderer:
             raise LetterDataError("; ".join(problems))
         brand = self.brand(letter.brand)
         creditor = letter.creditor
-        labels = dict(self._labels[letter.language])
-        if letter.debtor.country == "NL" and letter.language == "nl":
-            labels["reference"] = "Betalingskenmerk"
+        labels = self.labels_for(letter.language, letter.debtor.country)
         locale = locale_for(letter.language, letter.debtor.country, letter.locale)
         fmt = LocaleFormat(locale, letter.currency, labels)
         reference = _printed_reference(letter)
@@ -307,11 +315,15 @@ class LetterRenderer:
             "return_line": " ".join(_fill((brand.return_line,), fields)) or _return_line(letter),
             "address_lines": address_lines,
             "footer": [_fill(column, fields) for column in brand.footer] or _default_footer(letter, labels, iban),
+            # the running head of continuation pages (a CSS string: quotes and backslashes escaped)
+            "running_head": _running_head(letter, labels),
             "rule": legal.rule_pack,
             "n": sum(1 for invoice in letter.invoices if invoice.open_amount > 0),  # credit notes are no invoices
             "period": legal.period_days,
             "total": fmt.money(letter.total),
             "deadline": fmt.date_long(legal.deadline) if legal.deadline else "",
+            # NL: the presumed receipt the 14 days count from (the day before the period starts)
+            "delivered": _delivered(legal, fmt),
             "damages": fmt.money(legal.damages_if_unpaid) if legal.damages_if_unpaid is not None else "",
             "rate": fmt.percent(legal.interest_rate_if_unpaid) if legal.interest_rate_if_unpaid else "",
             "received": fmt.money(letter.amount_received) if letter.amount_received is not None else "",
@@ -550,6 +562,25 @@ def _fill(lines: Iterable[str], fields: dict[str, Any]) -> list[str]:
     return out
 
 
+def _running_head(letter: LetterData, labels: dict[str, str]) -> str:
+    """Whose letter a continuation page is: "Erika Muster · Customer number C1001", for a CSS string."""
+    number = letter.debtor.customer_number
+    head = letter.debtor.name + (f" · {labels['customer_number']} {number}" if number else "")
+    return _css_text(head)
+
+
+def _delivered(legal: LegalMentions, fmt: LocaleFormat) -> str:
+    """NL: the presumed receipt the WIK's 14 days count from (the day before the period starts)."""
+    if legal.period_start is None or legal.rule_pack != "NL":
+        return ""
+    return fmt.date_long(legal.period_start - timedelta(days=1))
+
+
+def _css_text(value: str) -> str:
+    """``value`` for a CSS string in quotes: backslashes, quotes and line breaks escaped."""
+    return value.replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"').replace("\n", " ")
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -562,9 +593,10 @@ def _payable(letter: LetterData) -> Decimal | None:
 
 
 def _pay_by(letter: LetterData, fmt: LocaleFormat) -> str:
+    """The payment block's deadline, in the words of the body: "uiterlijk op D", never "vóór D"."""
     if letter.kind is LetterKind.PAYMENT_PLAN and letter.instalments:
-        return fmt.date_long(letter.instalments[0].due)
-    return fmt.date_long(letter.legal.deadline) if letter.legal.deadline else ""
+        return fmt.deadline(letter.instalments[0].due)
+    return fmt.deadline(letter.legal.deadline) if letter.legal.deadline else ""
 
 
 def _printed_reference(letter: LetterData) -> str:

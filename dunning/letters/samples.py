@@ -1,8 +1,11 @@
 """Sample letters for previews, tests and benchmarks (fictitious creditors and debtors).
 
-The figures follow the rule packs' shape (Belgian first reminder free with a
-damages clause after 14 days, Dutch WIK minimum of EUR 40) but are examples,
-not computed by the rule packs.
+Every figure a sample prints is computed by the debtor's rule pack, as a real letter's would be: the
+deadline (:meth:`~dunning.domain.legal.base.LegalPack.payment_deadline`), the Book XIX damages cap or
+the WIK amount of a first reminder, and a later reminder's costs and interest (the pack's fee
+allowance; interest at the pack's dated rate from the day after the due date to the letter date),
+each charge named by the pack in the letter's language with its legal basis. A preview never shows a
+figure the law forbids (no €40 flat fee or 12.5 % interest for a German consumer).
 """
 
 from __future__ import annotations
@@ -10,6 +13,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from dunning.domain.legal import FeeContext, LegalPack, select_pack
+from dunning.domain.legal.texts import charge_text
+from dunning.domain.planning.actions import Channel
+from dunning.domain.planning.interest import accrue
 from dunning.domain.references import ogm_from_case, rf_from_case
 from dunning.letters.model import (
     Charge,
@@ -104,7 +111,7 @@ def sample_letter(
     creditor = _creditor_for(language, debtor.country)
     belgian = creditor is BELGIAN_CREDITOR
     reference = ogm_from_case(case_number) if belgian else rf_from_case(f"C{case_number}")
-    rule_pack = {"BE": "BE", "NL": "NL", "DE": "DE"}[creditor.address.country]
+    rule_pack = {"BE": "BE", "NL": "NL", "DE": "DE"}.get(debtor.country, "")
     lines = tuple(
         Invoice(
             number=f"2026-{4100 + i:05d}",
@@ -116,19 +123,23 @@ def sample_letter(
         for i in range(invoices)
     )
     owed = sum((inv.open_amount for inv in lines), Decimal(0))
+    pack = select_pack(debtor.country, "consumer")  # the sample debtors are persons
+    first = kind is LetterKind.FIRST_REMINDER
     charges: tuple[Charge, ...] = ()
-    if kind in (LetterKind.SECOND_REMINDER, LetterKind.FINAL_NOTICE) and rule_pack != "NL":
-        charges = (
-            Charge(ChargeKind.FEE, Decimal("7.50")),
-            Charge(ChargeKind.INTEREST, Decimal("3.12"), rate=Decimal("12.5"),
-                   period_start=lines[0].due, period_end=SAMPLE_DATE),
-        )
-    damages = {"BE": Decimal("25.00"), "NL": Decimal("40.00"), "DE": Decimal("40.00")}[rule_pack]
+    if kind in (LetterKind.SECOND_REMINDER, LetterKind.FINAL_NOTICE):
+        charges = _charges(pack, lines, language)
+    figures = {f.name: f.amount for f in pack.notice_figures(owed, len(lines))}
+    terms = pack.interest_terms()
+    rate = terms.table.rate_on(SAMPLE_DATE) + terms.spread if terms is not None else None
+    deadline = pack.payment_deadline(SAMPLE_DATE, Channel.LETTER, legal_notice=first)
     legal = LegalMentions(
         rule_pack=rule_pack,
-        deadline=SAMPLE_DATE + timedelta(days=17),
-        damages_if_unpaid=damages,
-        interest_rate_if_unpaid=Decimal("12.5") if rule_pack == "BE" else None,
+        deadline=deadline.day,
+        period_start=deadline.starts,
+        # what the first reminder announces (a Dutch letter states the WIK amount on every reminder)
+        damages_if_unpaid=(figures.get("penalty_clause_amount") if first else None)
+        or figures.get("collection_costs_amount"),
+        interest_rate_if_unpaid=rate if rule_pack == "BE" else None,
     )
     total = owed + sum((c.amount for c in charges), Decimal(0))
     extra: dict[str, object] = {}
@@ -165,6 +176,29 @@ def sample_letter(
         contact_name="",
         **extra,  # type: ignore[arg-type]
     )
+
+
+def _charges(pack: LegalPack, lines: tuple[Invoice, ...], language: str) -> tuple[Charge, ...]:
+    """A later reminder's costs and interest as the pack computes them, named by the pack."""
+    owed = sum((inv.open_amount for inv in lines), Decimal(0))
+    fee = pack.fee_allowance(FeeContext(principal=owed, invoice_count=len(lines), fees_charged=Decimal(0),
+                                        notices_sent=2))
+    out: list[Charge] = []
+    if fee.amount:
+        text = charge_text("fee", pack.code, fee.name, language)
+        out.append(Charge(ChargeKind.FEE, fee.amount, label=text[0] if text else "", basis=text[1] if text else ""))
+    terms = pack.interest_terms()
+    text = charge_text("interest", pack.code, None, language)
+    for invoice in lines if terms is not None else ():
+        assert terms is not None
+        result = accrue(invoice.open_amount, invoice.due + timedelta(days=1), SAMPLE_DATE, terms.table,
+                        spread=terms.spread)
+        out.extend(
+            Charge(ChargeKind.INTEREST, seg.amount, label=text[0] if text else "", basis=text[1] if text else "",
+                   rate=seg.rate, period_start=seg.start, period_end=seg.end, base=invoice.open_amount)
+            for seg in result.segments if seg.amount > 0
+        )
+    return tuple(out)
 
 
 def swiss_sample_letter(language: str = "de", brand: str = "default", letter_id: str = "SAMPLE-CH") -> LetterData:

@@ -9,12 +9,12 @@ expects, so a re-run or a late receipt never moves an action backwards.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from dunning.store.schema import actions, cases, debtors, documents, holds
 
@@ -186,6 +186,13 @@ def write_action_detail(conn: Connection, action_id: int, detail: Mapping[str, A
     conn.execute(update(actions).where(actions.c.id == action_id).values(detail=dict(detail)))
 
 
+def write_action_details(conn: Connection, details: Mapping[int, Mapping[str, Any]]) -> None:
+    """Replace the ``detail`` of several actions at once (by action id)."""
+    if details:
+        conn.execute(update(actions).where(actions.c.id == bindparam("action_pk")).values(detail=bindparam("new")),
+                     [{"action_pk": key, "new": dict(value)} for key, value in details.items()])
+
+
 # ---- used by letters ----
 # A letter action's way through the channel (planned → sent | failed | cancelled → returned) and the
 # costs a letter lists (the case's fee and interest actions, the fees of messages that went out).
@@ -214,6 +221,7 @@ class CostRecord:
     amount: Decimal
     due_on: date
     settings: Mapping[str, Any]  # the step's settings: its ``label`` names the cost on a letter
+    detail: Mapping[str, Any] = field(default_factory=dict)  # the planner's rules, figures, interest breakdown
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,12 +281,13 @@ def load_charged_costs(conn: Connection, case_ids: Sequence[int]) -> list[CostRe
     if not case_ids:
         return []
     query = (
-        select(actions.c.case_id, actions.c.action, actions.c.amount, actions.c.settings, actions.c.due_on)
+        select(actions.c.case_id, actions.c.action, actions.c.amount, actions.c.settings, actions.c.due_on,
+               actions.c.detail)
         .where(actions.c.case_id.in_(list(case_ids)), actions.c.action.in_(("add_fee", "add_interest")),
                actions.c.status == "done", actions.c.amount.is_not(None))
         .order_by(actions.c.due_on, actions.c.id)
     )
-    return [CostRecord(row.case_id, row.action, row.amount, row.due_on, row.settings or {})
+    return [CostRecord(row.case_id, row.action, row.amount, row.due_on, row.settings or {}, row.detail or {})
             for row in conn.execute(query)]
 
 
@@ -294,7 +303,7 @@ def load_booked_message_fees(conn: Connection, case_ids: Sequence[int], *, chann
                actions.c.status.in_(list(went_out)), actions.c.amount.is_not(None))
         .order_by(actions.c.due_on, actions.c.id)
     )
-    return [CostRecord(row.case_id, row.action, row.amount, row.due_on, row.settings or {})
+    return [CostRecord(row.case_id, row.action, row.amount, row.due_on, row.settings or {}, row.detail or {})
             for row in conn.execute(query)
             if row.amount and row.amount > 0 and (row.detail or {}).get("fee_booked_on")
             and not (row.detail or {}).get("fee_reversed_on")]
@@ -436,6 +445,14 @@ def insert_actions(conn: Connection, planned: Sequence[NewActionRecord]) -> None
     rows = [{name: getattr(action, name) for name in _NEW_ACTION_FIELDS} for action in planned]
     for start in range(0, len(rows), ACTION_INSERT_CHUNK):
         conn.execute(insert(actions), rows[start : start + ACTION_INSERT_CHUNK])
+
+
+def existing_action_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    """Those of ``keys`` that an action was recorded under."""
+    if not keys:
+        return set()
+    query = select(actions.c.idempotency_key).where(actions.c.idempotency_key.in_(list(keys)))
+    return {row.idempotency_key for row in conn.execute(query)}
 
 
 def mark_planned_actions(conn: Connection, action_ids: Sequence[int], status: str, on: date) -> None:

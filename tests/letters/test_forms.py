@@ -44,7 +44,7 @@ def test_form_and_data_layers_print_what_one_pass_prints(
     letter = sample_letter(kind, language, brand)
     layered = renderer.render_batch([letter])
     assert not layered.problems
-    one_pass = one_pass_pdf(renderer, letter)
+    one_pass = one_pass_pdf(renderer, letter, layered.letters[0].page_count)  # "page 1 of n" alike
     expected = placed_text(one_pass, range(1))
     found = placed_text(layered.pdf, range(1))
     assert len(found) > 30

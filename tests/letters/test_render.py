@@ -169,10 +169,14 @@ def test_legal_mentions_belgium_and_netherlands(renderer: LetterRenderer) -> Non
     result = renderer.render_batch([be, nl])
     pdfs = result.split()
     be_text, nl_text = norm(page_text(pdfs["be"], 0)), norm(page_text(pdfs["nl"], 0))
-    assert "€ 296,90" in be_text and "€ 25,00" in be_text and "11 december 2026" in be_text
+    # figures of the rule packs: the Book XIX cap on €296.90 is €30 + 10 % of €146.90; posted Tuesday 24
+    # November, the 14 days run from the 3rd working day (Friday 27) to 10 December included
+    assert "€ 296,90" in be_text and "€ 44,69" in be_text and "uiterlijk op 10 december 2026" in be_text
     assert "14 kalenderdagen" in be_text and "ondernemingsnummer BE 0403.170.701" in be_text
     assert "binnen veertien dagen vanaf de dag nadat deze brief bij u is bezorgd" in nl_text
-    assert "€ 40,00" in nl_text and "Betalingskenmerk" in nl_text
+    assert "€ 44,54" in nl_text and "Betalingskenmerk" in nl_text  # WIK: 15 % of €296.90
+    # presumed delivered Thursday 26 November (2nd day after posting): 14 days from Friday 27
+    assert "bij bezorging op 26 november 2026 dus uiterlijk op 10 december 2026" in nl_text
 
 
 def test_page_x_of_y_per_letter_in_a_batch(renderer: LetterRenderer) -> None:
@@ -196,7 +200,11 @@ def test_page_x_of_y_per_letter_in_a_batch(renderer: LetterRenderer) -> None:
     assert middle.first_page == 1 and after.first_page == 1 + middle.page_count
     assert "Page 1 of 1" in page_text(result.pdf, 0)
     for x in range(1, middle.page_count + 1):
-        assert f"Seite {x} von {middle.page_count}" in page_text(result.pdf, middle.first_page + x - 1)
+        text = page_text(result.pdf, middle.first_page + x - 1)
+        assert f"Seite {x} von {middle.page_count}" in text
+        if x > 1:  # a continuation page says whose letter it is
+            assert "Erika Mustermann · Kundennummer 4711-0815" in norm(text)
+    assert "Erika Mustermann · Kundennummer" not in norm(page_text(result.pdf, middle.first_page))  # page 1: the window
     assert "Page 1 sur 1" in page_text(result.pdf, after.first_page)
     # the statement's payment part sits on its first page, and its QR code pays the balance
     epc = [c for c in decode_qr_codes(result.pdf, middle.first_page) if c.startswith("BCD")]

@@ -37,10 +37,12 @@ from typing import Self
 from dunning.domain.legal.rates import RateTable
 from dunning.domain.planning.actions import Channel
 
-__all__ = ["DebtorType", "FeeContext", "Figure", "InterestTerms", "LegalPack", "money"]
+__all__ = ["DEFAULT_PAY_DAYS", "Deadline", "DebtorType", "FeeContext", "Figure", "InterestTerms", "LegalPack", "money"]
 
 ONE_DAY = timedelta(days=1)
 _CENT = Decimal("0.01")
+#: days a message gives the debtor to pay when its step says nothing (``deadline_days``)
+DEFAULT_PAY_DAYS = 14
 
 
 class DebtorType(StrEnum):
@@ -76,6 +78,28 @@ class FeeContext:
     fees_charged: Decimal  # costs already charged in this cycle
     notices_sent: int  # legal notices sent (not failed) in this cycle, before this action
     vat_percent: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """The one day by which a message asks the debtor to pay, and how it was counted.
+
+    ``day`` is the last day to pay, included ("by D at the latest", never "before D"): the period
+    runs from ``starts`` to ``day``, ``days`` calendar days, at least the ``minimum_days`` the law
+    gives (0 where it sets none). ``rule`` says it in words for the case timeline.
+    """
+
+    day: date
+    starts: date
+    days: int
+    minimum_days: int
+    rule: str
+    source: str
+
+    @property
+    def delivered(self) -> date:
+        """The day before the period starts: the presumed receipt (NL), the day of sending (email)."""
+        return self.starts - ONE_DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +159,37 @@ class LegalPack:
     def period_offsets(self, channel: Channel) -> tuple[int, int]:
         """(least, most) calendar days from sending a notice to the start of its waiting period."""
         return (1, 1)
+
+    #: how the period of a deadline starts, in words (packs with their own rule say theirs)
+    period_rule: str = "from the day after sending"
+
+    def payment_deadline(
+        self, sent_on: date, channel: Channel, days: int | None = None, *, legal_notice: bool = True
+    ) -> Deadline:
+        """The last day to pay that a message sent on ``sent_on`` through ``channel`` may state.
+
+        The period starts where the pack's legal periods start (:meth:`period_start`: Book XIX the
+        3rd working day after posting or the day after an email, WIK the day after presumed receipt,
+        otherwise the day after sending) and lasts ``days`` calendar days (the step's
+        ``deadline_days``, default :data:`DEFAULT_PAY_DAYS`), for the legal notice (``legal_notice``:
+        Book XIX's first reminder, the WIK 14-day letter) never fewer than the pack's statutory
+        ``waiting_period_days``. The last day is included: a 14-day period starting on the 21st
+        ends on the 4th of the next month, the day before costs may start (:meth:`earliest_cost_date`).
+
+        >>> from datetime import date
+        >>> deadline = LegalPack().payment_deadline(date(2026, 10, 1), Channel.EMAIL)
+        >>> deadline.starts, deadline.day
+        (datetime.date(2026, 10, 2), datetime.date(2026, 10, 15))
+        """
+        wanted = DEFAULT_PAY_DAYS if days is None or days < 1 else days
+        minimum = self.waiting_period_days if legal_notice else 0
+        length = max(wanted, minimum)
+        starts = self.period_start(sent_on, channel)
+        day = starts + timedelta(days=length - 1)
+        why = f"{length} calendar days {self.period_rule} ({starts.isoformat()} to {day.isoformat()}, included)"
+        if minimum:
+            why += f"; at least the {minimum} days the law gives the legal notice"
+        return Deadline(day, starts, length, minimum, f"{self.code}: {why}", "; ".join(self.sources[:1]))
 
     def fee_start(self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None) -> date | None:
         """First day a fee may be charged on the case; None while it cannot be charged at all."""

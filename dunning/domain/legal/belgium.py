@@ -181,6 +181,8 @@ class BelgiumConsumer(LegalPack):
         "period_expiry_consequence",
     )
 
+    period_rule = "from the 3rd working day after posting, or the day after an email (art. XIX.2 §2)"
+
     def period_start(self, sent_on: date, channel: Channel) -> date:
         if channel in PAPER_CHANNELS:
             return add_working_days("BE", sent_on, 3)

@@ -48,7 +48,7 @@ from dunning.domain.legal.base import LegalPack
 from dunning.domain.planning.actions import CATALOGUE, PAPER_CHANNELS, Channel, action_channel, charges_fee
 from dunning.domain.planning.flows import ActionCall, Condition, Flow, FlowSet, Problem
 
-__all__ = ["check_flow", "check_flow_set", "packs_for_flow"]
+__all__ = ["charge_labels", "check_flow", "check_flow_set", "packs_for_flow"]
 
 
 def _may_apply(condition: Condition, pack: LegalPack) -> bool:
@@ -272,4 +272,25 @@ def check_flow_set(flow_set: FlowSet) -> list[Problem]:
         for pack in packs_for_flow(flow_set, flow_name):
             for problem in check_flow(flow, pack):
                 problems.append(replace(problem, message=f"[{pack.code}] {problem.message}"))
+        problems.extend(charge_labels(flow))
     return problems
+
+
+def charge_labels(flow: Flow) -> list[Problem]:
+    """A warning for each charge ``label`` in a flow: letters no longer print it (deprecated).
+
+    A charge is named on a letter by the rule pack that set it, in the debtor's language, with its
+    legal basis (:mod:`dunning.domain.legal.texts`): one free text for every debtor would be in the
+    wrong language or the wrong law for most of them.
+    """
+    found = []
+    for step in flow.steps:
+        for depth, call in enumerate(step.call.chain()):
+            label = call.settings.get("label")
+            if label and (call.action in ("add_fee", "add_interest") or charges_fee(call.action, call.settings)):
+                where = f"steps[{step.index}] ({step.key})" + (".fallback" * depth) + ".settings.label"
+                found.append(Problem(flow.source or flow.ref, where,
+                                     f"label {label!r} is ignored (deprecated): letters name each charge by the "
+                                     "rule pack that set it, in the debtor's language, with its legal basis",
+                                     "warning"))
+    return found

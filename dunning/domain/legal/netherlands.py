@@ -96,6 +96,8 @@ class NetherlandsConsumer(LegalPack):
         "consequence_of_non_payment",
     )
 
+    period_rule = "from the day after presumed receipt (art. 6:96 lid 6 BW; a letter: the 2nd day after posting)"
+
     def period_start(self, sent_on: date, channel: Channel) -> date:
         delivered = nl_presumed_delivery(sent_on) if channel in PAPER_CHANNELS else sent_on
         return delivered + ONE_DAY

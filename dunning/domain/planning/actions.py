@@ -142,7 +142,12 @@ _NOT_YET_DUE = _s(
     False,
 )
 _REASON = _s("reason", "str", "why (shown in the case history)", "")
-_LETTER_LABEL = _s("label", "str", "line label on letters (empty: the template's wording in the debtor's language)", "")
+_LETTER_LABEL = _s(
+    "label",
+    "str",
+    "deprecated and ignored (flows check warns): letters name a charge by its rule pack, in the debtor's language",
+    "",
+)
 _VIA = _s("via", "choice", "signed webhook or export file", "webhook", choices=("webhook", "export"))
 _PRIORITY = _s("priority", "choice", "task priority", "normal", choices=("low", "normal", "high"))
 

@@ -39,7 +39,7 @@ from sqlalchemy import Connection
 
 from dunning.config import LedgerConfig
 from dunning.csvcells import safe_cells
-from dunning.domain.references import reference_for_case
+from dunning.domain.references import ReferenceKind, reference_for_case
 from dunning.errors import LedgerError
 from dunning.ledger import LedgerSnapshot, Mapping, Problem, read_ledger
 from dunning.ledger.door import DueDateWindow
@@ -189,7 +189,8 @@ class _Importer:
         self.conn = conn
         self.snapshot = snapshot
         self.as_of = as_of
-        self.reference_kind = "ogm" if reference_kind == "be-ogm" else "rf"
+        self.reference_kind: ReferenceKind = "ogm" if reference_kind == "be-ogm" else "rf"
+        self.countries: dict[int, str] = {}  # debtor id → country, of the debtors in the file
         self.recorded_at = recorded_at
         self.source = f"ledger:{snapshot.sha256[:16]}"
         self.events: list[NewEvent] = []  # in the order they happened
@@ -249,6 +250,17 @@ class _Importer:
 
     # --- cases ----------------------------------------------------------------------------------
 
+    def kind_for(self, debtor_id: int) -> ReferenceKind:
+        """The creditor's kind of reference, except that a Belgian OGM goes only to debtors in Belgium.
+
+        A Dutch, German or French bank may not carry a Belgian structured communication (+++...+++);
+        every SEPA bank carries an ISO 11649 RF reference. A debtor without a country lives where the
+        creditor does (an OGM creditor is Belgian).
+        """
+        if self.reference_kind == "rf":
+            return "rf"
+        return "ogm" if self.countries.get(debtor_id, "") in ("", "BE") else "rf"
+
     def open_cases(self) -> dict[tuple[int, str], int]:
         return open_cases_by_key(self.conn)
 
@@ -261,8 +273,8 @@ class _Importer:
         created = [(key, open_case[key]) for key in keys]
         # The payment reference is derived from the case id, so it is unique and stable for the case's life.
         set_case_references(
-            self.conn,
-            ((case_id, reference_for_case(case_id, self.reference_kind).compact) for _key, case_id in created),  # type: ignore[arg-type]
+            self.conn, ((case_id, reference_for_case(case_id, self.kind_for(debtor)).compact)
+                        for (debtor, _c), case_id in created),
         )
         details: dict[str, dict[str, Any]] = {}  # one detail object per currency, shared by the events
         for (_d, c), case_id in created:
@@ -281,7 +293,11 @@ class _Importer:
         debtor_codes, _ = pd.factorize(table["debtor_id"], sort=False)
         _, first_rows = np.unique(debtor_codes, return_index=True)
         firsts = {f: table[f].take(first_rows).tolist() for f in ("debtor_id", *DEBTOR_FIELDS)}
-        debtor_of = self.upsert_debtors(firsts)[debtor_codes]  # store id of each row's debtor
+        stored_ids = self.upsert_debtors(firsts)
+        # A Belgian structured reference only for debtors in Belgium (their banks carry it): others get RF.
+        self.countries = {int(i): str(c or "").upper() for i, c in zip(stored_ids.tolist(), firsts["country"],
+                                                                       strict=True)}
+        debtor_of = stored_ids[debtor_codes]  # store id of each row's debtor
         del firsts
 
         # One pass over the stored invoices: changes and closures now, reopenings once cases exist.

@@ -25,7 +25,9 @@ Decisions, with their reasons:
   damages are the figure ``penalty_clause_amount`` (BE Book XIX) or ``collection_costs_amount``
   (NL WIK). Without a legal date the deadline is the letter date plus the step's ``deadline_days``
   (default 14).
-* **Charges** are the case's ``add_fee`` / ``add_interest`` actions with their labels, and the
+* **Charges** are the case's ``add_fee`` / ``add_interest`` actions, named by the rule pack that set
+  them in the debtor's language with their legal basis (a flow's ``label`` is ignored: ``flows
+  check`` warns about it), interest per invoice with its rate, base and period, and the
   fees of messages that went out (booked to the case, :mod:`dunning.usecases.outgoing.fees`), less
   what bank payments already covered (oldest charge first, as costs are paid first), so the
   letter's total is what ``load_due_actions`` calls the total due. Costs charged otherwise (no
@@ -48,6 +50,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+from dunning.domain.legal.texts import charge_text
 from dunning.domain.owed import Owed
 from dunning.domain.planning.actions import CATALOGUE
 from dunning.domain.planning.claim import is_overdue
@@ -84,7 +87,7 @@ from dunning.store.payments import CostsPaidRecord, load_costs_paid, load_receiv
 from dunning.store.reminders import ReminderRecord, load_reminders
 from dunning.usecases.outgoing.due import DEFAULT_PAY_DAYS, DueAction, owed_by
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, WENT_OUT
-from dunning.usecases.outgoing.legal import legal_mentions
+from dunning.usecases.outgoing.legal import legal_mentions, pack_for
 from dunning.usecases.outgoing.paylinks import pay_link_for
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.workspace import Workspace
@@ -190,6 +193,7 @@ class CaseData:
     owed: Owed
     #: the case's legal-notice actions (letters, emails, final notices), whatever their status
     reminders: tuple[ReminderRecord, ...] = ()
+    interest_costs: tuple[CostRecord, ...] = ()  # the case's add_interest actions, oldest first
 
 
 class _Cost(Protocol):
@@ -202,9 +206,18 @@ class _Cost(Protocol):
     def settings(self) -> Mapping[str, Any] | None: ...
 
 
+def rule_of(detail: Mapping[str, Any] | None) -> str:
+    """``<pack code>:<figure>`` of a cost from the planner's record (``BE-consumer:damages_cap``), else ""."""
+    detail = detail or {}
+    rules = [str(r).split(":", 1)[0].strip() for r in detail.get("rules") or ()]
+    figures = [str(f.get("name") or "") for f in detail.get("figures") or () if f]
+    return f"{rules[0] if rules else ''}:{figures[0] if figures else ''}" if rules or figures else ""
+
+
 def _charges(rows: Sequence[_Cost], owed: Decimal, paid: Decimal, kind: ChargeKind) -> list[Charge]:
     """Charge lines of one kind, the paid part taken from the oldest first; a remainder line if the
-    case carries more than its actions say."""
+    case carries more than its actions say. A flow's ``label`` is not used: the rule pack names the
+    charge in the debtor's language (:func:`named_charges`)."""
     out: list[Charge] = []
     left_paid = paid
     listed = ZERO
@@ -214,8 +227,7 @@ def _charges(rows: Sequence[_Cost], owed: Decimal, paid: Decimal, kind: ChargeKi
         left_paid -= covered
         listed += amount - covered
         if amount - covered > 0:
-            label = str((row.settings or {}).get("label") or "")
-            out.append(Charge(kind, amount - covered, label=label))
+            out.append(Charge(kind, amount - covered, rule=rule_of(getattr(row, "detail", None))))
     if owed > listed:
         out.append(Charge(kind, owed - listed))
     elif owed < listed:  # the case says less is owed (costs reduced by hand): trust the case
@@ -225,9 +237,50 @@ def _charges(rows: Sequence[_Cost], owed: Decimal, paid: Decimal, kind: ChargeKi
             cut = min(charge.amount, excess)
             excess -= cut
             if charge.amount - cut > 0:
-                trimmed.append(Charge(kind, charge.amount - cut, label=charge.label))
+                trimmed.append(replace(charge, amount=charge.amount - cut))
         out = list(reversed(trimmed))
     return out
+
+
+def _explained_interest(rows: Sequence[CostRecord], owed: Decimal, paid: Decimal) -> list[Charge] | None:
+    """Interest lines per invoice and rate: base, period and rate, from the planner's breakdown.
+
+    The last interest action's breakdown covers all interest charged so far (the planner charges
+    what accrued less what was charged before); it is used when it adds up to what the case owes.
+    None otherwise (paid in part, changed by hand, no breakdown): the caller lists the amounts.
+    """
+    if not rows or paid > 0:
+        return None
+    breakdown = rows[-1].detail.get("interest") or ()
+    rule = rule_of(rows[-1].detail)
+    lines: list[Charge] = []
+    try:
+        for item in breakdown:
+            for seg in item.get("segments") or ():
+                amount = Decimal(str(seg["amount"]))
+                if amount > 0:
+                    lines.append(Charge(ChargeKind.INTEREST, amount, rate=Decimal(str(seg["rate"])),
+                                        period_start=date.fromisoformat(seg["start"]),
+                                        period_end=date.fromisoformat(seg["end"]),
+                                        base=Decimal(str(item["base"])), rule=rule))
+    except (KeyError, TypeError, ValueError, InvalidOperation):
+        return None
+    if not lines or sum((c.amount for c in lines), ZERO) != owed or sum((r.amount for r in rows), ZERO) != owed:
+        return None
+    return lines
+
+
+def named_charges(charges: Sequence[Charge], language: str, pack: str) -> tuple[Charge, ...]:
+    """Each charge with the label and legal basis of the rule pack that set it, in ``language``.
+
+    ``pack`` names a charge that carries no rule of its own (a remainder line): the debtor's pack.
+    """
+    named = []
+    for charge in charges:
+        code, _, figure = (charge.rule or f"{pack}:").partition(":")
+        text = charge_text(str(charge.kind), code or pack, figure or None, language)
+        named.append(charge if text is None else replace(charge, label=text[0], basis=text[1]))
+    return tuple(named)
 
 
 def own_fee(detail: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> Charge | None:
@@ -242,7 +295,7 @@ def own_fee(detail: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> Ch
     amount = _decimal(detail["fee"])
     if amount is None or amount <= 0:
         return None
-    return Charge(ChargeKind.FEE, amount, label=str(settings.get("label") or ""))
+    return Charge(ChargeKind.FEE, amount, rule=rule_of(detail))
 
 
 def case_data(conn: Connection, case_ids: list[int]) -> dict[int, CaseData]:
@@ -284,7 +337,8 @@ def _case_data(case: LetterCaseRecord, case_lines: Sequence[OpenInvoiceRecord],
     owed = owed_by(sum((inv.open_amount for inv in case_lines), ZERO), case.fees_amount, case.interest_amount,
                    paid)
     fees = _charges(fee_costs, owed.fees_open, paid.fees, ChargeKind.FEE)
-    interest = _charges(interest_costs, owed.interest_open, paid.interest, ChargeKind.INTEREST)
+    interest = _explained_interest(interest_costs, owed.interest_open, paid.interest) or _charges(
+        interest_costs, owed.interest_open, paid.interest, ChargeKind.INTEREST)
     statement = tuple(
         StatementEntry(inv.invoice_date or inv.due_date, inv.description or inv.external_id,
                        inv.open_amount, inv.external_id)
@@ -301,6 +355,7 @@ def _case_data(case: LetterCaseRecord, case_lines: Sequence[OpenInvoiceRecord],
         postal_code=case.postal_code or "", city=case.city or "",
         country=(case.country or "").upper(), consumer=(case.debtor_type or "person") == "person",
         invoices=invoice_list, charges=(*fees, *interest), statement=statement, received=received, owed=owed,
+        interest_costs=tuple(interest_costs),
     )
 
 
@@ -320,7 +375,9 @@ def letter_data_for(due: DueAction, case: CaseData, workspace: Workspace, secret
     if not due.reference:
         raise LetterBuildError("the case has no payment reference")
     fee = own_fee(detail, due.settings)
-    charges = case.charges if fee is None else (*case.charges, fee)
+    country = case.country or config.creditor.address.country
+    pack = pack_for(None, country, case.consumer).code
+    charges = named_charges(case.charges if fee is None else (*case.charges, fee), due.language, pack)
     # The invoice and charge lines add up to this: the same total as emails, SMS and `dunning cases`,
     # less the invoices not yet due on the letter's date (never claimed).
     later_open = sum((i.open_amount for i in later), ZERO)
@@ -354,7 +411,8 @@ def letter_data_for(due: DueAction, case: CaseData, workspace: Workspace, secret
         not_yet_due=later if due.settings.get("show_not_yet_due") else (),
         charges=charges,
         legal=legal_mentions(detail, consumer=case.consumer, letter_date=letter_date, planned_on=due.due_on,
-                             pay_days=_pay_days(due.settings), channel=due.channel),
+                             pay_days=_pay_days(due.settings), channel=due.channel,
+                             country=country),
         pay_link=pay_link_for(due, workspace, secrets, letter_date),
         brand=config.brand,
         instalments=instalments,

@@ -10,12 +10,14 @@ Which actions: ``planned`` actions on the ``letter`` or ``registered_letter`` ch
 the run date that have no ``documents`` row yet. Each becomes a :class:`~dunning.letters.LetterData`
 (:func:`letter_data_for`), the letters are rendered in chunks (:func:`dunning.letters.render_parallel`),
 and each PDF is written to ``output/letters/<run date>/<action id>.pdf`` (temp file + rename) and
-recorded in ``documents`` (kind ``letter``, path relative to the workspace, SHA-256, pages), one
-transaction per chunk. A crash before the record only costs a re-render of that chunk: nothing left
+recorded in ``documents`` (kind ``letter``, path relative to the workspace, SHA-256, pages), with the
+letter's deadline in the action's ``detail.deadline`` (the one date it prints), one transaction per
+chunk. A crash before the record only costs a re-render of that chunk: nothing left
 the house yet, and ``send_letters`` only takes letters whose document is recorded.
 
 How a planned action becomes a letter (kind, legal mentions, charges, no postal address): see
-:mod:`dunning.usecases.letters.data`.
+:mod:`dunning.usecases.letters.data`; a case charged interest has it brought up to the letter's date
+first (:mod:`dunning.usecases.letters.interest`).
 """
 
 from __future__ import annotations
@@ -34,25 +36,29 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from dunning.domain.legal import LegalPack, pack_selector
 from dunning.errors import ConfigError, StoreError
 from dunning.letters import (
     LetterData,
 )
 from dunning.ports import Progress, write_atomic
 from dunning.store import Store
-from dunning.store.actions import cancel_planned_action, fail_planned_action
+from dunning.store.actions import cancel_planned_action, fail_planned_action, write_action_details
 from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import DocumentRecord, insert_document, insert_documents, load_documented_action_ids
 from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.data import (
     LETTER_CHANNELS,
+    CaseData,
     LetterBuildError,
     case_data,
     has_postal_address,
     letter_data_for,
 )
+from dunning.usecases.letters.interest import charge_interest_to_date, interest_to_date
 from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
 from dunning.usecases.outgoing.secrets import load_secrets
+from dunning.usecases.planning.rates import workspace_rates
 from dunning.workspace import Workspace
 
 __all__ = ["DOCUMENT_KIND", "LetterProblem", "LetterRun", "render_letters", "unrendered_letter_ids"]
@@ -214,6 +220,8 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     run = LetterRun(run_date)
     secrets = load_secrets(workspace, env)
     folder = workspace.output_dir / "letters" / run_date.isoformat()
+    select = pack_selector(workspace_rates(workspace))
+    creditor_country = workspace.config.creditor.address.country
     with store.begin() as conn:
         ids = _unrendered_ids(conn, run_date)
     if action_ids is not None:
@@ -253,6 +261,11 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                     _fail_action(conn, due, "the debtor has no postal address", run_date, now)
                     run.no_address += 1
                     continue
+                if case.interest_costs and due.action not in _NO_INTEREST:
+                    case = _interest_up_to(conn, due, case, select(case.country or creditor_country,
+                                                                   "consumer" if case.consumer else "business"),
+                                           run_date, now)
+                    by_case[due.case_id] = case
                 try:
                     letter = letter_data_for(due, case, workspace, secrets, run_date, due.detail)
                 except LetterBuildError as exc:
@@ -263,6 +276,7 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
         settle(len(chunk_ids) - len(letters))  # cancelled, waiting, without address, failed to build
         if not letters:
             continue
+        by_id = {letter.letter_id: letter for letter in letters}
         one_pass = _brands_in_one_pass(workspace, {letter.brand for letter in letters}, run)
         for result in render_parallel(letters, workers=workers, chunk_size=chunk_size,
                                       layouts_dir=_layouts_dir(workspace), one_pass=one_pass):
@@ -271,6 +285,7 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                 run.problems.append(LetterProblem(bad.action_pk if bad else 0, bad.case_id if bad else 0, reason))
             pdfs = result.split() if result.letters else {}
             rendered: list[DocumentRecord] = []
+            deadlines: dict[int, dict[str, Any]] = {}
             for placed in result.letters:
                 due = owner[placed.letter_id]
                 pdf = pdfs[placed.letter_id]
@@ -281,7 +296,10 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                     sha256=hashlib.sha256(pdf).hexdigest(), pages=placed.page_count, recorded_at=now))
                 run.pages += placed.page_count
                 run.bytes += len(pdf)
-            _record_documents(store, rendered)
+                deadline = by_id[placed.letter_id].legal.deadline
+                if deadline is not None:  # the one deadline of the action, for its timeline and the pay page
+                    deadlines[due.action_pk] = {**due.detail, "deadline": deadline.isoformat()}
+            _record_documents(store, rendered, deadlines)
             run.rendered += len(rendered)
             settle(len(result.letters) + len(result.problems))
     settle(run.due)
@@ -290,18 +308,36 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     return run
 
 
-def _record_documents(store: Store, rendered: list[DocumentRecord]) -> None:
+#: letters that claim nothing: their interest is not brought up to date
+_NO_INTEREST = ("thank_you", "payment_plan_offer")
+
+
+def _interest_up_to(conn: Connection, due: DueAction, case: CaseData, pack: LegalPack, run_date: date,
+                    now: datetime) -> CaseData:
+    """The case with its interest charged up to the letter's date (:mod:`dunning.usecases.letters.interest`)."""
+    extra = interest_to_date(case.interest_costs, {i.number: i.open_amount for i in case.invoices}, pack, run_date)
+    if extra is None or not charge_interest_to_date(conn, letter_key=due.key, case_id=due.case_id, day=run_date,
+                                                    extra=extra, recorded_at=now):
+        return case
+    return case_data(conn, [due.case_id])[due.case_id]
+
+
+def _record_documents(store: Store, rendered: list[DocumentRecord],
+                      deadlines: Mapping[int, Mapping[str, Any]]) -> None:
     if not rendered:
         return
     try:
         with store.begin() as conn:
             insert_documents(conn, rendered)
+            write_action_details(conn, deadlines)
     except IntegrityError:
         # Another renderer recorded some of them meanwhile: record the others one by one.
         for document in rendered:
             try:
                 with store.begin() as conn:
                     insert_document(conn, document)
+                    if document.action_id in deadlines:
+                        write_action_details(conn, {document.action_id: deadlines[document.action_id]})
             except IntegrityError:
                 continue
     except Exception as exc:  # pragma: no cover - the store went away

@@ -20,12 +20,11 @@ Decisions, with their reasons:
 * **Pay link and dates** count from ``sent_on``, the dispatch's run date (not the clock): a message
   that waited (transient failures, quiet hours) still gives the debtor the full period; a re-send
   after a crash reuses the first attempt's date (kept on the delivery), so it says exactly the same.
-* **Legal notice by email.** When the planner recorded the action as the case's first legal notice
-  (``detail.required_fields`` and ``detail.earliest_legal_date``), the pay-by date is the legal
-  deadline computed exactly as for a letter (:func:`dunning.usecases.outgoing.legal.legal_mentions`)
-  but with the email rule: Book XIX's 14 days start the calendar day after an email is sent (the
-  3rd working day after posting a letter), so the deadline is the day before the planner's
-  ``earliest_legal_date``, moved later if the email goes out after its planned day. For a Belgian
+* **One deadline.** Every email and SMS states the action's deadline computed exactly as its letter
+  would (:func:`dunning.usecases.outgoing.legal.action_deadline`) with the channel's rule: Book
+  XIX's 14 days start the calendar day after an email is sent (the 3rd working day after posting a
+  letter), the WIK's the day after receipt; otherwise the step's ``deadline_days`` from the day
+  after sending. It is the last day to pay, included ("by D at the latest"). For a Belgian
   consumer (rule pack ``BE-consumer``) the email also carries the mentions of art. XIX.2 the letter
   prints: free first reminder, debtor and creditor (name, enterprise number), the invoices with
   their product or service and due date, the amount due, the period and its end, and the damages
@@ -40,7 +39,7 @@ Decisions, with their reasons:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -50,12 +49,13 @@ from babel import Locale, UnknownLocaleError
 from dunning.channels.email import Attachment, Brand, DkimKey, EmailData, EmailSettings
 from dunning.channels.render import TemplateMissing, default_templates_dir
 from dunning.channels.sms import SmsData, SmsSettings
+from dunning.domain.legal.base import Deadline
 from dunning.domain.money import Money
 from dunning.domain.planning.actions import CATALOGUE
 from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import ConfigError
 from dunning.usecases.outgoing.due import DueAction
-from dunning.usecases.outgoing.legal import legal_mentions
+from dunning.usecases.outgoing.legal import action_deadline, legal_mentions
 from dunning.usecases.outgoing.paylinks import pay_link_for
 from dunning.usecases.outgoing.secrets import Secrets
 from dunning.workspace import Workspace
@@ -67,6 +67,7 @@ __all__ = [
     "email_legal",
     "email_settings",
     "locale_for",
+    "message_deadline",
     "sms_settings",
     "template_kind",
     "templates_dir_for",
@@ -183,22 +184,30 @@ def _applied_packs(detail: Mapping[str, Any]) -> set[str]:
     return {str(rule).split(":", 1)[0].strip() for rule in detail.get("rules") or ()}
 
 
-def email_legal(due: DueAction, workspace: Workspace, sent_on: date) -> tuple[date | None, dict[str, object] | None]:
-    """The legal deadline of an email sent on ``sent_on`` and, for a Belgian consumer, its Book XIX mentions.
+def message_deadline(due: DueAction, workspace: Workspace, sent_on: date) -> Deadline:
+    """The action's one deadline, as its letter would print it (:func:`action_deadline`)."""
+    return action_deadline(due.detail, country=due.country or workspace.config.creditor.address.country,
+                           consumer=due.consumer, sent_on=sent_on, channel=due.channel, pay_days=due.pay_days)
 
-    Both come from the planner's record of the action (see the module docstring); ``(None, None)``
-    when the action is not the case's first legal notice, so ordinary reminders are unchanged.
+
+def email_legal(due: DueAction, workspace: Workspace, sent_on: date) -> tuple[date, dict[str, object] | None]:
+    """The deadline of an email sent on ``sent_on`` and, for a Belgian consumer's first notice, its Book XIX mentions.
+
+    Both come from the planner's record of the action (see the module docstring); the mentions are
+    None when the action is not the case's first legal notice, so ordinary reminders are unchanged.
     """
+    deadline = message_deadline(due, workspace, sent_on).day
     if not _is_first_notice(due.detail):
-        return None, None
+        return deadline, None
     mentions = legal_mentions(due.detail, consumer=due.consumer, letter_date=sent_on, planned_on=due.due_on,
-                              pay_days=due.pay_days, channel=due.channel)
+                              pay_days=due.pay_days, channel=due.channel,
+                              country=due.country or workspace.config.creditor.address.country)
     if BOOK_XIX_PACK not in _applied_packs(due.detail) or mentions.damages_if_unpaid is None:
-        return mentions.deadline, None
+        return deadline, None
     creditor = workspace.config.creditor
     address = creditor.address
-    return mentions.deadline, {
-        "deadline": mentions.deadline,
+    return deadline, {
+        "deadline": deadline,
         "period_days": mentions.period_days,
         "damages": Money.of(mentions.damages_if_unpaid, due.currency),
         "rate": mentions.interest_rate_if_unpaid,
@@ -239,7 +248,7 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
         to_address=due.email or "",
         debtor_name=due.debtor_name,
         total_due=Money.of(claimed_total + due.own_fee, due.currency),
-        pay_by=deadline or sent_on + timedelta(days=due.pay_days),
+        pay_by=deadline,
         pay_link=pay_link_for(due, workspace, secrets, sent_on),
         payment_reference=_printed_reference(due.reference),
         invoices=claimed,
@@ -264,7 +273,7 @@ def compose_sms(due: DueAction, workspace: Workspace, secrets: Secrets, template
         phone=due.phone or "",
         brand_name=workspace.config.creditor.name,
         total_due=Money.of(claimed_total + due.own_fee, due.currency),
-        pay_by=sent_on + timedelta(days=due.pay_days),
+        pay_by=message_deadline(due, workspace, sent_on).day,
         pay_link=pay_link_for(due, workspace, secrets, sent_on) if include_link else None,
         region=(due.country or workspace.config.creditor.address.country).upper(),
     )

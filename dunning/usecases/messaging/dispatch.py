@@ -288,11 +288,13 @@ class _Builder:
             sent_at = datetime.fromisoformat(previous["sent_at"]) if "sent_at" in previous else run.now
             email = build_email(data, brand_for(self.workspace), self.email, sent_at=sent_at,
                                 templates_dir=self.templates)
+            common["pay_by"] = data.pay_by.isoformat()  # the action's one deadline, as the email says it
             return email, {**common, "message_id": email.message_id, "template": kind, "language": email.language,
                            "sent_at": sent_at.isoformat(), "attachment": data.attachment is not None}
         assert self.sms is not None
         sms_data, kind = compose_sms(due, self.workspace, self.secrets, self.templates, sent_on)
         sms = build_sms(sms_data, self.sms, templates_dir=self.templates)
+        common["pay_by"] = sms_data.pay_by.isoformat()
         return sms, {**common, "client_ref": sms.client_ref, "template": kind, "language": sms_data.locale[:2],
                      "country": sms.country, "segments": sms.segments, "encoding": sms.encoding}
 

@@ -1,33 +1,37 @@
-"""The legal mentions of a first legal notice, whichever channel carries it (letter or email).
+"""The legal mentions of a message, whichever channel carries it (letter, email, SMS).
 
-From an action's ``detail`` as the planner recorded it:
+From an action's ``detail`` as the planner recorded it and the debtor's rule pack:
 
-* the **rule pack** is the prefix of the first rule (``BE-consumer: ...`` → ``BE``);
-* the **deadline** is the day before ``earliest_legal_date`` (costs may start that day, so the
-  debtor has until the day before); when the message goes out later than planned, the day before
-  the pack's earliest cost date counted from the real sending day if that is later (never fewer
-  days than the law gives: a letter's period starts the 3rd working day after posting, an email's
-  the calendar day after it is sent). Without a legal date the deadline is the sending day plus
-  the step's ``deadline_days`` (default 14);
+* the **rule pack** is the pack of the first rule (``BE-consumer: ...`` → ``BE``), else the one of the
+  debtor's country and type;
+* the **deadline** is computed once per action by the pack (:meth:`LegalPack.payment_deadline`),
+  from the day the message goes out and its channel: Book XIX 14 days from the 3rd working day
+  after posting or from the day after an email, WIK 14 days from the day after presumed receipt,
+  otherwise the step's ``deadline_days`` (default 14) from the day after sending; the first legal
+  notice (the planner's ``required_fields``) gets at least the law's period. It is the last
+  day to pay, included, and never earlier than the day before the planner's ``earliest_legal_date``
+  (costs may start that day). A letter, an email and an SMS of one action print this one date;
 * the **damages** are the figure ``penalty_clause_amount`` (BE Book XIX) or
   ``collection_costs_amount`` (NL WIK).
 
-A letter prints these (:mod:`dunning.usecases.letters.data`); an email to a Belgian consumer says
-them too (:mod:`dunning.usecases.messaging.compose`), so both read them here.
+A letter prints these (:mod:`dunning.usecases.letters.data`); an email and an SMS say the deadline,
+and an email to a Belgian consumer the Book XIX mentions too (:mod:`dunning.usecases.messaging.compose`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dunning.domain.legal import ALL_PACKS, LegalPack
+from dunning.domain.legal import ALL_PACKS, DebtorType, LegalPack, select_pack
+from dunning.domain.legal.base import Deadline
 from dunning.domain.planning.actions import Channel
 from dunning.letters.model import LegalMentions
 
-__all__ = ["DAMAGES_FIGURES", "RULE_PACKS", "legal_mentions"]
+__all__ = ["DAMAGES_FIGURES", "RULE_PACKS", "action_deadline", "legal_mentions", "pack_for"]
 
 #: the figure that holds the damages claimed if the deadline passes, per rule pack
 DAMAGES_FIGURES = ("penalty_clause_amount", "collection_costs_amount")
@@ -50,8 +54,35 @@ def _pack_of(detail: Mapping[str, Any]) -> LegalPack | None:
     return None
 
 
+def pack_for(detail: Mapping[str, Any] | None, country: str | None, consumer: bool) -> LegalPack:
+    """The action's rule pack (its first rule's), else the one of the debtor's country and type."""
+    found = _pack_of(detail or {})
+    if found is not None:
+        return found
+    return select_pack((country or "").strip() or "-", DebtorType.CONSUMER if consumer else DebtorType.BUSINESS)
+
+
+def action_deadline(detail: Mapping[str, Any] | None, *, country: str | None, consumer: bool, sent_on: date,
+                    channel: str, pay_days: int | None) -> Deadline:
+    """The one deadline of an action whose message goes out on ``sent_on`` (see the module docstring)."""
+    detail = detail or {}
+    pack = pack_for(detail, country, consumer)
+    try:
+        via = Channel(channel)
+    except ValueError:
+        via = Channel.LETTER
+    # The planner marks the case's first legal notice with its mandatory mentions: the law's minimum applies to it.
+    deadline = pack.payment_deadline(sent_on, via, pay_days, legal_notice=bool(detail.get("required_fields")))
+    earliest = detail.get("earliest_legal_date")
+    if earliest:
+        promised = date.fromisoformat(str(earliest)) - timedelta(days=1)
+        if promised > deadline.day:  # never fewer days than the planner counted on
+            deadline = replace(deadline, day=promised, days=(promised - deadline.starts).days + 1)
+    return deadline
+
+
 def legal_mentions(detail: Mapping[str, Any] | None, *, consumer: bool, letter_date: date, planned_on: date,
-                   pay_days: int, channel: str = "letter") -> LegalMentions:
+                   pay_days: int, channel: str = "letter", country: str | None = None) -> LegalMentions:
     """The legal mentions from an action's ``detail`` (see the module docstring)."""
     detail = detail or {}
     pack = ""
@@ -63,17 +94,8 @@ def legal_mentions(detail: Mapping[str, Any] | None, *, consumer: bool, letter_d
     figures = {str(f.get("name")): _decimal(f.get("amount")) for f in detail.get("figures") or () if f}
     damages = next((figures[name] for name in DAMAGES_FIGURES if figures.get(name) is not None), None)
     period = figures.get("payment_period_days")
-    earliest = detail.get("earliest_legal_date")
-    if earliest:
-        deadline = date.fromisoformat(str(earliest)) - timedelta(days=1)
-        pack_obj = _pack_of(detail)
-        if pack_obj is not None and letter_date > planned_on:
-            # Posted later than planned: the period counts from the real posting day.
-            real = pack_obj.earliest_cost_date(letter_date, Channel(channel)) - timedelta(days=1)
-            deadline = max(deadline, real)
-        elif letter_date > planned_on:
-            deadline += letter_date - planned_on
-    else:
-        deadline = letter_date + timedelta(days=pay_days)
-    return LegalMentions(rule_pack=pack, deadline=deadline, damages_if_unpaid=damages,
-                         period_days=int(period) if period is not None else 14, consumer=consumer)
+    deadline = action_deadline(detail, country=country, consumer=consumer, sent_on=letter_date, channel=channel,
+                               pay_days=pay_days)
+    return LegalMentions(rule_pack=pack, deadline=deadline.day, damages_if_unpaid=damages,
+                         period_days=int(period) if period is not None else 14, consumer=consumer,
+                         period_start=deadline.starts)

@@ -389,10 +389,22 @@ def _new_action(action: PlannedAction, run_date: date, recorded_at: datetime) ->
             "figures": figures,
             "earliest_legal_date": action.earliest_legal_date.isoformat() if action.earliest_legal_date else None,
             "required_fields": list(action.required_fields),
+            # interest per invoice (base, period, rate per stretch): the letter explains the amount with it
+            **({"interest": _interest_breakdown(action)} if action.interest else {}),
             # a message's own fee: the letter shows it (booked to the case once the message goes out)
             **({"fee": str(action.amount)} if action.amount and action.channel in MESSAGE_CHANNELS else {}),
         },
     )
+
+
+def _interest_breakdown(action: PlannedAction) -> list[dict[str, Any]]:
+    return [
+        {"invoice": invoice, "base": str(result.principal), "start": result.start.isoformat(),
+         "end": result.end.isoformat(), "total": str(result.total),
+         "segments": [{"start": seg.start.isoformat(), "end": seg.end.isoformat(), "days": seg.days,
+                       "rate": str(seg.rate), "amount": str(seg.amount)} for seg in result.segments]}
+        for invoice, result in action.interest
+    ]
 
 
 def _case_status(plan: CasePlan, row: PlannableCaseRecord) -> str:

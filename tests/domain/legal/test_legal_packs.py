@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -181,3 +181,41 @@ def test_belgian_first_reminder_mentions_and_figures() -> None:
     } <= set(pack.notice_required_fields)
     figures = {f.name: f.amount for f in pack.notice_figures(D("215"), 1)}
     assert figures == {"penalty_clause_amount": D("36.50"), "payment_period_days": D(14)}
+
+
+def test_a_charge_label_in_a_flow_is_deprecated_and_the_shipped_flows_carry_none() -> None:
+    from dunning.domain.legal.compliance import charge_labels, check_flow_set
+    from tests.domain.planning.helpers import flow, template_flow_set
+
+    labelled = flow([{"key": "fee", "day": 30, "action": "add_fee",
+                      "settings": {"mode": "legal_max", "label": "Forfaitaire schadevergoeding"}}])
+    [warning] = charge_labels(labelled)
+    assert (warning.severity, warning.where) == ("warning", "steps[0] (fee).settings.label")
+    assert "'Forfaitaire schadevergoeding' is ignored" in warning.message
+    assert not [p for p in check_flow_set(template_flow_set()) if "label" in p.where]
+
+
+@pytest.mark.parametrize(
+    ("pack", "sent", "channel", "starts", "last"),
+    [
+        # Book XIX: posted Monday 18-09-2023, period from Thursday 21-09, costs from 05-10: pay by 04-10 included
+        (("BE", "consumer"), date(2023, 9, 18), Channel.LETTER, date(2023, 9, 21), date(2023, 10, 4)),
+        (("BE", "consumer"), date(2023, 9, 18), Channel.EMAIL, date(2023, 9, 19), date(2023, 10, 2)),
+        # WIK: posted Friday 1-03-2024, presumed delivered Tuesday 5-03: 14 days from Wednesday 6-03
+        (("NL", "consumer"), date(2024, 3, 1), Channel.LETTER, date(2024, 3, 6), date(2024, 3, 19)),
+        (("DE", "consumer"), date(2024, 3, 1), Channel.LETTER, date(2024, 3, 2), date(2024, 3, 15)),
+        (("FR", "business"), date(2024, 3, 1), Channel.EMAIL, date(2024, 3, 2), date(2024, 3, 15)),
+    ],
+)
+def test_the_pack_computes_the_one_deadline_a_message_states(
+    pack: tuple[str, str], sent: date, channel: Channel, starts: date, last: date
+) -> None:
+    chosen = select_pack(*pack)
+    deadline = chosen.payment_deadline(sent, channel)
+    assert (deadline.starts, deadline.day) == (starts, last)
+    if chosen.waiting_period_days:  # the last day to pay is the day before costs may start
+        assert deadline.day == chosen.earliest_cost_date(sent, channel) - timedelta(days=1)
+        # a legal notice never gets fewer days than the law's, a later reminder gets what its step asks
+        assert chosen.payment_deadline(sent, channel, 7).days == 14
+        assert chosen.payment_deadline(sent, channel, 7, legal_notice=False).days == 7
+    assert chosen.code in deadline.rule

@@ -11,10 +11,17 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import update
 
-from dunning.letters import ChargeKind, LetterKind
+from dunning.letters import Charge, ChargeKind, LetterKind
 from dunning.store import Store
 from dunning.store.schema import debtors
-from dunning.usecases.letters.data import LetterBuildError, _charges, kind_for, legal_mentions
+from dunning.usecases.letters.data import (
+    LetterBuildError,
+    _charges,
+    _explained_interest,
+    kind_for,
+    legal_mentions,
+    named_charges,
+)
 from dunning.usecases.letters.render import render_letters
 from tests.usecases.letters.helpers import LETTER_DAY, letter_actions, make_workspace, plan_letters, rows
 
@@ -48,7 +55,10 @@ def test_dutch_wik_amount_and_no_rules() -> None:
               "figures": [{"name": "collection_costs_amount", "amount": "150.00"}]}
     legal = legal_mentions(detail, consumer=True, letter_date=date(2026, 11, 2), planned_on=date(2026, 11, 2),
                            pay_days=14)
-    assert (legal.rule_pack, legal.damages_if_unpaid, legal.deadline) == ("NL", Decimal("150.00"), date(2026, 11, 16))
+    # posted Monday 2 November, presumed delivered Wednesday 4 (2nd day, Mondays and Sundays not counted):
+    # 14 days from the day after receipt, Thursday 5 to Wednesday 18 November included
+    assert (legal.rule_pack, legal.damages_if_unpaid, legal.deadline) == ("NL", Decimal("150.00"), date(2026, 11, 18))
+    assert legal.period_start == date(2026, 11, 5)
     plain = legal_mentions({"rules": [], "figures": []}, consumer=False, letter_date=date(2026, 11, 2),
                            planned_on=date(2026, 11, 2), pay_days=10)
     assert (plain.rule_pack, plain.damages_if_unpaid, plain.deadline, plain.consumer) == (
@@ -56,14 +66,58 @@ def test_dutch_wik_amount_and_no_rules() -> None:
 
 
 def test_charges_net_of_what_the_bank_paid_oldest_first() -> None:
-    fee = SimpleNamespace(amount=Decimal("40.00"), settings={"label": "Fixed compensation"})
+    # The flow's label is not printed: the rule that set the charge names it (named_charges).
+    fee = SimpleNamespace(amount=Decimal("40.00"), settings={"label": "Fixed compensation"},
+                          detail={"rules": ["NL-business: ..."], "figures": [{"name": "collection_costs"}]})
     fee2 = SimpleNamespace(amount=Decimal("25.00"), settings={})
     lines = _charges([fee, fee2], owed=Decimal("50.00"), paid=Decimal("15.00"), kind=ChargeKind.FEE)
-    assert [(c.amount, c.label) for c in lines] == [(Decimal("25.00"), "Fixed compensation"), (Decimal("25.00"), "")]
+    assert [(c.amount, c.label, c.rule) for c in lines] == [
+        (Decimal("25.00"), "", "NL-business:collection_costs"), (Decimal("25.00"), "", "")]
     assert _charges([fee], owed=Decimal("0.00"), paid=Decimal("40.00"), kind=ChargeKind.FEE) == []
     # the case carries more than its actions (a fee booked otherwise): a remainder line
     more = _charges([fee], owed=Decimal("47.50"), paid=Decimal("0"), kind=ChargeKind.FEE)
     assert [c.amount for c in more] == [Decimal("40.00"), Decimal("7.50")]
+
+
+@pytest.mark.parametrize(("language", "label", "basis"), [
+    ("nl", "Buitengerechtelijke incassokosten", "art. 6:96 BW en Besluit WIK"),
+    ("de", "Außergerichtliche Inkassokosten", "Art. 6:96 BW und WIK-Verordnung, Niederlande"),
+    ("en", "Extrajudicial collection costs", "art. 6:96 Dutch Civil Code and the WIK decree"),
+])
+def test_a_wik_amount_is_named_by_its_rule_in_the_letters_language(language: str, label: str, basis: str) -> None:
+    fee = SimpleNamespace(amount=Decimal("40.00"), settings={"label": "Fixed compensation (Directive 2011/7/EU)"},
+                          detail={"rules": ["NL-consumer: ..."], "figures": [{"name": "collection_costs"}]})
+    [named] = named_charges(_charges([fee], Decimal("40.00"), Decimal(0), ChargeKind.FEE), language, "NL-consumer")
+    assert (named.label, named.basis) == (label, basis)
+    # a charge without a rule of its own (a remainder) is named by the debtor's pack
+    [rest] = named_charges(_charges([], Decimal("40.00"), Decimal(0), ChargeKind.FEE), "de", "DE-business")
+    assert (rest.label, rest.basis) == ("Verzugspauschale", "§ 288 Abs. 5 BGB")
+    [interest] = named_charges([Charge(ChargeKind.INTEREST, Decimal("3.10"), rule="NL-consumer:")], "nl", "NL-consumer")
+    assert (interest.label, interest.basis) == ("Wettelijke rente", "art. 6:119 BW")  # never Belgian "verwijlintrest"
+
+
+def test_interest_is_explained_per_invoice_with_rate_base_and_period() -> None:
+    detail = {"rules": ["BE-business: interest"], "figures": [], "interest": [
+        {"invoice": "INV-1", "base": "1000.00", "start": "2026-06-02", "end": "2026-07-31", "total": "19.02",
+         "segments": [{"start": "2026-06-02", "end": "2026-06-30", "days": 29, "rate": "12.00", "amount": "9.53"},
+                      {"start": "2026-07-01", "end": "2026-07-31", "days": 31, "rate": "11.00", "amount": "9.34"}]}]}
+    row = SimpleNamespace(amount=Decimal("18.87"), detail=detail, settings={}, due_on=date(2026, 7, 31))
+    lines = _explained_interest([row], Decimal("18.87"), Decimal(0))  # type: ignore[list-item]
+    assert lines is not None
+    assert [(c.amount, c.rate, c.base, c.period_start, c.period_end) for c in lines] == [
+        (Decimal("9.53"), Decimal("12.00"), Decimal("1000.00"), date(2026, 6, 2), date(2026, 6, 30)),
+        (Decimal("9.34"), Decimal("11.00"), Decimal("1000.00"), date(2026, 7, 1), date(2026, 7, 31))]
+    [first, _] = named_charges(lines, "fr", "BE-business")
+    from dunning.letters.formatting import LocaleFormat, locale_for
+    from dunning.letters.render import DEFAULT_TEMPLATES_DIR
+
+    labels = __import__("yaml").safe_load((DEFAULT_TEMPLATES_DIR / "letters" / "labels.yaml").read_text())["fr"]
+    text = LocaleFormat(locale_for("fr", "BE"), "EUR", labels).charge_label(first).replace("\u202f", " ")
+    assert text.replace("\xa0", " ") == (
+        "Intérêts de retard : 12 % par an sur 1 000,00 € du 02/06/2026 au 30/06/2026 (loi du 2 août 2002, art. 5)")
+    # paid in part, or not adding up to what the case owes: no breakdown (the amounts are listed as they are)
+    assert _explained_interest([row], Decimal("10.00"), Decimal(0)) is None  # type: ignore[list-item]
+    assert _explained_interest([row], Decimal("18.87"), Decimal("1.00")) is None  # type: ignore[list-item]
 
 
 def test_letter_kind_from_template_or_action() -> None:

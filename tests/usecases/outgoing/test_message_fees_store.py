@@ -196,7 +196,9 @@ def test_the_belgian_first_reminder_says_free_only_when_it_is(language: str, fre
 
     renderer = LetterRenderer()
     letter = sample_letter("first_reminder", language)
-    letter = replace(letter, legal=replace(letter.legal, rule_pack="BE"))
+    # a sample of another country carries no Belgian damages figure; a Belgian first reminder must state one
+    damages = letter.legal.damages_if_unpaid or Decimal("44.69")
+    letter = replace(letter, legal=replace(letter.legal, rule_pack="BE", damages_if_unpaid=damages))
     with_fee = replace(letter, charges=(Charge(ChargeKind.FEE, Decimal("8.95")),), total=letter.total + Decimal("8.95"))
     plain = " ".join(re.sub(r"<[^>]+>", " ", renderer.letter_html(letter, 1, "all")).split())
     costed = " ".join(re.sub(r"<[^>]+>", " ", renderer.letter_html(with_fee, 1, "all")).split())

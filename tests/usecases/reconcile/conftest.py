@@ -51,7 +51,9 @@ class Bench:
         return {row.external_id: row for row in rows}
 
     def reference(self, case_id: int) -> str:
-        return ogm(self.case(case_id).reference)
+        """The case's reference as printed: an OGM for a debtor in Belgium, else the RF reference."""
+        compact = str(self.case(case_id).reference)
+        return compact if compact.startswith("RF") else ogm(compact)
 
     def night(self, day: date) -> list[dict[str, Any]]:
         return list(run_night(self.store, self.flows, day, creditor_country="BE").planned)
