@@ -18,7 +18,9 @@ stderr and that code, in one place: :func:`exit_code`)::
     │   ├── FlowError                                    a flow file is invalid or breaks its legal rule pack
     │   ├── BankFileRefused      dunning.bank.read              a bank file is not camt, malformed or unsafe
     │   ├── InvalidMatchInput    dunning.domain.matching.model  a matching input record is malformed
-    │   └── ReviewError          dunning.usecases.reconcile.review  a review decision cannot be applied
+    │   ├── ReviewError          dunning.usecases.reconcile.review  a review decision cannot be applied
+    │   ├── CreditDecisionError  dunning.usecases.reconcile.credits  a credit decision on a payment item or one already decided
+    │   └── TaskError            dunning.usecases.planning.tasks    a task is already closed, or closed before it opened
     ├── InvalidValue (also a ValueError)              4  a value breaks a rule of the domain
     │   ├── InvalidAmount        dunning.domain.money           not a decimal amount
     │   ├── CurrencyMismatch     dunning.domain.money           arithmetic across two currencies
@@ -31,7 +33,7 @@ stderr and that code, in one place: :func:`exit_code`)::
     │   ├── LetterDataError      dunning.letters.model          a letter's data breaks a rule of its layout
     │   └── SignatureError       dunning.channels.webhook       a webhook signature is missing, stale or wrong
     ├── StoreError                                    5  the state store cannot be opened or migrated
-    ├── NotFound                                      7  a case, debtor, batch or review item that does not exist
+    ├── NotFound                                      7  a case, debtor, batch, review item or task that does not exist
     ├── WorkspaceBusy                                 8  another process is working on the same stage of this workspace
     └── DeliveryError                                 6  sending a letter, email, SMS or upload failed
         ├── TransientDeliveryError                       worth retrying (timeouts, 4xx SMTP, connection reset)
@@ -128,7 +130,7 @@ class StoreError(DunningError):
 
 
 class NotFound(DunningError):
-    """A case, debtor, batch or review item that does not exist."""
+    """A case, debtor, batch, review item or task that does not exist."""
 
 
 class WorkspaceBusy(DunningError):

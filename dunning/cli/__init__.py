@@ -13,7 +13,7 @@ code  meaning
 4     an input file cannot be read, or is refused as a whole (a ledger snapshot closing too many cases)
 5     the state store cannot be opened
 6     a delivery failed
-7     not found (case, batch, review item)
+7     not found (case, batch, review item, task)
 8     another process is working on the same stage of this workspace
 ====  ================================================================================
 """
@@ -148,4 +148,15 @@ def main() -> None:
 
 
 # The command modules register themselves on `cli` when imported.
-from dunning.cli import commands, demo, flows, letters, messaging, notify, print_house, rates, reconcile  # noqa: E402,F401
+from dunning.cli import (  # noqa: E402,F401
+    commands,
+    demo,
+    flows,
+    letters,
+    messaging,
+    notify,
+    print_house,
+    rates,
+    reconcile,
+    tasks,
+)

@@ -166,6 +166,12 @@ CASES = [
     Case("review", ["review", "keep", "999", "--note", "next invoice"], EXIT_NOT_FOUND, message="999"),
     Case("review", ["review", "ignore", "999"], EXIT_NOT_FOUND, message="999"),
     Case("review", ["review", "keep"], EXIT_USAGE),
+    # tasks
+    Case("tasks", ["tasks"], EXIT_OK),
+    Case("tasks", ["tasks", "--kind", "nope"], EXIT_USAGE),
+    Case("tasks", ["tasks"], EXIT_STORE, env=STORE_CLOSED),
+    Case("tasks", ["tasks", "done", "999999", "--note", "x"], EXIT_NOT_FOUND, message="no task 999999"),
+    Case("tasks", ["tasks", "done", "999999"], EXIT_USAGE),
     # flows check
     Case("flows check", ["flows", "check"], EXIT_OK),
     Case("flows check", ["flows", "check"], EXIT_PROBLEMS, prepare=_bad_flow),
@@ -199,6 +205,12 @@ def invoke(root: Path, args: list[str], env: dict[str, str] | None = None) -> tu
 def planned_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("exit-codes") / "ws"
     assert invoke(root, ["init", str(root)])[0] == 0
+    # A creditor webhook with the first reminder, so `notify` has one due on PLANNED (the flow's later steps
+    # wait for the messages before them, which this fixture never sends).
+    flow = root / "flows" / "default.yaml"
+    text = flow.read_text(encoding="utf-8")
+    step = "  - key: tell_the_erp\n    after: 0\n    action: notify_creditor\n\n"
+    flow.write_text(text.replace("  - key: sms_nudge\n", step + "  - key: sms_nudge\n", 1), encoding="utf-8")
     for args in (["import", str(root / "examples" / "open-items.csv"), "--date", "2026-11-02"],
                  ["run", "--date", "2026-11-02"], ["run", "--date", PLANNED]):
         code, _, err = invoke(root, args)
@@ -211,7 +223,7 @@ def planned_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_command_of_the_readme_is_covered() -> None:
     commands = {"import", "run", "dispatch", "letters", "deliver", "notify", "reconcile", "acks", "bounces",
-                "cases", "case", "review", "flows check", "preview", "brand-check", "rates", "paylink verify",
+                "cases", "case", "review", "tasks", "flows check", "preview", "brand-check", "rates", "paylink verify",
                 "batches"}
     assert {case.command for case in CASES} == commands
 

@@ -150,6 +150,11 @@ _LETTER_LABEL = _s(
 )
 _VIA = _s("via", "choice", "signed webhook or export file", "webhook", choices=("webhook", "export"))
 _PRIORITY = _s("priority", "choice", "task priority", "normal", choices=("low", "normal", "high"))
+#: a task for a person stays open until closed with `dunning tasks done ID`; these say how the flow treats it
+_TASK = (
+    _s("wait", "bool", "the flow waits at this step until a person closes the task (dunning tasks done)", True),
+    _s("due_days", "int", "days a person has to close the task (the 'due' of dunning tasks)", 5, minimum=Decimal(0)),
+)
 
 _SPECS: tuple[ActionSpec, ...] = (
     # ---- messages to the debtor -------------------------------------------------------------
@@ -253,10 +258,16 @@ _SPECS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         "phone_call_task",
-        "Put the debtor on an agent's call list (a call attempt; 'no answer' triggers the fallback).",
+        "Put the debtor on an agent's call list (a call attempt, open until the agent closes it with "
+        "`dunning tasks done`; closed as 'no answer' (--failed) it triggers the fallback).",
         Channel.PHONE,
         contact=True,
-        settings=(_s("queue", "str", "call list", "collections"), _s("script", "str", "call script", ""), _PRIORITY),
+        settings=(
+            _s("queue", "str", "call list", "collections"),
+            _s("script", "str", "call script", ""),
+            _PRIORITY,
+            *_TASK,
+        ),
     ),
     # ---- costs -------------------------------------------------------------------------------
     ActionSpec(
@@ -340,11 +351,12 @@ _SPECS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         "manual_task",
-        "Add the case to a review list for a person to decide.",
+        "Add the case to a review list for a person to decide (open until closed with `dunning tasks done`).",
         settings=(
             _s("title", "str", "what to review", required=True),
             _s("queue", "str", "review list", "review"),
             _PRIORITY,
+            *_TASK,
         ),
     ),
     ActionSpec(

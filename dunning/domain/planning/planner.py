@@ -87,6 +87,8 @@ from dunning.domain.planning.case_state import (
 from dunning.domain.planning.claim import split_claim
 from dunning.domain.planning.flows import ActionCall, Flow, FlowSet, Step
 from dunning.domain.planning.interest import InterestResult, accrue
+from dunning.domain.planning.pacing import Pacing
+from dunning.domain.planning.pacing import Wait as _Wait
 
 __all__ = ["CasePlan", "PlannedAction", "idempotency_key", "migrate_case", "plan_case", "plan_cases"]
 
@@ -167,15 +169,6 @@ def _after_notice(start: date | None, notice_on: date | None, counts_from_notice
     return max(start, notice_on + ONE_DAY)
 
 
-class _Wait(Exception):
-    """Raised inside the night walk when the next thing in order is not due tonight."""
-
-    def __init__(self, when: date | None, why: str) -> None:
-        super().__init__(why)
-        self.when = when
-        self.why = why
-
-
 class _Night:
     """The state of one case while its night is planned (mutable, private)."""
 
@@ -240,6 +233,7 @@ class _Night:
         # Only what is due is claimed: costs, compensation and the notice's figures count the invoices
         # overdue tonight (credit notes deducted), never one that falls due later (dunning.domain.planning.claim).
         self.claim = split_claim(state.invoices, run_date)
+        self.pacing = Pacing(flow, pack, run_date, self.history, self.failed)
 
     # ---- helpers -------------------------------------------------------------------------------
     def possible(self, call: ActionCall) -> bool:
@@ -316,6 +310,9 @@ class _Night:
                 earliest = start
                 if start > due:
                     due = start
+        due, deadline = self.pacing.escalation_due(step_key, call.action, due)
+        if deadline is not None:
+            rules.append(deadline)
         if due > self.day:
             raise _Wait(due, f"{step_key}: {call.action} due {due.isoformat()}" + (f" ({rules[-1]})" if rules else ""))
         amount: Decimal | None = None
@@ -371,6 +368,7 @@ class _Night:
         if spec.contact:
             self.last_contact = self.day
         if is_notice:
+            self.pacing.notice_planned(call, channel)
             self.notices += 1
             if self.notice is None and self.unsent_notice is None and channel is not None:
                 self.unsent_notice = (self.day, channel)  # planned tonight: it goes out later
@@ -468,6 +466,8 @@ class _Night:
                 previous = self.continue_step(step, entries)
                 if any(CATALOGUE[e.action].terminal for e in entries):
                     return "closed"
+                tonight = next((ActionCall(a.action, a.settings) for a in self.actions if a.step_key == step.key), None)
+                self.pacing.started(step, entries, self.failed, tonight)  # waits at an open task
                 continue
             scheduled = self.scheduled(step, previous)
             if step.index < last_started:
@@ -491,12 +491,13 @@ class _Night:
             )
             if skipped:
                 reason += "; fallback: " + "; ".join(skipped)
-            self.plan(chain[depth], step.key, depth, scheduled, reason)
+            self.plan(chain[depth], step.key, depth, self.pacing.due(step, scheduled), reason)
             previous = self.day
             if CATALOGUE[chain[depth].action].terminal:
                 return "closed"
             if chain[depth].action == "hold":  # the store creates the hold; nothing more tonight
                 return "held"
+            self.pacing.planned(step, chain[depth])  # a task the flow waits for ends the walk
         return "finished"
 
     def scheduled(self, step: Step, previous: date | None) -> date:

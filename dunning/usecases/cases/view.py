@@ -181,6 +181,7 @@ _WHAT = {
     "credit_refunded": "credit to be refunded (review item {item})",
     "credit_kept": "credit kept for the next invoice (review item {item})",
     "credit_ignored": "credit ignored (review item {item})",
+    "task_done": "{kind} task {task} ({step}) closed as {outcome} by {by}: {note}",
 }
 
 

@@ -7,9 +7,11 @@ Because the recorded actions are fed back to the planner as history, running the
 same date twice adds nothing, and a run after missed nights catches up (the
 planner spaces the overdue contacts over the following nights).
 
-Actions that need a channel (letter, email, SMS, phone task, webhook, export)
-are recorded as ``planned``; the channel stages render and deliver them and
-record what became of them. Actions without a channel take effect here: fees and
+Actions that need a channel (letter, email, SMS, webhook, export) are recorded
+as ``planned``; the channel stages render and deliver them and record what
+became of them. Tasks for a person (a manual review, a phone call) are recorded
+as ``planned`` too, i.e. open, and only a person closes them
+(:mod:`dunning.usecases.planning.tasks`). Actions without a channel take effect here: fees and
 interest are added to the case, holds are placed and released, a write-off closes
 the case. A payment waiting in the review queue holds every case it may pay (no fee, interest
 or reminder; the timeline says why) until a person decides; a principal left open within the
@@ -21,7 +23,10 @@ Legal periods count from the day a message really went out: the history the
 planner reads dates each sent message with the print house's posting date (the
 ``letter_posted`` event of an acknowledgement), else the day it was handed to the
 print house or accepted by the mail server (``outcome_on``); a legal notice not
-gone out yet keeps the costs that wait for its period waiting.
+gone out yet keeps the costs that wait for its period waiting. The same real
+dates pace a catch-up (:mod:`dunning.domain.planning.pacing`): each step counts its
+days from the day the previous one really happened, an escalation waits until
+every deadline given has passed, and a flow waits at an open task.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from dunning.domain.planning.case_state import (
     Outcome,
 )
 from dunning.domain.planning.flows import FlowSet, Problem, assign_flow, load_flow_set
+from dunning.domain.planning.pacing import TASK_ACTIONS
 from dunning.domain.planning.planner import CasePlan, PlannedAction, migrate_case, plan_case
 from dunning.domain.writeoff import WriteOffTolerance
 from dunning.errors import FlowError
@@ -373,7 +379,8 @@ def _new_action(action: PlannedAction, run_date: date, recorded_at: datetime) ->
         action=action.action,
         channel=action.channel,
         step=action.step_key,
-        status="planned" if action.channel in DEFERRED_CHANNELS else "done",
+        # a task stays open (planned) until a person closes it: the machine never marks it done
+        status="planned" if action.channel in DEFERRED_CHANNELS or action.action in TASK_ACTIONS else "done",
         amount=action.amount,
         settings=jsonable(dict(action.settings)),
         reason=action.reason,

@@ -13,6 +13,7 @@ import yaml
 
 from dunning.domain.planning.case_state import CaseEvent, CaseState, Debtor, HistoryEntry, OpenInvoice, Outcome
 from dunning.domain.planning.flows import Flow, FlowSet, load_flow, load_flow_set
+from dunning.domain.planning.pacing import TASK_ACTIONS
 from dunning.domain.planning.planner import CasePlan, plan_case
 
 TEMPLATE_FLOWS = Path(__file__).resolve().parents[3] / "dunning" / "workspace_template" / "flows"
@@ -55,13 +56,24 @@ def record(state: CaseState, plan: CasePlan, *, sent: bool = True) -> CaseState:
     """What the store does after a run: the planned actions become history entries.
 
     ``sent``: the channel stages send the night's messages that same night (outcome ``sent`` on the
-    planned day), as the nightly pipeline does; without it they stay ``planned`` (not gone out).
+    planned day), as the nightly pipeline does; without it they stay ``planned`` (not gone out). Tasks for
+    a person (a call, a review) stay open: only a person closes them (:func:`close_tasks`).
     """
     entries = tuple(a.as_history() for a in plan.actions)
     if sent:
-        entries = tuple(replace(e, outcome=Outcome.SENT, sent_on=e.on) if a.contact else e
-                        for a, e in zip(plan.actions, entries, strict=True))
+        entries = tuple(replace(e, outcome=Outcome.SENT, sent_on=e.on) if a.contact and a.action not in TASK_ACTIONS
+                        else e for a, e in zip(plan.actions, entries, strict=True))
     return replace(state, history=state.history + entries)
+
+
+def close_tasks(state: CaseState, day: date, *, failed: bool = False) -> CaseState:
+    """What a person does with ``dunning tasks done``: every open task is closed (done, or failed) on ``day``."""
+    status = Outcome.FAILED if failed else Outcome.DONE
+    history = tuple(
+        replace(h, outcome=status, outcome_on=day) if h.action in TASK_ACTIONS and h.outcome == Outcome.PLANNED else h
+        for h in state.history
+    )
+    return replace(state, history=history)
 
 
 def fails(key: str, rate: int) -> bool:

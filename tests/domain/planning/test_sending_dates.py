@@ -110,7 +110,8 @@ def test_a_notice_that_has_not_gone_out_keeps_costs_and_interest_waiting() -> No
     assert [h.action for h in stuck.history] == ["send_letter"]
     last = plans[-1]
     assert last.status == "waiting" and last.actions == ()
-    assert "has not gone out yet" in last.note and "damages: add_fee waits" in last.note
+    # the next step counts its days from the day the letter goes out (pacing), as the costs do
+    assert "damages: waits for r1 (planned 2026-11-04) to go out" in last.note
     assert last.next_date == date(2027, 1, 1)  # looked at again every night until it goes out
     # every night since the letter was planned the case waited for it (nothing dropped, nothing charged)
     assert all(p.note == last.note for p in plans[8:])
@@ -134,9 +135,12 @@ def test_a_notice_planned_tonight_does_not_let_a_cost_through_the_same_night() -
     plan = plan_case(state, the_flow, date(2026, 9, 6))
     assert [a.action for a in plan.actions] == ["send_email"]
     state = record(state, plan, sent=False)
-    # not gone out: only the 30 days of automatic default (§286(3) BGB) run, the reminder does not count
+    # not gone out: the reminder does not count, and the step after it waits for it to go out (pacing),
+    # looked at again every night, even past the 30 days of automatic default (§286(3) BGB)
     waiting = plan_case(state, the_flow, date(2026, 9, 9))
-    assert waiting.actions == () and waiting.next_date == date(2026, 10, 2)
+    assert waiting.actions == () and waiting.next_date == date(2026, 9, 10)
+    assert "flat: waits for r1 (planned 2026-09-06) to go out" in waiting.note
+    assert plan_case(state, the_flow, date(2026, 10, 5)).actions == ()
     sent = _went_out(state, "r1", date(2026, 9, 8))  # it went out on the 8th: default from the 9th
     assert plan_case(sent, the_flow, date(2026, 9, 8)).actions == ()
     (fee,) = plan_case(sent, the_flow, date(2026, 9, 9)).actions
@@ -159,7 +163,8 @@ def _fee_after(outcome: Outcome) -> D:
         HistoryEntry("k2", "r2", "send_letter", due + timedelta(days=30), outcome, amount=D("10.00"),
                      outcome_on=due + timedelta(days=35), **base),
     )
-    (fee,) = [a for a in plan_case(replace(state, history=history), the_flow, due + timedelta(days=40)).actions
+    # day 40 of the flow: 20 days after r2 (day 20) was sent on day 30 (pacing)
+    (fee,) = [a for a in plan_case(replace(state, history=history), the_flow, due + timedelta(days=50)).actions
               if a.action == "add_fee"]
     assert fee.amount is not None
     return fee.amount

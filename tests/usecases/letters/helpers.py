@@ -25,7 +25,7 @@ from dunning.usecases.planning.night import RunResult, load_flows, run_night
 from dunning.workspace import Workspace, init_workspace, open_workspace
 
 IMPORTED = date(2026, 10, 20)
-NIGHTS = (date(2026, 10, 25), date(2026, 11, 2))
+NIGHTS = (date(2026, 10, 10), date(2026, 10, 17), date(2026, 10, 25), date(2026, 11, 2))  # a week apart: pacing
 LETTER_DAY = date(2026, 11, 2)
 RECORDED = datetime(2026, 11, 2, 22, 0, tzinfo=UTC)
 

@@ -170,7 +170,7 @@ def test_a_damaged_pdf_is_left_out_rendered_again_and_sent_later(store: Store, w
     plan_letters(store, workspace)
     planned = letter_actions(store)
     render_letters(store, workspace, LETTER_DAY, workers=1)
-    damaged = planned[-1]
+    damaged = next(a for a in planned if a.name == "Pieter de Vries")  # the one Dutch letter: a batch of its own
     (workspace.root / documents_by_action(store)[damaged.id].path).write_bytes(b"%PDF-1.7 truncated")
     sent = send_letters(store, workspace, LETTER_DAY)
     assert sent.letters == len(planned) - 1

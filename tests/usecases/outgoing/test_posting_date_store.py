@@ -84,14 +84,18 @@ def test_damages_wait_for_the_period_counted_from_the_acknowledged_posting_date(
     assert pack.earliest_cost_date(POSTED, Channel.LETTER) == date(2026, 10, 30)
     marie = _actions(store, "Marie Dubois")
     assert [a.action for a in marie if a.action in ("add_fee", "add_interest")] == []
-    assert _next_action_on(store, "Marie Dubois") == date(2026, 10, 30)
+    # ... and the flow's pace (dunning.domain.planning.pacing) counts its 23 days from day 7 to day 30 from that
+    # posting too (her SMS step had no phone and no email to fall back on): Thu 5 November
+    assert _next_action_on(store, "Marie Dubois") == date(2026, 11, 5)
     assert (marie[0].status, marie[0].outcome_on) == ("sent", HANDED_OVER)
 
     night(store, workspace, date(2026, 10, 30))
+    assert [a.action for a in _actions(store, "Marie Dubois") if a.action == "add_fee"] == []
+    night(store, workspace, date(2026, 11, 5))
     marie = _actions(store, "Marie Dubois")
     fee = next(a for a in marie if a.action == "add_fee")
-    assert (fee.due_on, fee.amount) == (date(2026, 10, 30), Decimal("36.50"))  # €30 + 10 % of €65
-    assert next(a for a in marie if a.action == "add_interest").due_on == date(2026, 10, 30)
+    assert (fee.due_on, fee.amount) == (date(2026, 11, 5), Decimal("36.50"))  # €30 + 10 % of €65
+    assert next(a for a in marie if a.action == "add_interest").due_on == date(2026, 11, 5)
 
     # Luc's letter never left: no costs, however long the nights go on
     night(store, workspace, date(2026, 11, 20))

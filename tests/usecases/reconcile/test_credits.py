@@ -10,15 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from click.testing import CliRunner
 
 from dunning.cli import EXIT_INPUT, EXIT_NOT_FOUND, EXIT_OK, cli
+from dunning.usecases.messaging.dispatch import dispatch_messages
 from dunning.usecases.reconcile.credits import raise_refund_items
+from dunning.workspace import open_workspace
 from tests.usecases.reconcile.camt_build import Payment, write_camt
-from tests.usecases.reconcile.conftest import BANK_DAY, Bench
+from tests.usecases.reconcile.conftest import BANK_DAY, FIRST_NIGHT, Bench
+
+PAY_DAY = date(2026, 12, 1)
 
 DECIDED_ON = (BANK_DAY + timedelta(days=1)).isoformat()
 
@@ -188,6 +192,13 @@ def test_an_overpaid_case_shows_its_credit_and_asks_for_a_decision(bench: Bench,
 
 def test_paying_the_total_cases_shows_closes_the_case(bench: Bench, store_url: str) -> None:
     """The debtor who pays exactly what `dunning cases` shows is paid in full, never "partly paid"."""
+    # Nights with their messages sent until costs are charged (each step waits for the one before it).
+    workspace = open_workspace(bench.root, environ={})
+    day = FIRST_NIGHT
+    while day < PAY_DAY:
+        dispatch_messages(bench.store, workspace, day, now=datetime.combine(day, time(10), tzinfo=UTC))
+        day += timedelta(days=1)
+        bench.night(day)
     rows = cases(bench, store_url)
     charged = next(case for case, row in rows.items() if Decimal(row["costs"]) + Decimal(row["interest"]) > 0)
     path = write_camt(
@@ -195,9 +206,9 @@ def test_paying_the_total_cases_shows_closes_the_case(bench: Bench, store_url: s
         "exact.xml",
         "054",
         [Payment(rows[charged]["total_due"], ref=bench.reference(charged), bank_ref="EX-1")],
-        day=BANK_DAY,
+        day=PAY_DAY,
     )
-    code, out, err = run(bench, store_url, "reconcile", str(path), "--date", BANK_DAY.isoformat(), "--format", "json")
+    code, out, err = run(bench, store_url, "reconcile", str(path), "--date", PAY_DAY.isoformat(), "--format", "json")
     assert code == EXIT_OK, err
     summary = json.loads(out)
     assert summary["cases_paid"] == [charged] and summary["credits"] == []
