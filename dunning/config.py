@@ -23,10 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
+from dunning.domain.plans.model import InterestPolicy, PlanError
+from dunning.domain.plans.policy import BreachRule, OnMissed, PlanPolicy
 from dunning.domain.writeoff import WriteOffTolerance
 from dunning.errors import ConfigError
 
@@ -218,6 +220,65 @@ class LegalConfig(_Section):
     )
 
 
+class BreachConfig(_Section):
+    missed_in_a_row: int = Field(default=2, ge=1, description="consecutive missed instalments that end a plan")
+    arrears_percent: Decimal = Field(default=Decimal(10), ge=0, le=100, description="... and arrears of this share")
+    notice_days: int = Field(default=14, ge=0, description="days a notice before the breach gives to pay")
+
+
+class PlansConfig(_Section):
+    """``plans:``: the payment arrangements offered, bounded per debtor by the legal rule packs."""
+
+    enabled: bool = True
+    max_count: int = Field(default=12, description="most instalments of a plan")
+    max_term_months: int = Field(default=12, description="most months from the first due date to the last")
+    min_instalment: Decimal = Field(default=Decimal("25.00"), description="least amount of an instalment")
+    days_offered: list[int] = Field(default_factory=lambda: [1, 15], description="days of the month offered")
+    grace_days: int = Field(default=5, description="days after a due date before an instalment is missed")
+    deferrals: int = Field(default=1, description="missed instalments that may be moved to the end of a plan")
+    on_missed: Literal["remind", "defer", "spread"] = "defer"
+    reminder_days_before: int = Field(default=3, description="days before a due date the reminder goes out")
+    breach: BreachConfig = Field(default_factory=lambda: BreachConfig())
+    costs_frozen: bool = Field(default=True, description="no new collection costs while a plan is kept")
+    interest: Literal["frozen", "waived"] = "frozen"
+    terms_version: str = Field(default="1", min_length=1, description="the version of the terms debtors accept")
+
+    @field_validator("days_offered", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> object:
+        # DUNNING_PLANS_DAYS_OFFERED="1, 15": a comma-separated list
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlansConfig:
+        self.policy()  # every contradiction named at once (max_count against max_term_months, days...)
+        return self
+
+    def _values(self) -> dict[str, object]:
+        return {
+            "enabled": self.enabled,
+            "max_count": self.max_count,
+            "max_term_months": self.max_term_months,
+            "min_instalment": self.min_instalment,
+            "days_offered": tuple(self.days_offered),
+            "grace_days": self.grace_days,
+            "deferrals": self.deferrals,
+            "on_missed": OnMissed(self.on_missed),
+            "breach": BreachRule(self.breach.missed_in_a_row, self.breach.arrears_percent, self.breach.notice_days),
+            "costs_frozen": self.costs_frozen,
+            "interest": InterestPolicy(self.interest),
+            "terms_version": self.terms_version,
+            "reminder_days_before": self.reminder_days_before,
+        }
+
+    def policy(self) -> PlanPolicy:
+        """The pure policy (bounded per debtor by :func:`dunning.domain.plans.policy.bounded_policy`)."""
+        try:
+            return PlanPolicy(**self._values())  # type: ignore[arg-type]
+        except PlanError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class Config(_Section):
     creditor: Creditor
     database: str = Field(default="sqlite:///state.db", pattern=r"^(sqlite|postgresql)(\+\w+)?://")
@@ -231,6 +292,7 @@ class Config(_Section):
     ledger: LedgerConfig = LedgerConfig()
     webhook: WebhookConfig = WebhookConfig()
     legal: LegalConfig = LegalConfig()
+    plans: PlansConfig = PlansConfig()
 
 
 def env_keys(model: type[BaseModel] = Config, prefix: str = ENV_PREFIX) -> dict[str, tuple[str, ...]]:

@@ -19,7 +19,7 @@ stderr and that code, in one place: :func:`exit_code`)::
     │   ├── BankFileRefused      dunning.bank.read              a bank file is not camt, malformed or unsafe
     │   ├── InvalidMatchInput    dunning.domain.matching.model  a matching input record is malformed
     │   ├── ReviewError          dunning.usecases.reconcile.review  a review decision cannot be applied
-    │   ├── CreditDecisionError  dunning.usecases.reconcile.credits  a credit decision on a payment item or one already decided
+    │   ├── CreditDecisionError  dunning.usecases.reconcile.credits  a credit decision that cannot be applied
     │   └── TaskError            dunning.usecases.planning.tasks    a task is already closed, or closed before it opened
     ├── InvalidValue (also a ValueError)              4  a value breaks a rule of the domain
     │   ├── InvalidAmount        dunning.domain.money           not a decimal amount
@@ -30,6 +30,7 @@ stderr and that code, in one place: :func:`exit_code`)::
     │   │   ├── InvalidToken     dunning.domain.paylink         forged or malformed token
     │   │   └── ExpiredToken     dunning.domain.paylink         genuine token past its date
     │   ├── RateUpdateError      dunning.domain.legal.rate_updates  a rate table update cannot be applied
+    │   ├── PlanError            dunning.domain.plans.model     a payment plan cannot be made or changed as asked
     │   ├── LetterDataError      dunning.letters.model          a letter's data breaks a rule of its layout
     │   └── SignatureError       dunning.channels.webhook       a webhook signature is missing, stale or wrong
     ├── StoreError                                    5  the state store cannot be opened or migrated

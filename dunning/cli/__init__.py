@@ -155,6 +155,7 @@ from dunning.cli import (  # noqa: E402,F401
     letters,
     messaging,
     notify,
+    plans,
     print_house,
     rates,
     reconcile,

@@ -145,4 +145,6 @@ def case_command(ctx: click.Context, ident: str, fmt: str) -> None:
         highlight=False,
     )
     emit(detail.invoices, fmt, title="Invoices")
+    if detail.instalments:
+        emit(detail.instalments, fmt, title="Payment plan")
     emit([e.as_dict() for e in detail.timeline], fmt, title="Timeline", columns=["date", "what", "amount", "why"])

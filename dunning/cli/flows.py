@@ -11,10 +11,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
+from dunning.config import CONFIG_FILE
+from dunning.domain.legal import ALL_PACKS
 from dunning.domain.legal.compliance import check_flow_set
 from dunning.domain.planning.actions import catalogue_rows
 from dunning.domain.planning.case_state import CaseState
 from dunning.domain.planning.flows import Problem
+from dunning.domain.plans.policy import check_policy
 from dunning.errors import ConfigError, FlowError
 from dunning.usecases.planning.night import load_flows, run_night
 from dunning.usecases.planning.rates import workspace_rates
@@ -100,10 +103,15 @@ def flows_group() -> None:
 @format_option
 @click.pass_context
 def flows_check_command(ctx: click.Context, fmt: str) -> None:
-    """Check every flow of the workspace; refuse one that would break its legal rule pack."""
+    """Check every flow of the workspace; refuse one that would break its legal rule pack.
+
+    The plan policy (``plans:`` in dunning.yaml) is checked too: what the law of each rule pack
+    changes in it is listed as a warning.
+    """
     workspace = get_workspace(ctx)
     flows, problems = load_flows(workspace.flows_dir)
     problems = problems + check_flow_set(flows)
+    problems += check_policy(workspace.config.plans.policy(), ALL_PACKS, source=CONFIG_FILE)
     try:
         workspace_rates(workspace)  # the rates file the night will use must be valid too
     except ConfigError as exc:

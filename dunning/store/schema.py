@@ -361,3 +361,54 @@ outbox = Table(
     Index("ix_outbox_status", "status"),
 )
 Index("ix_case_events_kind", case_events.c.kind, case_events.c.id)
+
+# Payment arrangements (issue 19): a plan over one or more cases of a debtor and its instalments, each
+# with its own payment reference. ``plan_key`` is the plan's id in the pure core (action keys use it);
+# what is owed is frozen when the plan is agreed (costs + principal + interest = the instalments' sum).
+
+payment_plans = Table(
+    "payment_plans",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("plan_key", String(60), nullable=False, unique=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),  # the case whose flow pauses and reference is used
+    Column("case_ids", JSON, nullable=False),
+    Column("case_reference", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("principal", Amount, nullable=False),
+    Column("costs", Amount, nullable=False),
+    Column("interest", Amount, nullable=False),
+    Column("costs_frozen", Boolean, nullable=False),
+    Column("interest_policy", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_on", Date, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_via", String(20), nullable=False),
+    Column("terms_version", String(40), nullable=False),
+    Column("pack", String(40), nullable=False),
+    Column("deferrals_used", Integer, nullable=False, default=0),
+    Column("breach_notice_on", Date),
+    Column("ended_on", Date),
+    Column("ogm_prefix", String(10), nullable=False, default=""),
+    Column("due_day_explanation", Text),
+    Index("ix_payment_plans_case", "case_id"),
+    Index("ix_payment_plans_status", "status"),
+)
+
+plan_instalments = Table(
+    "plan_instalments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("plan_id", ForeignKey("payment_plans.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("reference", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("paid", Amount, nullable=False),
+    Column("waived", Amount, nullable=False),
+    Column("payments", JSON, nullable=False),  # ids of the bank transactions matched to it
+    Column("deferred_to", Integer),
+    UniqueConstraint("plan_id", "number"),
+    Index("ix_plan_instalments_reference", "reference"),
+)

@@ -188,6 +188,15 @@ CASES = [
     # paylink verify
     Case("paylink verify", ["paylink", "verify", "not-a-token"], EXIT_PROBLEMS, message="invalid"),
     Case("paylink verify", ["paylink", "verify"], EXIT_USAGE),
+    # plans
+    Case("plans", ["plans", "--status", "active"], EXIT_OK),
+    Case("plans", ["plans", "create", "C1001", "--count", "2", "--date", PLANNED], EXIT_OK, message="paused"),
+    Case("plans", ["plans", "create", "C1001", "--count", "99", "--date", PLANNED], EXIT_INPUT,
+         message="the policy allows 2 to 12"),
+    Case("plans", ["plans", "create", "C9999", "--count", "2"], EXIT_NOT_FOUND, message="C9999"),
+    Case("plans", ["plans", "--status", "paused"], EXIT_USAGE),
+    Case("plans", ["plans"], EXIT_CONFIG, prepare=_break_yaml),
+    Case("plans", ["plans"], EXIT_STORE, env=STORE_CLOSED),
     # batches
     Case("batches", ["batches"], EXIT_OK),
     Case("batches", ["batches"], EXIT_STORE, env=STORE_CLOSED),
@@ -224,7 +233,7 @@ def planned_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_command_of_the_readme_is_covered() -> None:
     commands = {"import", "run", "dispatch", "letters", "deliver", "notify", "reconcile", "acks", "bounces",
                 "cases", "case", "review", "tasks", "flows check", "preview", "brand-check", "rates", "paylink verify",
-                "batches"}
+                "batches", "plans"}
     assert {case.command for case in CASES} == commands
 
 

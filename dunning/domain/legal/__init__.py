@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 
-from dunning.domain.legal.base import DebtorType, FeeContext, Figure, InterestTerms, LegalPack
+from dunning.domain.legal.base import DebtorType, FeeContext, Figure, InterestTerms, LegalPack, PlanLaw
 from dunning.domain.legal.belgium import BelgiumBusiness, BelgiumConsumer
 from dunning.domain.legal.eu import DefaultConsumer, EUBusiness
 from dunning.domain.legal.germany import GermanyBusiness, GermanyConsumer
@@ -43,6 +43,7 @@ __all__ = [
     "Figure",
     "InterestTerms",
     "LegalPack",
+    "PlanLaw",
     "pack_selector",
     "packs_with_rates",
     "select_pack",

@@ -14,6 +14,10 @@ and the compliance compiler ask:
   the figures it must state (e.g. the Dutch 14-day letter's exact WIK amount);
 * ``period_offsets(channel)`` — the least and most calendar days between sending a notice and the
   start of its waiting period, used by :func:`dunning.domain.planning.flows.check_flow` on nominal timelines;
+* ``plan_law()`` — what the law says about a payment arrangement for these debtors
+  (:class:`PlanLaw`: the least breach rule, the order a payment pays costs, principal and interest,
+  whether new collection costs stop while the plan is kept); the workspace's ``plans:`` policy is
+  bounded by it (:func:`dunning.domain.plans.policy.bounded_policy`);
 * ``regular_supply_allowance(concerned, reminded, postage)`` — what a first reminder may cost under a
   regular-supply contract where the pack makes an exception to the free first reminder (Book XIX:
   from the 4th unpaid due date of a calendar year), and ``regular_supply_fee`` its static maximum
@@ -37,7 +41,18 @@ from typing import Self
 from dunning.domain.legal.rates import RateTable
 from dunning.domain.planning.actions import Channel
 
-__all__ = ["DEFAULT_PAY_DAYS", "Deadline", "DebtorType", "FeeContext", "Figure", "InterestTerms", "LegalPack", "money"]
+__all__ = [
+    "COSTS_INTEREST_PRINCIPAL",
+    "DEFAULT_PAY_DAYS",
+    "Deadline",
+    "DebtorType",
+    "FeeContext",
+    "Figure",
+    "InterestTerms",
+    "LegalPack",
+    "PlanLaw",
+    "money",
+]
 
 ONE_DAY = timedelta(days=1)
 _CENT = Decimal("0.01")
@@ -110,6 +125,41 @@ class InterestTerms:
     spread: Decimal
     rule: str
     source: str
+
+
+#: the general order a payment is imputed to the parts of a debt: costs, then interest, then principal
+COSTS_INTEREST_PRINCIPAL: tuple[str, ...] = ("costs", "interest", "principal")
+_GENERAL_ORDER_SOURCE = "§ 367(1) BGB; art. 6:44 BW; art. 1254 old Belgian Civil Code (interest before principal)"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLaw:
+    """What the law of a pack requires of a payment arrangement (the floor a creditor's policy keeps).
+
+    ``min_missed_in_a_row`` and ``min_arrears_percent``: a plan may be ended for breach only when at
+    least that many consecutive instalments are missed *and* the arrears reach that share of the plan's
+    nominal amount; ``long_term_months`` / ``long_term_arrears_percent``: the lower share that applies to
+    plans longer than that; ``breach_notice_days``: a breach needs a notice giving that many days to pay
+    first (0: none). ``allocation``: the order a payment pays the parts of what is owed.
+    ``costs_stop``: no new collection costs while the plan is kept.
+    """
+
+    min_missed_in_a_row: int = 1
+    min_arrears_percent: Decimal = Decimal(0)
+    long_term_months: int | None = None
+    long_term_arrears_percent: Decimal | None = None
+    breach_notice_days: int = 0
+    allocation: tuple[str, ...] = COSTS_INTEREST_PRINCIPAL
+    costs_stop: bool = False
+    paid_deferral_is_credit_after_months: int | None = None  # a paid deferral longer than this is credit
+    sources: tuple[str, ...] = (_GENERAL_ORDER_SOURCE,)
+
+    def arrears_percent(self, term_months: int) -> Decimal:
+        """The least arrears share (in %) that allows a breach of a plan running ``term_months``."""
+        long_term = self.long_term_months
+        if long_term is not None and self.long_term_arrears_percent is not None and term_months > long_term:
+            return self.long_term_arrears_percent
+        return self.min_arrears_percent
 
 
 class LegalPack:
@@ -229,6 +279,10 @@ class LegalPack:
         contract earlier reminders were for; ``postage``: this reminder's postage (zero by email).
         """
         return None
+
+    def plan_law(self) -> PlanLaw:
+        """What the law requires of a payment arrangement with these debtors (base: the general rules)."""
+        return PlanLaw()
 
     def interest_terms(self) -> InterestTerms | None:
         """The rate table and spread of late-payment interest; None when the pack charges none."""

@@ -24,6 +24,10 @@ Book XIX "Debts of the consumer" (Law of 4 May 2023, in force 1 Sep 2023 / 1 Dec
   may cost **at most €7.50 plus postage** (lalibre; prato.be: "from the 4th due date of the calendar
   year"). See :func:`regular_supply_reminder`.
 
+Payment arrangements (:meth:`BelgiumConsumer.plan_law`): Book XIX's announced "stop button" lets a
+consumer who asks for a plan pause amicable collection (duration unverified; research, section 2), so
+no new collection costs are charged while a plan is kept.
+
 Businesses (B2B) fall under the Law of 2 August 2002 (transposing Directive 2011/7/EU): interest at
 the Belgian semester rate from the day after the due date, and €40 flat compensation per invoice.
 """
@@ -42,6 +46,7 @@ from dunning.domain.legal.base import (
     Figure,
     InterestTerms,
     LegalPack,
+    PlanLaw,
     money,
     remaining,
 )
@@ -60,6 +65,13 @@ _REGULAR_SUPPLY = (
 REGULAR_SUPPLY_FREE_DUE_DATES = 3
 #: the most a later reminder under a regular-supply contract may cost, postage not included
 REGULAR_SUPPLY_FEE = Decimal("7.50")
+_BOOK_XIX_PLAN_LAW = PlanLaw(
+    costs_stop=True,
+    sources=(
+        "Code of Economic Law, Book XIX: asking for a plan pauses amicable collection (announced; research §2)",
+        "art. 1254 old Belgian Civil Code (interest before principal)",
+    ),
+)
 
 
 def damages_cap(balance: Decimal) -> Decimal:
@@ -182,6 +194,9 @@ class BelgiumConsumer(LegalPack):
     )
 
     period_rule = "from the 3rd working day after posting, or the day after an email (art. XIX.2 §2)"
+
+    def plan_law(self) -> PlanLaw:
+        return _BOOK_XIX_PLAN_LAW
 
     def period_start(self, sent_on: date, channel: Channel) -> date:
         if channel in PAPER_CHANNELS:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dunning.domain.legal.base import DebtorType, FeeContext, Figure, InterestTerms, LegalPack, remaining
+from dunning.domain.legal.base import DebtorType, FeeContext, Figure, InterestTerms, LegalPack, PlanLaw, remaining
 from dunning.domain.legal.rates import EU_STATUTORY_B2B
 
 __all__ = ["FLAT_COMPENSATION", "DefaultConsumer", "EUBusiness"]
@@ -60,6 +60,10 @@ class DefaultConsumer(LegalPack):
     notice_before_interest = True
     fees_allowed = False
     max_static_fee = Decimal(0)
+
+    def plan_law(self) -> PlanLaw:
+        # conservative: no new costs while a plan is kept (no pack says they may be charged)
+        return PlanLaw(costs_stop=True, sources=("no jurisdiction pack: conservative default",))
 
     def fee_allowance(self, ctx: FeeContext) -> Figure:
         return Figure("no_fee", Decimal("0.00"), "no costs for consumers without a jurisdiction pack", "")

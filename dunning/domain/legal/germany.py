@@ -10,6 +10,16 @@
 * The reminder that *triggers* default is not reimbursable; later reminders only at material and
   postage cost (BGH VIII ZR 95/18 recognised print, envelope and postage; courts allowed €1.20 to
   €2.50). Default here: **€2.50 per reminder after the first**, which the flow may lower.
+
+Payment arrangements with consumers (:meth:`GermanyConsumer.plan_law`): a free plan is not consumer
+credit (§ 506 BGB covers a *paid* deferral; one of at most 3 months with low costs is exempt,
+§ 491(2) no. 3), but the creditor keeps the consumer-credit rules as the floor of its plans, as the
+research advises (shared/research/debtor-side.md, section 2):
+
+* § 498(1): the plan may be ended only when the debtor is behind with **at least two consecutive
+  instalments** and with **10 %** of the nominal amount (**5 %** for a plan longer than three years),
+  and after a **two weeks'** notice to pay, with the offer of a talk;
+* § 497(3): a payment goes to the **costs, then the principal, then the interest**.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from dunning.domain.legal.base import (
     Figure,
     InterestTerms,
     LegalPack,
+    PlanLaw,
     remaining,
 )
 from dunning.domain.legal.rates import BUNDESBANK_BASE_RATE
@@ -34,6 +45,16 @@ __all__ = ["REMINDER_COST", "GermanyBusiness", "GermanyConsumer"]
 REMINDER_COST = Decimal("2.50")
 _BGB = "§§ 247, 286, 288 BGB"
 _AUTOMATIC_DEFAULT = timedelta(days=30)
+_CONSUMER_PLAN_LAW = PlanLaw(
+    min_missed_in_a_row=2,
+    min_arrears_percent=Decimal(10),
+    long_term_months=36,
+    long_term_arrears_percent=Decimal(5),
+    breach_notice_days=14,
+    allocation=("costs", "principal", "interest"),
+    paid_deferral_is_credit_after_months=3,
+    sources=("§ 498(1) BGB (breach)", "§ 497(3) BGB (allocation)", "§§ 491(2) no. 3, 506 BGB (paid deferral)"),
+)
 
 
 class GermanyConsumer(LegalPack):
@@ -70,6 +91,9 @@ class GermanyConsumer(LegalPack):
         self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None
     ) -> date | None:
         return None if notice_on is None else notice_on + ONE_DAY
+
+    def plan_law(self) -> PlanLaw:
+        return _CONSUMER_PLAN_LAW
 
     def interest_terms(self) -> InterestTerms:
         table = self.rate_table(BUNDESBANK_BASE_RATE)

@@ -93,6 +93,13 @@ class MatchIndex:
                     by_reference[key] = [case_id]
                 else:
                     ids.append(case_id)
+            for other in case.other_references:  # a plan's instalment references name the case too
+                key = canonical_reference(other)[1]
+                ids = by_reference.get(key)
+                if ids is None:
+                    by_reference[key] = [case_id]
+                elif case_id not in ids:
+                    ids.append(case_id)
             for item in case.items:
                 number = item.number
                 if number and item.kind is principal:

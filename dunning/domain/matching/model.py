@@ -257,7 +257,9 @@ class CaseRef:
     ``payment_reference`` is the case's structured communication
     (``+++123/4567/89002+++`` or ``RF18 5390 0754 7034``); ``debtor_ibans`` are the
     accounts the debtor paid from before; ``credit`` is money the debtor has on
-    the case (an earlier overpayment).
+    the case (an earlier overpayment). ``other_references`` are further structured
+    references that name this case as surely as its own: the references of the
+    instalments of its active payment plan (:mod:`dunning.domain.plans.references`).
     """
 
     case_id: str
@@ -268,6 +270,7 @@ class CaseRef:
     debtor_name: str | None
     items: tuple[OpenItem, ...]
     credit: Decimal = Decimal(0)
+    other_references: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         what = f"case {self.case_id!r}"
@@ -510,6 +513,7 @@ class CaseOutcome(NamedTuple):
             case.debtor_name,
             tuple(items),
             self.credit,
+            case.other_references,
         )
 
 

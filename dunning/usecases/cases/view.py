@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,7 @@ from dunning.store.cases import (
     load_case_summaries,
 )
 from dunning.store.payments import load_costs_paid
+from dunning.store.plans import StoredPlan, load_plans
 from dunning.usecases.outgoing.due import owed_by
 
 
@@ -128,11 +129,13 @@ class CaseDetail:
     summary: CaseSummary
     invoices: list[dict[str, Any]]
     timeline: list[TimelineEntry]
+    instalments: list[dict[str, Any]] = field(default_factory=list)  # the schedules of the case's plans
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.summary.as_dict(),
             "invoices": self.invoices,
+            "instalments": self.instalments,
             "timeline": [entry.as_dict() for entry in self.timeline],
         }
 
@@ -153,6 +156,25 @@ def _summaries(conn: Connection, records: Sequence[CaseSummaryRecord]) -> list[C
         )
         for r in records
     ]
+
+
+def _instalment_rows(stored: list[StoredPlan]) -> list[dict[str, Any]]:
+    """One row per instalment of each plan: when, how much, paid, its status and its own reference."""
+    return [
+        {
+            "plan": item.plan.plan_id,
+            "plan_status": item.plan.status.value,
+            "number": i.number,
+            "due_date": i.due_date.isoformat(),
+            "amount": str(i.amount),
+            "paid": str(i.paid),
+            "status": i.status.value,
+            "reference": printed_reference(i.reference),
+        }
+        for item in stored
+        for i in item.plan.instalments
+    ]
+
 
 
 def list_cases(store: Store, *, status: str | None = None, limit: int | None = None) -> list[CaseSummary]:
@@ -182,6 +204,7 @@ _WHAT = {
     "credit_kept": "credit kept for the next invoice (review item {item})",
     "credit_ignored": "credit ignored (review item {item})",
     "task_done": "{kind} task {task} ({step}) closed as {outcome} by {by}: {note}",
+    "plan_created": "payment plan {plan}: {instalments} instalments, {total} in all",
 }
 
 
@@ -221,6 +244,7 @@ def case_detail(store: Store, ident: str) -> CaseDetail:
         case_invoices = load_case_invoices(conn, summary.case_id)
         events = load_case_events(conn, summary.case_id)
         case_actions = load_case_actions(conn, summary.case_id)
+        plans = load_plans(conn, case_id=summary.case_id)
     invoice_rows = [
         {
             "invoice": i.external_id,
@@ -252,4 +276,4 @@ def case_detail(store: Store, ident: str) -> CaseDetail:
         for a in case_actions
     ]
     entries.sort(key=lambda e: (e[0], e[1], e[2]))
-    return CaseDetail(summary, invoice_rows, [e[3] for e in entries])
+    return CaseDetail(summary, invoice_rows, [e[3] for e in entries], _instalment_rows(plans))

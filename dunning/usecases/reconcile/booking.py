@@ -65,6 +65,7 @@ from dunning.store.payments import (
     record_to_json,
     reverse_allocations,
 )
+from dunning.store.plans import load_active_plan_references
 
 # cost_paid, FEES, INTEREST, known_keys, load_history and the record codec moved to dunning.store.payments;
 # they are named here too for the modules that import them from this one.
@@ -117,6 +118,7 @@ def load_cases(conn: Connection, *, since: date, only: Sequence[int] | None = No
     for invoice in load_payable_invoices(conn, ids):
         items[invoice.case_id].append(invoice)
     cost_paid_now = cost_paid(conn, ids)
+    plan_references = load_active_plan_references(conn, ids)
     book = CaseBook()
     for case_id, row in rows.items():
         key = str(case_id)
@@ -152,6 +154,7 @@ def load_cases(conn: Connection, *, since: date, only: Sequence[int] | None = No
             debtor_name=row.debtor_name,
             items=tuple(case_items),
             credit=row.credit_amount,
+            other_references=plan_references.get(case_id, ()),
         )
     return book
 

@@ -1,0 +1,1 @@
+"""Payment arrangements (instalment plans), pure: see the modules."""
