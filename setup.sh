@@ -2,7 +2,7 @@
 # dunning set-up: the two commands of the README's Quick start.
 #
 #   ./setup.sh          system packages, a virtual environment (.venv), the project; then `dunning demo`
-#   ./setup.sh test     also the test tools (OpenSSH server, PostgreSQL), then the whole test suite
+#   ./setup.sh test     also the test tools (OpenSSH server, PostgreSQL, Chromium), then the whole test suite
 #
 # Works on a fresh Debian/Ubuntu machine with Python 3.11+; uses sudo for apt-get when not root.
 # Environment: PYTHON (interpreter to use), DUNNING_TEST_DATABASE_URL (an existing PostgreSQL to test
@@ -76,6 +76,8 @@ case "$mode" in
   test)
     if command -v dpkg-query >/dev/null 2>&1; then
       apt_install openssh-server openssh-client
+      # The pay-page browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+      apt_install chromium
       if [ -z "${DUNNING_TEST_DATABASE_URL:-}" ]; then
         apt_install postgresql
       fi

@@ -172,6 +172,31 @@ class PaylinkConfig(_Section):
     valid_days: int = Field(default=90, ge=1)
 
 
+class PaypageContact(_Section):
+    """How a debtor reaches the creditor, shown on the pay page and on its error pages."""
+
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+
+
+class PaypageConfig(_Section):
+    """``dunning serve``: where the pay page listens and how much it takes.
+
+    The page answers on the path of ``paylink.base_url`` (``/p/<token>``); put a reverse proxy doing
+    TLS in front and list its address in ``forwarded_allow_ips`` so the client's address (for the rate
+    limits) is read from ``X-Forwarded-For``.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    forwarded_allow_ips: str = Field(default="127.0.0.1", description="proxies whose X-Forwarded-* are trusted")
+    workers: int = Field(default=1, ge=1, le=64)
+    rate_per_address: int = Field(default=60, ge=1, description="requests a minute from one client address")
+    rate_per_link: int = Field(default=20, ge=1, description="openings a minute of one pay link")
+    contact: PaypageContact = PaypageContact()
+
+
 class DueDateWindowConfig(_Section):
     past_years: int = Field(default=10, ge=0, le=100)
     future_years: int = Field(default=2, ge=0, le=100)
@@ -289,6 +314,7 @@ class Config(_Section):
     sms: SmsConfig = SmsConfig()
     bank: BankConfig = BankConfig()
     paylink: PaylinkConfig = PaylinkConfig()
+    paypage: PaypageConfig = PaypageConfig()
     ledger: LedgerConfig = LedgerConfig()
     webhook: WebhookConfig = WebhookConfig()
     legal: LegalConfig = LegalConfig()

@@ -159,5 +159,6 @@ from dunning.cli import (  # noqa: E402,F401
     print_house,
     rates,
     reconcile,
+    serve,
     tasks,
 )

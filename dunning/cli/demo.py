@@ -28,6 +28,7 @@ from dunning.usecases.letters.render import render_letters
 from dunning.usecases.letters.send import send_letters
 from dunning.usecases.messaging.dispatch import DispatchResult, dispatch_messages
 from dunning.usecases.notify.run import notify
+from dunning.usecases.paypage.links import case_pay_link, local_link
 from dunning.usecases.planning.night import RunResult, load_flows, run_night
 from dunning.usecases.reconcile.run import reconcile_inbox
 from dunning.workspace import EXAMPLE_LEDGER, Workspace, init_workspace, open_workspace, reset_folder
@@ -76,8 +77,8 @@ def bank_payments(store: Store) -> list[Payment]:
     ]
     if first_invoice is not None:
         payments.insert(
-            1, Payment(str(first_invoice["open_amount"]), text=f"Factuur {first_invoice['invoice']}",
-                       name="Julie Martin")
+            1,
+            Payment(str(first_invoice["open_amount"]), text=f"Factuur {first_invoice['invoice']}", name="Julie Martin"),
         )
     return payments
 
@@ -210,5 +211,14 @@ def demo_command(directory: str) -> None:
         title=f"Timeline of case {cases[0].case_id}",
         columns=["date", "what", "amount", "why"],
     )
+    open_case = next((c for c in cases if c.status == "open" and c.reference), None)
+    if open_case is not None:
+        # Counted from today when the demo's nights are past, so the link opens for paylink.valid_days.
+        sent_on = max(LAST_NIGHT, datetime.now(zone).date())
+        link = local_link(workspace, case_pay_link(store, workspace, open_case.case_id, sent_on))
+        console.print(
+            f"10. the pay page of case {open_case.case_id}: run dunning -w {directory} serve, then open", markup=False
+        )
+        console.print(link, soft_wrap=True, markup=False, highlight=False)
     store.dispose()
     console.print(f"Workspace: {root}  ·  try: dunning -w {directory} cases   ·   dunning -w {directory} case 1")

@@ -4,9 +4,10 @@ A letter, e-mail or SMS carries ``base_url + token``. The token is
 base64url (no padding) of ``case_id "~" YYYYMMDD`` followed by the first
 16 bytes of ``HMAC-SHA256(secret, case_id "~" YYYYMMDD)``. It holds no
 personal data (only the internal case id and the last valid day); the pay
-page asks for a second factor before it shows the claim. 128 bits of MAC
-keep the link short enough for an SMS and are still out of reach of
-guessing.
+page behind it shows the claim's invoices and amounts, never the debtor's
+name or address, so a forwarded link gives away no more than the numbers
+(no second factor is asked yet). 128 bits of MAC keep the link short
+enough for an SMS and are still out of reach of guessing.
 
     >>> from datetime import date
     >>> t = make_token("C2026000123", date(2026, 12, 31), b"k" * 32)
@@ -25,11 +26,24 @@ import binascii
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from dunning.errors import InvalidValue
 
-__all__ = ["ExpiredToken", "InvalidToken", "PayLinkError", "make_token", "pay_link", "verify_token"]
+__all__ = [
+    "MEDIUMS",
+    "ExpiredToken",
+    "InvalidToken",
+    "PayLinkError",
+    "TokenClaims",
+    "make_token",
+    "medium_of",
+    "pay_link",
+    "read_token",
+    "verify_token",
+    "with_medium",
+]
 
 _MAC_BYTES = 16
 _CASE_ID = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
@@ -68,8 +82,21 @@ def make_token(case_id: str, expires: date, secret: bytes) -> str:
     return base64.urlsafe_b64encode(body + _mac(secret, body)).rstrip(b"=").decode("ascii")
 
 
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a genuine token says: the case and the last day the link is valid."""
+
+    case_id: str
+    expires: date
+
+
 def verify_token(token: str, secret: bytes, today: date) -> str:
     """Return the case id of a genuine, unexpired token; raise InvalidToken or ExpiredToken."""
+    return read_token(token, secret, today).case_id
+
+
+def read_token(token: str, secret: bytes, today: date) -> TokenClaims:
+    """The claims of a genuine, unexpired token; raise InvalidToken or ExpiredToken (which names the day)."""
     _check_secret(secret)
     if not re.fullmatch(r"[A-Za-z0-9_-]{20,200}", token or ""):
         raise InvalidToken("pay-link token is not base64url text of a plausible length")
@@ -87,7 +114,7 @@ def verify_token(token: str, secret: bytes, today: date) -> str:
         raise InvalidToken("pay-link token body is malformed") from None
     if today > expires:
         raise ExpiredToken(f"pay-link token expired on {expires.isoformat()}")
-    return case_id
+    return TokenClaims(case_id, expires)
 
 
 def pay_link(base_url: str, token: str) -> str:
@@ -95,3 +122,31 @@ def pay_link(base_url: str, token: str) -> str:
     if not base_url.startswith(("https://", "http://")):
         raise PayLinkError(f"pay-link base URL {base_url!r} must start with https://")
     return base_url.rstrip("/") + "/" + token
+
+
+#: The medium a link came in, as a one-letter query parameter ``m`` (not signed: it only says where a
+#: visit came from, so the pay page can count them). A link without it is the one printed as text in a
+#: letter, typed in by hand.
+MEDIUMS = {"q": "letter_qr", "e": "email", "s": "sms"}
+TYPED = "letter_text"
+
+
+def with_medium(link: str, medium: str) -> str:
+    """``link`` marked as coming by ``medium`` (a value of :data:`MEDIUMS`).
+
+    >>> with_medium("https://pay.example.com/p/abc", "sms")
+    'https://pay.example.com/p/abc?m=s'
+    """
+    codes = {name: code for code, name in MEDIUMS.items()}
+    if medium not in codes:
+        raise PayLinkError(f"unknown pay-link medium {medium!r} (known: {', '.join(codes)})")
+    return f"{link}{'&' if '?' in link else '?'}m={codes[medium]}"
+
+
+def medium_of(code: str | None) -> str:
+    """The medium a visit came by, from the link's ``m`` parameter; anything else counts as typed.
+
+    >>> medium_of("q"), medium_of(None), medium_of("<script>")
+    ('letter_qr', 'letter_text', 'letter_text')
+    """
+    return MEDIUMS.get(code or "", TYPED)

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from stdnum.ch import esr
 
+from dunning.domain.epc import EpcPayment, epc_payload
 from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import InvalidValue
 
@@ -36,6 +37,8 @@ __all__ = [
     "StatementEntry",
     "check_letter",
     "is_swiss",
+    "letter_epc_payload",
+    "payable",
 ]
 
 LANGUAGES = ("nl", "fr", "de", "en")
@@ -208,6 +211,20 @@ class LetterData:
 def is_swiss(creditor: Creditor) -> bool:
     """A creditor with a Swiss or Liechtenstein IBAN gets a Swiss QR-bill instead of an EPC QR code."""
     return creditor.iban.replace(" ", "")[:2].upper() in ("CH", "LI")
+
+
+def payable(letter: LetterData) -> Decimal | None:
+    """What the payment part asks for now: the total, or the first instalment of a plan."""
+    if letter.kind is LetterKind.PAYMENT_PLAN:
+        return letter.instalments[0].amount if letter.instalments else None
+    return letter.total
+
+
+def letter_epc_payload(letter: LetterData, amount: Decimal) -> str:
+    """The EPC QR text a letter prints for ``amount`` (the pay page shows the same code); raises EpcError."""
+    creditor = letter.creditor
+    return epc_payload(EpcPayment(name=creditor.name, iban=creditor.iban, amount=amount, bic=creditor.bic,
+                                  reference=letter.reference))
 
 
 def _money_ok(value: object) -> bool:

@@ -67,7 +67,8 @@ from weasyprint.document import Document, Page
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from dunning.domain.epc import EpcError, EpcPayment, epc_payload
+from dunning.domain.epc import EpcError
+from dunning.domain.paylink import with_medium
 from dunning.domain.references import parse_reference
 from dunning.errors import ConfigError
 from dunning.letters.brand import Brand, load_brand
@@ -75,7 +76,16 @@ from dunning.letters.fasthtml import parsed_html
 from dunning.letters.formatting import LocaleFormat, locale_for
 from dunning.letters.forms import Form, FormCache, PageStamp, QrPlacement, stamp_pages
 from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, group_runs, memo_filter
-from dunning.letters.model import LegalMentions, LetterData, LetterDataError, LetterKind, check_letter, is_swiss
+from dunning.letters.model import (
+    LegalMentions,
+    LetterData,
+    LetterDataError,
+    LetterKind,
+    check_letter,
+    is_swiss,
+    letter_epc_payload,
+    payable,
+)
 from dunning.letters.pages import PAGE_NAMES, foot_css, page_css
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 from dunning.template_errors import template_error
@@ -215,7 +225,7 @@ class LetterRenderer:
 
     # -- one letter -> HTML -------------------------------------------------------------------
     def _payment(self, letter: LetterData, fmt: LocaleFormat, reference: str) -> dict[str, Any] | None:
-        amount = _payable(letter)
+        amount = payable(letter)
         if amount is None or amount <= 0:
             return None
         creditor = letter.creditor
@@ -225,7 +235,8 @@ class LetterRenderer:
             "bic": BIC(creditor.bic).compact if creditor.bic else "",
             "pay_by": _pay_by(letter, fmt),
             "link": letter.pay_link,
-            "link_qr": link_qr(letter.pay_link) if letter.pay_link else None,
+            # The code carries the medium, so the pay page counts scans apart from typed links.
+            "link_qr": link_qr(with_medium(letter.pay_link, "letter_qr")) if letter.pay_link else None,
             "swiss": False,
             "epc": None,
         }
@@ -237,11 +248,7 @@ class LetterRenderer:
             pay["swiss"] = True
             pay["qrbill_uri"] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode()
         elif letter.currency == "EUR":
-            payload = epc_payload(
-                EpcPayment(name=creditor.name, iban=creditor.iban, amount=amount, bic=creditor.bic,
-                           reference=letter.reference)
-            )
-            pay["epc"] = epc_qr(payload)
+            pay["epc"] = epc_qr(letter_epc_payload(letter, amount))
         return pay
 
     def letter_html(self, letter: LetterData, page_total: int = 1, part: str = "all") -> str:
@@ -328,7 +335,7 @@ class LetterRenderer:
             "rate": fmt.percent(legal.interest_rate_if_unpaid) if legal.interest_rate_if_unpaid else "",
             "received": fmt.money(letter.amount_received) if letter.amount_received is not None else "",
             "received_on": fmt.date_long(letter.received_on) if letter.received_on else "",
-            "payable": fmt.money(_payable(letter) or Decimal(0)),
+            "payable": fmt.money(payable(letter) or Decimal(0)),
         }
 
     # -- many letters -> one PDF --------------------------------------------------------------
@@ -583,13 +590,6 @@ def _css_text(value: str) -> str:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
-
-
-def _payable(letter: LetterData) -> Decimal | None:
-    """What the payment part asks for now: the total, or the first instalment of a plan."""
-    if letter.kind is LetterKind.PAYMENT_PLAN:
-        return letter.instalments[0].amount if letter.instalments else None
-    return letter.total
 
 
 def _pay_by(letter: LetterData, fmt: LocaleFormat) -> str:

@@ -41,6 +41,7 @@ from dunning.store.schema import (
     ledger_imports,
     metadata,
     outbox,
+    page_visits,
     review_items,
     runs,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "metadata",
     "open_store",
     "outbox",
+    "page_visits",
     "review_items",
     "runs",
     "select",

@@ -412,3 +412,18 @@ plan_instalments = Table(
     UniqueConstraint("plan_id", "number"),
     Index("ix_plan_instalments_reference", "reference"),
 )
+
+# --- pay-page visits (migration 0010_paypage) -------------------------------------------------
+# One row per opening of the pay page through a genuine link: when (wall-clock UTC, from the web
+# server) and the medium the link came by (letter_qr, letter_text, email, sms). No address, agent
+# or token is kept: the visit is counted on the server, never with pixels (EDPB Guidelines 2/2023).
+
+page_visits = Table(
+    "page_visits",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("visited_at", DateTime(timezone=True), nullable=False),
+    Column("medium", String(20), nullable=False),
+    Index("ix_page_visits_case", "case_id", "id"),
+)

@@ -67,6 +67,10 @@ def _unknown_key(root: Path) -> None:
     (root / "dunning.yaml").write_text((root / "dunning.yaml").read_text() + "colour: blue\n")
 
 
+def _no_paylink_secret(root: Path) -> None:
+    (root / "secrets" / "paylink.key").unlink()
+
+
 def _messy_ledger(root: Path) -> None:
     write_messy(root / "messy.csv")
 
@@ -201,6 +205,11 @@ CASES = [
     Case("batches", ["batches"], EXIT_OK),
     Case("batches", ["batches"], EXIT_STORE, env=STORE_CLOSED),
     Case("batches", ["batches"], EXIT_CONFIG, prepare=_break_yaml),
+    # serve (it starts only when all is well: the demo's test opens a page of a running `dunning serve`)
+    Case("serve", ["serve", "--port", "{closed}"], EXIT_CONFIG, prepare=_break_yaml),
+    Case("serve", ["serve", "--port", "{closed}"], EXIT_CONFIG, prepare=_no_paylink_secret,
+         message="cannot read the secret file"),
+    Case("serve", ["serve", "--port", "{closed}"], EXIT_STORE, env=STORE_CLOSED),
 ]
 
 
@@ -233,7 +242,7 @@ def planned_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_command_of_the_readme_is_covered() -> None:
     commands = {"import", "run", "dispatch", "letters", "deliver", "notify", "reconcile", "acks", "bounces",
                 "cases", "case", "review", "tasks", "flows check", "preview", "brand-check", "rates", "paylink verify",
-                "batches", "plans"}
+                "batches", "plans", "serve"}
     assert {case.command for case in CASES} == commands
 
 

@@ -78,7 +78,7 @@ def test_a_split_letter_carries_only_its_own_codes(renderer: LetterRenderer) -> 
             ]
         assert len(images) == 2  # its EPC code and its pay-link code, not the batch's six
         codes = decode_qr_codes(pdf)
-        assert f"https://pay.example.com/p/token{i}" in codes
+        assert f"https://pay.example.com/p/token{i}?m=q" in codes
         assert any(code.startswith("BCD\n") and letter.reference in code.replace(" ", "") for code in codes)
 
 

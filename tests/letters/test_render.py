@@ -61,7 +61,7 @@ def test_epc_qr_decodes_to_the_letters_data(reminders, lang: str, brand: str) ->
     assert decoded.bic == letter.creditor.bic
     assert decoded.amount == letter.total
     assert parse_reference(decoded.reference) == parse_reference(letter.reference)
-    assert letter.pay_link in codes  # the second code: the pay page
+    assert letter.pay_link + "?m=q" in codes  # the second code: the pay page, the link marked as scanned
 
 
 @pytest.mark.parametrize("brand", BRANDS)

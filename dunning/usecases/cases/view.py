@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from dunning.store.cases import (
 )
 from dunning.store.payments import load_costs_paid
 from dunning.store.plans import StoredPlan, load_plans
+from dunning.store.visits import VisitRecord, load_case_visits
 from dunning.usecases.outgoing.due import owed_by
 
 
@@ -234,6 +235,21 @@ def _action_why(reason: str, detail: dict[str, Any] | None) -> str:
     return "; ".join([reason, *figures])
 
 
+_MEDIUMS = {"letter_qr": "the letter's QR code", "letter_text": "the link printed in the letter",
+            "email": "the email's link", "sms": "the SMS's link"}
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; the store writes them in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _visit_entry(visit: VisitRecord) -> TimelineEntry:
+    return TimelineEntry(_utc(visit.visited_at).date(), "page_visited",
+                         f"pay page visited at {_utc(visit.visited_at):%H:%M} UTC", None,
+                         f"opened through {_MEDIUMS.get(visit.medium, visit.medium)}")
+
+
 def case_detail(store: Store, ident: str) -> CaseDetail:
     """One case by case number, payment reference or debtor id (its newest case)."""
     with store.begin() as conn:
@@ -245,6 +261,7 @@ def case_detail(store: Store, ident: str) -> CaseDetail:
         events = load_case_events(conn, summary.case_id)
         case_actions = load_case_actions(conn, summary.case_id)
         plans = load_plans(conn, case_id=summary.case_id)
+        visits = load_case_visits(conn, summary.case_id)
     invoice_rows = [
         {
             "invoice": i.external_id,
@@ -275,5 +292,6 @@ def case_detail(store: Store, ident: str) -> CaseDetail:
         )
         for a in case_actions
     ]
+    entries += [(_utc(v.visited_at).date(), 2, v.id, _visit_entry(v)) for v in visits]
     entries.sort(key=lambda e: (e[0], e[1], e[2]))
     return CaseDetail(summary, invoice_rows, [e[3] for e in entries], _instalment_rows(plans))

@@ -249,7 +249,7 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
         debtor_name=due.debtor_name,
         total_due=Money.of(claimed_total + due.own_fee, due.currency),
         pay_by=deadline,
-        pay_link=pay_link_for(due, workspace, secrets, sent_on),
+        pay_link=pay_link_for(due, workspace, secrets, sent_on, "email"),
         payment_reference=_printed_reference(due.reference),
         invoices=claimed,
         attachment=attachment,
@@ -274,7 +274,7 @@ def compose_sms(due: DueAction, workspace: Workspace, secrets: Secrets, template
         brand_name=workspace.config.creditor.name,
         total_due=Money.of(claimed_total + due.own_fee, due.currency),
         pay_by=message_deadline(due, workspace, sent_on).day,
-        pay_link=pay_link_for(due, workspace, secrets, sent_on) if include_link else None,
+        pay_link=pay_link_for(due, workspace, secrets, sent_on, "sms") if include_link else None,
         region=(due.country or workspace.config.creditor.address.country).upper(),
     )
     return data, kind

@@ -98,13 +98,16 @@ def test_paylink_verify_names_the_case_and_the_expiry(workspace: Path, monkeypat
     monkeypatch.setenv("DUNNING_PAYLINK_SECRET", SECRET)
     assert runner.invoke(cli, ["dispatch", "--date", "2026-10-08", "--channel", "email"]).exit_code == 0
     text = next((workspace / "output" / "mail").glob("*.eml")).read_bytes().decode("utf-8", "replace")
-    link = next(w for w in text.replace("=\r\n", "").split() if w.startswith("https://pay.example.com/p/"))
+    text = text.replace("=\r\n", "").replace("=3D", "=")  # quoted-printable
+    link = next(w for w in text.split() if w.startswith("https://pay.example.com/p/"))
 
     valid = runner.invoke(cli, ["paylink", "verify", link, "--date", "2026-11-01"])
     assert valid.exit_code == 0 and "valid: case" in valid.output and "until 2027-01-06" in valid.output
     expired = runner.invoke(cli, ["paylink", "verify", link, "--date", "2027-01-07"])
     assert expired.exit_code == EXIT_PROBLEMS and "expired: case" in expired.output
-    tampered = link[:-2] + ("AA" if not link.endswith("AA") else "BB")
+    assert link.endswith("?m=e")  # the email's link says it came by email (the pay page counts visits per medium)
+    token = link.removesuffix("?m=e")
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB") + "?m=e"
     invalid = runner.invoke(cli, ["paylink", "verify", tampered, "--format", "json"])
     assert invalid.exit_code == EXIT_PROBLEMS and _json(invalid.output)["status"] == "invalid"
     assert "signature" in _json(invalid.output)["reason"]

@@ -1,0 +1,147 @@
+"""What the pay page shows behind a link: the claim as the case's messages state it, and how to pay it.
+
+* **The link** is the signed token the letters, emails and SMS carry (:mod:`dunning.domain.paylink`):
+  a forged or garbled one is :class:`~dunning.domain.paylink.InvalidToken`, one past its day
+  :class:`~dunning.domain.paylink.ExpiredToken`; a genuine token naming no case is refused as invalid.
+* **The claim** is built by the letters' own function (:func:`dunning.usecases.letters.data.letter_for_case`)
+  for the day the message went out (the token's last day less ``paylink.valid_days``): the same open
+  invoices, costs and interest, the same total and deadline, never summed again here. Payments booked
+  since then lower it as they would lower the next letter; a case with nothing left to pay is shown paid.
+* **Personal data**: the page shows the invoices, amounts and the creditor's payment details; not the
+  debtor's name or address (the letter's envelope did that), so a forwarded link shows no more than
+  the numbers.
+* **Pay now**: the creditor's IBAN, the amount, the structured reference, and the EPC QR payload the
+  letter prints (:func:`dunning.letters.model.letter_epc_payload`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from schwifty import IBAN
+
+from dunning.domain import paylink
+from dunning.domain.epc import EpcError
+from dunning.domain.references import InvalidReference, parse_reference
+from dunning.errors import NotFound
+from dunning.letters import Charge, Invoice, LetterData, LetterKind
+from dunning.letters.model import is_swiss, letter_epc_payload
+from dunning.store import Store
+from dunning.store.cases import load_case_header
+from dunning.store.payments import load_received
+from dunning.store.visits import insert_visit
+from dunning.usecases.letters.data import letter_for_case
+from dunning.usecases.outgoing.secrets import Secrets, load_secrets
+from dunning.workspace import Workspace
+
+__all__ = ["PayPage", "PayPageReader", "record_visit"]
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True, slots=True)
+class PayPage:
+    """Everything the page shows of one case (no debtor name, no address)."""
+
+    case_id: int
+    language: str
+    country: str
+    currency: str
+    sent_on: date
+    expires: date
+    invoices: tuple[Invoice, ...]
+    charges: tuple[Charge, ...]
+    received: Decimal
+    total: Decimal
+    deadline: date | None
+    reference: str
+    reference_compact: str
+    creditor_name: str
+    iban: str
+    bic: str
+    epc_payload: str | None
+
+    @property
+    def paid(self) -> bool:
+        """Nothing left to pay (paid by bank transfer, or settled in the creditor's ledger)."""
+        return self.total <= 0
+
+
+class PayPageReader:
+    """Reads pay pages of one workspace; the pay-link secret is read once, when the server starts."""
+
+    def __init__(self, store: Store, workspace: Workspace, secrets: Secrets | None = None) -> None:
+        self.store = store
+        self.workspace = workspace
+        self.secrets = secrets if secrets is not None else load_secrets(workspace)
+
+    def case_of(self, token: str, today: date) -> paylink.TokenClaims:
+        """The claims of a genuine, unexpired token; raises InvalidToken or ExpiredToken."""
+        return paylink.read_token(token, self.secrets.paylink, today)
+
+    def page(self, token: str, today: date) -> PayPage:
+        """The page behind ``token`` on ``today``; InvalidToken, ExpiredToken, or NotFound for a case gone."""
+        claims = self.case_of(token, today)
+        if not claims.case_id.isdigit():
+            raise paylink.InvalidToken("pay-link token names no case of this workspace")
+        case_id = int(claims.case_id)
+        sent_on = claims.expires - timedelta(days=self.workspace.config.paylink.valid_days)
+        with self.store.begin() as conn:
+            header = load_case_header(conn, case_id)
+            if header is None:
+                raise NotFound("the pay link's case is not in this workspace")
+            received = load_received(conn, [case_id]).get(case_id, ZERO)
+        # A reminder's total (open invoices plus costs, the last letter's legal mentions), whatever kind
+        # the last message was: a plan's instalments will get a page of their own.
+        letter = letter_for_case(
+            self.store, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets)
+        )
+        total = letter.total if header.status != "closed" else min(letter.total, ZERO)
+        return PayPage(
+            case_id=case_id,
+            language=letter.language,
+            country=(header.country or self.workspace.config.creditor.address.country).upper(),
+            currency=letter.currency,
+            sent_on=sent_on,
+            expires=claims.expires,
+            invoices=letter.invoices,
+            charges=letter.charges,
+            received=received,
+            total=total,
+            deadline=letter.legal.deadline,
+            reference=_printed(letter.reference),
+            reference_compact=letter.reference.replace(" ", ""),
+            creditor_name=letter.creditor.name,
+            iban=str(IBAN(letter.creditor.iban).formatted),
+            bic=letter.creditor.bic,
+            epc_payload=_epc(letter, total),
+        )
+
+
+def _secret_env(secrets: Secrets) -> dict[str, str]:
+    """letter_for_case reads the secret again to print its link; hand it the one already read."""
+    return {"DUNNING_PAYLINK_SECRET": secrets.paylink.decode("utf-8")}
+
+
+def _printed(reference: str) -> str:
+    try:
+        return parse_reference(reference).printed
+    except InvalidReference:
+        return reference
+
+
+def _epc(letter: LetterData, total: Decimal) -> str | None:
+    if total <= 0 or letter.currency != "EUR" or is_swiss(letter.creditor):
+        return None
+    try:
+        return letter_epc_payload(letter, total)
+    except EpcError:
+        return None
+
+
+def record_visit(store: Store, case_id: int, medium: str, at: datetime) -> None:
+    """Record an opening of the pay page of ``case_id`` (``medium``: see :data:`dunning.domain.paylink.MEDIUMS`)."""
+    with store.begin() as conn:
+        insert_visit(conn, case_id, medium, at)

@@ -1,0 +1,192 @@
+"""The pay page as an ASGI application: ``create_app(workspace, store)``.
+
+Routes, under the path of ``paylink.base_url`` (``/p`` for ``https://pay.example.com/p/``):
+
+* ``GET /p/<token>[?m=q|e|s][&lang=nl|fr|de|en]``: the claim and how to pay it. An opening without
+  ``lang`` is a visit, recorded with the medium ``m`` names; switching language is not another visit.
+* ``GET /p/assets/...``: the stylesheet, the brand's colours and the copy-button script.
+* ``GET /healthz``: ``ok`` (for the reverse proxy and the tests).
+
+A forged, garbled or unknown link gets 404 and an expired one 410, each with a page saying how to
+reach the creditor; any other failure a 500 page, never a stack trace. The page works without
+JavaScript; the script only adds copy buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from dunning.domain.paylink import ExpiredToken, InvalidToken, medium_of
+from dunning.errors import NotFound
+from dunning.letters.qr import epc_qr
+from dunning.store import Store
+from dunning.usecases.paypage.brand import PageBrand, page_brand
+from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
+from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
+from dunning.web.security import RateLimiter, SecurityMiddleware
+from dunning.workspace import Workspace
+
+__all__ = ["create_app", "page_prefix"]
+
+HERE = Path(__file__).resolve().parent
+NO_STORE = {"cache-control": "no-store"}
+
+
+def page_prefix(workspace: Workspace) -> str:
+    """The path the pages answer under: that of ``paylink.base_url`` without its trailing slash."""
+    return urlparse(workspace.config.paylink.base_url).path.rstrip("/")
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every template, whatever its suffix
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class _PayPageApp:
+    def __init__(
+        self,
+        workspace: Workspace,
+        store: Store,
+        reader: PayPageReader,
+        today: Callable[[], date],
+        now: Callable[[], datetime],
+    ) -> None:
+        self.workspace = workspace
+        self.store = store
+        self.reader = reader
+        self.today = today
+        self.now = now
+        self.brand: PageBrand = page_brand(workspace)
+        self.templates = Jinja2Templates(env=_environment())
+        self.prefix = page_prefix(workspace)
+        limits = workspace.config.paypage
+        self.per_link = RateLimiter(limits.rate_per_link)
+        self.contact = limits.contact
+
+    # -- pages ----------------------------------------------------------------------------------------
+    def _words(self, request: Request, fallback: str | None = None, currency: str = "EUR") -> Words:
+        creditor = self.workspace.config.creditor
+        language = pick_language(
+            request.query_params.get("lang"), fallback or _accepted_language(request) or creditor.language
+        )
+        return Words(language, creditor.address.country, currency)
+
+    def _render(self, request: Request, name: str, words: Words, status: int, **context: Any) -> Response:
+        context.update(
+            w=words,
+            brand=self.brand,
+            creditor=self.workspace.config.creditor.name,
+            contact=self.contact,
+            assets=f"{self.prefix}/assets",
+            languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        )
+        return self.templates.TemplateResponse(request, name, context, status_code=status, headers=NO_STORE)
+
+    def refused(self, request: Request, kind: str, status: int) -> Response:
+        return self._render(request, "paypage/refused.html.j2", self._words(request), status, kind=kind)
+
+    async def pay_page(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        if not self.per_link.allow(token):
+            return self.refused(request, "busy", 429)
+        try:
+            page: PayPage = await run_in_threadpool(self.reader.page, token, self.today())
+        except ExpiredToken:
+            return self.refused(request, "expired", 410)
+        except (InvalidToken, NotFound):
+            return self.refused(request, "invalid", 404)
+        if request.method == "GET" and "lang" not in request.query_params:
+            medium = medium_of(request.query_params.get("m"))
+            await run_in_threadpool(record_visit, self.store, page.case_id, medium, self.now())
+        words = self._words(request, page.language, page.currency)
+        qr = epc_qr(page.epc_payload).data_uri if page.epc_payload else None
+        return self._render(request, "paypage/page.html.j2", words, 200, page=page, qr=qr)
+
+    async def brand_css(self, request: Request) -> Response:
+        return Response(self.brand.css(), media_type="text/css", headers={"cache-control": "public, max-age=300"})
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        return self.refused(request, "invalid", 404)
+
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        return self.refused(request, "error", 500)
+
+
+def _accepted_language(request: Request) -> str | None:
+    """The first of the page's languages the browser asks for (``Accept-Language``), if any."""
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return None
+
+
+async def _healthz(request: Request) -> Response:
+    return PlainTextResponse("ok", headers=NO_STORE)
+
+
+def create_app(
+    workspace: Workspace,
+    store: Store,
+    *,
+    reader: PayPageReader | None = None,
+    today: Callable[[], date] | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> ASGIApp:
+    """The pay-page application of ``workspace`` over ``store``.
+
+    ``today`` gives the day links are checked against (default: today where the creditor is) and
+    ``now`` the moment a visit is recorded (default: the clock, in UTC); the tests pass their own.
+    """
+    zone = ZoneInfo(workspace.config.creditor.timezone)
+    pages = _PayPageApp(
+        workspace,
+        store,
+        reader or PayPageReader(store, workspace),
+        today or (lambda: datetime.now(zone).date()),
+        now or (lambda: datetime.now(UTC)),
+    )
+    prefix = pages.prefix
+    routes = [
+        Route("/healthz", _healthz, name="healthz"),
+        Route(f"{prefix}/assets/brand.css", pages.brand_css, name="brand_css"),
+        Mount(f"{prefix}/assets", StaticFiles(directory=HERE / "static"), name="assets"),
+        Route(f"{prefix}/{{token}}", pages.pay_page, name="pay_page", methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            404: pages.not_found,
+            405: pages.not_found,
+            HTTPException: pages.not_found,
+            Exception: pages.server_error,
+        },
+    )
+
+    async def too_many(scope: Scope, receive: Receive, send: Send) -> None:
+        response = pages.refused(Request(scope, receive), "busy", 429)
+        await response(scope, receive, send)
+
+    # Outside Starlette's own error middleware, so that a 500 page gets the headers too.
+    return SecurityMiddleware(app, RateLimiter(workspace.config.paypage.rate_per_address), too_many)
