@@ -140,8 +140,13 @@ def postgres_admin_url() -> str:
 @pytest.fixture()
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
+    yield from fresh_postgres_database()
+
+
+def fresh_postgres_database(prefix: str = "dunning_test") -> Iterator[str]:
+    """Yield the URL of a new, empty PostgreSQL database; drop it when resumed (fixtures of any scope)."""
     admin = make_url(postgres_admin_url())
-    name = f"dunning_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
 
 from dunning.store import open_store
-from tests.conftest import postgres_admin_url
+from tests.conftest import fresh_postgres_database
 from tests.web.helpers import Letters, workspace_with_letters
-
-
-def _postgres_database() -> Iterator[str]:
-    admin = make_url(postgres_admin_url())
-    name = f"dunning_paypage_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def letters(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Letters]:
     """The example's letters of 2 November rendered and read back, on SQLite and on PostgreSQL."""
     root = tmp_path_factory.mktemp("paypage")
-    databases = _postgres_database() if request.param == "postgresql" else iter([f"sqlite:///{root / 'state.db'}"])
+    sqlite = iter([f"sqlite:///{root / 'state.db'}"])
+    databases = fresh_postgres_database("dunning_paypage") if request.param == "postgresql" else sqlite
     url = next(databases)
     store = open_store(url)
     try:
