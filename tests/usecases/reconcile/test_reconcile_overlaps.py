@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from dunning.store.schema import allocations, bank_transactions, case_events
+from dunning.usecases.messaging.dispatch import dispatch_messages
 from dunning.usecases.reconcile.review import accept_review, list_review, reject_review
 from dunning.usecases.reconcile.run import reconcile_files
 from tests.usecases.reconcile.accounts import account_of, corpus_accounts, with_accounts
 from tests.usecases.reconcile.camt_build import CORPUS, Payment, write_camt
-from tests.usecases.reconcile.conftest import BANK_DAY, Bench
+from tests.usecases.reconcile.conftest import BANK_DAY, FIRST_NIGHT, Bench
 
 D = Decimal
 
@@ -133,7 +134,10 @@ def test_a_return_reopens_the_case_and_charges_the_bank_fee_once(bench: Bench) -
     second = reconcile_files(bench.store, bench.workspace, [again], as_of=later)
     assert second.files[0].counts.get("duplicate") == 1
     assert bench.case(2).fees_amount == D("3.00")
-    # The reopened case is dunned again: later nights plan its next steps (not another thank-you).
+    # The reopened case is dunned again: later nights plan its next steps (not another thank-you), once the
+    # first night's messages have gone out (each step waits for the one before it).
+    sent_at = datetime.combine(FIRST_NIGHT, time(10), tzinfo=UTC)
+    dispatch_messages(bench.store, bench.workspace, FIRST_NIGHT, now=sent_at)
     planned = [bench.night(later + timedelta(days=n)) for n in range(1, 12)]
     case2 = {a["action"] for night in planned for a in night if a["case"] == 2}
     assert case2 and "thank_you" not in case2
