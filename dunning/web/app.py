@@ -5,6 +5,8 @@ Routes, under the path of ``paylink.base_url`` (``/p`` for ``https://pay.example
 * ``GET /p/<token>[?m=q|e|s][&lang=nl|fr|de|en]``: the claim and how to pay it. An opening without
   ``lang`` is a visit, recorded with the medium ``m`` names; switching language is not another visit.
 * ``GET /p/assets/...``: the stylesheet, the brand's colours and the copy-button script.
+* ``POST /p/<token>/<form>``: the page's forms (each feature adds its route in :func:`create_app`); every
+  one checked by :func:`dunning.web.forms.read_form` (CSRF), a refused one answered 403.
 * ``GET /healthz``: ``ok`` (for the reverse proxy and the tests).
 
 A forged, garbled or unknown link gets 404 and an expired one 410, each with a page saying how to
@@ -38,6 +40,7 @@ from dunning.letters.qr import epc_qr
 from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
+from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
 from dunning.web.security import RateLimiter, SecurityMiddleware
 from dunning.workspace import Workspace
@@ -103,6 +106,23 @@ class _PayPageApp:
         )
         return self.templates.TemplateResponse(request, name, context, status_code=status, headers=NO_STORE)
 
+    def csrf(self, token: str) -> str:
+        """The hidden ``csrf`` field of every form on the page of ``token``."""
+        return csrf_token(self.reader.secrets.paylink, token)
+
+    async def posted(self, request: Request) -> tuple[PayPage, dict[str, str]]:
+        """The page and the fields of a form posted to it; FormRefused, InvalidToken, ExpiredToken, NotFound.
+
+        A form route calls this first: the link is checked as for the page (and counts against the
+        link's rate), then the form's CSRF field and origin (:mod:`dunning.web.forms`).
+        """
+        token = request.path_params["token"]
+        if not self.per_link.allow(token):
+            raise _Busy()
+        page: PayPage = await run_in_threadpool(self.reader.page, token, self.today())
+        fields = await read_form(request, self.reader.secrets.paylink, token)
+        return page, fields
+
     def refused(self, request: Request, kind: str, status: int) -> Response:
         return self._render(request, "paypage/refused.html.j2", self._words(request), status, kind=kind)
 
@@ -121,16 +141,32 @@ class _PayPageApp:
             await run_in_threadpool(record_visit, self.store, page.case_id, medium, self.now())
         words = self._words(request, page.language, page.currency)
         qr = epc_qr(page.epc_payload).data_uri if page.epc_payload else None
-        return self._render(request, "paypage/page.html.j2", words, 200, page=page, qr=qr)
+        return self._render(
+            request, "paypage/page.html.j2", words, 200, page=page, qr=qr, token=token, csrf=self.csrf(token)
+        )
 
     async def brand_css(self, request: Request) -> Response:
         return Response(self.brand.css(), media_type="text/css", headers={"cache-control": "public, max-age=300"})
+
+    async def link_refused(self, request: Request, exc: Exception) -> Response:
+        """A form's link or form refused (see :meth:`posted`): the page a GET would get, or 403."""
+        if isinstance(exc, ExpiredToken):
+            return self.refused(request, "expired", 410)
+        if isinstance(exc, _Busy):
+            return self.refused(request, "busy", 429)
+        if isinstance(exc, FormRefused):
+            return self.refused(request, "forbidden", 403)
+        return self.refused(request, "invalid", 404)
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         return self.refused(request, "invalid", 404)
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
         return self.refused(request, "error", 500)
+
+
+class _Busy(Exception):
+    """A form posted to a link over its rate."""
 
 
 def _accepted_language(request: Request) -> str | None:
@@ -180,6 +216,11 @@ def create_app(
             404: pages.not_found,
             405: pages.not_found,
             HTTPException: pages.not_found,
+            FormRefused: pages.link_refused,
+            ExpiredToken: pages.link_refused,
+            InvalidToken: pages.link_refused,
+            NotFound: pages.link_refused,
+            _Busy: pages.link_refused,
             Exception: pages.server_error,
         },
     )

@@ -15,13 +15,14 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from dunning.letters.formatting import locale_for
+from dunning.web.words import feature_texts
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "TEXTS", "Words", "pick_language"]
 
 LANGUAGES = ("nl", "fr", "de", "en")
 LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "de": "Deutsch", "en": "English"}
 
-TEXTS: Mapping[str, Mapping[str, str]] = {
+_PAGE_TEXTS: Mapping[str, Mapping[str, str]] = {
     "en": {
         "title": "Your payment to {creditor}",
         "intro": "This is what is still open on your file {case}, as our last message stated it.",
@@ -192,6 +193,21 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "website": "Website",
     },
 }
+
+
+def _merged() -> dict[str, dict[str, str]]:
+    merged = {language: dict(texts) for language, texts in _PAGE_TEXTS.items()}
+    for module, texts in feature_texts():
+        for language in LANGUAGES:
+            twice = merged[language].keys() & texts[language].keys()
+            if twice:
+                raise RuntimeError(f"dunning.web.words.{module}: {language} words defined twice: {sorted(twice)}")
+            merged[language].update(texts[language])
+    return merged
+
+
+#: every word of the page and its features (:mod:`dunning.web.words`), per language
+TEXTS: Mapping[str, Mapping[str, str]] = _merged()
 
 
 def pick_language(asked: str | None, fallback: str) -> str:
