@@ -198,7 +198,6 @@ def _creditor(config: Config) -> Pain008Creditor:
 
 def _claim(store: Store, config: Config, today: date, moment: datetime) -> list[int]:
     """Step 1: claim the due instalments and store one file per collection date; returns the file ids."""
-    creditor = _creditor(config)
     closed = target_closed_days(today)
     made: list[int] = []
     with store.begin() as conn:
@@ -220,7 +219,9 @@ def _claim(store: Store, config: Config, today: date, moment: datetime) -> list[
             )
             for item in found:
                 by_date[item.collection_date].append((item, mandate, stored.case_id, stored.plan.currency))
+        creditor = _creditor(config) if by_date else None
         for on, items in sorted(by_date.items()):
+            assert creditor is not None
             prefix = f"DD{today:%Y%m%d}-{on:%Y%m%d}-"
             message_id = f"{prefix}{files_named_like(conn, prefix) + 1}"
             lines = [
