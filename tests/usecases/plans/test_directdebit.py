@@ -251,18 +251,11 @@ def test_files_are_delivered_over_sftp_to_a_real_sshd(store: Store, workspace: W
 
 def _collect_and_credit(store: Store, workspace: Workspace, tmp_path: Path) -> tuple[str, int]:
     plan_id = _plan_with_mandate(store, workspace)
-    collect(store, workspace, today=date(2026, 10, 14), recorded_at=RECORDED)
-    with store.begin() as conn:
-        reference = conn.execute(select(cases.c.reference).where(cases.c.id == case_of(store, "R1"))).scalar_one()
-    stored = None
-    with store.begin() as conn:
-        stored = load_plan(conn, plan_id)
-    assert stored is not None and reference
-    first = stored.plan.instalments[0].reference
-    printed = f"+++{first[:3]}/{first[3:7]}/{first[7:]}+++"
+    [made] = collect(store, workspace, today=date(2026, 10, 14), recorded_at=RECORDED).made
+    [sent] = _texts(_valid(made.path), ".//p:Ustrd")  # the bank books the collection with what we sent
     credit = build_camt(
         "054",
-        [Payment("50.08", ref=printed, end_to_end=f"DD-{plan_id}-01", bank_ref="DD-CREDIT-1", tx_ref=True)],
+        [Payment("50.08", text=sent, end_to_end=f"DD-{plan_id}-01", bank_ref="DD-CREDIT-1", tx_ref=True)],
         day=date(2026, 10, 15),
         msg_id="CR",
     )
