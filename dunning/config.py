@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
+from dunning.domain.plans.mandate import creditor_identifier
 from dunning.domain.plans.model import InterestPolicy, PlanError
 from dunning.domain.plans.policy import BreachRule, OnMissed, PlanPolicy
 from dunning.domain.writeoff import WriteOffTolerance
@@ -59,6 +60,17 @@ class Creditor(_Section):
     reference: Literal["be-ogm", "rf"] = "rf"
     language: Literal["nl", "fr", "de", "en"] = "en"
     timezone: str = "Europe/Brussels"
+    sepa_creditor_id: str | None = Field(default=None, description="SEPA creditor identifier (AT-02), for direct debit")
+
+    @field_validator("sepa_creditor_id")
+    @classmethod
+    def _creditor_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return creditor_identifier(value)
+        except PlanError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("iban")
     @classmethod
@@ -126,6 +138,9 @@ class BankConfig(_Section):
     fingerprint: str | None = None
     tolerance: str | dict[str, str] = Field(
         default="0.00", description="write-off tolerance: one amount, or one per currency ({EUR: '1.00'})"
+    )
+    outbox: str | None = Field(
+        default=None, pattern=_TRANSPORT, description="where direct debit files (pain.008) go to the bank: sftp:// or file://"
     )
     accept_test_files: bool = Field(default=False, description="reconcile files a bank marks as test data")
     test_accounts: list[str] = Field(default_factory=list, description="accounts whose files are test data")
@@ -304,6 +319,16 @@ class PlansConfig(_Section):
             raise ValueError(str(exc)) from None
 
 
+class SepaConfig(_Section):
+    """``sepa:``: direct debit collections of plans (pain.008), see :mod:`dunning.domain.plans.mandate`."""
+
+    pain_version: Literal["pain.008.001.02", "pain.008.001.08"] = "pain.008.001.08"
+    lead_days: int = Field(default=1, ge=0, le=10, description="TARGET business days between the file and collection")
+    prenotification_days: int = Field(default=14, ge=0, description="days after signing before the first collection")
+    days_ahead: int = Field(default=0, ge=0, le=14, description="calendar days of later due dates a file also takes")
+    mandate_text_version: str = Field(default="1", min_length=1, description="the mandate text debtors sign")
+
+
 class Config(_Section):
     creditor: Creditor
     database: str = Field(default="sqlite:///state.db", pattern=r"^(sqlite|postgresql)(\+\w+)?://")
@@ -319,6 +344,7 @@ class Config(_Section):
     webhook: WebhookConfig = WebhookConfig()
     legal: LegalConfig = LegalConfig()
     plans: PlansConfig = PlansConfig()
+    sepa: SepaConfig = SepaConfig()
 
 
 def env_keys(model: type[BaseModel] = Config, prefix: str = ENV_PREFIX) -> dict[str, tuple[str, ...]]:

@@ -156,6 +156,7 @@ from dunning.cli import (  # noqa: E402,F401
     messaging,
     notify,
     plans,
+    plans_debit,
     print_house,
     rates,
     reconcile,

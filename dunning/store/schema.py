@@ -427,3 +427,66 @@ page_visits = Table(
     Column("medium", String(20), nullable=False),
     Index("ix_page_visits_case", "case_id", "id"),
 )
+
+# --- SEPA direct debit for plans (migration 0011_sepa) -----------------------------------------
+# A mandate per plan (its reference derived from the plan key); every instalment collected is one
+# row of sepa_collections (unique per plan and instalment, and by EndToEndId), claimed in the same
+# transaction as the row of the pain.008 file holding it (sepa_files, with the file's content), so a
+# crash before the file is written or delivered is finished by the next run and nothing is collected twice.
+
+sepa_mandates = Table(
+    "sepa_mandates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reference", String(35), nullable=False, unique=True),
+    Column("plan_key", String(60), nullable=False, unique=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("iban", String(34), nullable=False),
+    Column("bic", String(11)),
+    Column("debtor_name", String(140), nullable=False),
+    Column("signed_on", Date, nullable=False),
+    Column("text_version", String(40), nullable=False),
+    Column("consent_source", String(40), nullable=False),
+    Column("captured_by", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+sepa_files = Table(
+    "sepa_files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("message_id", String(35), nullable=False),
+    Column("collection_date", Date, nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("control_sum", Amount, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # prepared → written → delivered
+    Column("delivered_to", String(300)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+sepa_collections = Table(
+    "sepa_collections",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("end_to_end_id", String(35), nullable=False, unique=True),
+    Column("file_id", ForeignKey("sepa_files.id"), nullable=False),
+    Column("mandate_reference", String(35), nullable=False),
+    Column("plan_key", String(60), nullable=False),
+    Column("instalment", Integer, nullable=False),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("sequence", String(4), nullable=False),
+    Column("collection_date", Date, nullable=False),
+    Column("status", String(20), nullable=False),  # collected | returned
+    Column("return_reason", String(10)),
+    Column("returned_on", Date),
+    Column("return_transaction", String(200)),
+    UniqueConstraint("plan_key", "instalment"),
+    Index("ix_sepa_collections_mandate", "mandate_reference"),
+)

@@ -206,6 +206,8 @@ _WHAT = {
     "credit_ignored": "credit ignored (review item {item})",
     "task_done": "{kind} task {task} ({step}) closed as {outcome} by {by}: {note}",
     "plan_created": "payment plan {plan}: {instalments} instalments, {total} in all",
+    "mandate_signed": "SEPA direct debit mandate {mandate} signed {signed_on} (plan {plan})",
+    "direct_debit_returned": "direct debit of instalment {instalment} returned ({return_reason})",
 }
 
 

@@ -52,6 +52,7 @@ from dunning.store.payments import (
     set_transaction_detail,
 )
 from dunning.store.review import NewReviewItem, cancel_open_reviews, insert_review_items
+from dunning.usecases.plans.returns import record_direct_debit_returns
 from dunning.usecases.reconcile.booking import Applier, CaseBook, CaseChange, learn_ibans, load_cases
 from dunning.usecases.reconcile.collective import Collectives
 from dunning.usecases.reconcile.report import ReportRow, write_report
@@ -188,6 +189,14 @@ class FileRun:
         applier = Applier(self.conn, book, on_date=self.as_of, source=self.source, recorded_at=self.recorded_at)
         self._apply(applier, book, result)
         applier.flush()
+        # a returned direct debit of a plan: its instalment is missed again (issue 19)
+        record_direct_debit_returns(
+            self.conn,
+            [line.tx for line in lines if line.key in self.tx_ids],
+            {u.tx_key: u.original_key for u in result.undone},
+            on_date=self.as_of,
+            recorded_at=self.recorded_at,
+        )
         asked = self.collectives.escalate(as_of=self.as_of, since=since, recorded_at=self.recorded_at)
         if asked:
             self.counts["review_items"] += asked
