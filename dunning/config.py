@@ -180,6 +180,10 @@ class PaypageContact(_Section):
     website: str | None = None
 
 
+PaymentMethod = Literal["bancontact", "ideal", "card"]
+PAYMENT_METHODS: tuple[PaymentMethod, ...] = ("bancontact", "ideal", "card")
+
+
 class ProviderConfig(_Section):
     """``paypage.provider``: an online payment provider behind the pay page's "pay online" button.
 
@@ -193,8 +197,9 @@ class ProviderConfig(_Section):
 
     kind: Literal["none", "stripe"] = "none"
     api_base: str = Field(default="https://api.stripe.com", pattern=r"^https?://")
-    methods: list[Literal["bancontact", "ideal", "card"]] = Field(
-        default_factory=lambda: ["bancontact", "ideal", "card"], min_length=1
+    methods: list[PaymentMethod] = Field(default_factory=lambda: list(PAYMENT_METHODS), min_length=1)
+    checkout_origin: str = Field(
+        default="https://checkout.stripe.com", pattern=r"^https?://[^/]+$", description="where checkouts live"
     )
     secret_key_file: Path | None = None
     webhook_secret_file: Path | None = None

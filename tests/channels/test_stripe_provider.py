@@ -1,4 +1,4 @@
-"""The Stripe adapter (dunning.adapters.stripe) against a local server speaking Stripe's API (tests/servers/stripe.py)."""
+"""The Stripe adapter (dunning.adapters.stripe) against a local server speaking Stripe's API."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_refusals_are_provider_errors_with_stripes_message() -> None:
             wrong_key.create_checkout(request())
         assert not refused.value.transient
         provider = StripeProvider(stripe.base_url, stripe.secret_key, stripe.webhook_secret)
-        with pytest.raises(ProviderError, match="HTTP 404.*No such checkout.session"):
+        with pytest.raises(ProviderError, match=r"HTTP 404.*No such checkout\.session"):
             provider.fetch_checkout("cs_test_missing")
         # the same idempotency key with another amount is refused, as Stripe does
         provider.create_checkout(request(key="k-2"))
