@@ -203,3 +203,57 @@ def test_the_provider_is_configured_from_the_environment_or_refused_by_name(lett
         provider = open_provider(workspace, env={"DUNNING_PROVIDER_SECRET_KEY": stripe.secret_key,
                                                  "DUNNING_PROVIDER_WEBHOOK_SECRET": stripe.webhook_secret})
         assert isinstance(provider, StripeProvider) and provider.api_base == stripe.base_url
+
+
+def test_the_return_page_books_a_paid_session_whose_webhook_is_late_and_says_what_happened(letters: Letters) -> None:
+    letter = letters.sent[2]
+    with stripe_server() as stripe:
+        workspace = provider_workspace(letters, stripe)
+        provider = StripeProvider(stripe.base_url, stripe.secret_key, stripe.webhook_secret)
+        with running_server(workspace, letters.store, provider=provider) as base:
+            stripe.webhook_url = f"{base}{page_prefix(workspace)}/online/webhook"
+            http = httpx.Client(base_url=base)
+            done = f"{page_prefix(workspace)}/online/done"
+            _, _, csrf = page_form(http, letter)
+            path = letter.path.split("?")[0]
+            session_id = http.post(f"{path}/online", data={"csrf": csrf}).headers["location"].rsplit("/", 1)[1]
+            # back without paying (Stripe's back button)
+            answer = http.get(done, params={"session_id": session_id})
+            assert answer.status_code == 200 and 'data-page="online-unpaid"' in answer.text
+            assert http.get(done, params={"session_id": "cs_test_someone_elses"}).status_code == 404
+            # paid; the webhook has not come yet: the return books it
+            event = stripe.complete(session_id, method="ideal")
+            answer = http.get(done, params={"session_id": session_id})
+            assert 'data-page="online-paid"' in answer.text
+            assert len(booked(letters, letter.case_id)) == 1
+            status, body = stripe.deliver(event, at=SIGNED_AT)
+            assert (status, json.loads(body)["outcome"]) == (200, "already_booked")
+            assert len(booked(letters, letter.case_id)) == 1
+            timeline = [e.kind for e in case_detail(letters.store, str(letter.case_id)).timeline]
+            assert "creditor_notified" in timeline  # the creditor's system hears of it as of a bank payment
+            # nothing left to pay: no button, and the form is refused
+            page = http.get(letter.path).text
+            assert 'class="online"' not in page
+            assert http.post(f"{path}/online", data={"csrf": csrf}).status_code == 404
+
+
+def test_a_delayed_method_is_booked_when_stripe_says_it_succeeded_not_before(letters: Letters) -> None:
+    letter = letters.sent[3]
+    with stripe_server() as stripe:
+        workspace = provider_workspace(letters, stripe)
+        provider = StripeProvider(stripe.base_url, stripe.secret_key, stripe.webhook_secret)
+        with running_server(workspace, letters.store, provider=provider) as base:
+            stripe.webhook_url = f"{base}{page_prefix(workspace)}/online/webhook"
+            http = httpx.Client(base_url=base)
+            _, _, csrf = page_form(http, letter)
+            path = letter.path.split("?")[0]
+            session_id = http.post(f"{path}/online", data={"csrf": csrf}).headers["location"].rsplit("/", 1)[1]
+            completed = stripe.complete(session_id, paid=False)
+            status, body = stripe.deliver(completed, at=SIGNED_AT)
+            assert (status, json.loads(body)["outcome"]) == (200, "noted")
+            answer = http.get(f"{page_prefix(workspace)}/online/done", params={"session_id": session_id})
+            assert 'data-page="online-processing"' in answer.text
+            assert booked(letters, letter.case_id) == []
+            status, body = stripe.deliver(stripe.succeed_later(session_id), at=SIGNED_AT + 60)
+            assert (status, json.loads(body)["outcome"]) == (200, "booked")
+            assert len(booked(letters, letter.case_id)) == 1
