@@ -32,7 +32,7 @@ def settlement_reason(line: BankLine, names: Sequence[str]) -> str | None:
     >>> tx = BankTransaction("k", Decimal("96.60"), "EUR", CreditDebit.CRDT, EntryStatus.BOOK, date(2026, 11, 9),
     ...                      remittance="STRIPE PAYOUT po_1QabC", debtor_name="Stripe Technology Europe")
     >>> settlement_reason(BankLine(tx, (), "BE68", None, None, None, 1), ["stripe"])
-    'provider settlement: payout po_1QabC (STRIPE); its payments were booked when the provider confirmed them'
+    'provider settlement: payout po_1QabC (stripe); its payments were booked when the provider confirmed them'
     >>> settlement_reason(BankLine(tx, (), "BE68", None, None, None, 1), ["mollie"]) is None
     True
     """
