@@ -195,6 +195,34 @@ class PaypageContact(_Section):
     website: str | None = None
 
 
+PaymentMethod = Literal["bancontact", "ideal", "card"]
+PAYMENT_METHODS: tuple[PaymentMethod, ...] = ("bancontact", "ideal", "card")
+
+
+class ProviderConfig(_Section):
+    """``paypage.provider``: an online payment provider behind the pay page's "pay online" button.
+
+    ``kind: none`` (the default) offers bank transfer only. ``kind: stripe`` creates Stripe Checkout
+    Sessions at ``api_base`` for ``methods``; the secret API key comes from
+    ``$DUNNING_PROVIDER_SECRET_KEY`` or ``secret_key_file``, the webhook signing secret from
+    ``$DUNNING_PROVIDER_WEBHOOK_SECRET`` or ``webhook_secret_file`` (never from this file). Bank lines
+    whose text holds one of ``settlement_text`` are the provider's payouts: recorded as settlements,
+    never matched to a debtor (the payments in them were booked when the provider confirmed each).
+    """
+
+    kind: Literal["none", "stripe"] = "none"
+    api_base: str = Field(default="https://api.stripe.com", pattern=r"^https?://")
+    methods: list[PaymentMethod] = Field(default_factory=lambda: list(PAYMENT_METHODS), min_length=1)
+    checkout_origin: str = Field(
+        default="https://checkout.stripe.com", pattern=r"^https?://[^/]+$", description="where checkouts live"
+    )
+    secret_key_file: Path | None = None
+    webhook_secret_file: Path | None = None
+    tolerance_seconds: int = Field(default=300, ge=10, le=3600, description="how old a signed webhook may be")
+    settlement_text: list[str] = Field(default_factory=lambda: ["STRIPE"], description="names a payout line")
+    timeout: float = Field(default=15.0, gt=0, le=120)
+
+
 class PaypageConfig(_Section):
     """``dunning serve``: where the pay page listens and how much it takes.
 
@@ -210,6 +238,7 @@ class PaypageConfig(_Section):
     rate_per_address: int = Field(default=60, ge=1, description="requests a minute from one client address")
     rate_per_link: int = Field(default=20, ge=1, description="openings a minute of one pay link")
     contact: PaypageContact = PaypageContact()
+    provider: ProviderConfig = ProviderConfig()
 
 
 class DueDateWindowConfig(_Section):

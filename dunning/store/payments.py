@@ -181,7 +181,7 @@ class NewTransaction:
     """A bank transaction to record (``bank_transactions``)."""
 
     key: str
-    bank_file_id: int
+    bank_file_id: int | None  # None: a payment an online provider confirmed
     amount: Decimal
     currency: str
     credit_debit: str

@@ -272,7 +272,8 @@ bank_transactions = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False, unique=True),
-    Column("bank_file_id", ForeignKey("bank_files.id"), nullable=False),
+    # NULL for a payment an online provider confirmed (key ``provider:<name>:<checkout>``, migration 0011)
+    Column("bank_file_id", ForeignKey("bank_files.id"), nullable=True),
     Column("amount", Amount, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("credit_debit", String(4), nullable=False),
@@ -489,4 +490,38 @@ sepa_collections = Table(
     Column("return_transaction", String(200)),
     UniqueConstraint("plan_key", "instalment"),
     Index("ix_sepa_collections_mandate", "mandate_reference"),
+)
+
+# --- online payments (migration 0012_provider) -------------------------------------------------
+# Each checkout the pay page created at the payment provider, and each provider event received: an
+# event id is recorded once (a webhook delivered twice is acknowledged, never acted on twice), and a
+# paid checkout is booked once as a bank_transactions row of its own (``transaction_id``).
+
+provider_checkouts = Table(
+    "provider_checkouts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("provider", String(20), nullable=False),
+    Column("checkout_id", String(200), nullable=False, unique=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),  # open | paid | failed | expired
+    Column("payment_id", String(200)),
+    Column("transaction_id", ForeignKey("bank_transactions.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_provider_checkouts_case", "case_id"),
+)
+
+provider_events = Table(
+    "provider_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("provider", String(20), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("checkout_id", String(200)),
+    Column("outcome", String(40), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("provider", "event_id", name="uq_provider_events_provider_event"),
 )

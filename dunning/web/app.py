@@ -7,6 +7,8 @@ Routes, under the path of ``paylink.base_url`` (``/p`` for ``https://pay.example
 * ``GET /p/assets/...``: the stylesheet, the brand's colours and the copy-button script.
 * ``POST /p/<token>/<form>``: the page's forms (each feature adds its route in :func:`create_app`); every
   one checked by :func:`dunning.web.forms.read_form` (CSRF), a refused one answered 403.
+* ``POST /p/<token>/online``, ``GET /p/online/done``, ``POST /p/online/webhook``: paying online through
+  the configured provider (:mod:`dunning.web.provider`).
 * ``GET /healthz``: ``ok`` (for the reverse proxy and the tests).
 
 A forged, garbled or unknown link gets 404 and an expired one 410, each with a page saying how to
@@ -16,6 +18,7 @@ JavaScript; the script only adds copy buttons.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,12 +40,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dunning.domain.paylink import ExpiredToken, InvalidToken, medium_of
 from dunning.errors import NotFound
 from dunning.letters.qr import epc_qr
+from dunning.ports_payments import PaymentProvider
 from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
+from dunning.usecases.paypage.online import open_provider
 from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
-from dunning.web.security import RateLimiter, SecurityMiddleware
+from dunning.web.provider import OnlinePayments, method_names
+from dunning.web.security import RateLimiter, SecurityMiddleware, security_headers
 from dunning.workspace import Workspace
 
 __all__ = ["create_app", "page_prefix"]
@@ -86,6 +92,8 @@ class _PayPageApp:
         limits = workspace.config.paypage
         self.per_link = RateLimiter(limits.rate_per_link)
         self.contact = limits.contact
+        #: the methods the "Pay online" button names, when a provider is configured
+        self.online: str | None = None
 
     # -- pages ----------------------------------------------------------------------------------------
     def _words(self, request: Request, fallback: str | None = None, currency: str = "EUR") -> Words:
@@ -102,6 +110,7 @@ class _PayPageApp:
             creditor=self.workspace.config.creditor.name,
             contact=self.contact,
             assets=f"{self.prefix}/assets",
+            online=self.online,
             languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         )
         return self.templates.TemplateResponse(request, name, context, status_code=status, headers=NO_STORE)
@@ -141,8 +150,10 @@ class _PayPageApp:
             await run_in_threadpool(record_visit, self.store, page.case_id, medium, self.now())
         words = self._words(request, page.language, page.currency)
         qr = epc_qr(page.epc_payload).data_uri if page.epc_payload else None
+        qrbill = _svg_uri(page.qrbill_svg) if page.qrbill_svg else None
         return self._render(
-            request, "paypage/page.html.j2", words, 200, page=page, qr=qr, token=token, csrf=self.csrf(token)
+            request, "paypage/page.html.j2", words, 200, page=page, qr=qr, qrbill=qrbill, token=token,
+            csrf=self.csrf(token),
         )
 
     async def brand_css(self, request: Request) -> Response:
@@ -178,6 +189,10 @@ def _accepted_language(request: Request) -> str | None:
     return None
 
 
+def _svg_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
 async def _healthz(request: Request) -> Response:
     return PlainTextResponse("ok", headers=NO_STORE)
 
@@ -189,11 +204,13 @@ def create_app(
     reader: PayPageReader | None = None,
     today: Callable[[], date] | None = None,
     now: Callable[[], datetime] | None = None,
+    provider: PaymentProvider | None = None,
 ) -> ASGIApp:
     """The pay-page application of ``workspace`` over ``store``.
 
     ``today`` gives the day links are checked against (default: today where the creditor is) and
     ``now`` the moment a visit is recorded (default: the clock, in UTC); the tests pass their own.
+    ``provider``: the payment provider for "Pay online" (default: the one ``paypage.provider`` names).
     """
     zone = ZoneInfo(workspace.config.creditor.timezone)
     pages = _PayPageApp(
@@ -204,11 +221,17 @@ def create_app(
         now or (lambda: datetime.now(UTC)),
     )
     prefix = pages.prefix
+    online = OnlinePayments(pages, provider or open_provider(workspace))
+    provider_config = workspace.config.paypage.provider
+    pages.online = method_names(provider_config.methods) if online.provider is not None else None
     routes = [
         Route("/healthz", _healthz, name="healthz"),
         Route(f"{prefix}/assets/brand.css", pages.brand_css, name="brand_css"),
         Mount(f"{prefix}/assets", StaticFiles(directory=HERE / "static"), name="assets"),
         Route(f"{prefix}/{{token}}", pages.pay_page, name="pay_page", methods=["GET"]),
+        Route(f"{prefix}/online/done", online.done, name="online_done", methods=["GET"]),
+        Route(f"{prefix}/online/webhook", online.webhook, name="online_webhook", methods=["POST"]),
+        Route(f"{prefix}/{{token}}/online", online.pay_online, name="pay_online", methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,
@@ -230,4 +253,8 @@ def create_app(
         await response(scope, receive, send)
 
     # Outside Starlette's own error middleware, so that a 500 page gets the headers too.
-    return SecurityMiddleware(app, RateLimiter(workspace.config.paypage.rate_per_address), too_many)
+    # A form redirected to the provider's checkout: the page's form-action must allow that origin.
+    form_targets = (provider_config.checkout_origin,) if online.provider is not None else ()
+    return SecurityMiddleware(
+        app, RateLimiter(workspace.config.paypage.rate_per_address), too_many, security_headers(form_targets)
+    )

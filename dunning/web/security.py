@@ -20,7 +20,7 @@ from threading import Lock
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SECURITY_HEADERS", "RateLimiter", "SecurityMiddleware"]
+__all__ = ["SECURITY_HEADERS", "RateLimiter", "SecurityMiddleware", "security_headers"]
 
 log = logging.getLogger("dunning.web")
 
@@ -36,6 +36,16 @@ SECURITY_HEADERS: dict[str, str] = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+
+
+
+def security_headers(form_targets: tuple[str, ...] = ()) -> dict[str, str]:
+    """:data:`SECURITY_HEADERS`, with ``form_targets`` (a payment provider's checkout origin) allowed
+    as where a form may lead: browsers check ``form-action`` against the redirect a form's POST gets."""
+    if not form_targets:
+        return dict(SECURITY_HEADERS)
+    csp = CSP.replace("form-action 'self'", "form-action 'self' " + " ".join(form_targets))
+    return {**SECURITY_HEADERS, "content-security-policy": csp}
 
 
 class RateLimiter:
@@ -66,8 +76,11 @@ class RateLimiter:
 class SecurityMiddleware:
     """Adds :data:`SECURITY_HEADERS`, refuses clients over their rate, logs requests without the path."""
 
-    def __init__(self, app: ASGIApp, per_address: RateLimiter, too_many: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, per_address: RateLimiter, too_many: ASGIApp, headers: dict[str, str] | None = None
+    ) -> None:
         self.app = app
+        self.headers = SECURITY_HEADERS if headers is None else headers
         self.per_address = per_address
         self.too_many = too_many
 
@@ -82,8 +95,8 @@ class SecurityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.decode("latin-1") not in SECURITY_HEADERS]
-                headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.decode("latin-1") not in self.headers]
+                headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -11,7 +11,9 @@
   debtor's name or address (the letter's envelope did that), so a forwarded link shows no more than
   the numbers.
 * **Pay now**: the creditor's IBAN, the amount, the structured reference, and the EPC QR payload the
-  letter prints (:func:`dunning.letters.model.letter_epc_payload`).
+  letter prints (:func:`dunning.letters.model.letter_epc_payload`); for a Swiss creditor the QR-bill's
+  payment part the letter prints instead (:func:`dunning.letters.qr.swiss_qr_bill_svg`, SVG), with the
+  "payable by" box left blank (no debtor address on the page).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import NotFound
 from dunning.letters import Charge, Invoice, LetterData, LetterKind
 from dunning.letters.model import is_swiss, letter_epc_payload
+from dunning.letters.qr import swiss_qr_bill_svg
 from dunning.store import Store
 from dunning.store.cases import load_case_header
 from dunning.store.payments import load_received
@@ -62,6 +65,8 @@ class PayPage:
     iban: str
     bic: str
     epc_payload: str | None
+    #: the Swiss QR-bill (receipt and payment part) as SVG text, for a Swiss creditor with something to pay
+    qrbill_svg: str | None = None
 
     @property
     def paid(self) -> bool:
@@ -117,6 +122,7 @@ class PayPageReader:
             iban=str(IBAN(letter.creditor.iban).formatted),
             bic=letter.creditor.bic,
             epc_payload=_epc(letter, total),
+            qrbill_svg=_qrbill(letter, total),
         )
 
 
@@ -138,6 +144,17 @@ def _epc(letter: LetterData, total: Decimal) -> str | None:
     try:
         return letter_epc_payload(letter, total)
     except EpcError:
+        return None
+
+
+def _qrbill(letter: LetterData, total: Decimal) -> str | None:
+    if total <= 0 or not is_swiss(letter.creditor) or letter.currency not in ("CHF", "EUR"):
+        return None
+    try:
+        return swiss_qr_bill_svg(
+            letter.creditor, total, letter.currency, letter.reference.replace(" ", ""), letter.language
+        )
+    except ValueError:  # qrbill refuses what a bill cannot carry (a reference that does not fit the IBAN)
         return None
 
 

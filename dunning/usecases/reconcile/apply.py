@@ -57,6 +57,7 @@ from dunning.usecases.reconcile.booking import Applier, CaseBook, CaseChange, le
 from dunning.usecases.reconcile.collective import Collectives
 from dunning.usecases.reconcile.report import ReportRow, write_report
 from dunning.usecases.reconcile.settings import HISTORY_DAYS
+from dunning.usecases.reconcile.settlements import mark_settlements
 from dunning.workspace import Workspace
 
 __all__ = ["HISTORY_DAYS", "FileResult", "FileRun"]
@@ -172,7 +173,7 @@ class FileRun:
         book = load_cases(self.conn, since=since)
         history, undone_keys = load_history(self.conn, since=since)
         learn_ibans(book, history)
-        lines = self.collectives.recognise(self._recognise(self.file.lines))
+        lines = mark_settlements(self.collectives.recognise(self._recognise(self.file.lines)), self.workspace)
         applied = {line.key for line in lines if line.key in self.stored}
         to_match = [line.tx for line in lines if line.skip is None and line.review is None]
         result = match_payments(
