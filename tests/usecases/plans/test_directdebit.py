@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -348,3 +349,25 @@ def test_the_commands(store: Store, workspace: Workspace) -> None:
     ]
     code, out, _ = _cli(root, "plans", "collect", "--date", "2026-10-14")
     assert code == EXIT_OK and "Nothing due for collection" in out
+
+
+def test_a_failed_delivery_exits_6_and_the_next_run_delivers(store: Store, workspace: Workspace) -> None:
+    _plan_with_mandate(store, workspace)
+    (workspace.root / "bank_key").write_text("not used: nothing listens\n", encoding="utf-8")
+    with socket.socket() as probe:  # a port of 127.0.0.1 nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    closed = {"DUNNING_BANK_OUTBOX": f"sftp://bank@127.0.0.1:{port}/upload", "DUNNING_BANK_KEY": "bank_key",
+              "DUNNING_BANK_FINGERPRINT": "SHA256:" + "A" * 43}
+    result = CliRunner().invoke(cli, ["-w", str(workspace.root), "plans", "collect", "--date", "2026-10-14"],
+                                env=closed)
+    assert result.exit_code == 6, result.stderr
+    [row] = _rows(store, sepa_files)
+    assert row["status"] == "written" and (sepa_dir(workspace.root) / row["name"]).exists()
+    _configure(workspace.root, bank={"outbox": "file://bank/outbox"})
+    code, out, err = _cli(workspace.root, "plans", "collect", "--date", "2026-10-15", "--format", "json")
+    assert code == EXIT_OK, err
+    assert [(f["file"], f["status"], f["made"]) for f in json.loads(out)["files"]] == [
+        (row["name"], "delivered", "finished")
+    ]
+    assert (workspace.root / "bank" / "outbox" / str(row["name"])).read_text(encoding="utf-8") == row["content"]
