@@ -25,7 +25,7 @@ from dunning.bank.pain008 import schema_path
 from dunning.cli import EXIT_INPUT, EXIT_OK, cli
 from dunning.domain.plans.model import InstalmentStatus, PlanError
 from dunning.domain.plans.policy import PlanPolicy
-from dunning.errors import ConfigError
+from dunning.errors import ConfigError, WorkspaceBusy
 from dunning.store import Store
 from dunning.store.plans import load_plan
 from dunning.store.schema import case_events, cases, sepa_collections, sepa_files, sepa_mandates
@@ -35,6 +35,7 @@ from dunning.usecases.plans.directdebit import capture_mandate, collect, sepa_di
 from dunning.usecases.reconcile.run import reconcile_files
 from dunning.workspace import Workspace, open_workspace
 from tests.servers.sshd import SshdServer, start_sshd
+from tests.store.test_locks import held_by_another_process
 from tests.usecases.notify.helpers import IMPORTED, RECORDED, case_of, import_and_plan, make_workspace
 from tests.usecases.reconcile.camt_build import Payment, assert_valid, build_camt
 
@@ -371,3 +372,13 @@ def test_a_failed_delivery_exits_6_and_the_next_run_delivers(store: Store, works
         (row["name"], "delivered", "finished")
     ]
     assert (workspace.root / "bank" / "outbox" / str(row["name"])).read_text(encoding="utf-8") == row["content"]
+
+
+def test_a_second_collect_at_once_is_refused(store: Store, store_url: str, workspace: Workspace) -> None:
+    _plan_with_mandate(store, workspace)
+    with held_by_another_process(store_url, "collect"), pytest.raises(
+        WorkspaceBusy, match="another `dunning plans collect` is working"
+    ):
+        collect(store, workspace, today=date(2026, 10, 14))
+    assert _rows(store, sepa_collections) == []
+    assert len(collect(store, workspace, today=date(2026, 10, 14)).made) == 1
