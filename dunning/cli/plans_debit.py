@@ -145,4 +145,4 @@ def plans_report_command(
     if fmt == "json":
         emit_object(report, fmt)
         return
-    emit(report["periods"] + [{"period": "total", **report["total"]}], fmt, title=f"Plans by {period}")
+    emit(report["periods"] + [{"period": "total", **report["total"]}], fmt, title=f"Plans by {period}", compact=True)

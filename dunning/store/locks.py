@@ -63,6 +63,7 @@ STAGES = {
     "notify": "notify",
     "reconcile": "reconcile",
     "acks": "acks",
+    "collect": "plans collect",  # direct debit files: one writer, or two runs would race for the same instalments
 }
 
 # The first of the two 32-bit keys of every advisory lock dunning takes ("dn" in ASCII), so that its locks

@@ -40,7 +40,7 @@ with ExitStack() as held:
 """
 
 REFUSAL = re.compile(
-    r"error: another `dunning (?P<stage>\w+)` is working on this workspace "
+    r"error: another `dunning (?P<stage>\w+(?: \w+)?)` is working on this workspace "
     r"since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, pid (?P<pid>\d+)"
 )
 
@@ -92,6 +92,7 @@ COMMANDS = {
     # a review decision writes payments and cases: it waits for no reconcile, and no reconcile for it
     "review accept": (["review", "accept", "1", "--date", "2026-11-02"], "reconcile"),
     "review reject": (["review", "reject", "1", "--date", "2026-11-02"], "reconcile"),
+    "plans collect": (["plans", "collect", "--date", "2026-11-02"], "plans collect"),
 }
 
 

@@ -51,6 +51,7 @@ from dunning.errors import ConfigError, NotFound
 from dunning.ports import Transport
 from dunning.store import Store
 from dunning.store.cases import find_case, insert_case_event
+from dunning.store.locks import holding_stage_lock
 from dunning.store.mandates import (
     StoredFile,
     collected_instalments,
@@ -289,6 +290,7 @@ def open_bank_outbox(workspace: Workspace) -> Transport:
     return transport_for(config.outbox, config, workspace)
 
 
+@holding_stage_lock("collect")
 def collect(
     store: Store,
     workspace: Workspace,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -24,7 +25,7 @@ from dunning.bank.pain008 import schema_path
 from dunning.cli import EXIT_INPUT, EXIT_OK, cli
 from dunning.domain.plans.model import InstalmentStatus, PlanError
 from dunning.domain.plans.policy import PlanPolicy
-from dunning.errors import ConfigError
+from dunning.errors import ConfigError, WorkspaceBusy
 from dunning.store import Store
 from dunning.store.plans import load_plan
 from dunning.store.schema import case_events, cases, sepa_collections, sepa_files, sepa_mandates
@@ -34,6 +35,7 @@ from dunning.usecases.plans.directdebit import capture_mandate, collect, sepa_di
 from dunning.usecases.reconcile.run import reconcile_files
 from dunning.workspace import Workspace, open_workspace
 from tests.servers.sshd import SshdServer, start_sshd
+from tests.store.test_locks import held_by_another_process
 from tests.usecases.notify.helpers import IMPORTED, RECORDED, case_of, import_and_plan, make_workspace
 from tests.usecases.reconcile.camt_build import Payment, assert_valid, build_camt
 
@@ -348,3 +350,35 @@ def test_the_commands(store: Store, workspace: Workspace) -> None:
     ]
     code, out, _ = _cli(root, "plans", "collect", "--date", "2026-10-14")
     assert code == EXIT_OK and "Nothing due for collection" in out
+
+
+def test_a_failed_delivery_exits_6_and_the_next_run_delivers(store: Store, workspace: Workspace) -> None:
+    _plan_with_mandate(store, workspace)
+    (workspace.root / "bank_key").write_text("not used: nothing listens\n", encoding="utf-8")
+    with socket.socket() as probe:  # a port of 127.0.0.1 nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    closed = {"DUNNING_BANK_OUTBOX": f"sftp://bank@127.0.0.1:{port}/upload", "DUNNING_BANK_KEY": "bank_key",
+              "DUNNING_BANK_FINGERPRINT": "SHA256:" + "A" * 43}
+    result = CliRunner().invoke(cli, ["-w", str(workspace.root), "plans", "collect", "--date", "2026-10-14"],
+                                env=closed)
+    assert result.exit_code == 6, result.stderr
+    [row] = _rows(store, sepa_files)
+    assert row["status"] == "written" and (sepa_dir(workspace.root) / row["name"]).exists()
+    _configure(workspace.root, bank={"outbox": "file://bank/outbox"})
+    code, out, err = _cli(workspace.root, "plans", "collect", "--date", "2026-10-15", "--format", "json")
+    assert code == EXIT_OK, err
+    assert [(f["file"], f["status"], f["made"]) for f in json.loads(out)["files"]] == [
+        (row["name"], "delivered", "finished")
+    ]
+    assert (workspace.root / "bank" / "outbox" / str(row["name"])).read_text(encoding="utf-8") == row["content"]
+
+
+def test_a_second_collect_at_once_is_refused(store: Store, store_url: str, workspace: Workspace) -> None:
+    _plan_with_mandate(store, workspace)
+    with held_by_another_process(store_url, "collect"), pytest.raises(
+        WorkspaceBusy, match="another `dunning plans collect` is working"
+    ):
+        collect(store, workspace, today=date(2026, 10, 14))
+    assert _rows(store, sepa_collections) == []
+    assert len(collect(store, workspace, today=date(2026, 10, 14)).made) == 1
