@@ -40,6 +40,7 @@ from dunning.letters.qr import epc_qr
 from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
+from dunning.web.dispute import question_form, question_page
 from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
 from dunning.web.security import RateLimiter, SecurityMiddleware
@@ -209,6 +210,8 @@ def create_app(
         Route(f"{prefix}/assets/brand.css", pages.brand_css, name="brand_css"),
         Mount(f"{prefix}/assets", StaticFiles(directory=HERE / "static"), name="assets"),
         Route(f"{prefix}/{{token}}", pages.pay_page, name="pay_page", methods=["GET"]),
+        Route(f"{prefix}/{{token}}/question", question_page(pages), name="question", methods=["GET"]),
+        Route(f"{prefix}/{{token}}/question", question_form(pages), name="question_form", methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

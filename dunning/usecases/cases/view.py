@@ -205,6 +205,8 @@ _WHAT = {
     "credit_kept": "credit kept for the next invoice (review item {item})",
     "credit_ignored": "credit ignored (review item {item})",
     "task_done": "{kind} task {task} ({step}) closed as {outcome} by {by}: {note}",
+    "dispute_opened": "{kind} from the pay page ({reason}), task {task}: {text}",
+    "dispute_hold_lifted": "dispute hold of task {task} lifted by {by}",
     "plan_created": "payment plan {plan}: {instalments} instalments, {total} in all",
 }
 
