@@ -6,11 +6,13 @@ answered, or, for a question, a person will answer), so a reload never sends it 
 language links work on the acknowledgement too. A form the page cannot take (no reason, a text too
 long, a question without words) gets 400 with the form again; a second one while one is open 409
 with the acknowledgement of the first; a link over its limit 429. The debtor's text is stored
-(:mod:`dunning.usecases.paypage.dispute`), never logged here.
+(:mod:`dunning.usecases.paypage.dispute`), never logged here. A debtor with an email address also gets
+the acknowledgement by email, sent at once (:mod:`dunning.usecases.paypage.acknowledge`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from dunning.usecases.paypage.acknowledge import acknowledge_by_email
 from dunning.usecases.paypage.claim import PayPage
 from dunning.usecases.paypage.dispute import MAX_TEXT, DisputeRefused, current_dispute, open_dispute
 from dunning.web.i18n import LANGUAGES
@@ -53,7 +56,7 @@ def question_form(pages: _PayPageApp) -> Callable[[Request], Awaitable[Response]
         token = request.path_params["token"]
         page, fields = await pages.posted(request)
         try:
-            await run_in_threadpool(
+            taken = await run_in_threadpool(
                 lambda: open_dispute(
                     pages.store,
                     page.case_id,
@@ -71,6 +74,12 @@ def question_form(pages: _PayPageApp) -> Callable[[Request], Awaitable[Response]
             if refused.why == "limit":
                 return _render(pages, request, page, token, status=429, limit=True, lang=fields.get("lang"))
             return _render(pages, request, page, token, status=400, error=True, lang=fields.get("lang"))
+        language = fields.get("lang") if fields.get("lang") in LANGUAGES else page.language
+        await run_in_threadpool(
+            lambda: acknowledge_by_email(
+                pages.store, pages.workspace, page.case_id, taken, str(language), now=pages.now(), env=os.environ
+            )
+        )
         url = f"{pages.prefix}/{token}/question{_lang(fields.get('lang'))}"
         return RedirectResponse(url, status_code=303, headers={"cache-control": "no-store"})
 

@@ -206,6 +206,8 @@ _WHAT = {
     "credit_ignored": "credit ignored (review item {item})",
     "task_done": "{kind} task {task} ({step}) closed as {outcome} by {by}: {note}",
     "dispute_opened": "{kind} from the pay page ({reason}), task {task}: {text}",
+    "acknowledgement_sent": "acknowledgement of task {task} sent by {channel}",
+    "acknowledgement_failed": "acknowledgement of task {task} not sent by {channel} ({status})",
     "dispute_hold_lifted": "dispute hold of task {task} lifted by {by}",
     "plan_created": "payment plan {plan}: {instalments} instalments, {total} in all",
 }
