@@ -37,6 +37,7 @@ def _lang(value: str | None) -> str:
 
 def question_page(pages: _PayPageApp) -> Callable[[Request], Awaitable[Response]]:
     """The GET handler: the form, or the acknowledgement of the dispute or question that is open."""
+    pages.templates.env.globals["dispute_max"] = MAX_TEXT  # the form's maxlength, on the pay page too
 
     async def handler(request: Request) -> Response:
         token = request.path_params["token"]
@@ -110,5 +111,4 @@ def _render(
         sent=sent,
         limit=limit,
         error=error,
-        dispute_max=MAX_TEXT,
     )

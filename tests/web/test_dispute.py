@@ -64,6 +64,7 @@ def test_the_page_carries_the_form_and_each_reason_opens_a_task_held_or_not(
     assert f'value="{csrf_token(load_secrets(workspace).paylink, token)}"' in page.text
     for reason in REASONS:
         assert f'value="{reason}"' in page.text
+    assert f'maxlength="{MAX_TEXT}"' in page.text
     caplog.set_level(logging.DEBUG)
     for number, reason in enumerate(REASONS):
         words = f"Private words {number}: invoice 2026-{number} was paid on 3 Nov"
