@@ -46,3 +46,42 @@ def test_a_person_keeps_a_dispute_on_hold_then_resumes(workspace: tuple[Path, di
     detail = json.loads(out)
     assert detail["status"] == "open"
     assert "Never ordered this." in next(e["what"] for e in detail["timeline"] if e["kind"] == "dispute_opened")
+
+
+EVENT_FLOW = """\
+name: quick
+version: 1
+steps:
+  - {key: r1, day: 3, action: send_email}
+  - {key: r2, day: 200, action: send_email}
+events:
+  dispute_opened: {action: tag_case, settings: {tag: contested}}
+"""
+
+
+def test_a_flow_follows_up_dispute_opened_a_question_at_once_a_dispute_once_lifted(
+    workspace: tuple[Path, dict[str, str]],
+) -> None:
+    root, env = workspace
+    (root / "flows" / "quick.yaml").write_text(EVENT_FLOW, encoding="utf-8")
+    store = open_store(env["DUNNING_DATABASE"])
+    try:
+        question = open_dispute(store, 1, "link-1", "other", "Which invoice is this?", on_date=date(2026, 12, 8),
+                                recorded_at=datetime(2026, 12, 8, 9, tzinfo=UTC))
+        dispute = open_dispute(store, 2, "link-2", "wrong_amount", "", on_date=date(2026, 12, 8),
+                               recorded_at=datetime(2026, 12, 8, 9, tzinfo=UTC))
+    finally:
+        store.dispose()
+
+    def tagged(day: str) -> list[int]:
+        code, out, err = run("run", "--date", day, "--list", "--format", "json", workspace=root, env=env)
+        assert code == 0, err
+        return [a["case"] for a in json.loads(out)["actions"] if a["step"].startswith("on:dispute_opened:")]
+
+    assert tagged("2026-12-08") == [1]  # the question: the flow goes on, and reacts to it
+    assert tagged("2026-12-09") == []
+    assert question.held is False and dispute.held is True
+    code, _, err = run("tasks", "done", str(dispute.task_id), "--note", "corrected", "--date", "2026-12-10",
+                       workspace=root, env=env)
+    assert code == 0, err
+    assert tagged("2026-12-10") == [2]  # the dispute: held until a person closed it, then followed up
