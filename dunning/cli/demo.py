@@ -146,6 +146,7 @@ def demo_command(directory: str) -> None:
             creditor_country=creditor.address.country,
             creditor_language=creditor.language,
             write_off=workspace.config.bank.write_off_tolerance(),
+            timezone=creditor.timezone,
         )
         sent = dispatch_messages(store, workspace, day, now=datetime.combine(day, time(10), tzinfo=zone))
         rendered = render_letters(store, workspace, day)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select, update
 
 from dunning.store.schema import actions, cases, debtors
 
-__all__ = ["TaskRecord", "close_task", "load_task", "load_tasks"]
+__all__ = ["TaskRecord", "close_task", "load_task", "load_tasks", "update_task_detail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +120,8 @@ def close_task(conn: Connection, task_id: int, *, status: str, on_date: date, de
         .values(status=status, outcome_on=on_date, detail=dict(detail))
     )
     return bool(result.rowcount)
+
+
+def update_task_detail(conn: Connection, task_id: int, detail: Mapping[str, Any]) -> None:
+    """Replace the ``detail`` of task ``task_id`` (a closed dispute's hold lifted later)."""
+    conn.execute(update(actions).where(actions.c.id == task_id).values(detail=dict(detail)))

@@ -45,6 +45,7 @@ from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
 from dunning.usecases.paypage.online import open_provider
+from dunning.web.dispute import question_form, question_page
 from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
 from dunning.web.provider import OnlinePayments, method_names
@@ -232,6 +233,8 @@ def create_app(
         Route(f"{prefix}/online/done", online.done, name="online_done", methods=["GET"]),
         Route(f"{prefix}/online/webhook", online.webhook, name="online_webhook", methods=["POST"]),
         Route(f"{prefix}/{{token}}/online", online.pay_online, name="pay_online", methods=["POST"]),
+        Route(f"{prefix}/{{token}}/question", question_page(pages), name="question", methods=["GET"]),
+        Route(f"{prefix}/{{token}}/question", question_form(pages), name="question_form", methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

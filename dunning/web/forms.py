@@ -4,8 +4,9 @@ Every form carries a hidden ``csrf`` field, :func:`csrf_token` of the page's pay
 link's token under the pay-link secret. It is bound to the link (a field copied from one link's page is
 refused on another's) and cannot be made without the server's secret. On top, the browser's own word
 is checked: a POST whose ``Origin`` (or, lacking it, ``Referer``) names another site than the one it
-was sent to is refused, and so is one that ``Sec-Fetch-Site`` marks ``cross-site``. A refused form is
-:class:`FormRefused` (the app answers 403 with a page that says to open the link again).
+was sent to is refused, and so is one that ``Sec-Fetch-Site`` marks ``cross-site`` (an ``Origin: null``,
+which Chromium sends under the page's ``no-referrer`` policy, passes only when it marks ``same-origin``).
+A refused form is :class:`FormRefused` (the app answers 403 with a page that says to open the link again).
 
     >>> t = csrf_token(b"s" * 32, "abc")
     >>> len(t), t == csrf_token(b"s" * 32, "abc"), t == csrf_token(b"s" * 32, "abd")
@@ -42,8 +43,12 @@ def _same_site(request: Request) -> bool:
     if request.headers.get("sec-fetch-site", "same-origin") == "cross-site":
         return False
     claimed = request.headers.get("origin") or request.headers.get("referer")
-    if not claimed or claimed == "null":
-        return claimed is None  # no header at all: an old browser or a script, the token decides
+    if claimed == "null":
+        # The page's own ``Referrer-Policy: no-referrer`` makes Chromium send ``Origin: null`` with its
+        # form posts; then the browser's ``Sec-Fetch-Site`` (which no script can set) must say same-origin.
+        return request.headers.get("sec-fetch-site") == "same-origin"
+    if not claimed:
+        return True  # no header at all: an old browser or a script, the token decides
     host = request.headers.get("host", "")
     return urlsplit(claimed).netloc == host
 

@@ -52,3 +52,12 @@ def test_a_form_posted_from_another_site_is_refused_even_with_the_right_field() 
 def test_an_overlong_field_is_refused() -> None:
     data = {"csrf": csrf_token(SECRET, "abc"), "text": "x" * 2001}
     assert client.post("/p/abc/f", data=data).status_code == 403
+
+
+def test_origin_null_passes_only_when_the_browser_says_same_origin() -> None:
+    """Chromium posts a no-referrer page's form with ``Origin: null`` and ``Sec-Fetch-Site: same-origin``."""
+    data = {"csrf": csrf_token(SECRET, "abc")}
+    same = client.post("/p/abc/f", data=data, headers={"origin": "null", "sec-fetch-site": "same-origin"})
+    assert same.status_code == 200
+    sandboxed = client.post("/p/abc/f", data=data, headers={"origin": "null", "sec-fetch-site": "cross-site"})
+    assert sandboxed.status_code == 403

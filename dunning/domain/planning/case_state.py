@@ -24,7 +24,10 @@ A :class:`CaseState` is everything the planner needs to decide what a case gets 
 * ``write_off_tolerance``: the write-off tolerance of the case's currency (a residual up to it is paid);
 * :class:`CaseEvent` records: ``delivery_failed`` (``ref`` = the failed action's key; a history
   entry with a failed outcome works too), ``pay_page_visit`` (a visit without payment), and any
-  other kind a flow's ``events:`` block handles.
+  other kind a flow's ``events:`` block handles;
+* :class:`Visit` records: the debtor opened the pay page (at the creditor's local time, by which
+  medium), with ``last_payment_on``: the day the last payment was booked for the case (bank or
+  ledger), so a flow's ``visit_without_payment`` follows up a visit no payment came after.
 
 Amounts are Decimal in ``CaseState.currency``; dates are plain dates (the creditor's local date).
 """
@@ -32,7 +35,7 @@ Amounts are Decimal in ``CaseState.currency``; dates are plain dates (the credit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -51,6 +54,7 @@ __all__ = [
     "HoldKind",
     "OpenInvoice",
     "Outcome",
+    "Visit",
 ]
 
 
@@ -162,6 +166,14 @@ class CaseEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Visit:
+    """An opening of the pay page: when (naive, the creditor's local time) and by which link."""
+
+    at: datetime
+    medium: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CaseState:
     case_id: str
     debtor: Debtor
@@ -179,6 +191,8 @@ class CaseState:
     tags: tuple[str, ...] = field(default=())
     regular_supply_reminded: tuple[date, ...] = ()  # due dates of the debtor's supply bills reminded before
     write_off_tolerance: Decimal = Decimal(0)  # a residual up to this is settled: never dunned
+    visits: tuple[Visit, ...] = ()  # pay-page openings (recent ones: the store leaves old ones out)
+    last_payment_on: date | None = None  # the day the last payment for the case was booked
 
     @property
     def regular_supply(self) -> bool:

@@ -23,6 +23,8 @@ A flow file (``flows/<name>.yaml``) describes one version of a flow::
     on_paid: {action: thank_you}     # once per cycle, when a contacted case is paid in full
     events:                          # follow-ups to case events (not `on:`: YAML reads it as true)
       pay_page_visit: {after: 2, action: send_pay_link}
+      visit_without_payment:         # the pay page opened, no payment booked since: one follow-up
+        {after_hours: 24, action: send_pay_link}   # per flow step, however many visits
     migrations:                      # how cases on older versions move to this one
       - {from: 1, rule: map, map: {reminder_1: friendly}}
 
@@ -52,12 +54,16 @@ from dunning.errors import FlowError
 if TYPE_CHECKING:
     from dunning.domain.legal.base import LegalPack
 
+#: the event of a pay-page visit with no payment booked since (counted from the visit, in hours)
+VISIT_WITHOUT_PAYMENT = "visit_without_payment"
+
 #: a flow's ``minimum_amount`` when it names none: a reminder (and its fee) for a few cents costs more
 #: in paper and goodwill than it brings in
 DEFAULT_MINIMUM_AMOUNT = Decimal("5.00")
 
 __all__ = [
     "DEFAULT_MINIMUM_AMOUNT",
+    "VISIT_WITHOUT_PAYMENT",
     "ActionCall",
     "Assignment",
     "Condition",
@@ -173,11 +179,15 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class EventHandler:
-    """``on: {<event kind>: {after: N, action: ..., settings: ..., fallback: ...}}``."""
+    """``on: {<event kind>: {after: N, action: ..., settings: ..., fallback: ...}}``.
+
+    ``after_hours`` (``visit_without_payment`` only): hours after the visit, instead of days.
+    """
 
     kind: str
     after: int
     call: ActionCall
+    after_hours: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,9 +419,14 @@ def _read_flow(r: _Reader, data: Any) -> Flow | None:
             if block is None:
                 continue
             after = r.integer(block.get("after", 0), _join(where, "after"), minimum=0)
-            call = _read_call(r, block, where, {"after"})
+            hours = None
+            if "after_hours" in block:
+                if kind != VISIT_WITHOUT_PAYMENT:
+                    r.error(_join(where, "after_hours"), f"only {VISIT_WITHOUT_PAYMENT} counts in hours; use after")
+                hours = r.integer(block["after_hours"], _join(where, "after_hours"), minimum=0)
+            call = _read_call(r, block, where, {"after", "after_hours"})
             if call is not None and after is not None:
-                handlers[str(kind)] = EventHandler(str(kind), after, call)
+                handlers[str(kind)] = EventHandler(str(kind), after, call, hours)
     migrations = _read_migrations(r, top.get("migrations"), version, {s.key for s in steps})
     return Flow(
         name=name,

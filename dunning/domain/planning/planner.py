@@ -52,7 +52,8 @@ past its scheduled date. Steps of the flow that were passed over (a later step a
 not caught up; a step whose ``when`` does not hold is skipped. Holds: insolvency and deceased stop
 everything; other active holds plan nothing until released (a ``payment_in_review`` hold lasts while
 a payment that may be the case's waits in the review queue); an expired, unreleased promise to pay
-raises a ``promise_broken`` event for the flow's ``events:`` handlers. A principal left open at or
+raises a ``promise_broken`` event for the flow's ``events:`` handlers; a pay-page visit no payment
+came after, its ``visit_without_payment`` handler (:mod:`dunning.domain.planning.visits`). A principal left open at or
 below ``CaseState.write_off_tolerance`` is paid: nothing more is asked for it.
 """
 
@@ -89,6 +90,7 @@ from dunning.domain.planning.flows import ActionCall, Flow, FlowSet, Step
 from dunning.domain.planning.interest import InterestResult, accrue
 from dunning.domain.planning.pacing import Pacing
 from dunning.domain.planning.pacing import Wait as _Wait
+from dunning.domain.planning.visits import visit_follow_up
 
 __all__ = ["CasePlan", "PlannedAction", "idempotency_key", "migrate_case", "plan_case", "plan_cases"]
 
@@ -558,6 +560,20 @@ class _Night:
                 )
                 self.plan(chain[depth], step_key, depth, event.on + timedelta(days=handler.after), reason)
 
+    def walk_visits(self) -> None:
+        """A pay-page visit no payment came after: one follow-up per step (:mod:`dunning.domain.planning.visits`)."""
+        found = visit_follow_up(self.flow, self.by_step, self.state.visits, self.state.last_payment_on)
+        if found is None:
+            return
+        chain = found.handler.call.chain()
+        if found.visit is None or found.due is None:
+            self.continue_step(None, self.by_step[found.step_key], chain, found.step_key)
+            return
+        depth, skipped = self.first_possible(chain, 0)
+        if depth < len(chain):
+            reason = found.reason + (f"; {'; '.join(skipped)}" if skipped else "")
+            self.plan(chain[depth], found.step_key, depth, found.due, reason)
+
 
 def plan_case(state: CaseState, flow: Flow, run_date: date, pack: LegalPack | None = None) -> CasePlan:
     """Plan one case for the night of ``run_date`` (see the module docstring for the guarantees)."""
@@ -605,6 +621,12 @@ def plan_case(state: CaseState, flow: Flow, run_date: date, pack: LegalPack | No
     try:
         if status not in ("closed", "held"):
             night.walk_events()
+    except _Wait as wait:
+        if wait.when is not None and (next_date is None or wait.when < next_date):
+            next_date, note = wait.when, wait.why
+    try:
+        if status not in ("closed", "held"):
+            night.walk_visits()
     except _Wait as wait:
         if wait.when is not None and (next_date is None or wait.when < next_date):
             next_date, note = wait.when, wait.why

@@ -34,10 +34,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 from sqlalchemy import Connection
@@ -56,6 +57,7 @@ from dunning.domain.planning.case_state import (
     HoldKind,
     OpenInvoice,
     Outcome,
+    Visit,
 )
 from dunning.domain.planning.flows import FlowSet, Problem, assign_flow, load_flow_set
 from dunning.domain.planning.pacing import TASK_ACTIONS
@@ -92,10 +94,13 @@ from dunning.store.cases import (
 from dunning.store.locks import holding_stage_lock
 from dunning.store.review import PaymentInReview, load_payments_in_review
 from dunning.store.runs import insert_run, load_last_run_before
+from dunning.store.visits import load_payment_days, load_visits_since
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
 
 #: case events the planner reacts to (fallbacks and follow-ups)
-PLANNER_EVENTS = ("delivery_failed", "pay_page_visit", "promise_broken", "contact_data_received")
+PLANNER_EVENTS = ("delivery_failed", "pay_page_visit", "promise_broken", "contact_data_received", "dispute_opened")
+#: how far back the night reads pay-page visits (a flow step lasts less; older visits follow up nothing)
+VISIT_WINDOW = timedelta(days=120)
 ZERO = Decimal("0.00")
 
 
@@ -229,12 +234,34 @@ def _went_out_on(act: ActionHistoryRecord, posted: dict[str, date]) -> date:
     return handed if on_post is None else max(on_post, handed)
 
 
+def _case_visits(conn: Connection, wanted: set[int], run_date: date, zone: ZoneInfo) -> dict[int, list[Visit]]:
+    """The recent pay-page visits of the cases, in the creditor's local time (the planner's dates are local)."""
+    since = datetime.combine(run_date - VISIT_WINDOW, time(0), tzinfo=UTC)
+    found: dict[int, list[Visit]] = defaultdict(list)
+    for record in load_visits_since(conn, since):
+        if record.case_id in wanted:
+            at = record.visited_at if record.visited_at.tzinfo else record.visited_at.replace(tzinfo=UTC)
+            found[record.case_id].append(Visit(at.astimezone(zone).replace(tzinfo=None), record.medium))
+    return found
+
+
 def read_states(
-    conn: Connection, flows: FlowSet, creditor_country: str, creditor_language: str
+    conn: Connection,
+    flows: FlowSet,
+    creditor_country: str,
+    creditor_language: str,
+    run_date: date | None = None,
+    timezone: str = "UTC",
 ) -> tuple[list[CaseState], dict[str, PlannableCaseRecord]]:
-    """Every plannable case as a CaseState, and its store record by case id (as a string)."""
+    """Every plannable case as a CaseState, and its store record by case id (as a string).
+
+    With ``run_date``, the cases' recent pay-page visits (local time in ``timezone``) and the day of
+    their last payment come too (a flow's ``visit_without_payment``).
+    """
     plannable = load_plannable_cases(conn)
     wanted = {row.id for row in plannable}
+    visits = _case_visits(conn, wanted, run_date, ZoneInfo(timezone)) if run_date is not None else {}
+    paid_on = load_payment_days(conn, visits)
     open_items: dict[int, list[OpenInvoice]] = defaultdict(list)
     for inv in load_all_open_invoices(conn):
         if inv.case_id is not None and inv.case_id in wanted:
@@ -300,6 +327,8 @@ def read_states(
             holds=tuple(case_holds.get(row.id, ())),
             events=tuple(events.get(row.id, ())),
             regular_supply_reminded=reminded,
+            visits=tuple(visits.get(row.id, ())),
+            last_payment_on=paid_on.get(row.id),
         )
         if row.flow is None:
             # A case is pinned to the latest version of the flow its debtor is assigned to when first planned.
@@ -515,6 +544,7 @@ def run_night(
     progress: Callable[[Iterable[CaseState], int], Iterable[CaseState]] | None = None,
     rates: Mapping[str, RateTable] | None = None,
     write_off: WriteOffTolerance | None = None,
+    timezone: str = "UTC",
 ) -> RunResult:
     """Plan every action due on ``run_date`` and record it (nothing is written on a dry run).
 
@@ -522,6 +552,7 @@ def run_night(
     :func:`dunning.usecases.planning.rates.workspace_rates`); None: the built-in tables.
     ``write_off``: the write-off tolerance (``bank.tolerance``): a case whose principal left open is
     at or below its currency's is paid, never dunned. None: nothing is written off.
+    ``timezone``: the creditor's (``creditor.timezone``): a pay-page visit's hours count in it.
     """
     write_off = write_off or WriteOffTolerance()
     recorded_at = recorded_at or datetime.now(UTC)
@@ -529,7 +560,7 @@ def run_night(
     with store.begin() as conn:
         # Message fees: booked when sent by the channel stages; catch up and take back failed ones.
         settle_message_fees(conn, on_date=run_date, recorded_at=recorded_at)
-        states, case_records = read_states(conn, flows, creditor_country, creditor_language)
+        states, case_records = read_states(conn, flows, creditor_country, creditor_language, run_date, timezone)
         existing = {h.key for state in states for h in state.history}
         planned: list[tuple[CaseState, CasePlan, PlannedAction]] = []
         plans: list[tuple[CaseState, CasePlan]] = []
