@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, bindparam, insert, or_, select, update
 
 from dunning.store.bulk import in_chunks
+from dunning.store.contacts import contact_email, contact_email_invalid, contact_phone, mark_confirmed_email_invalid
 from dunning.store.schema import case_events, cases, debtors, invoices
 
 # ---- records -----------------------------------------------------------------------------------
@@ -284,9 +285,9 @@ def load_plannable_cases(conn: Connection) -> list[PlannableCaseRecord]:
             debtors.c.country,
             debtors.c.language,
             debtors.c.segment,
-            debtors.c.email,
-            debtors.c.email_invalid,
-            debtors.c.phone,
+            contact_email(),  # the email and phone the debtor confirmed win over the ledger's
+            contact_email_invalid(),
+            contact_phone(),
             debtors.c.street,
             debtors.c.postal_code,
             debtors.c.city,
@@ -692,7 +693,7 @@ class DebtorEmailRecord:
 
 def load_case_debtor_email(conn: Connection, case_id: int) -> DebtorEmailRecord | None:
     row = conn.execute(
-        select(debtors.c.id, debtors.c.email, debtors.c.email_invalid)
+        select(debtors.c.id, contact_email(), contact_email_invalid())
         .join(cases, cases.c.debtor_id == debtors.c.id)
         .where(cases.c.id == case_id)
     ).first()
@@ -701,6 +702,8 @@ def load_case_debtor_email(conn: Connection, case_id: int) -> DebtorEmailRecord 
 
 def mark_debtor_email_invalid(conn: Connection, debtor_id: int) -> None:
     """The debtor's email bounced: the planner stops choosing email for them until it changes."""
+    if mark_confirmed_email_invalid(conn, debtor_id):  # the address they confirmed is the one messages used
+        return
     conn.execute(update(debtors).where(debtors.c.id == debtor_id).values(email_invalid=True))
 
 

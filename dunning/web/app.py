@@ -40,6 +40,7 @@ from dunning.letters.qr import epc_qr
 from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
+from dunning.web.contact import ContactPages
 from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
 from dunning.web.security import RateLimiter, SecurityMiddleware
@@ -210,6 +211,11 @@ def create_app(
         Mount(f"{prefix}/assets", StaticFiles(directory=HERE / "static"), name="assets"),
         Route(f"{prefix}/{{token}}", pages.pay_page, name="pay_page", methods=["GET"]),
     ]
+    contact = ContactPages(pages)
+    routes.append(Route(f"{prefix}/{{token}}/contact", contact.form, name="contact", methods=["GET"]))
+    routes.append(Route(f"{prefix}/{{token}}/contact", contact.request_codes, name="contact_send", methods=["POST"]))
+    routes.append(Route(f"{prefix}/{{token}}/contact/confirm", contact.confirm, name="contact_confirm",
+                        methods=["POST"]))
     app = Starlette(
         routes=routes,
         exception_handlers={

@@ -95,7 +95,7 @@ from dunning.store.runs import insert_run, load_last_run_before
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
 
 #: case events the planner reacts to (fallbacks and follow-ups)
-PLANNER_EVENTS = ("delivery_failed", "pay_page_visit", "promise_broken", "contact_data_received")
+PLANNER_EVENTS = ("delivery_failed", "pay_page_visit", "promise_broken", "contact_data_received", "contact_confirmed")
 ZERO = Decimal("0.00")
 
 
