@@ -106,7 +106,7 @@ def save_confirmed_contact(conn: Connection, debtor_id: int, *, channel: str, va
     fields["updated_at"] = at
     done = conn.execute(update(debtor_contacts).where(debtor_contacts.c.debtor_id == debtor_id).values(**fields))
     if not done.rowcount:
-        conn.execute(insert(debtor_contacts).values(debtor_id=debtor_id, email_invalid=False, **fields))
+        conn.execute(insert(debtor_contacts).values({"email_invalid": False, **fields, "debtor_id": debtor_id}))
 
 
 # ---- codes ---------------------------------------------------------------------------------------
