@@ -42,8 +42,12 @@ def _same_site(request: Request) -> bool:
     if request.headers.get("sec-fetch-site", "same-origin") == "cross-site":
         return False
     claimed = request.headers.get("origin") or request.headers.get("referer")
-    if not claimed or claimed == "null":
-        return claimed is None  # no header at all: an old browser or a script, the token decides
+    if claimed == "null":
+        # Under the page's ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` even on a
+        # same-origin form POST (Fetch: serializing a request origin); their Sec-Fetch-Site tells.
+        return request.headers.get("sec-fetch-site") == "same-origin"
+    if not claimed:
+        return True  # no header at all: an old browser or a script, the token decides
     host = request.headers.get("host", "")
     return urlsplit(claimed).netloc == host
 
