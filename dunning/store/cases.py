@@ -18,7 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, bindparam, insert, or_, select, update
 
 from dunning.store.bulk import in_chunks
-from dunning.store.contacts import contact_email, contact_email_invalid, contact_phone, mark_confirmed_email_invalid
+from dunning.store.contacts import (
+    contact_email,
+    contact_email_invalid,
+    contact_phone,
+    contact_preferred_channel,
+    mark_confirmed_email_invalid,
+)
 from dunning.store.schema import case_events, cases, debtors, invoices
 
 # ---- records -----------------------------------------------------------------------------------
@@ -105,6 +111,7 @@ class PlannableCaseRecord:
     street: str | None
     postal_code: str | None
     city: str | None
+    preferred_channel: str | None = None  # said on the pay page (dunning.store.contacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +298,7 @@ def load_plannable_cases(conn: Connection) -> list[PlannableCaseRecord]:
             debtors.c.street,
             debtors.c.postal_code,
             debtors.c.city,
+            contact_preferred_channel(),
         )
         .join(debtors, debtors.c.id == cases.c.debtor_id)
         .where(

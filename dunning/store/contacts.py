@@ -26,6 +26,7 @@ __all__ = [
     "contact_email",
     "contact_email_invalid",
     "contact_phone",
+    "contact_preferred_channel",
     "count_codes_since",
     "insert_code",
     "insert_consent",
@@ -61,6 +62,12 @@ def contact_email_invalid() -> ColumnElement[Any]:
 def contact_phone() -> ColumnElement[Any]:
     """The debtor's mobile number as messages use it (the confirmed one, else the ledger's), labelled ``phone``."""
     return func.coalesce(_confirmed(debtor_contacts.c.phone), debtors.c.phone).label("phone")
+
+
+def contact_preferred_channel() -> ColumnElement[Any]:
+    """The channel the debtor said they prefer on the pay page (email, sms, letter; NULL: never said)."""
+    column: ColumnElement[Any] = _confirmed(debtor_contacts.c.preferred_channel).label("preferred_channel")
+    return column
 
 
 def mark_confirmed_email_invalid(conn: Connection, debtor_id: int) -> bool:

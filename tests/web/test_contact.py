@@ -5,17 +5,28 @@ confirmed address; on SQLite and PostgreSQL, through the use case and through HT
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from dunning.domain.legal.base import DebtorType
+from dunning.domain.planning.case_state import Debtor
+from dunning.domain.planning.flows import load_flow
+from dunning.errors import FlowError
 from dunning.store import open_store
-from dunning.store.cases import load_case_debtor_email, load_case_events, load_plannable_cases
+from dunning.store.cases import (
+    load_case_debtor_email,
+    load_case_events,
+    load_plannable_cases,
+    mark_debtor_email_invalid,
+)
 from dunning.store.contacts import debtor_of_case, load_confirmed_contact, load_consents
-from dunning.store.schema import contact_codes
+from dunning.store.schema import contact_codes, debtors
 from dunning.usecases.importing.snapshot import import_ledger
 from dunning.usecases.outgoing.secrets import load_secrets
 from dunning.usecases.paypage.contact import (
@@ -110,8 +121,29 @@ def test_a_new_email_and_mobile_are_confirmed_by_code_and_win_over_the_ledger(pl
     with store.begin() as conn:
         row = next(r for r in load_plannable_cases(conn) if r.id == case_id)
         email = load_case_debtor_email(conn, case_id)
-    assert (row.email, row.phone) == ("Nieuw.Adres@example.org", "+32471123456")
+    assert (row.email, row.phone, row.preferred_channel) == ("Nieuw.Adres@example.org", "+32471123456", "sms")
     assert email is not None and email.email == "Nieuw.Adres@example.org"
+
+    # the confirmed address bounces: its own flag is set, the ledger's (empty) email keeps its own
+    with store.begin() as conn:
+        mark_debtor_email_invalid(conn, debtor_id)
+        email = load_case_debtor_email(conn, case_id)
+        ledger_flag = conn.execute(select(debtors.c.email_invalid).where(debtors.c.id == debtor_id)).scalar_one()
+    assert email is not None and email.email_invalid and not ledger_flag
+
+
+def test_a_flow_can_branch_on_the_channel_the_debtor_prefers() -> None:
+    step = {"key": "nudge", "day": 3, "action": "send_sms", "settings": {"template": "reminder_sms"},
+            "when": {"preferred_channel": ["sms"]}}
+    flow = load_flow({"name": "t", "version": 1, "steps": [step]}, "t.yaml")
+    when = flow.steps[0].when
+    assert when is not None and not when.is_certain
+    debtor = Debtor("D1", DebtorType.CONSUMER, "BE", has_phone=True)
+    assert not when.matches(debtor, Decimal("10"))
+    assert when.matches(replace(debtor, preferred_channel="sms"), Decimal("10"))
+    step["when"] = {"preferred_channel": "fax"}
+    with pytest.raises(FlowError, match="unknown channel 'fax'"):
+        load_flow({"name": "t", "version": 1, "steps": [step]}, "t.yaml")
 
 
 def test_a_code_expires_locks_after_its_tries_and_a_link_sends_few_codes(planned: Planned) -> None:

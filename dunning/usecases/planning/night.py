@@ -173,6 +173,7 @@ def _debtor(row: PlannableCaseRecord, creditor_country: str, creditor_language: 
         has_email=bool(row.email) and not row.email_invalid,
         has_phone=bool(row.phone),
         has_address=bool(row.street and row.postal_code and row.city),
+        preferred_channel=row.preferred_channel or "",
     )
 
 
