@@ -245,6 +245,12 @@ def test_the_form_over_http_refuses_bad_values_wrong_codes_and_forms_without_csr
     assert done.status_code == 200
     assert "Your email address is confirmed" in done.text
 
+    form = {"csrf": csrf, "email": "again@example.org", "preferred": "email", "consent_email": "yes"}
+    for _ in range(MAX_SENDS_PER_HOUR - 3):  # three codes went out above
+        assert client.post(f"/p/{token}/contact?lang=en", data=form).status_code == 200
+    busy = client.post(f"/p/{token}/contact?lang=en", data=form)
+    assert busy.status_code == 429 and "We have sent too many codes for this link" in busy.text
+
 
 def test_the_code_goes_through_a_real_smtp_server_and_the_next_dispatch_writes_to_the_new_address(
     planned: Planned, smtp_server: SmtpServer, tmp_path: Path
