@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from dunning.store.contacts import contact_email, contact_email_invalid, contact_phone
+from dunning.store.contacts import CONTACTS, contact_email, contact_email_invalid, contact_phone
 from dunning.store.schema import actions, cases, debtors, documents, holds
 
 __all__ = [
@@ -93,6 +93,7 @@ def load_planned_actions(conn: Connection, action_ids: Sequence[int]) -> list[Du
         )
         .join(cases, cases.c.id == actions.c.case_id)
         .join(debtors, debtors.c.id == cases.c.debtor_id)
+        .outerjoin(*CONTACTS)
         .where(actions.c.id.in_(list(action_ids)), actions.c.status == "planned")
         .order_by(actions.c.due_on, actions.c.id)
     )
@@ -596,6 +597,7 @@ def load_export_subjects(conn: Connection, action_ids: Sequence[int]) -> list[Ex
         )
         .join(cases, cases.c.id == actions.c.case_id)
         .join(debtors, debtors.c.id == cases.c.debtor_id)
+        .outerjoin(*CONTACTS)
         .where(actions.c.id.in_(action_ids))
         .order_by(actions.c.case_id, actions.c.id)
     )

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, insert, or_, select,
 
 from dunning.store.bulk import in_chunks
 from dunning.store.contacts import (
+    CONTACTS,
     contact_email,
     contact_email_invalid,
     contact_phone,
@@ -301,6 +302,7 @@ def load_plannable_cases(conn: Connection) -> list[PlannableCaseRecord]:
             contact_preferred_channel(),
         )
         .join(debtors, debtors.c.id == cases.c.debtor_id)
+        .outerjoin(*CONTACTS)
         .where(
             or_(
                 cases.c.status.in_(("open", "on_hold")),
@@ -703,6 +705,7 @@ def load_case_debtor_email(conn: Connection, case_id: int) -> DebtorEmailRecord 
     row = conn.execute(
         select(debtors.c.id, contact_email(), contact_email_invalid())
         .join(cases, cases.c.debtor_id == debtors.c.id)
+        .outerjoin(*CONTACTS)
         .where(cases.c.id == case_id)
     ).first()
     return None if row is None else DebtorEmailRecord(row.id, row.email, bool(row.email_invalid))

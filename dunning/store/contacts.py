@@ -4,7 +4,8 @@
 the debtor confirmed with a code lives in ``debtor_contacts`` and no import touches it. Wherever a
 message's recipient is read (the night's "has email / has phone", the due messages, bounce matching),
 :func:`contact_email`, :func:`contact_email_invalid` and :func:`contact_phone` take the confirmed value
-when there is one and the ledger's otherwise. A debtor who confirms again replaces their own value.
+when there is one and the ledger's otherwise (the query left-joins :data:`CONTACTS`). A debtor who
+confirms again replaces their own value.
 
 The codes themselves are never stored: only an HMAC of the code bound to the case, channel and value.
 """
@@ -21,6 +22,7 @@ from sqlalchemy import ColumnElement, Connection, case, func, insert, select, up
 from dunning.store.schema import cases, contact_codes, contact_consents, debtor_contacts, debtors
 
 __all__ = [
+    "CONTACTS",
     "CodeRecord",
     "ConfirmedContact",
     "contact_email",
@@ -42,32 +44,31 @@ __all__ = [
 # ---- what the messages read: the confirmed value over the ledger's --------------------------------
 
 
-def _confirmed(column: Any) -> Any:
-    return select(column).where(debtor_contacts.c.debtor_id == debtors.c.id).scalar_subquery()
+#: ``query.outerjoin(*CONTACTS)``: a query that reads the debtors joins what they confirmed (a left join:
+#: most have confirmed nothing), then selects the expressions below
+CONTACTS = (debtor_contacts, debtor_contacts.c.debtor_id == debtors.c.id)
 
 
 def contact_email() -> ColumnElement[Any]:
     """The debtor's email as messages use it (the confirmed one, else the ledger's), labelled ``email``."""
-    return func.coalesce(_confirmed(debtor_contacts.c.email), debtors.c.email).label("email")
+    return func.coalesce(debtor_contacts.c.email, debtors.c.email).label("email")
 
 
 def contact_email_invalid() -> ColumnElement[Any]:
     """Whether that email is known to bounce (the confirmed address's own flag when there is one)."""
     return case(
-        (_confirmed(debtor_contacts.c.email).is_not(None), _confirmed(debtor_contacts.c.email_invalid)),
-        else_=debtors.c.email_invalid,
+        (debtor_contacts.c.email.is_not(None), debtor_contacts.c.email_invalid), else_=debtors.c.email_invalid
     ).label("email_invalid")
 
 
 def contact_phone() -> ColumnElement[Any]:
     """The debtor's mobile number as messages use it (the confirmed one, else the ledger's), labelled ``phone``."""
-    return func.coalesce(_confirmed(debtor_contacts.c.phone), debtors.c.phone).label("phone")
+    return func.coalesce(debtor_contacts.c.phone, debtors.c.phone).label("phone")
 
 
 def contact_preferred_channel() -> ColumnElement[Any]:
     """The channel the debtor said they prefer on the pay page (email, sms, letter; NULL: never said)."""
-    column: ColumnElement[Any] = _confirmed(debtor_contacts.c.preferred_channel).label("preferred_channel")
-    return column
+    return debtor_contacts.c.preferred_channel.label("preferred_channel")
 
 
 def mark_confirmed_email_invalid(conn: Connection, debtor_id: int) -> bool:
