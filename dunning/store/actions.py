@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from dunning.store.contacts import CONTACTS, contact_email, contact_email_invalid, contact_phone
 from dunning.store.schema import actions, cases, debtors, documents, holds
 
 __all__ = [
@@ -86,12 +87,13 @@ def load_planned_actions(conn: Connection, action_ids: Sequence[int]) -> list[Du
             actions.c.settings, actions.c.detail, actions.c.case_id,
             cases.c.status.label("case_status"), cases.c.currency, cases.c.reference, cases.c.open_amount,
             cases.c.fees_amount, cases.c.interest_amount,
-            debtors.c.name, debtors.c.language, debtors.c.country, debtors.c.email, debtors.c.email_invalid,
-            debtors.c.phone, debtors.c.external_id.label("customer_number"), debtors.c.debtor_type,
+            debtors.c.name, debtors.c.language, debtors.c.country, contact_email(), contact_email_invalid(),
+            contact_phone(), debtors.c.external_id.label("customer_number"), debtors.c.debtor_type,
             debtors.c.street, debtors.c.postal_code, debtors.c.city,
         )
         .join(cases, cases.c.id == actions.c.case_id)
         .join(debtors, debtors.c.id == cases.c.debtor_id)
+        .outerjoin(*CONTACTS)
         .where(actions.c.id.in_(list(action_ids)), actions.c.status == "planned")
         .order_by(actions.c.due_on, actions.c.id)
     )
@@ -590,11 +592,12 @@ def load_export_subjects(conn: Connection, action_ids: Sequence[int]) -> list[Ex
             debtors.c.postal_code,
             debtors.c.city,
             debtors.c.country,
-            debtors.c.email,
-            debtors.c.phone,
+            contact_email(),
+            contact_phone(),
         )
         .join(cases, cases.c.id == actions.c.case_id)
         .join(debtors, debtors.c.id == cases.c.debtor_id)
+        .outerjoin(*CONTACTS)
         .where(actions.c.id.in_(action_ids))
         .order_by(actions.c.case_id, actions.c.id)
     )

@@ -18,6 +18,14 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, bindparam, insert, or_, select, update
 
 from dunning.store.bulk import in_chunks
+from dunning.store.contacts import (
+    CONTACTS,
+    contact_email,
+    contact_email_invalid,
+    contact_phone,
+    contact_preferred_channel,
+    mark_confirmed_email_invalid,
+)
 from dunning.store.schema import case_events, cases, debtors, invoices
 
 # ---- records -----------------------------------------------------------------------------------
@@ -104,6 +112,7 @@ class PlannableCaseRecord:
     street: str | None
     postal_code: str | None
     city: str | None
+    preferred_channel: str | None = None  # said on the pay page (dunning.store.contacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,14 +293,16 @@ def load_plannable_cases(conn: Connection) -> list[PlannableCaseRecord]:
             debtors.c.country,
             debtors.c.language,
             debtors.c.segment,
-            debtors.c.email,
-            debtors.c.email_invalid,
-            debtors.c.phone,
+            contact_email(),  # the email and phone the debtor confirmed win over the ledger's
+            contact_email_invalid(),
+            contact_phone(),
             debtors.c.street,
             debtors.c.postal_code,
             debtors.c.city,
+            contact_preferred_channel(),
         )
         .join(debtors, debtors.c.id == cases.c.debtor_id)
+        .outerjoin(*CONTACTS)
         .where(
             or_(
                 cases.c.status.in_(("open", "on_hold")),
@@ -692,8 +703,9 @@ class DebtorEmailRecord:
 
 def load_case_debtor_email(conn: Connection, case_id: int) -> DebtorEmailRecord | None:
     row = conn.execute(
-        select(debtors.c.id, debtors.c.email, debtors.c.email_invalid)
+        select(debtors.c.id, contact_email(), contact_email_invalid())
         .join(cases, cases.c.debtor_id == debtors.c.id)
+        .outerjoin(*CONTACTS)
         .where(cases.c.id == case_id)
     ).first()
     return None if row is None else DebtorEmailRecord(row.id, row.email, bool(row.email_invalid))
@@ -701,6 +713,8 @@ def load_case_debtor_email(conn: Connection, case_id: int) -> DebtorEmailRecord 
 
 def mark_debtor_email_invalid(conn: Connection, debtor_id: int) -> None:
     """The debtor's email bounced: the planner stops choosing email for them until it changes."""
+    if mark_confirmed_email_invalid(conn, debtor_id):  # the address they confirmed is the one messages used
+        return
     conn.execute(update(debtors).where(debtors.c.id == debtor_id).values(email_invalid=True))
 
 

@@ -525,3 +525,53 @@ provider_events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("provider", "event_id", name="uq_provider_events_provider_event"),
 )
+
+# ---- contact details the debtor confirmed on the pay page (migration 0013_contact) ----
+# One row per debtor: what the debtor confirmed with a one-time code wins over the ledger's email and
+# phone (a later import rewrites ``debtors``, never this table); NULL fields leave the ledger's value.
+
+debtor_contacts = Table(
+    "debtor_contacts",
+    metadata,
+    Column("debtor_id", ForeignKey("debtors.id"), primary_key=True),
+    Column("email", String(254)),
+    Column("email_invalid", Boolean, nullable=False, default=False),
+    Column("email_confirmed_at", DateTime(timezone=True)),
+    Column("phone", String(20)),
+    Column("phone_confirmed_at", DateTime(timezone=True)),
+    Column("preferred_channel", String(10)),  # email, sms or letter
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per code sent: the value it confirms, the code's HMAC (never the code), its expiry and tries.
+contact_codes = Table(
+    "contact_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("channel", String(10), nullable=False),  # email or sms
+    Column("value", String(254), nullable=False),
+    Column("preferred_channel", String(10)),
+    Column("text_version", String(40), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("tries", Integer, nullable=False, default=0),
+    Column("status", String(10), nullable=False, default="pending"),  # pending confirmed replaced locked failed
+    Index("ix_contact_codes_case", "case_id", "id"),
+)
+
+# The consent record per channel: what was agreed (the wording's version), to which value, when, where.
+contact_consents = Table(
+    "contact_consents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("debtor_id", ForeignKey("debtors.id"), nullable=False),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("value", String(254), nullable=False),
+    Column("text_version", String(40), nullable=False),
+    Column("given_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(20), nullable=False),
+    Index("ix_contact_consents_debtor", "debtor_id", "id"),
+)

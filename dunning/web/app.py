@@ -45,6 +45,7 @@ from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
 from dunning.usecases.paypage.online import open_provider
+from dunning.web.contact import ContactPages
 from dunning.web.dispute import question_form, question_page
 from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
@@ -236,6 +237,11 @@ def create_app(
         Route(f"{prefix}/{{token}}/question", question_page(pages), name="question", methods=["GET"]),
         Route(f"{prefix}/{{token}}/question", question_form(pages), name="question_form", methods=["POST"]),
     ]
+    contact = ContactPages(pages)
+    routes.append(Route(f"{prefix}/{{token}}/contact", contact.form, name="contact", methods=["GET"]))
+    routes.append(Route(f"{prefix}/{{token}}/contact", contact.request_codes, name="contact_send", methods=["POST"]))
+    routes.append(Route(f"{prefix}/{{token}}/contact/confirm", contact.confirm, name="contact_confirm",
+                        methods=["POST"]))
     app = Starlette(
         routes=routes,
         exception_handlers={

@@ -104,6 +104,7 @@ class Debtor:
     has_email: bool = False
     has_phone: bool = False
     has_address: bool = True
+    preferred_channel: str = ""  # email, sms or letter, as the debtor confirmed it on the pay page; "" unsaid
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ A flow file (``flows/<name>.yaml``) describes one version of a flow::
         action: send_email
         settings: {template: friendly_reminder}
         when: {has_email: true}      # debtor_type, country, language, segment, min_open, max_open,
-                                     # has_email, has_phone, has_address, regular_supply
+                                     # has_email, has_phone, has_address, regular_supply,
+                                     # preferred_channel (email, sms, letter: said on the pay page)
         fallback:                    # if it cannot be done or fails (bounce, return, failed SMS)
           action: send_letter
           fallback: {action: manual_task, settings: {title: unreachable debtor}}
@@ -113,6 +114,7 @@ class Condition:
     has_phone: bool | None = None
     has_address: bool | None = None
     regular_supply: bool | None = None  # every open item bills a regular-supply contract (Book XIX)
+    preferred_channels: frozenset[str] | None = None  # the debtor's choice on the pay page ("" never said)
 
     def matches(self, debtor: Debtor, open_amount: Decimal, regular_supply: bool = False) -> bool:
         if self.regular_supply is not None and regular_supply != self.regular_supply:
@@ -133,6 +135,8 @@ class Condition:
             return False
         if self.has_phone is not None and debtor.has_phone != self.has_phone:
             return False
+        if self.preferred_channels is not None and debtor.preferred_channel not in self.preferred_channels:
+            return False
         return self.has_address is None or debtor.has_address == self.has_address
 
     def may_match(self, country: str | None, debtor_type: str) -> bool:
@@ -144,7 +148,8 @@ class Condition:
     @property
     def is_certain(self) -> bool:
         """True when only country/type are tested (a step that may match surely runs)."""
-        others = (self.languages, self.segments, self.min_open, self.max_open, self.has_email, self.has_phone)
+        others = (self.languages, self.segments, self.min_open, self.max_open, self.has_email, self.has_phone,
+                  self.preferred_channels)
         return all(v is None for v in (*others, self.has_address, self.regular_supply))
 
 
@@ -271,7 +276,11 @@ _CONDITION_KEYS = {
     "has_phone",
     "has_address",
     "regular_supply",
+    "preferred_channel",
 }
+
+#: the channels a debtor can prefer on the pay page (dunning.usecases.paypage.contact)
+_PREFERRED_CHANNELS = frozenset({"email", "sms", "letter"})
 
 
 def _read_condition(r: _Reader, data: Any, where: str) -> Condition | None:
@@ -295,6 +304,10 @@ def _read_condition(r: _Reader, data: Any, where: str) -> Condition | None:
         bad = sorted(t for t in types if t not in {d.value for d in DebtorType})
         if bad:
             r.error(_join(where, "debtor_type"), f"unknown debtor type {bad[0]!r} (consumer or business)")
+    preferred = texts("preferred_channel", str.lower)
+    if preferred is not None and not preferred <= _PREFERRED_CHANNELS:
+        r.error(_join(where, "preferred_channel"),
+                f"unknown channel {sorted(preferred - _PREFERRED_CHANNELS)[0]!r} (email, sms or letter)")
     amounts: dict[str, Decimal | None] = {}
     for key in ("min_open", "max_open"):
         amounts[key] = None
@@ -325,6 +338,7 @@ def _read_condition(r: _Reader, data: Any, where: str) -> Condition | None:
         has_phone=flags["has_phone"],
         has_address=flags["has_address"],
         regular_supply=flags["regular_supply"],
+        preferred_channels=preferred,
     )
 
 

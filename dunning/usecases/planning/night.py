@@ -98,7 +98,14 @@ from dunning.store.visits import load_payment_days, load_visits_since
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
 
 #: case events the planner reacts to (fallbacks and follow-ups)
-PLANNER_EVENTS = ("delivery_failed", "pay_page_visit", "promise_broken", "contact_data_received", "dispute_opened")
+PLANNER_EVENTS = (
+    "delivery_failed",
+    "pay_page_visit",
+    "promise_broken",
+    "contact_data_received",
+    "contact_confirmed",
+    "dispute_opened",
+)
 #: how far back the night reads pay-page visits (a flow step lasts less; older visits follow up nothing)
 VISIT_WINDOW = timedelta(days=120)
 ZERO = Decimal("0.00")
@@ -178,6 +185,7 @@ def _debtor(row: PlannableCaseRecord, creditor_country: str, creditor_language: 
         has_email=bool(row.email) and not row.email_invalid,
         has_phone=bool(row.phone),
         has_address=bool(row.street and row.postal_code and row.city),
+        preferred_channel=row.preferred_channel or "",
     )
 
 
