@@ -3,9 +3,10 @@
 Every form carries a hidden ``csrf`` field, :func:`csrf_token` of the page's pay link: an HMAC of the
 link's token under the pay-link secret. It is bound to the link (a field copied from one link's page is
 refused on another's) and cannot be made without the server's secret. On top, the browser's own word
-is checked: a POST whose ``Origin`` (or, lacking it, ``Referer``) names another site than the one it
-was sent to is refused, and so is one that ``Sec-Fetch-Site`` marks ``cross-site``. A refused form is
-:class:`FormRefused` (the app answers 403 with a page that says to open the link again).
+is checked: a POST that ``Sec-Fetch-Site`` marks ``cross-site`` is refused, one it marks ``same-origin``
+accepted (Chromium sends ``Origin: null`` under the page's no-referrer policy); without that header, one
+whose ``Origin`` (or, lacking it, ``Referer``) names another site than the one it was sent to is refused.
+A refused form is :class:`FormRefused` (the app answers 403 with a page that says to open the link again).
 
     >>> t = csrf_token(b"s" * 32, "abc")
     >>> len(t), t == csrf_token(b"s" * 32, "abc"), t == csrf_token(b"s" * 32, "abd")
@@ -39,8 +40,13 @@ def csrf_token(secret: bytes, link_token: str) -> str:
 
 
 def _same_site(request: Request) -> bool:
-    if request.headers.get("sec-fetch-site", "same-origin") == "cross-site":
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site == "cross-site":
         return False
+    if fetch_site == "same-origin":
+        # The browser's own word. Under the page's ``Referrer-Policy: no-referrer`` Chromium sends
+        # ``Origin: null`` with the page's own form, so the Origin cannot decide here.
+        return True
     claimed = request.headers.get("origin") or request.headers.get("referer")
     if not claimed or claimed == "null":
         return claimed is None  # no header at all: an old browser or a script, the token decides

@@ -52,3 +52,13 @@ def test_a_form_posted_from_another_site_is_refused_even_with_the_right_field() 
 def test_an_overlong_field_is_refused() -> None:
     data = {"csrf": csrf_token(SECRET, "abc"), "text": "x" * 2001}
     assert client.post("/p/abc/f", data=data).status_code == 403
+
+
+def test_chromiums_own_form_under_no_referrer_is_accepted_on_its_fetch_site_word() -> None:
+    """Under the page's ``Referrer-Policy: no-referrer`` Chromium posts the page's own form with ``Origin: null``."""
+    data = {"csrf": csrf_token(SECRET, "abc")}
+    headers = {"origin": "null", "sec-fetch-site": "same-origin"}
+    assert client.post("/p/abc/f", data=data, headers=headers).status_code == 200
+    assert client.post("/p/abc/f", data={}, headers=headers).status_code == 403  # the CSRF field still decides
+    cross = {"origin": "null", "sec-fetch-site": "cross-site"}
+    assert client.post("/p/abc/f", data=data, headers=cross).status_code == 403
