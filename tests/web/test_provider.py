@@ -20,6 +20,7 @@ from camt.build import Payment, build_camt
 from dunning.adapters.stripe import StripeProvider, sign_payload, to_minor
 from dunning.cli import EXIT_CONFIG, cli
 from dunning.errors import ConfigError
+from dunning.ports_payments import ProviderError
 from dunning.store.schema import allocations, bank_transactions, provider_events, review_items
 from dunning.usecases.cases.view import case_detail
 from dunning.usecases.paypage.online import open_provider, receive_webhook
@@ -257,7 +258,16 @@ def test_a_delayed_method_is_booked_when_stripe_says_it_succeeded_not_before(let
             answer = http.get(f"{page_prefix(workspace)}/online/done", params={"session_id": session_id})
             assert 'data-page="online-processing"' in answer.text
             assert booked(letters, letter.case_id) == []
-            status, body = stripe.deliver(stripe.succeed_later(session_id), at=SIGNED_AT + 60)
+            succeeded = stripe.succeed_later(session_id)
+            # Stripe's API cannot be reached to confirm: nothing is recorded, so the next delivery acts
+            unreachable = StripeProvider("http://127.0.0.1:9", stripe.secret_key, stripe.webhook_secret, timeout=2)
+            raw = json.dumps(succeeded).encode()
+            signed = {"Stripe-Signature": sign_payload(stripe.webhook_secret, raw, SIGNED_AT + 60)}
+            with pytest.raises(ProviderError) as failed:
+                receive_webhook(letters.store, workspace, unreachable, raw, signed, now=VISIT_AT, today=VISIT_DAY)
+            assert failed.value.transient  # the web answers 503 and Stripe delivers again
+            assert booked(letters, letter.case_id) == []
+            status, body = stripe.deliver(succeeded, at=SIGNED_AT + 60)
             assert (status, json.loads(body)["outcome"]) == (200, "booked")
             assert len(booked(letters, letter.case_id)) == 1
 
