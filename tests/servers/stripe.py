@@ -265,6 +265,17 @@ def _handler(state: StripeServer) -> type[BaseHTTPRequestHandler]:
             self._answer(200, session)
 
         def do_GET(self) -> None:
+            hosted = re.fullmatch(r"/c/pay/([A-Za-z0-9_]+)", self.path)
+            if hosted:  # the hosted checkout page the debtor is sent to (no API key: a browser opens it)
+                found = hosted.group(1) in state.sessions
+                raw = (f"<!doctype html><html lang=en><title>Checkout</title><h1 id=checkout>{hosted.group(1)}</h1>"
+                       if found else "<!doctype html><title>Not found</title>").encode("utf-8")
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+                return
             if not self._authorised():
                 return
             match = re.fullmatch(r"/v1/checkout/sessions/([A-Za-z0-9_]+)", self.path)

@@ -8,21 +8,25 @@ import json
 import re
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from camt.build import Payment, build_camt
 from dunning.adapters.stripe import StripeProvider, sign_payload, to_minor
+from dunning.cli import EXIT_CONFIG, cli
 from dunning.errors import ConfigError
+from dunning.ports_payments import ProviderError
 from dunning.store.schema import allocations, bank_transactions, provider_events, review_items
 from dunning.usecases.cases.view import case_detail
 from dunning.usecases.paypage.online import open_provider, receive_webhook
 from dunning.usecases.reconcile.run import reconcile_files
 from dunning.web.app import page_prefix
-from dunning.workspace import Workspace, open_workspace
+from dunning.workspace import Workspace, init_workspace, open_workspace
 from tests.servers.stripe import StripeServer, stripe_server
 from tests.usecases.letters.helpers import night
 from tests.web.helpers import VISIT_AT, VISIT_DAY, Letter, Letters, running_server
@@ -254,6 +258,24 @@ def test_a_delayed_method_is_booked_when_stripe_says_it_succeeded_not_before(let
             answer = http.get(f"{page_prefix(workspace)}/online/done", params={"session_id": session_id})
             assert 'data-page="online-processing"' in answer.text
             assert booked(letters, letter.case_id) == []
-            status, body = stripe.deliver(stripe.succeed_later(session_id), at=SIGNED_AT + 60)
+            succeeded = stripe.succeed_later(session_id)
+            # Stripe's API cannot be reached to confirm: nothing is recorded, so the next delivery acts
+            unreachable = StripeProvider("http://127.0.0.1:9", stripe.secret_key, stripe.webhook_secret, timeout=2)
+            raw = json.dumps(succeeded).encode()
+            signed = {"Stripe-Signature": sign_payload(stripe.webhook_secret, raw, SIGNED_AT + 60)}
+            with pytest.raises(ProviderError) as failed:
+                receive_webhook(letters.store, workspace, unreachable, raw, signed, now=VISIT_AT, today=VISIT_DAY)
+            assert failed.value.transient  # the web answers 503 and Stripe delivers again
+            assert booked(letters, letter.case_id) == []
+            status, body = stripe.deliver(succeeded, at=SIGNED_AT + 60)
             assert (status, json.loads(body)["outcome"]) == (200, "booked")
             assert len(booked(letters, letter.case_id)) == 1
+
+
+def test_dunning_serve_refuses_to_start_without_the_providers_secrets(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    init_workspace(root)
+    result = CliRunner().invoke(cli, ["-w", str(root), "serve", "--port", "1"],
+                                env={"DUNNING_PAYPAGE_PROVIDER_KIND": "stripe", "DUNNING_PROVIDER_SECRET_KEY": ""})
+    assert result.exit_code == EXIT_CONFIG
+    assert "DUNNING_PROVIDER_SECRET_KEY" in result.output

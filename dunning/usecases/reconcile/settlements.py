@@ -6,7 +6,9 @@ to the creditor's account in one movement ("STRIPE PAYOUT po_1Q..."). Matching t
 debtor would book the same money twice, so a line whose payer name or remittance text holds one of
 ``paypage.provider.settlement_text`` (case-insensitive) is left out of matching: recorded as
 ``ignored`` with the reason "provider settlement" and the payout id when the text carries one
-(``po_...``), shown in the reconcile report, and never sent to the review queue.
+(``po_...``), shown in the reconcile report, and never sent to the review queue. A line with a valid
+structured reference is a debtor's own transfer (a debtor named "Stripes BV" pays like anyone else): a
+payout carries none.
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ def settlement_reason(line: BankLine, names: Sequence[str]) -> str | None:
     'provider settlement: payout po_1QabC (stripe); its payments were booked when the provider confirmed them'
     >>> settlement_reason(BankLine(tx, (), "BE68", None, None, None, 1), ["mollie"]) is None
     True
+    >>> from dunning.domain.matching.text import structured_ref
+    >>> own = dataclasses.replace(tx, structured_ref=structured_ref("RF18539007547034"), debtor_name="Stripes BV")
+    >>> settlement_reason(BankLine(own, (), "BE68", None, None, None, 1), ["stripe"]) is None
+    True
     """
+    if line.tx.structured_ref is not None and line.tx.structured_ref.valid:
+        return None
     text = f"{line.tx.remittance} {line.tx.debtor_name or ''}"
     folded = text.casefold()
     name = next((n for n in names if n.strip() and n.strip().casefold() in folded), None)
