@@ -180,6 +180,16 @@ class PaypageContact(_Section):
     website: str | None = None
 
 
+class PaypagePromise(_Section):
+    """``paypage.promise``: the debtor may promise on the pay page to pay by a day (dunning pauses until then)."""
+
+    enabled: bool = True
+    max_days: int = Field(default=14, ge=1, le=365, description="latest day a promise may name, in days from today")
+    grace_days: int = Field(
+        default=3, ge=0, le=30, description="days after the promised day before the promise counts as broken"
+    )
+
+
 class PaypageConfig(_Section):
     """``dunning serve``: where the pay page listens and how much it takes.
 
@@ -195,6 +205,7 @@ class PaypageConfig(_Section):
     rate_per_address: int = Field(default=60, ge=1, description="requests a minute from one client address")
     rate_per_link: int = Field(default=20, ge=1, description="openings a minute of one pay link")
     contact: PaypageContact = PaypageContact()
+    promise: PaypagePromise = PaypagePromise()
 
 
 class DueDateWindowConfig(_Section):

@@ -40,8 +40,10 @@ from dunning.letters.qr import epc_qr
 from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
+from dunning.usecases.paypage.promise import promise_offer
 from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
+from dunning.web.promise import promise_endpoint
 from dunning.web.security import RateLimiter, SecurityMiddleware
 from dunning.workspace import Workspace
 
@@ -139,10 +141,25 @@ class _PayPageApp:
         if request.method == "GET" and "lang" not in request.query_params:
             medium = medium_of(request.query_params.get("m"))
             await run_in_threadpool(record_visit, self.store, page.case_id, medium, self.now())
+        return await self.render_page(request, page, token)
+
+    async def render_page(
+        self, request: Request, page: PayPage, token: str, status: int = 200, **extra: Any
+    ) -> Response:
+        """The page of ``token`` (a form refused by a feature shows it again, with ``extra`` saying why)."""
         words = self._words(request, page.language, page.currency)
         qr = epc_qr(page.epc_payload).data_uri if page.epc_payload else None
+        offer = await run_in_threadpool(promise_offer, self.store, self.workspace, page.case_id, self.today())
+        context: dict[str, Any] = {
+            "promise": offer,
+            "promise_action": f"{self.prefix}/{token}/promise?lang={words.language}",
+            "promise_error": None,
+            "promise_value": "",
+        }
+        context.update(extra)
         return self._render(
-            request, "paypage/page.html.j2", words, 200, page=page, qr=qr, token=token, csrf=self.csrf(token)
+            request, "paypage/page.html.j2", words, status, page=page, qr=qr, token=token, csrf=self.csrf(token),
+            **context,
         )
 
     async def brand_css(self, request: Request) -> Response:
@@ -209,6 +226,7 @@ def create_app(
         Route(f"{prefix}/assets/brand.css", pages.brand_css, name="brand_css"),
         Mount(f"{prefix}/assets", StaticFiles(directory=HERE / "static"), name="assets"),
         Route(f"{prefix}/{{token}}", pages.pay_page, name="pay_page", methods=["GET"]),
+        Route(f"{prefix}/{{token}}/promise", promise_endpoint(pages), name="promise", methods=["GET", "POST"]),
     ]
     app = Starlette(
         routes=routes,
