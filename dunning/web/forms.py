@@ -39,9 +39,14 @@ def csrf_token(secret: bytes, link_token: str) -> str:
 
 
 def _same_site(request: Request) -> bool:
-    if request.headers.get("sec-fetch-site", "same-origin") == "cross-site":
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site == "cross-site":
         return False
     claimed = request.headers.get("origin") or request.headers.get("referer")
+    if claimed == "null" and fetch_site == "same-origin":
+        # The page's own form: under its ``Referrer-Policy: no-referrer`` a browser sends ``Origin: null``
+        # (Fetch, "serializing a request origin"), and its own Sec-Fetch-Site says where the form came from.
+        return True
     if not claimed or claimed == "null":
         return claimed is None  # no header at all: an old browser or a script, the token decides
     host = request.headers.get("host", "")
