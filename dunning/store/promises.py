@@ -10,6 +10,7 @@ reads ``promise_broken`` events (``dunning.usecases.planning.night.PLANNER_EVENT
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from dunning.store.schema import case_events, cases, debtors, holds
 __all__ = [
     "PromiseCaseRecord",
     "PromiseRecord",
+    "cases_with_open_promises",
     "end_promise",
     "insert_promise",
     "load_promise_cases",
@@ -68,13 +70,13 @@ class PromiseCaseRecord:
     flow_version: int | None
 
 
-def load_promises(conn: Connection, case_id: int | None = None) -> list[PromiseRecord]:
-    """The promises of one case (or of all), in the order they were made."""
+def load_promises(conn: Connection, case_ids: Sequence[int]) -> list[PromiseRecord]:
+    """The promises of the cases ``case_ids``, in the order they were made."""
+    if not case_ids:
+        return []
     query = select(
         case_events.c.case_id, case_events.c.kind, case_events.c.on_date, case_events.c.detail, case_events.c.source
-    ).where(case_events.c.kind.in_((MADE, KEPT, BROKEN)))
-    if case_id is not None:
-        query = query.where(case_events.c.case_id == case_id)
+    ).where(case_events.c.kind.in_((MADE, KEPT, BROKEN)), case_events.c.case_id.in_(list(case_ids)))
     made: dict[str, tuple[int, date, dict[str, Any]]] = {}
     ended: dict[str, tuple[PromiseStatus, date]] = {}
     for row in conn.execute(query.order_by(case_events.c.id)):
@@ -98,6 +100,14 @@ def load_promises(conn: Connection, case_id: int | None = None) -> list[PromiseR
             )
         )
     return found
+
+
+def cases_with_open_promises(conn: Connection) -> list[int]:
+    """The cases a promise holds now (its hold not released), through the holds table."""
+    query = select(holds.c.case_id).where(
+        holds.c.kind == HoldKind.PROMISE_TO_PAY.value, holds.c.released_on.is_(None), holds.c.source.like("promise:%")
+    )
+    return sorted(set(conn.execute(query).scalars()))
 
 
 def next_promise_source(conn: Connection, case_id: int) -> str:

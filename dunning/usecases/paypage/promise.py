@@ -71,7 +71,7 @@ def promise_offer(store: Store, workspace: Workspace, case_id: int, today: date)
     """The promise part of the page of ``case_id`` on ``today``."""
     with store.begin() as conn:
         case = load_promise_cases(conn, [case_id]).get(case_id)
-        promises = load_promises(conn, case_id)
+        promises = load_promises(conn, [case_id])
     if case is None:
         raise NotFound("the pay link's case is not in this workspace")
     open_ = next((p for p in promises if p.status is PromiseStatus.OPEN), None)
@@ -103,7 +103,7 @@ def _make(
             raise NotFound("the pay link's case is not in this workspace")
         if case.status not in _PROMISABLE:
             raise PromiseRefused("closed")
-        promises = load_promises(conn, case_id)
+        promises = load_promises(conn, [case_id])
         if any(p.status is PromiseStatus.OPEN for p in promises):
             raise PromiseRefused("already")
         if any(p.status is PromiseStatus.BROKEN for p in promises):

@@ -31,7 +31,13 @@ from dunning.domain.promise import (
     settle,
 )
 from dunning.store.actions import NewActionRecord, existing_action_keys, insert_actions, mark_planned_actions
-from dunning.store.promises import PromiseRecord, end_promise, load_promise_cases, load_promises
+from dunning.store.promises import (
+    PromiseRecord,
+    cases_with_open_promises,
+    end_promise,
+    load_promise_cases,
+    load_promises,
+)
 from dunning.store.schema import actions, cases
 
 __all__ = ["REMINDER_TEMPLATE", "promise_night", "reminder_key"]
@@ -47,7 +53,8 @@ def reminder_key(promise: PromiseRecord) -> str:
 
 def promise_night(conn: Connection, run_date: date, recorded_at: datetime) -> list[dict[str, Any]]:
     """Settle the open promises as of ``run_date`` and plan their reminders; returns the reminders planned."""
-    promises = [p for p in load_promises(conn) if p.status is PromiseStatus.OPEN and p.made_on <= run_date]
+    held = cases_with_open_promises(conn)
+    promises = [p for p in load_promises(conn, held) if p.status is PromiseStatus.OPEN and p.made_on <= run_date]
     if not promises:
         return []
     infos = load_promise_cases(conn, sorted({p.case_id for p in promises}))

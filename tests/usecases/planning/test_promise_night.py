@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +121,13 @@ def test_a_promise_holds_the_case_reminds_the_day_before_once_and_resumes_the_fl
     with bench.store.begin() as conn:
         status = conn.execute(select(actions.c.status).where(actions.c.idempotency_key == reminder["key"])).scalar()
     assert status == "sent"
-    (mail,) = [p for p in (bench.root / "output").rglob("*.eml") if "10 novembre 2026" in p.read_text("utf-8")]
-    assert "Vous nous avez indiqu" in mail.read_text("utf-8") or "indiqu=C3=A9" in mail.read_text("utf-8")
+    mails = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in (bench.root / "output").rglob("*.eml")]
+    (mail,) = [m for m in mails if str(m["subject"]).startswith("Rappel : vous avez prévu de payer")]
+    assert str(mail["subject"]).endswith("au plus tard le 10 novembre 2026")
+    body = mail.get_body(("plain",))
+    assert body is not None and "Vous nous avez indiqué que vous paierez au plus tard le 10 novembre 2026." in (
+        body.get_content().replace("\u00a0", " ")
+    )
     # re-running the night of the reminder adds nothing
     assert bench.json("run", "--date", "2026-11-09", "--list")["actions"] == []
 
