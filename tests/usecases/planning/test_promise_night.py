@@ -197,3 +197,17 @@ def test_the_page_refuses_days_outside_the_window_and_a_second_promise(bench: Be
     offer = promise_offer(bench.store, bench.workspace, CASE, MADE_ON)
     assert offer.open is not None and offer.open.promised == date(2026, 11, 1) and not offer.offered
     assert offer.open.last_day == date(2026, 11, 4)
+
+
+def test_a_debtor_without_an_email_address_is_reminded_by_sms(bench: Bench) -> None:
+    case = 4  # Luc Janssens: a phone number, no email address
+    assert bench.json("case", str(case))["debtor"] == "Luc Janssens"
+    make_promise(bench.store, bench.workspace, case, MADE_ON + timedelta(days=3), today=MADE_ON, recorded_at=AT)
+    reminders = []
+    for day in (MADE_ON, MADE_ON + timedelta(days=1), MADE_ON + timedelta(days=2), MADE_ON + timedelta(days=3)):
+        reminders += [(day, a["channel"]) for a in bench.json("run", "--date", day.isoformat(), "--list")["actions"]
+                      if a["case"] == case]
+        dispatch_messages(bench.store, bench.workspace, day, now=datetime.combine(day, time(10), tzinfo=UTC))
+    assert reminders == [(MADE_ON + timedelta(days=2), "sms")]  # the night before 30 October
+    texts = [line for p in (bench.root / "output").rglob("*.jsonl") for line in p.read_text("utf-8").splitlines()]
+    assert [t for t in texts if "zoals afgesproken" in t and "uiterlijk op 30/10/2026" in t], texts[-3:]
