@@ -221,6 +221,14 @@ class ProviderConfig(_Section):
     tolerance_seconds: int = Field(default=300, ge=10, le=3600, description="how old a signed webhook may be")
     settlement_text: list[str] = Field(default_factory=lambda: ["STRIPE"], description="names a payout line")
     timeout: float = Field(default=15.0, gt=0, le=120)
+class PaypagePromise(_Section):
+    """``paypage.promise``: the debtor may promise on the pay page to pay by a day (dunning pauses until then)."""
+
+    enabled: bool = True
+    max_days: int = Field(default=14, ge=1, le=365, description="latest day a promise may name, in days from today")
+    grace_days: int = Field(
+        default=3, ge=0, le=30, description="days after the promised day before the promise counts as broken"
+    )
 
 
 class PaypageConfig(_Section):
@@ -239,6 +247,7 @@ class PaypageConfig(_Section):
     rate_per_link: int = Field(default=20, ge=1, description="openings a minute of one pay link")
     contact: PaypageContact = PaypageContact()
     provider: ProviderConfig = ProviderConfig()
+    promise: PaypagePromise = PaypagePromise()
 
 
 class DueDateWindowConfig(_Section):

@@ -45,10 +45,12 @@ from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
 from dunning.usecases.paypage.online import open_provider
+from dunning.usecases.paypage.promise import promise_offer
 from dunning.web.contact import ContactPages
 from dunning.web.dispute import question_form, question_page
 from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
+from dunning.web.promise import promise_endpoint
 from dunning.web.provider import OnlinePayments, method_names
 from dunning.web.security import RateLimiter, SecurityMiddleware, security_headers
 from dunning.workspace import Workspace
@@ -150,12 +152,26 @@ class _PayPageApp:
         if request.method == "GET" and "lang" not in request.query_params:
             medium = medium_of(request.query_params.get("m"))
             await run_in_threadpool(record_visit, self.store, page.case_id, medium, self.now())
+        return await self.render_page(request, page, token)
+
+    async def render_page(
+        self, request: Request, page: PayPage, token: str, status: int = 200, **extra: Any
+    ) -> Response:
+        """The page of ``token`` (a form refused by a feature shows it again, with ``extra`` saying why)."""
         words = self._words(request, page.language, page.currency)
         qr = epc_qr(page.epc_payload).data_uri if page.epc_payload else None
         qrbill = _svg_uri(page.qrbill_svg) if page.qrbill_svg else None
+        offer = await run_in_threadpool(promise_offer, self.store, self.workspace, page.case_id, self.today())
+        context: dict[str, Any] = {
+            "promise": offer,
+            "promise_action": f"{self.prefix}/{token}/promise?lang={words.language}",
+            "promise_error": None,
+            "promise_value": "",
+        }
+        context.update(extra)
         return self._render(
-            request, "paypage/page.html.j2", words, 200, page=page, qr=qr, qrbill=qrbill, token=token,
-            csrf=self.csrf(token),
+            request, "paypage/page.html.j2", words, status, page=page, qr=qr, qrbill=qrbill, token=token,
+            csrf=self.csrf(token), **context,
         )
 
     async def brand_css(self, request: Request) -> Response:
@@ -236,6 +252,7 @@ def create_app(
         Route(f"{prefix}/{{token}}/online", online.pay_online, name="pay_online", methods=["POST"]),
         Route(f"{prefix}/{{token}}/question", question_page(pages), name="question", methods=["GET"]),
         Route(f"{prefix}/{{token}}/question", question_form(pages), name="question_form", methods=["POST"]),
+        Route(f"{prefix}/{{token}}/promise", promise_endpoint(pages), name="promise", methods=["GET", "POST"]),
     ]
     contact = ContactPages(pages)
     routes.append(Route(f"{prefix}/{{token}}/contact", contact.form, name="contact", methods=["GET"]))

@@ -52,6 +52,7 @@ from dunning.channels.sms import SmsData, SmsSettings
 from dunning.domain.legal.base import Deadline
 from dunning.domain.money import Money
 from dunning.domain.planning.actions import CATALOGUE
+from dunning.domain.promise import promised_day
 from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import ConfigError
 from dunning.usecases.outgoing.due import DueAction
@@ -185,7 +186,15 @@ def _applied_packs(detail: Mapping[str, Any]) -> set[str]:
 
 
 def message_deadline(due: DueAction, workspace: Workspace, sent_on: date) -> Deadline:
-    """The action's one deadline, as its letter would print it (:func:`action_deadline`)."""
+    """The action's one deadline, as its letter would print it (:func:`action_deadline`).
+
+    A promise's reminder states the day the debtor promised (:mod:`dunning.usecases.planning.promises`).
+    """
+    promised = promised_day(due.settings)
+    if promised is not None:
+        return Deadline(day=promised, starts=sent_on, days=max((promised - sent_on).days + 1, 1), minimum_days=0,
+                        rule=f"the day the debtor promised to pay by ({promised.isoformat()})",
+                        source="promise to pay on the pay page")
     return action_deadline(due.detail, country=due.country or workspace.config.creditor.address.country,
                            consumer=due.consumer, sent_on=sent_on, channel=due.channel, pay_days=due.pay_days)
 

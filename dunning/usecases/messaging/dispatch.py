@@ -82,6 +82,7 @@ from dunning.adapters.smtp import PASSWORD_ENV, USERNAME_ENV, EmailTransport, op
 from dunning.channels.email import EmailSettings, OutgoingEmail, build_email
 from dunning.channels.quiet_hours import QuietHours, next_allowed_send
 from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
+from dunning.domain.promise import is_promise_reminder
 from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, StoreError
 from dunning.ports import DeliveryStatus, Progress, SendResult, SmsSendResult
 from dunning.store import Store
@@ -313,7 +314,7 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
                 mark_planned_action(conn, due.action_pk, status="cancelled", outcome_on=run.run_date)
                 run.summary.cancelled += 1
                 continue
-            if due.case_status == "on_hold":
+            if due.case_status == "on_hold" and not is_promise_reminder(due.settings):  # a promise's holds its case
                 run.summary.deferred += 1
                 continue
             if builder.channel == "email" and (not due.email or due.email_invalid):

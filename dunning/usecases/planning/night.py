@@ -96,6 +96,7 @@ from dunning.store.review import PaymentInReview, load_payments_in_review
 from dunning.store.runs import insert_run, load_last_run_before
 from dunning.store.visits import load_payment_days, load_visits_since
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
+from dunning.usecases.planning.promises import promise_night
 
 #: case events the planner reacts to (fallbacks and follow-ups)
 PLANNER_EVENTS = (
@@ -568,6 +569,7 @@ def run_night(
     with store.begin() as conn:
         # Message fees: booked when sent by the channel stages; catch up and take back failed ones.
         settle_message_fees(conn, on_date=run_date, recorded_at=recorded_at)
+        reminders = promise_night(conn, run_date, recorded_at)  # promises kept or broken, reminders the day before
         states, case_records = read_states(conn, flows, creditor_country, creditor_language, run_date, timezone)
         existing = {h.key for state in states for h in state.history}
         planned: list[tuple[CaseState, CasePlan, PlannedAction]] = []
@@ -587,7 +589,7 @@ def run_night(
             warnings.extend(f"case {state.case_id}: {w}" for w in plan.warnings)
             planned.extend((state, plan, a) for a in plan.actions if a.key not in existing)
         statuses = Counter(plan.status for _, plan in plans)
-        listing = tuple(_listed(state, action) for state, _plan, action in planned)
+        listing = (*reminders, *(_listed(state, action) for state, _plan, action in planned))
         last_run = load_last_run_before(conn, run_date)
         previous = None if last_run is None else last_run.summary
         result = RunResult(
