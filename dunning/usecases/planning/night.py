@@ -60,6 +60,7 @@ from dunning.domain.planning.case_state import (
 from dunning.domain.planning.flows import FlowSet, Problem, assign_flow, load_flow_set
 from dunning.domain.planning.pacing import TASK_ACTIONS
 from dunning.domain.planning.planner import CasePlan, PlannedAction, migrate_case, plan_case
+from dunning.domain.plans.policy import PlanPolicy
 from dunning.domain.writeoff import WriteOffTolerance
 from dunning.errors import FlowError
 from dunning.jsonable import jsonable
@@ -93,6 +94,7 @@ from dunning.store.locks import holding_stage_lock
 from dunning.store.review import PaymentInReview, load_payments_in_review
 from dunning.store.runs import insert_run, load_last_run_before
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
+from dunning.usecases.plans.bot import run_plan_bot
 
 #: case events the planner reacts to (fallbacks and follow-ups)
 PLANNER_EVENTS = ("delivery_failed", "pay_page_visit", "promise_broken", "contact_data_received")
@@ -515,6 +517,7 @@ def run_night(
     progress: Callable[[Iterable[CaseState], int], Iterable[CaseState]] | None = None,
     rates: Mapping[str, RateTable] | None = None,
     write_off: WriteOffTolerance | None = None,
+    plan_policy: PlanPolicy | None = None,
 ) -> RunResult:
     """Plan every action due on ``run_date`` and record it (nothing is written on a dry run).
 
@@ -522,6 +525,8 @@ def run_night(
     :func:`dunning.usecases.planning.rates.workspace_rates`); None: the built-in tables.
     ``write_off``: the write-off tolerance (``bank.tolerance``): a case whose principal left open is
     at or below its currency's is paid, never dunned. None: nothing is written off.
+    ``plan_policy``: the workspace's ``plans:`` policy; the plan bot (:mod:`dunning.usecases.plans.bot`)
+    runs first, so a plan that breaks tonight lets its flow resume tonight. None: the default policy.
     """
     write_off = write_off or WriteOffTolerance()
     recorded_at = recorded_at or datetime.now(UTC)
@@ -529,6 +534,7 @@ def run_night(
     with store.begin() as conn:
         # Message fees: booked when sent by the channel stages; catch up and take back failed ones.
         settle_message_fees(conn, on_date=run_date, recorded_at=recorded_at)
+        run_plan_bot(conn, run_date, plan_policy or PlanPolicy(), recorded_at=recorded_at)
         states, case_records = read_states(conn, flows, creditor_country, creditor_language)
         existing = {h.key for state in states for h in state.history}
         planned: list[tuple[CaseState, CasePlan, PlannedAction]] = []
