@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, and_, insert, select, update
 
 from dunning.store.schema import (
+    actions,
     allocations,
     bank_transactions,
     case_events,
@@ -35,6 +36,7 @@ __all__ = [
     "close_case_for_plan",
     "insert_credits",
     "load_credits",
+    "load_last_plan_actions",
     "load_plan_contact",
     "load_plan_payments",
     "mark_credits_reversed",
@@ -187,13 +189,30 @@ class PlanContact:
     country: str | None
     debtor_type: str
     case_status: str
+    flow: str | None = None
+    flow_version: int | None = None
 
 
 def load_plan_contact(conn: Connection, case_id: int) -> PlanContact:
     row = conn.execute(
         select(debtors.c.email, debtors.c.email_invalid, debtors.c.phone, debtors.c.country, debtors.c.debtor_type,
-               cases.c.status)
+               cases.c.status, cases.c.flow, cases.c.flow_version)
         .join(cases, cases.c.debtor_id == debtors.c.id)
         .where(cases.c.id == case_id)
     ).one()
-    return PlanContact(bool(row[0]) and not row[1], bool(row[2]), row[3], row[4], row[5])
+    return PlanContact(bool(row[0]) and not row[1], bool(row[2]), row[3], row[4], row[5], row[6], row[7])
+
+
+def load_last_plan_actions(conn: Connection, names: Iterable[str]) -> dict[str, tuple[str, date, str]]:
+    """Each plan's latest bot action (``plan:<plan key>:...`` keys): (action, day, status)."""
+    query = (
+        select(actions.c.idempotency_key, actions.c.action, actions.c.due_on, actions.c.status)
+        .where(actions.c.action.in_(list(names)))
+        .order_by(actions.c.id)
+    )
+    found: dict[str, tuple[str, date, str]] = {}
+    for key, action, due_on, status in conn.execute(query):
+        parts = str(key).split(":")
+        if len(parts) >= 3 and parts[0] == "plan":
+            found[parts[1]] = (action, due_on, status)
+    return found

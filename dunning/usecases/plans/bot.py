@@ -37,11 +37,12 @@ from sqlalchemy import Connection, select
 
 from dunning.domain.legal import select_pack
 from dunning.domain.legal.base import DebtorType
-from dunning.domain.plans.allocation import Payment
+from dunning.domain.plans.allocation import Payment, owed_components
 from dunning.domain.plans.bot import BotAction, bot_actions, credit, uncredit
-from dunning.domain.plans.model import Arrangement, ArrangementStatus, Instalment, InstalmentStatus
+from dunning.domain.plans.model import Arrangement, ArrangementStatus, Instalment, InstalmentStatus, PlanError
 from dunning.domain.plans.policy import PlanPolicy, bounded_policy
 from dunning.domain.plans.review import review_plan
+from dunning.store import Store
 from dunning.store.actions import NewActionRecord, insert_actions
 from dunning.store.cases import NewCaseEvent, insert_case_events
 from dunning.store.plan_credits import (
@@ -49,6 +50,7 @@ from dunning.store.plan_credits import (
     close_case_for_plan,
     insert_credits,
     load_credits,
+    load_last_plan_actions,
     load_plan_contact,
     load_plan_payments,
     mark_credits_reversed,
@@ -57,8 +59,9 @@ from dunning.store.plan_credits import (
 )
 from dunning.store.plans import StoredPlan, load_plans, save_plan
 from dunning.store.schema import actions
+from dunning.usecases.plans.create import plan_rows
 
-__all__ = ["PLAN_ACTIONS", "BotResult", "run_plan_bot"]
+__all__ = ["PLAN_ACTIONS", "BotResult", "plan_listing", "run_plan_bot"]
 
 #: the bot's message actions: dispatch sends them while the flow is paused, and after a plan closed its case
 PLAN_ACTIONS = frozenset(
@@ -78,6 +81,8 @@ PLAN_ACTIONS = frozenset(
 AFTER_CLOSE = frozenset({"plan_completed", "plan_thanks"})
 #: bot actions are outside the flow's cycles (the planner never counts them as flow steps)
 BOT_CYCLE = 0
+#: the cycle of a case's flow (the night reads every case in its first): the completion stands for its on_paid
+FLOW_CYCLE = 1
 
 
 @dataclass
@@ -192,29 +197,39 @@ def _record(conn: Connection, stored: StoredPlan, plan: Arrangement, found: tupl
             reason += ("; not sent: the debtor has no email address or phone number "
                        "(instalment letters are not made yet)")
         detail = _detail(plan, action, notice_days)
+        step, flow, version, cycle = "", "", 0, BOT_CYCLE
+        if action.action == "plan_completed" and contact.flow:
+            # The completion thanks the debtor in place of the flow's own thank-you (``on_paid``): recorded
+            # as that step of the case's flow, so the planner does not thank a second time.
+            step, flow, version, cycle = "on_paid", contact.flow, contact.flow_version or 0, FLOW_CYCLE
         new.append(NewActionRecord(
             idempotency_key=action.key, case_id=stored.case_id, run_date=run_date, due_on=run_date,
-            action=action.action, channel=sent_by, step="", status=status, amount=None, settings={},
-            reason=f"payment plan {plan.plan_id}: {reason}", recorded_at=recorded_at, flow="", flow_version=0,
-            cycle=BOT_CYCLE, fallback_depth=0, contact=bool(sent_by), replaces=None, detail=detail,
+            action=action.action, channel=sent_by, step=step, status=status, amount=None, settings={},
+            reason=f"payment plan {plan.plan_id}: {reason}", recorded_at=recorded_at, flow=flow,
+            flow_version=version, cycle=cycle, fallback_depth=0, contact=bool(sent_by), replaces=None, detail=detail,
         ))
         result.actions[action.action] = result.actions.get(action.action, 0) + 1
     insert_actions(conn, new)
     return events
 
 
-def _effects(conn: Connection, stored: StoredPlan, before: Arrangement, plan: Arrangement, run_date: date,
-             recorded_at: datetime) -> list[NewCaseEvent]:
+def _effects(conn: Connection, stored: StoredPlan, before: Arrangement, plan: Arrangement, order: tuple[str, ...],
+             run_date: date, recorded_at: datetime) -> list[NewCaseEvent]:
     events: list[NewCaseEvent] = []
     source = f"plan:{plan.plan_id}"
     if before.status == plan.status or plan.status not in (ArrangementStatus.BREACHED, ArrangementStatus.COMPLETED):
         return events
     release_plan_hold(conn, stored.case_id, plan.plan_id, run_date)
     if plan.status == ArrangementStatus.BREACHED:
+        # what the plan's payments paid of each part, in the order of the pack's plan law (§ 497(3) BGB: costs,
+        # principal, interest for German consumers), and so what of each part the plan leaves owed
+        left = owed_components(plan, order)
         events.append(NewCaseEvent(stored.case_id, run_date, "plan_breached", {
             "plan": plan.plan_id,
-            "reason": f"plan ended for breach with {plan.open} unpaid; the hold is lifted and the flow resumes "
-                      "where it paused with what the case still owes",
+            "owed": {"costs": str(left.costs), "principal": str(left.principal), "interest": str(left.interest)},
+            "reason": f"plan ended for breach with {plan.open} unpaid (by the order {', '.join(order)}: costs "
+                      f"{left.costs}, principal {left.principal}, interest {left.interest}); the hold is lifted and "
+                      "the flow resumes where it paused with what the case still owes",
         }, source, recorded_at, amount=plan.open))
     else:
         closed = close_case_for_plan(conn, stored.case_id, run_date, recorded_at)
@@ -247,6 +262,21 @@ def run_plan_bot(conn: Connection, run_date: date, policy: PlanPolicy, *, record
             save_plan(conn, after)
         events.extend(_record(conn, stored, after, found, contact, bounded.breach.notice_days, run_date,
                               recorded_at, result))
-        events.extend(_effects(conn, stored, before, after, run_date, recorded_at))
+        events.extend(_effects(conn, stored, before, after, bounded.allocation, run_date, recorded_at))
     insert_case_events(conn, events)
     return result
+
+
+def plan_listing(store: Store, *, status: str | None = None) -> list[dict[str, Any]]:
+    """``dunning plans``: one row per plan (:func:`~dunning.usecases.plans.create.plan_rows`) with the bot's
+    latest action on it (what it did last, the day, and whether it went out)."""
+    if status is not None and status not in {s.value for s in ArrangementStatus}:
+        raise PlanError(f"status {status!r} is not one of {', '.join(s.value for s in ArrangementStatus)}")
+    with store.begin() as conn:
+        stored = load_plans(conn, status=status)
+        last = load_last_plan_actions(conn, PLAN_ACTIONS | {"plan_missed"})
+    rows = plan_rows(stored)
+    for row in rows:
+        action = last.get(row["plan"])
+        row["last_action"] = None if action is None else f"{action[0]} {action[1].isoformat()} ({action[2]})"
+    return rows

@@ -10,6 +10,7 @@ and the Prefect flow call) and the real email dispatch to aiosmtpd on 127.0.0.1.
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from email import message_from_bytes, policy
@@ -99,6 +100,13 @@ def _snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
+def _again(store: Store, workspace: Workspace, day: date, smtp: SmtpServer) -> None:
+    """The same night (run and dispatch) once more: the store is unchanged and no email goes."""
+    before, sent = _snapshot(store), len(smtp.recorder.messages)
+    _night(store, workspace, day)
+    assert _snapshot(store) == before and len(smtp.recorder.messages) == sent
+
+
 def test_reminders_payments_thanks_deferral_breach_and_the_flow_resumes(
     tmp_path: Path, store: Store, store_url: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,7 +127,10 @@ def test_reminders_payments_thanks_deferral_breach_and_the_flow_resumes(
     made = CliRunner().invoke(cli, ["-w", str(workspace.root), "plans", "create", "D1", "--count", "3", "--day",
                                     "15", "--date", "2026-11-03", "--by", "clerk"])
     assert made.exit_code == EXIT_OK, made.stderr
-    plan = list_plans(store)[0].plan
+    made = CliRunner().invoke(cli, ["-w", str(workspace.root), "plans", "create", "D2", "--count", "2", "--day",
+                                    "15", "--date", "2026-11-03", "--by", "clerk"])
+    assert made.exit_code == EXIT_OK, made.stderr
+    plan, other = (p.plan for p in list_plans(store))
     total = plan.total
     first, second, third = plan.instalments
     assert first.due_date == date(2026, 11, 15) and total == sum((i.amount for i in plan.instalments), Decimal(0))
@@ -127,8 +138,9 @@ def test_reminders_payments_thanks_deferral_breach_and_the_flow_resumes(
     # 3 days before the first due date: the reminder, with instalment 1's own reference, amount and EPC QR
     seen = len(smtp_server.recorder.messages)
     _night(store, workspace, date(2026, 11, 12))
-    [reminder] = _mails(smtp_server, seen)
+    reminder, other_reminder = sorted(_mails(smtp_server, seen), key=lambda m: str(m["To"]))
     assert "jan.peeters@example.be" in str(reminder["To"]) and "Termijn 1" in str(reminder["Subject"])
+    assert "marie.dubois@example.be" in str(other_reminder["To"]) and "L'échéance 1" in str(other_reminder["Subject"])
     printed = parse_reference(first.reference).printed
     assert printed in _text(reminder) and str(first.amount).replace(".", ",") in _text(reminder)
     assert _qr(reminder) == (first.amount, first.reference)
@@ -137,26 +149,34 @@ def test_reminders_payments_thanks_deferral_breach_and_the_flow_resumes(
     statement = write_camt(tmp_path, "nov.xml", "053", [
         Payment(str(first.amount), ref=parse_reference(first.reference).printed, bank_ref="B-1", end_to_end="E-1"),
         Payment(str(second.amount), ref=parse_reference(second.reference).printed, bank_ref="B-2", end_to_end="E-2"),
+        *(Payment(str(i.amount), ref=parse_reference(i.reference).printed, bank_ref=f"B-D2-{i.number}")
+          for i in other.instalments),  # the other debtor pays her whole plan at once
     ], day=date(2026, 11, 14))
     result = reconcile_files(store, workspace, [statement], as_of=date(2026, 11, 14))
-    assert result.summary()["outcomes"]["matched"]["count"] == 2
+    assert result.summary()["outcomes"]["matched"]["count"] == 4
     seen = len(smtp_server.recorder.messages)
     _night(store, workspace, date(2026, 11, 15))
     thanks = _mails(smtp_server, seen)
-    assert sorted(str(m["Subject"]) for m in thanks) == ["Bedankt voor termijn 1", "Bedankt voor termijn 2"]
-    plan = list_plans(store)[0].plan
+    assert sorted(str(m["Subject"]) for m in thanks) == [
+        "Bedankt voor termijn 1", "Bedankt voor termijn 2", "Merci : votre plan de paiement est entièrement payé"]
+    plan, other = (p.plan for p in list_plans(store))
+    assert other.status.value == "completed"
+    with store.begin() as conn:  # the completion is the debtor's one thank-you: the flow's on_paid does not repeat it
+        d2_actions = conn.execute(select(actions.c.action).where(
+            actions.c.case_id == case_of(store, "D2"), actions.c.run_date == date(2026, 11, 15))).scalars().all()
+        d2_status = conn.execute(select(cases.c.status).where(cases.c.id == case_of(store, "D2"))).scalar_one()
+    assert d2_actions == ["plan_completed"] and d2_status == "closed"
     assert [i.status.value for i in plan.instalments] == ["paid", "paid", "scheduled"]
     assert plan.paid == first.amount + second.amount and plan.open == third.amount
 
     # the same night again changes nothing at all
-    before = _snapshot(store)
-    _night(store, workspace, date(2026, 11, 15))
-    assert _snapshot(store) == before and len(smtp_server.recorder.messages) == seen + 2
+    _again(store, workspace, date(2026, 11, 15), smtp_server)
 
     # instalment 3: reminded, missed after the grace days, deferred to a new instalment 4 (the debtor is told)
     seen = len(smtp_server.recorder.messages)
     _night(store, workspace, date(2027, 1, 12))
     _night(store, workspace, date(2027, 1, 21))
+    _again(store, workspace, date(2027, 1, 21), smtp_server)
     reminded, deferred = _mails(smtp_server, seen)
     assert "Termijn 3" in str(reminded["Subject"]) and "verschoven" in str(deferred["Subject"])
     plan = list_plans(store)[0].plan
@@ -182,6 +202,7 @@ def test_reminders_payments_thanks_deferral_breach_and_the_flow_resumes(
     assert list_plans(store)[0].plan.status.value == "active"  # the notice's 14 days still run
     seen = len(smtp_server.recorder.messages)
     _night(store, workspace, date(2027, 3, 7))
+    _again(store, workspace, date(2027, 3, 7), smtp_server)
     plan = list_plans(store)[0].plan
     assert plan.status.value == "breached" and plan.open == third.amount
     ended = [m for m in _mails(smtp_server, seen) if "beëindigd" in str(m["Subject"])]
@@ -201,3 +222,9 @@ def test_reminders_payments_thanks_deferral_breach_and_the_flow_resumes(
     assert render_letters(store, workspace, date(2027, 3, 7), workers=1, action_ids=[letter], env=ENV).rendered == 1
     whats = " | ".join(e.what for e in detail.timeline)
     assert "plan credited" in whats and "plan breached" in whats and "plan thanks by email" in whats
+    [breach] = [e for e in detail.timeline if e.kind == "plan_breached"]
+    assert "costs 0.00, principal 40.12, interest 0.00" in breach.why  # Belgian order: costs, interest, principal
+    listed = CliRunner().invoke(cli, ["-w", str(workspace.root), "plans", "--format", "json"])
+    rows = json.loads(listed.stdout)["plans"]
+    assert [(r["status"], r["last_action"]) for r in rows] == [
+        ("breached", "plan_ended 2027-03-07 (sent)"), ("completed", "plan_completed 2026-11-15 (sent)")]
