@@ -128,6 +128,7 @@ class RunResult:
     warnings: tuple[str, ...] = ()
     previous: dict[str, Any] | None = None
     errors: tuple[str, ...] = field(default=())
+    plan_bot: dict[str, Any] = field(default_factory=dict)  # what the plan bot did (dunning.usecases.plans.bot)
 
     @property
     def by_action(self) -> dict[str, int]:
@@ -157,6 +158,7 @@ class RunResult:
             "change_since_previous_run": changes,
             "warnings": len(self.warnings),
             "errors": list(self.errors),
+            "plan_bot": self.plan_bot,
         }
 
 
@@ -534,7 +536,7 @@ def run_night(
     with store.begin() as conn:
         # Message fees: booked when sent by the channel stages; catch up and take back failed ones.
         settle_message_fees(conn, on_date=run_date, recorded_at=recorded_at)
-        run_plan_bot(conn, run_date, plan_policy or PlanPolicy(), recorded_at=recorded_at)
+        bot = run_plan_bot(conn, run_date, plan_policy or PlanPolicy(), recorded_at=recorded_at)
         states, case_records = read_states(conn, flows, creditor_country, creditor_language)
         existing = {h.key for state in states for h in state.history}
         planned: list[tuple[CaseState, CasePlan, PlannedAction]] = []
@@ -558,7 +560,8 @@ def run_night(
         last_run = load_last_run_before(conn, run_date)
         previous = None if last_run is None else last_run.summary
         result = RunResult(
-            run_date, dry_run, len(states), listing, dict(statuses), tuple(warnings), previous, tuple(errors)
+            run_date, dry_run, len(states), listing, dict(statuses), tuple(warnings), previous, tuple(errors),
+            bot.summary(),
         )
         if dry_run:
             conn.rollback()

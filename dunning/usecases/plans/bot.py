@@ -94,6 +94,10 @@ class BotResult:
     reversed: int = 0
     actions: dict[str, int] = field(default_factory=dict)
 
+    def summary(self) -> dict[str, Any]:
+        return {"plans": self.plans, "payments_credited": self.credited, "payments_reversed": self.reversed,
+                "actions": dict(sorted(self.actions.items()))}
+
 
 def _named(reference: str | None, plan: Arrangement) -> int | None:
     """The instalment whose own reference the payment carried, if any."""

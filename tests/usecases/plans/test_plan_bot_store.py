@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from click.testing import CliRunner
 from sqlalchemy import select, update
 
+from dunning.cli import EXIT_OK, cli
 from dunning.domain.plans.model import InstalmentStatus
 from dunning.domain.references import parse_reference
 from dunning.store import Store
@@ -121,3 +124,20 @@ def test_sms_without_an_email_address_and_recorded_unsent_without_either(
     again = dispatch_messages(store, workspace, date(2026, 10, 12), channels=("sms",), now=now, env=ENV)
     assert [(c["channel"], c["sent"]) for c in again.rows()] == [("sms", 0)]  # exactly once
     assert Decimal(sum(i.amount for i in sms_plan.instalments)) == sms_plan.total
+
+
+def test_dunning_run_runs_the_bot_with_the_workspaces_policy(
+    store: Store, workspace: Workspace, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_path = workspace.root / "dunning.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["plans"]["reminder_days_before"] = 5  # the template's 3 would remind only from the 12th
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("DUNNING_DATABASE", store_url)
+    create_plan(store, "R1", count=2, day=15, today=AGREED, policy=workspace.config.plans.policy(), created_by="clerk")
+    ran = CliRunner().invoke(cli, ["-w", str(workspace.root), "run", "--date", "2026-10-10", "--format", "json"])
+    assert ran.exit_code == EXIT_OK, ran.stderr
+    assert json.loads(ran.stdout)["plan_bot"] == {
+        "plans": 1, "payments_credited": 0, "payments_reversed": 0, "actions": {"plan_reminder": 1}}
+    again = CliRunner().invoke(cli, ["-w", str(workspace.root), "run", "--date", "2026-10-10", "--format", "json"])
+    assert json.loads(again.stdout)["plan_bot"]["actions"] == {}  # recorded once
