@@ -42,6 +42,7 @@ __all__ = [
     "mark_credits_reversed",
     "plan_row_id",
     "release_plan_hold",
+    "restore_plan_hold",
 ]
 
 ZERO = Decimal("0.00")
@@ -216,3 +217,10 @@ def load_last_plan_actions(conn: Connection, names: Iterable[str]) -> dict[str, 
         if len(parts) >= 3 and parts[0] == "plan":
             found[parts[1]] = (action, due_on, status)
     return found
+
+
+def restore_plan_hold(conn: Connection, case_id: int, plan_key: str) -> None:
+    """Place the plan's ``plan_active`` hold again (a reversal made a completed plan active again)."""
+    conn.execute(
+        update(holds).where(holds.c.case_id == case_id, holds.c.source == f"plan:{plan_key}").values(released_on=None)
+    )

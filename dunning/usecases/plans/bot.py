@@ -56,6 +56,7 @@ from dunning.store.plan_credits import (
     mark_credits_reversed,
     plan_row_id,
     release_plan_hold,
+    restore_plan_hold,
 )
 from dunning.store.plans import StoredPlan, load_plans, save_plan
 from dunning.store.schema import actions
@@ -221,6 +222,13 @@ def _effects(conn: Connection, stored: StoredPlan, before: Arrangement, plan: Ar
              run_date: date, recorded_at: datetime) -> list[NewCaseEvent]:
     events: list[NewCaseEvent] = []
     source = f"plan:{plan.plan_id}"
+    if before.status == ArrangementStatus.COMPLETED and plan.status == ArrangementStatus.ACTIVE:
+        restore_plan_hold(conn, stored.case_id, plan.plan_id)  # a payment of it was undone: the plan runs again
+        events.append(NewCaseEvent(stored.case_id, run_date, "plan_reopened", {
+            "plan": plan.plan_id,
+            "reason": f"a payment was returned or reversed: {plan.open} open again; the flow stays paused",
+        }, source, recorded_at, amount=plan.open))
+        return events
     if before.status == plan.status or plan.status not in (ArrangementStatus.BREACHED, ArrangementStatus.COMPLETED):
         return events
     release_plan_hold(conn, stored.case_id, plan.plan_id, run_date)

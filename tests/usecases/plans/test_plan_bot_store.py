@@ -19,7 +19,7 @@ from dunning.cli import EXIT_OK, cli
 from dunning.domain.plans.model import InstalmentStatus
 from dunning.domain.references import parse_reference
 from dunning.store import Store
-from dunning.store.schema import actions, case_events, debtors, metadata, plan_credits
+from dunning.store.schema import actions, case_events, cases, debtors, holds, metadata, plan_credits
 from dunning.usecases.messaging.dispatch import dispatch_messages
 from dunning.usecases.planning.night import load_flows, run_night
 from dunning.usecases.plans.create import create_plan, list_plans
@@ -141,3 +141,37 @@ def test_dunning_run_runs_the_bot_with_the_workspaces_policy(
         "plans": 1, "payments_credited": 0, "payments_reversed": 0, "actions": {"plan_reminder": 1}}
     again = CliRunner().invoke(cli, ["-w", str(workspace.root), "run", "--date", "2026-10-10", "--format", "json"])
     assert json.loads(again.stdout)["plan_bot"]["actions"] == {}  # recorded once
+
+
+def test_a_completed_plan_runs_again_when_a_payment_of_it_is_reversed(
+    store: Store, workspace: Workspace, tmp_path: Path
+) -> None:
+    r1 = case_of(store, "R1")
+    plan = create_plan(store, "R1", count=2, day=15, today=AGREED, policy=workspace.config.plans.policy(),
+                       created_by="clerk", recorded_at=RECORDED).plan
+    paid = write_camt(tmp_path, "paid.xml", "054", [
+        Payment(str(i.amount), ref=parse_reference(i.reference).printed, end_to_end=f"E-{i.number}",
+                bank_ref=f"B-{i.number}") for i in plan.instalments
+    ], day=date(2026, 10, 14))
+    reconcile_files(store, workspace, [paid], as_of=date(2026, 10, 14))
+    _twice(store, workspace, date(2026, 10, 14))
+    with store.begin() as conn:
+        status = conn.execute(select(cases.c.status).where(cases.c.id == r1)).scalar_one()
+        hold = conn.execute(select(holds.c.released_on).where(holds.c.source == f"plan:{plan.plan_id}")).scalar_one()
+    assert list_plans(store)[0].plan.status.value == "completed" and status == "closed"
+    assert hold == date(2026, 10, 14)
+
+    second = plan.instalments[1]
+    returned = write_camt(tmp_path, "returned.xml", "054", [
+        Payment(str(second.amount), direction="DBIT", reversal=True, end_to_end="E-2", bank_ref="B-2R",
+                booked_on=date(2026, 10, 16))
+    ], day=date(2026, 10, 16), msg_id="REV")
+    reconcile_files(store, workspace, [returned], as_of=date(2026, 10, 16))
+    _twice(store, workspace, date(2026, 10, 16))
+    again = list_plans(store)[0].plan
+    assert again.status.value == "active" and again.open == second.amount and again.ended_on is None
+    with store.begin() as conn:
+        status = conn.execute(select(cases.c.status).where(cases.c.id == r1)).scalar_one()
+        hold = conn.execute(select(holds.c.released_on).where(holds.c.source == f"plan:{plan.plan_id}")).scalar_one()
+        reopened = conn.execute(select(case_events.c.kind).where(case_events.c.kind == "plan_reopened")).scalars().all()
+    assert hold is None and status == "on_hold" and reopened == ["plan_reopened"]
