@@ -151,6 +151,7 @@ def plan_night(workspace: str, run_date: dt.date) -> dict[str, Any]:
             creditor_language=creditor.language,
             rates=workspace_rates(ws),
             write_off=ws.config.bank.write_off_tolerance(),
+            plan_policy=ws.config.plans.policy(),
         )
         return result.summary()
 

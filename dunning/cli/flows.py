@@ -68,6 +68,7 @@ def run_command(ctx: click.Context, run_date: datetime | None, dry_run: bool, sh
         rates=workspace_rates(workspace),
         write_off=workspace.config.bank.write_off_tolerance(),
         timezone=creditor.timezone,
+        plan_policy=workspace.config.plans.policy(),
     )
     summary = result.summary()
     if fmt == "json":

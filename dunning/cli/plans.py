@@ -11,10 +11,13 @@ from dunning.cli import cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object
 from dunning.domain.plans.model import ArrangementStatus
-from dunning.usecases.plans.create import create_plan, list_plans, plan_rows
+from dunning.usecases.plans.bot import plan_listing
+from dunning.usecases.plans.create import create_plan
 
 _STATUSES = [s.value for s in ArrangementStatus]
-_LIST_COLUMNS = ["plan", "case", "status", "instalments", "total", "paid", "open", "next_due", "next_amount"]
+_LIST_COLUMNS = [
+    "plan", "case", "status", "instalments", "total", "paid", "open", "next_due", "next_amount", "last_action"
+]
 
 
 @cli.group("plans", invoke_without_command=True)
@@ -25,7 +28,7 @@ def plans_group(ctx: click.Context, status: str | None, fmt: str) -> None:
     """Payment plans: list them (optionally of one status), or make one with ``create``."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = plan_rows(list_plans(get_store(ctx), status=status))
+    rows = plan_listing(get_store(ctx), status=status)
     if fmt == "json":
         emit_object({"plans": rows}, fmt)
         return

@@ -575,3 +575,20 @@ contact_consents = Table(
     Column("source", String(20), nullable=False),
     Index("ix_contact_consents_debtor", "debtor_id", "id"),
 )
+
+# --- plan credits (migration 0014_planbot) ----------------------------------------------------
+# What each bank payment paid of each instalment of a plan (one row per payment and instalment), so
+# a return or reversal of the payment takes exactly its credits back, and a re-run credits nothing twice.
+
+plan_credits = Table(
+    "plan_credits",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("plan_id", ForeignKey("payment_plans.id"), nullable=False),
+    Column("transaction_id", ForeignKey("bank_transactions.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("reversed_on", Date),
+    UniqueConstraint("plan_id", "transaction_id", "number"),
+)

@@ -55,10 +55,12 @@ from dunning.domain.planning.actions import CATALOGUE
 from dunning.domain.promise import promised_day
 from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import ConfigError
+from dunning.usecases.messaging.plan_messages import PLAN_TEMPLATE, plan_email, plan_sms
 from dunning.usecases.outgoing.due import DueAction
 from dunning.usecases.outgoing.legal import action_deadline, legal_mentions
 from dunning.usecases.outgoing.paylinks import pay_link_for
 from dunning.usecases.outgoing.secrets import Secrets
+from dunning.usecases.plans.bot import PLAN_ACTIONS
 from dunning.workspace import Workspace
 
 __all__ = [
@@ -232,6 +234,8 @@ def email_legal(due: DueAction, workspace: Workspace, sent_on: date) -> tuple[da
 def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templates: Path,
                   sent_on: date) -> tuple[EmailData, str]:
     """The EmailData of one action sent on ``sent_on`` and the template kind; raises TemplateMissing/ConfigError."""
+    if due.action in PLAN_ACTIONS:  # the plan bot's messages: the instalment's own figures
+        return plan_email(due, workspace, secrets, sent_on, locale_for(due.language, due.country)), PLAN_TEMPLATE
     kind = template_kind("email", due.action, due.requested_template, due.language, templates)
     attachment = None
     if due.document and due.settings.get("attach_pdf", True):
@@ -271,6 +275,8 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
 def compose_sms(due: DueAction, workspace: Workspace, secrets: Secrets, templates: Path,
                 sent_on: date) -> tuple[SmsData, str]:
     """The SmsData of one action sent on ``sent_on`` and the template kind; raises TemplateMissing/ConfigError."""
+    if due.action in PLAN_ACTIONS:
+        return plan_sms(due, workspace, secrets, sent_on, locale_for(due.language, due.country)), PLAN_TEMPLATE
     kind = template_kind("sms", due.action, due.requested_template, due.language, templates)
     include_link = due.settings.get("include_pay_link", True) is not False
     _claimed, _later, claimed_total = due.claim_on(sent_on)

@@ -116,6 +116,7 @@ from dunning.usecases.messaging.feedback import (
 from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
 from dunning.usecases.outgoing.fees import book_message_fee
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
+from dunning.usecases.plans.bot import AFTER_CLOSE, PLAN_ACTIONS
 from dunning.workspace import Workspace
 
 __all__ = ["CHANNELS", "ChannelSummary", "DispatchResult", "dispatch_messages", "open_channel_transport", "redact"]
@@ -310,11 +311,15 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
             existing = existing_by_key.get(f"{due.key}:{due.channel}")
             if existing is not None and _repair(conn, due, existing, run):
                 continue
-            if due.case_status == "closed" and due.action != "thank_you":
+            if due.case_status == "closed" and due.action != "thank_you" and due.action not in AFTER_CLOSE:
                 mark_planned_action(conn, due.action_pk, status="cancelled", outcome_on=run.run_date)
                 run.summary.cancelled += 1
                 continue
-            if due.case_status == "on_hold" and not is_promise_reminder(due.settings):  # a promise's holds its case
+            if (
+                due.case_status == "on_hold"
+                and not is_promise_reminder(due.settings)  # a promise holds its case, not its reminder
+                and due.action not in PLAN_ACTIONS  # a plan holds the flow, not its bot
+            ):
                 run.summary.deferred += 1
                 continue
             if builder.channel == "email" and (not due.email or due.email_invalid):

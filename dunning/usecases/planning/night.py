@@ -62,6 +62,7 @@ from dunning.domain.planning.case_state import (
 from dunning.domain.planning.flows import FlowSet, Problem, assign_flow, load_flow_set
 from dunning.domain.planning.pacing import TASK_ACTIONS
 from dunning.domain.planning.planner import CasePlan, PlannedAction, migrate_case, plan_case
+from dunning.domain.plans.policy import PlanPolicy
 from dunning.domain.writeoff import WriteOffTolerance
 from dunning.errors import FlowError
 from dunning.jsonable import jsonable
@@ -97,6 +98,7 @@ from dunning.store.runs import insert_run, load_last_run_before
 from dunning.store.visits import load_payment_days, load_visits_since
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
 from dunning.usecases.planning.promises import promise_night
+from dunning.usecases.plans.bot import run_plan_bot
 
 #: case events the planner reacts to (fallbacks and follow-ups)
 PLANNER_EVENTS = (
@@ -139,6 +141,7 @@ class RunResult:
     warnings: tuple[str, ...] = ()
     previous: dict[str, Any] | None = None
     errors: tuple[str, ...] = field(default=())
+    plan_bot: dict[str, Any] = field(default_factory=dict)  # what the plan bot did (dunning.usecases.plans.bot)
 
     @property
     def by_action(self) -> dict[str, int]:
@@ -168,6 +171,7 @@ class RunResult:
             "change_since_previous_run": changes,
             "warnings": len(self.warnings),
             "errors": list(self.errors),
+            "plan_bot": self.plan_bot,
         }
 
 
@@ -554,6 +558,7 @@ def run_night(
     rates: Mapping[str, RateTable] | None = None,
     write_off: WriteOffTolerance | None = None,
     timezone: str = "UTC",
+    plan_policy: PlanPolicy | None = None,
 ) -> RunResult:
     """Plan every action due on ``run_date`` and record it (nothing is written on a dry run).
 
@@ -562,6 +567,8 @@ def run_night(
     ``write_off``: the write-off tolerance (``bank.tolerance``): a case whose principal left open is
     at or below its currency's is paid, never dunned. None: nothing is written off.
     ``timezone``: the creditor's (``creditor.timezone``): a pay-page visit's hours count in it.
+    ``plan_policy``: the workspace's ``plans:`` policy; the plan bot (:mod:`dunning.usecases.plans.bot`)
+    runs first, so a plan that breaks tonight lets its flow resume tonight. None: the default policy.
     """
     write_off = write_off or WriteOffTolerance()
     recorded_at = recorded_at or datetime.now(UTC)
@@ -569,6 +576,7 @@ def run_night(
     with store.begin() as conn:
         # Message fees: booked when sent by the channel stages; catch up and take back failed ones.
         settle_message_fees(conn, on_date=run_date, recorded_at=recorded_at)
+        bot = run_plan_bot(conn, run_date, plan_policy or PlanPolicy(), recorded_at=recorded_at)
         reminders = promise_night(conn, run_date, recorded_at)  # promises kept or broken, reminders the day before
         states, case_records = read_states(conn, flows, creditor_country, creditor_language, run_date, timezone)
         existing = {h.key for state in states for h in state.history}
@@ -593,7 +601,8 @@ def run_night(
         last_run = load_last_run_before(conn, run_date)
         previous = None if last_run is None else last_run.summary
         result = RunResult(
-            run_date, dry_run, len(states), listing, dict(statuses), tuple(warnings), previous, tuple(errors)
+            run_date, dry_run, len(states), listing, dict(statuses), tuple(warnings), previous, tuple(errors),
+            bot.summary(),
         )
         if dry_run:
             conn.rollback()
