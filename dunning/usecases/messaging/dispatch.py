@@ -98,11 +98,13 @@ from dunning.store.deliveries import (
     record_delivery_failed,
 )
 from dunning.store.locks import holding_stage_lock
+from dunning.store.reminders import ReminderRecord, load_reminders
 from dunning.usecases.messaging.compose import (
     brand_for,
     compose_email,
     compose_sms,
     email_settings,
+    message_notice,
     sms_settings,
     templates_dir_for,
 )
@@ -113,7 +115,8 @@ from dunning.usecases.messaging.feedback import (
     outstanding_sms_ids,
 )
 from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
-from dunning.usecases.outgoing.fees import book_message_fee
+from dunning.usecases.outgoing.fees import WENT_OUT, book_message_fee
+from dunning.usecases.outgoing.notices import NOTICE_ACTIONS
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.workspace import Workspace
 
@@ -272,8 +275,8 @@ class _Builder:
     email: EmailSettings | None
     sms: SmsSettings | None
 
-    def build(self, due: DueAction, existing: DeliveryRecord | None,
-              run: _Run) -> tuple[OutgoingEmail | SmsMessage, dict[str, Any]]:
+    def build(self, due: DueAction, existing: DeliveryRecord | None, run: _Run,
+              reminders: tuple[ReminderRecord, ...] = ()) -> tuple[OutgoingEmail | SmsMessage, dict[str, Any]]:
         # A sending row means the message may have gone out: build the very same one again (same
         # Date header, same pay-by date and pay link), also when that re-send was deferred since. A
         # deferred one that never was uncertain surely did not go: it is new today.
@@ -282,9 +285,10 @@ class _Builder:
         previous = dict(existing.detail) if existing is not None and uncertain else {}
         sent_on = date.fromisoformat(previous["sent_on"]) if "sent_on" in previous else run.run_date
         common = {"token": due.token_id, "action": due.action, "sent_on": sent_on.isoformat()}
+        notice = message_notice(due, reminders, sent_on)  # worded by what the debtor received, as letters are
         if self.channel == "email":
             assert self.email is not None
-            data, kind = compose_email(due, self.workspace, self.secrets, self.templates, sent_on)
+            data, kind = compose_email(due, self.workspace, self.secrets, self.templates, sent_on, notice)
             sent_at = datetime.fromisoformat(previous["sent_at"]) if "sent_at" in previous else run.now
             email = build_email(data, brand_for(self.workspace), self.email, sent_at=sent_at,
                                 templates_dir=self.templates)
@@ -292,7 +296,7 @@ class _Builder:
             return email, {**common, "message_id": email.message_id, "template": kind, "language": email.language,
                            "sent_at": sent_at.isoformat(), "attachment": data.attachment is not None}
         assert self.sms is not None
-        sms_data, kind = compose_sms(due, self.workspace, self.secrets, self.templates, sent_on)
+        sms_data, kind = compose_sms(due, self.workspace, self.secrets, self.templates, sent_on, notice)
         sms = build_sms(sms_data, self.sms, templates_dir=self.templates)
         common["pay_by"] = sms_data.pay_by.isoformat()
         return sms, {**common, "client_ref": sms.client_ref, "template": kind, "language": sms_data.locale[:2],
@@ -305,6 +309,7 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
     outgoing: list[_Outgoing] = []
     with run.store.begin() as conn:
         existing_by_key = load_deliveries_by_key(conn, [f"{d.key}:{d.channel}" for d in due_list])
+        reminders = load_reminders(conn, sorted({d.case_id for d in due_list}), NOTICE_ACTIONS, WENT_OUT)
         for due in due_list:
             existing = existing_by_key.get(f"{due.key}:{due.channel}")
             if existing is not None and _repair(conn, due, existing, run):
@@ -327,7 +332,7 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
                 _fail(conn, due, f"gave up after {existing.attempts} attempts ({last})", run, exists=True)
                 continue
             try:
-                message, detail = builder.build(due, existing, run)
+                message, detail = builder.build(due, existing, run, tuple(reminders.get(due.case_id, ())))
             except PermanentDeliveryError as exc:
                 _fail(conn, due, str(exc), run, exists=existing is not None)
                 continue
