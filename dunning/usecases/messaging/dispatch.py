@@ -85,7 +85,7 @@ from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
 from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, StoreError
 from dunning.ports import DeliveryStatus, Progress, SendResult, SmsSendResult
 from dunning.store import Store
-from dunning.store.actions import load_action_ids_with_amount, mark_planned_action
+from dunning.store.actions import load_action_ids_with_amount, mark_planned_action, write_action_detail
 from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import (
     SENDING_STATES,
@@ -382,6 +382,8 @@ def _record_result(conn: Connection, item: _Outgoing, result: SendResult | SmsSe
             return
         # outcome_on: the day the server accepted it (legal periods count from it)
         mark_planned_action(conn, due.action_pk, status="sent", outcome_on=run.run_date)
+        if "pay_by" in item.detail:  # the one deadline it printed, which pacing then counts on (as for letters)
+            write_action_detail(conn, due.action_pk, {**due.detail, "deadline": item.detail["pay_by"]})
         if due.action_pk in with_fee:
             book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
                              source=f"dispatch:{due.channel}")

@@ -13,12 +13,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from dunning.channels.email import InvoiceLine, build_email
 from dunning.channels.sms import build_sms
 from dunning.domain.money import Money
 from dunning.domain.planning.notice_kind import NoticeKind
+from dunning.store import Store
 from dunning.store.reminders import ReminderRecord
+from dunning.store.schema import actions
 from dunning.usecases.messaging.compose import (
     brand_for,
     compose_email,
@@ -155,3 +158,24 @@ def test_the_letters_and_the_messages_count_the_same_templates_as_reminders() ->
 
     for template, kind in TEMPLATE_KINDS.items():
         assert (kind in REMINDER_KINDS) == (template not in NOT_REMINDER_TEMPLATES), template
+
+
+def test_a_sent_email_records_the_deadline_it_printed_for_the_pacing(store: Store, tmp_path: Path) -> None:
+    """One deadline (issue 17): the date an email printed is kept on its action (``detail.deadline``, as a
+    rendered letter's is), and the night reads it as the floor of the notice's deadline."""
+    from dunning.usecases.messaging.dispatch import dispatch_messages
+    from dunning.usecases.outgoing.legal import deadline_floor
+    from tests.usecases.messaging.helpers import FIRST_NIGHT, WEEKDAY_MORNING, all_deliveries, import_and_plan
+
+    ws = make_workspace(tmp_path / "ws")
+    import_and_plan(store, ws)
+    dispatch_messages(store, ws, FIRST_NIGHT, channels=("email",), now=WEEKDAY_MORNING, env=ENV)
+    with store.begin() as conn:
+        details = {row.id: row.detail for row in conn.execute(select(actions.c.id, actions.c.detail))}
+    sent = [d for d in all_deliveries(store) if d.status == "sent"]
+    assert sent
+    for delivery in sent:
+        printed = date.fromisoformat(delivery.detail["pay_by"])
+        assert details[delivery.action_id]["deadline"] == printed.isoformat()
+        floor = deadline_floor(details[delivery.action_id])
+        assert floor is not None and floor >= printed
