@@ -64,6 +64,8 @@ class DueActionRecord:
     street: str | None
     postal_code: str | None
     city: str | None
+    flow: str | None = None
+    flow_version: int | None = None
 
 
 def load_due_action_ids(conn: Connection, channel: str, run_date: date) -> list[int]:
@@ -88,7 +90,7 @@ def load_planned_actions(conn: Connection, action_ids: Sequence[int]) -> list[Du
             cases.c.fees_amount, cases.c.interest_amount,
             debtors.c.name, debtors.c.language, debtors.c.country, debtors.c.email, debtors.c.email_invalid,
             debtors.c.phone, debtors.c.external_id.label("customer_number"), debtors.c.debtor_type,
-            debtors.c.street, debtors.c.postal_code, debtors.c.city,
+            debtors.c.street, debtors.c.postal_code, debtors.c.city, actions.c.flow, actions.c.flow_version,
         )
         .join(cases, cases.c.id == actions.c.case_id)
         .join(debtors, debtors.c.id == cases.c.debtor_id)
@@ -104,6 +106,7 @@ def load_planned_actions(conn: Connection, action_ids: Sequence[int]) -> list[Du
             debtor_name=row.name, language=row.language, country=row.country, email=row.email,
             email_invalid=bool(row.email_invalid), phone=row.phone, customer_number=row.customer_number,
             debtor_type=row.debtor_type, street=row.street, postal_code=row.postal_code, city=row.city,
+            flow=row.flow, flow_version=row.flow_version,
         )
         for row in conn.execute(query)
     ]

@@ -70,6 +70,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -118,6 +119,7 @@ from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_ac
 from dunning.usecases.outgoing.fees import WENT_OUT, book_message_fee
 from dunning.usecases.outgoing.notices import NOTICE_ACTIONS
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
+from dunning.usecases.outgoing.stale import flow_minimums, no_longer_owed
 from dunning.workspace import Workspace
 
 __all__ = ["CHANNELS", "ChannelSummary", "DispatchResult", "dispatch_messages", "open_channel_transport", "redact"]
@@ -274,6 +276,7 @@ class _Builder:
     templates: Path
     email: EmailSettings | None
     sms: SmsSettings | None
+    minimums: Mapping[tuple[str, int], Decimal] = field(default_factory=dict)  # the flows' minimum_amount
 
     def build(self, due: DueAction, existing: DeliveryRecord | None, run: _Run,
               reminders: tuple[ReminderRecord, ...] = ()) -> tuple[OutgoingEmail | SmsMessage, dict[str, Any]]:
@@ -320,6 +323,10 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
                 continue
             if due.case_status == "on_hold":
                 run.summary.deferred += 1
+                continue
+            if existing is None and no_longer_owed(due, run.run_date, builder.minimums) is not None:
+                mark_planned_action(conn, due.action_pk, status="cancelled", outcome_on=run.run_date)
+                run.summary.cancelled += 1  # paid (in part) since it was planned: no debtor who paid is chased
                 continue
             if builder.channel == "email" and (not due.email or due.email_invalid):
                 _fail(conn, due, "the debtor has no usable email address", run, exists=existing is not None)
@@ -504,7 +511,7 @@ def _dispatch_channel(run: _Run, channel: str, due_ids: Sequence[int], workspace
         return
     builder = _Builder(channel, workspace, secrets, templates,
                        email_settings(workspace, secrets) if channel == "email" else None,
-                       sms_settings(workspace) if channel == "sms" else None)
+                       sms_settings(workspace) if channel == "sms" else None, flow_minimums(workspace.flows_dir))
     transport: Any = given
     try:
         for start in range(0, len(due_ids), chunk_size):
