@@ -133,6 +133,8 @@ class HistoryEntry:
     #: earliest legal date, or the deadline the letter, email or SMS printed once it went out)
     legal_notice: bool = False
     deadline_floor: date | None = None
+    #: the collection costs a notice announced (the WIK 14-day letter's exact amount): the most ever charged
+    announced_costs: Decimal | None = None
 
     @property
     def went_out_on(self) -> date | None:

@@ -93,7 +93,7 @@ from dunning.store.locks import holding_stage_lock
 from dunning.store.review import PaymentInReview, load_payments_in_review
 from dunning.store.runs import insert_run, load_last_run_before
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
-from dunning.usecases.outgoing.legal import deadline_floor
+from dunning.usecases.outgoing.legal import announced_costs, deadline_floor
 
 #: case events the planner reacts to (fallbacks and follow-ups)
 PLANNER_EVENTS = ("delivery_failed", "pay_page_visit", "promise_broken", "contact_data_received")
@@ -271,6 +271,7 @@ def read_states(
                     sent_on=_went_out_on(act, posted) if went_out else None,
                     legal_notice=bool((act.detail or {}).get("required_fields")),
                     deadline_floor=deadline_floor(act.detail),
+                    announced_costs=announced_costs(act.detail),
                 )
             )
     case_holds: dict[int, list[Hold]] = defaultdict(list)
