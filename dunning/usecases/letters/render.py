@@ -43,9 +43,10 @@ from dunning.letters import (
 )
 from dunning.ports import Progress, write_atomic
 from dunning.store import Store
-from dunning.store.actions import cancel_planned_action, fail_planned_action, write_action_details
+from dunning.store.actions import write_action_details
 from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import DocumentRecord, insert_document, insert_documents, load_documented_action_ids
+from dunning.store.letter_actions import cancel_planned_action, fail_planned_action
 from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.data import (
     LETTER_CHANNELS,
