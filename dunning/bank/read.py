@@ -71,17 +71,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import camt
-from camt import CamtError, Charge, Entry, MessageInfo, StatementHeader, Transaction
+from camt import CamtError, Entry, MessageInfo, StatementHeader, Transaction
+from dunning.bank import entries
 from dunning.bank.identity import PARTY_MARK, same_payment
 from dunning.bank.refusal import BankFileRefused, marked_as_test_data, refuse_foreign_account
 from dunning.domain.matching.match import BankTransaction, CreditDebit, EntryStatus, InvalidMatchInput, structured_ref
-from dunning.domain.matching.model import NOT_PROVIDED, BankCharge
 
 __all__ = ["BankFile", "BankFileRefused", "BankLine", "BatchLink", "read_bank_file"]
 
 KEY_LENGTH = 200  # bank_transactions.key
 ALIAS_LENGTH = 300  # bank_transaction_aliases.alias
-_PENDING = {"PDNG": EntryStatus.PDNG, "FUTR": EntryStatus.PDNG}
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _AMOUNT_LIMIT = Decimal(10) ** 16  # bank_transactions.amount: NUMERIC(20, 4)
 _AMOUNT_STEP = Decimal("0.0001")
@@ -89,7 +88,6 @@ _AMOUNT_STEP = Decimal("0.0001")
 
 # PostFinance marks its collective bookings in AddtlNtryInf ("SAMMELGUTSCHRIFT ESR VERARBEITUNG VOM
 # 24.04.2019 KUNDENNUMMER 01-429580-3 PAKET ID: 180316CH00000UR0"), whatever the BkTxCd says.
-_COLLECTIVE_TEXT = re.compile(r"\bSAMMEL(?:GUTSCHRIFT|LASTSCHRIFT)\b|\bPAKET\s+ID\b", re.IGNORECASE)
 _PACKAGE = re.compile(r"\bPAKET\s+ID\s*:?\s*([A-Za-z0-9]+)", re.IGNORECASE)
 
 
@@ -114,7 +112,7 @@ class BatchLink:
     def to_json(self) -> dict[str, object]:
         return {
             "count": self.count,
-            "total": _amount_text(self.total),
+            "total": entries.amount_text(self.total),
             "currency": self.currency,
             "booking_date": self.booking_date.isoformat(),
             "package": self.package,
@@ -170,138 +168,25 @@ class BankFile:
     warnings: tuple[str, ...]
 
 
-def _amount_text(value: Decimal) -> str:
-    """``18.150`` → ``18.15``, ``100`` → ``100.00``: one spelling per amount."""
-    text = format(value.normalize(), "f")
-    if "." not in text:
-        return text + ".00"
-    whole, frac = text.split(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
-
-
-def _usable(value: str | None) -> str | None:
-    """An identifier that can serve as an identity (never a placeholder such as NOTPROVIDED/NONREF)."""
-    if value is None:
-        return None
-    value = value.strip()
-    return None if value.upper() in NOT_PROVIDED else value
-
-
-def _clip(text: str, limit: int) -> str:
-    """Keep an identity within its column: long ones keep a readable head and a hash of the whole."""
-    if len(text) <= limit:
-        return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-    return f"{text[: limit - 34]}#{digest}"
-
-
-def _status(entry: Entry, message_type: str) -> tuple[EntryStatus, str | None]:
-    code = (entry.status or "").upper()
-    if code == "BOOK":
-        return EntryStatus.BOOK, None
-    if code in _PENDING:
-        return _PENDING[code], None
-    if not code:
-        if message_type == "camt.053":
-            return EntryStatus.BOOK, "status missing in a statement: taken as booked"
-        return EntryStatus.INFO, f"status missing in a {message_type}: taken as information only"
-    if code != "INFO":
-        return EntryStatus.INFO, f"unknown entry status {entry.status!r}: taken as information only"
-    return EntryStatus.INFO, None
-
-
-def _remittance(tx: Transaction | None, entry: Entry) -> str:
-    """The free text a payer wrote: Ustrd lines, AddtlRmtInf, referred document numbers."""
-    parts: list[str] = []
-    if tx is not None:
-        if tx.remittance:
-            parts.append(tx.remittance)
-        parts.extend(p.strip() for p in tx.additional_remittance if p.strip())
-        parts.extend(p.strip() for p in tx.referred_documents if p.strip())
-        if not parts and tx.additional_info:
-            parts.append(tx.additional_info.strip())
-    if not parts and entry.additional_info and len(entry.transactions) <= 1:
-        parts.append(entry.additional_info.strip())
-    return " ".join(parts)
-
-
-def _bare(tx: Transaction, entry: Entry) -> bool:
-    """A TxDtls that only repeats its entry (amount, bank reference): no payer, reference or text.
-
-    PostFinance's camt.053 gives its collective credits one such detail
-    (``<TxDtls><Refs><AcctSvcrRef>`` = the entry's, ``<Amt>`` = the entry's).
-    """
-    own_ref = _usable(tx.bank_reference)
-    return (
-        tx.reference is None
-        and not tx.references
-        and not tx.remittance_lines
-        and not tx.additional_remittance
-        and _usable(tx.end_to_end_id) is None
-        and not (tx.debtor.name or tx.debtor.iban or tx.ultimate_debtor.name)
-        and not (tx.creditor.name or tx.creditor.iban)
-        and tx.amount in (None, entry.amount)
-        and own_ref in (None, _usable(entry.bank_reference))
-    )
-
-
-def _collective_kind(entry: Entry, status: EntryStatus) -> str | None:
-    """``collective`` (a collective booking without details), ``batch`` (a detailed batch) or None.
-
-    A booked entry is collective when the bank says it is (``BkTxCd`` sub-family ``VCOM``,
-    PostFinance's "SAMMELGUTSCHRIFT … PAKET ID" text, ``Btch/NbOfTxs`` above 1) and it carries no
-    details beyond its own amount, or when it announces more transactions than it details (AC-08).
-    It is a detailed batch when it has such a mark (or any ``Btch``) or several details, and the
-    details add up to it.
-    """
-    if status is not EntryStatus.BOOK:
-        return None
-    txs = entry.transactions
-    code = (entry.bank_transaction_code or "").upper()
-    marked = code.endswith("/VCOM") or bool(entry.additional_info and _COLLECTIVE_TEXT.search(entry.additional_info))
-    if len(txs) <= 1 and "awaiting_details" in entry.flags:
-        return "collective"
-    # A batch of one (Btch/NbOfTxs = 1) with a bare detail is that one payment, told without details.
-    if (marked or (entry.batch_count or 0) > 1) and (not txs or (len(txs) == 1 and _bare(txs[0], entry))):
-        return "collective"
-    if not txs or not (marked or entry.batch_count is not None or len(txs) > 1) or "awaiting_details" in entry.flags:
-        return None
-    currency = entry.currency
-    if any(t.amount is None or (t.currency or currency) != currency for t in txs):
-        return None
-    total = sum(
-        ((t.amount or 0) if t.credit_debit == entry.credit_debit else -(t.amount or 0) for t in txs), Decimal(0)
-    )
-    return "batch" if total == entry.amount else None
-
-
 def _batch_link(
     number: int, entry: Entry, account: str, currency: str, booked_on: date, count: int | None
 ) -> BatchLink:
-    base = f"coll|{account}|{entry.credit_debit}|{currency}|{_amount_text(entry.amount)}"
+    base = f"coll|{account}|{entry.credit_debit}|{currency}|{entries.amount_text(entry.amount)}"
     keys: list[str] = []
-    ref = _usable(entry.bank_reference)
+    ref = entries.usable(entry.bank_reference)
     if ref:
         keys.append(f"{base}|ref:{ref}")
-    pmtinf = _usable(entry.batch_payment_information_id)
+    pmtinf = entries.usable(entry.batch_payment_information_id)
     if pmtinf:
         keys.append(f"{base}|pmtinf:{pmtinf}")
     found = _PACKAGE.search(entry.additional_info or "")
     package = found.group(1) if found else None
     if package:
         keys.append(f"{base}|pkg:{package}")
-    keys.append(f"{base}|day:{booked_on.isoformat()}|{_usable(entry.entry_reference) or ''}")
+    keys.append(f"{base}|day:{booked_on.isoformat()}|{entries.usable(entry.entry_reference) or ''}")
     return BatchLink(
-        number, tuple(_clip(k, ALIAS_LENGTH) for k in keys), count, entry.amount, currency, booked_on, package
+        number, tuple(entries.clip(k, ALIAS_LENGTH) for k in keys), count, entry.amount, currency, booked_on, package
     )
-
-
-def _booking_date(entry: Entry, fallback: date) -> date:
-    if entry.booking_date is not None:
-        return entry.booking_date
-    if entry.booking_datetime is not None:
-        return entry.booking_datetime.date()
-    return entry.value_date or fallback
 
 
 @dataclass(slots=True)
@@ -337,7 +222,7 @@ class _Builder:
 
     def add_entry(self, header: StatementHeader, entry: Entry) -> None:
         account = header.account.iban or header.account.other_id or "-"
-        status, note = _status(entry, self.message_type)
+        status, note = entries.entry_status(entry, self.message_type)
         where = f"{self.file}, line {entry.line}" if entry.line else self.file
         if note:
             self.warnings.append(f"{where}: {note}")
@@ -349,13 +234,13 @@ class _Builder:
             )
         if "batch_inconsistent" in entry.flags:
             self.warnings.append(f"{where}: the transactions do not add up to the entry amount {entry.amount}")
-        kind = _collective_kind(entry, status)
+        kind = entries.collective_kind(entry, status)
         link = None
         if kind is not None:
             self.entries += 1
             currency = entry.currency or header.account.currency or "XXX"
             count = entry.batch_count if kind == "collective" else len(entry.transactions)
-            link = _batch_link(self.entries, entry, account, currency, _booking_date(entry, self.as_of), count)
+            link = _batch_link(self.entries, entry, account, currency, entries.booking_date(entry, self.as_of), count)
         if kind == "collective":
             # One line for the whole booking (a bare detail adds nothing): held until its details come.
             assert link is not None
@@ -398,11 +283,11 @@ class _Builder:
                 occurrences[d.fallback] += 1
                 ids = [f"{d.fallback}#{occurrences[d.fallback]}"]
             ids += [i for i in d.also if shared[(d.tx.status, i)] == 1]
-            aliases = tuple(_clip(i, ALIAS_LENGTH) for i in ids)
-            lookups = tuple(_clip(i, ALIAS_LENGTH) for i in d.lookups if shared[(d.tx.status, i)] == 1)
+            aliases = tuple(entries.clip(i, ALIAS_LENGTH) for i in ids)
+            lookups = tuple(entries.clip(i, ALIAS_LENGTH) for i in d.lookups if shared[(d.tx.status, i)] == 1)
             booked = d.tx.status is EntryStatus.BOOK
             key = aliases[0] if booked else f"{aliases[0]}|{d.tx.status}"
-            tx = dataclasses.replace(d.tx, key=_clip(key, KEY_LENGTH))
+            tx = dataclasses.replace(d.tx, key=entries.clip(key, KEY_LENGTH))
             lines.append(
                 BankLine(
                     tx=tx,
@@ -468,20 +353,20 @@ class _Builder:
             skip = skip or "no currency for this transaction in the file"
             currency = "XXX"
         self._check_amount(entry, tx, amount, currency)
-        booked_on = _booking_date(entry, self.as_of)
-        remittance = _remittance(tx, entry)
+        booked_on = entries.booking_date(entry, self.as_of)
+        remittance = entries.remittance(tx, entry)
         party = None if tx is None else tx.counterparty
         payer = None if tx is None else (tx.ultimate_debtor if tx.ultimate_debtor.name else tx.debtor)
-        e2e = None if tx is None else _usable(tx.end_to_end_id)
+        e2e = None if tx is None else entries.usable(tx.end_to_end_id)
         reference = None if tx is None else tx.reference
-        base = f"{account}|{direction}|{currency}|{_amount_text(amount)}"
+        base = f"{account}|{direction}|{currency}|{entries.amount_text(amount)}"
         ids: list[str] = []
         if tx is not None:
             for label, value in (("ref", tx.bank_reference), ("uetr", tx.uetr), ("txid", tx.transaction_id)):
-                usable = _usable(value)
+                usable = entries.usable(value)
                 if usable:
                     ids.append(f"{base}|{label}:{usable.lower() if label == 'uetr' else usable}")
-        entry_ref = _usable(entry.bank_reference)
+        entry_ref = entries.usable(entry.bank_reference)
         if entry_ref and in_entry == 1:
             ids.append(f"{base}|entry:{entry_ref}")
             # One bank gives the reference on the entry, another on its one detail: the same reference.
@@ -519,7 +404,7 @@ class _Builder:
                 debtor_iban=(payer.iban if payer is not None and payer.iban else (tx.debtor.iban if tx else None)),
                 original_amount=None if tx is None else tx.instructed_amount,
                 original_currency=None if tx is None else tx.instructed_currency,
-                charges=_charges(entry, tx, in_entry),
+                charges=entries.charges(entry, tx, in_entry),
             )
         except InvalidMatchInput as exc:
             raise CamtError(self.file, f"transaction cannot be read: {exc}", line=entry.line) from None
@@ -531,29 +416,12 @@ class _Builder:
             lookups=lookups,
             account=account,
             entry_reference=entry_ref,
-            bank_reference=None if tx is None else _usable(tx.bank_reference),
+            bank_reference=None if tx is None else entries.usable(tx.bank_reference),
             value_date=entry.value_date,
             line=entry.line,
             skip=skip,
             review=review,
         )
-
-
-def _charges(entry: Entry, tx: Transaction | None, in_entry: int) -> tuple[BankCharge, ...]:
-    """The transaction's charges records (``TxDtls/Chrgs``), else the entry's when it books one payment."""
-    records: tuple[Charge, ...] = tx.charges if tx is not None and tx.charges else ()
-    if not records and in_entry == 1:
-        records = entry.charges
-    return tuple(
-        BankCharge(
-            c.amount,
-            c.currency,
-            c.included,
-            c.bearer,
-            None if c.credit_debit is None else CreditDebit(c.credit_debit),
-        )
-        for c in records
-    )
 
 
 def read_bank_file(

@@ -54,7 +54,10 @@ from dunning.store import Store
 __all__ = ["STAGES", "Holder", "holding_stage_lock", "stage_lock"]
 
 # The stages that write, by the command a person would see in the refusal. `letters` and `deliver` share one
-# lock: both upload print batches.
+# lock: both upload print batches. Other writers take the lock of the stage they race with: `bounces` the
+# dispatch's (both write deliveries' and actions' statuses and the debtor's email validity), `plans create`
+# the run's (the run reads the plan's hold), the review decisions the reconcile's. `tasks done` takes none:
+# it closes a task with one conditional update, and the run reads the outcome the next night.
 STAGES = {
     "import": "import",
     "run": "run",

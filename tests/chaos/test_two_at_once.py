@@ -1,7 +1,8 @@
 """Two of each command started together on one workspace (issue 15, "One writer per stage").
 
 For ``import``, ``run``, ``dispatch``, ``letters``, ``deliver`` (of letters rendered while the print
-house was away), ``notify`` and ``reconcile``, on SQLite and on PostgreSQL: two identical ``dunning``
+house was away), ``notify``, ``reconcile`` and ``bounces`` (a Maildir with a hard bounce for every email
+the dispatch sent; it takes the dispatch lock), on SQLite and on PostgreSQL: two identical ``dunning``
 processes start at the same moment on a fresh copy of a workspace wired to the real servers. Then:
 
 - **no duplicate**: what the servers received and the store holds is what one run would give (no email,
@@ -19,6 +20,7 @@ every message twice when the two overlapped fully) cannot happen: the second is 
 
 from __future__ import annotations
 
+import mailbox
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -45,10 +47,12 @@ from tests.chaos.harness import (
 )
 from tests.chaos.servers import Servers, start_servers
 from tests.conftest import postgres_admin_url
+from tests.usecases.messaging.helpers import dsn_for
 
-COMMANDS = ("import", "run", "dispatch", "letters", "deliver", "notify", "reconcile")
-# The lock a command takes, by the command the refusal names: `deliver` shares the lock of `letters`.
-LOCK_OF = {"deliver": "letters"}
+COMMANDS = ("import", "run", "dispatch", "letters", "deliver", "notify", "reconcile", "bounces")
+# The lock a command takes, by the command the refusal names: `deliver` shares the lock of `letters`,
+# `bounces` the lock of `dispatch`.
+LOCK_OF = {"deliver": "letters", "bounces": "dispatch"}
 SETUP = Setup(debtors=44, batch_size=20, workers=1, seed=15, latency=0.02)  # 22 letters: two batches
 EXIT_BUSY = 8
 EXIT_DELIVERY = 6
@@ -86,7 +90,25 @@ def duplicates(command: str, ws: Workspace, servers: Servers) -> dict[str, int]:
         found["webhooks posted twice"] = count_webhooks(ws, servers).extra
     elif command == "reconcile":
         found["payments applied twice"] = count_payments(ws).twice
+    elif command == "bounces":
+        bounced = ws.sql("SELECT count(*) FROM actions WHERE channel = 'email' AND status = 'bounced'")[0][0]
+        sent = ws.sql("SELECT count(*) FROM actions WHERE channel = 'email'")[0][0]
+        events = ws.sql("SELECT count(*) FROM case_events WHERE kind = 'delivery_failed'")[0][0]
+        found["emails not marked bounced"] = sent - bounced
+        found["bounces recorded twice"] = events - bounced
     return found
+
+
+def bounce_every_email(ws: Workspace, servers: Servers, setup: Setup) -> None:
+    """Send the planned emails (one dispatch), then fill the Maildir `bounces` reads with a hard bounce (a
+    Postfix-style report to the VERP Return-Path) for every email the SMTP server received."""
+    record = run_cli(ws, command_steps("dispatch", ws, setup.workers)[0])
+    assert record.exit_code == 0, record.stderr_tail
+    received = list(servers.smtp.recorder.messages)
+    assert len(received) == ws.sql("SELECT count(*) FROM actions WHERE channel = 'email'")[0][0] > 0
+    maildir = mailbox.Maildir(str(ws.root / "bounces"), create=True)
+    for message in received:
+        maildir.add(dsn_for(f"Return-Path: <{message.mail_from}>\r\n".encode() + message.content))
 
 
 def render_without_delivering(ws: Workspace, setup: Setup) -> None:
@@ -121,6 +143,8 @@ def run_pairs(workdir: Path, setup: Setup) -> dict[str, Outcome]:
                 ws = templates[stage].copy(workdir / f"pair-{command}", database)
                 if command == "deliver":
                     render_without_delivering(ws, setup)
+                if command == "bounces":
+                    bounce_every_email(ws, servers, setup)
                 records = run_together(ws, command_steps(command, ws, setup.workers)[0])
                 servers.watcher.stop()
                 servers.watcher.start()

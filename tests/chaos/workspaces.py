@@ -189,6 +189,7 @@ def command_steps(command: str, ws: Workspace, workers: int) -> list[list[str]]:
         "letters": ["letters", "--date", night, "--workers", str(workers)],
         "deliver": ["deliver", "--date", night],
         "notify": ["notify", "--date", night],
+        "bounces": ["bounces", str(ws.root / "bounces"), "--date", night],
         "reconcile": [
             "reconcile",
             "--date",

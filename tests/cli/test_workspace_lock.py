@@ -93,6 +93,13 @@ COMMANDS = {
     "review accept": (["review", "accept", "1", "--date", "2026-11-02"], "reconcile"),
     "review reject": (["review", "reject", "1", "--date", "2026-11-02"], "reconcile"),
     "plans collect": (["plans", "collect", "--date", "2026-11-02"], "plans collect"),
+    "review refund": (["review", "refund", "1", "--date", "2026-11-02"], "reconcile"),
+    "review keep": (["review", "keep", "1", "--date", "2026-11-02"], "reconcile"),
+    "review ignore": (["review", "ignore", "1", "--date", "2026-11-02"], "reconcile"),
+    # bounces write the deliveries, actions and email validity a dispatch writes and reads (issue 15)
+    "bounces": (["bounces", "bounces-maildir", "--date", "2026-11-02"], "dispatch"),
+    # a plan places the hold the nightly run reads to plan the case's next step
+    "plans create": (["plans", "create", "1", "--count", "3", "--date", "2026-11-02"], "run"),
 }
 
 
@@ -108,13 +115,15 @@ def _check_refusal(code: int, out: str, err: str, stage: str, pid: int) -> None:
 
 def test_the_second_caller_of_every_stage_gets_one_line_and_exit_code_8(workspace: Path, store_url: str) -> None:
     env = {"DUNNING_DATABASE": store_url, "DUNNING_PAYLINK_SECRET": "x" * 32, "CI": ""}
+    for part in ("cur", "new", "tmp"):
+        (workspace / "bounces-maildir" / part).mkdir(parents=True)
     with every_stage_held_by_another_process(store_url) as holder:
         # the console script itself, as cron or a person starts it
         code, out, err = output(dunning(workspace, store_url, "run", "--date", "2026-11-02"))
         _check_refusal(code, out, err, "run", holder.pid)
         # and every other stage (in this process, to spare a Python start each)
         for command, (args, stage) in COMMANDS.items():
-            args = [str(workspace / a) if a.endswith(".csv") else a for a in args]
+            args = [str(workspace / a) if a.endswith((".csv", "-maildir")) else a for a in args]
             result = CliRunner().invoke(cli, ["-w", str(workspace), *args], env=env, catch_exceptions=False)
             try:
                 _check_refusal(result.exit_code, result.stdout, result.stderr, stage, holder.pid)

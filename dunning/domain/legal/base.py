@@ -93,6 +93,8 @@ class FeeContext:
     fees_charged: Decimal  # costs already charged in this cycle
     notices_sent: int  # legal notices sent (not failed) in this cycle, before this action
     vat_percent: Decimal = Decimal(0)
+    #: the costs the legal notice announced (the WIK letter states the exact amount; never more is charged)
+    announced: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,14 +106,19 @@ class NetherlandsConsumer(LegalPack):
         return _paper_offsets() if channel in PAPER_CHANNELS else (1, 1)
 
     def fee_allowance(self, ctx: FeeContext) -> Figure:
+        """The WIK scale on the principal, but never more than the 14-day letter announced.
+
+        The *veertiendagenbrief* must state the exact costs the debtor will owe (art. 6:96 lid 6 BW): what
+        it announced is the most that may be charged, even when the principal grew since (a later invoice
+        fell due) or VAT is added on top of the scale.
+        """
         cap = _with_vat(wik_amount(ctx.principal), ctx.vat_percent)
         vat = f" incl. {ctx.vat_percent} % VAT" if ctx.vat_percent else ""
-        return Figure(
-            "collection_costs",
-            remaining(cap, ctx.fees_charged),
-            f"€{cap}{vat} = WIK scale on a principal of €{money(ctx.principal)}",
-            _WIK,
-        )
+        why = f"€{cap}{vat} = WIK scale on a principal of €{money(ctx.principal)}"
+        if ctx.announced is not None and ctx.announced < cap:
+            cap = money(max(ctx.announced, Decimal(0)))
+            why = f"€{cap} as announced in the 14-day letter ({why}; art. 6:96 lid 6 BW: the announced amount)"
+        return Figure("collection_costs", remaining(cap, ctx.fees_charged), why, _WIK)
 
     def interest_terms(self) -> InterestTerms:
         table = self.rate_table(NETHERLANDS_STATUTORY)

@@ -133,6 +133,13 @@ class HistoryEntry:
     amount: Decimal | None = None  # fee or interest charged by this action
     outcome_on: date | None = None  # when the outcome became known (failures: fallback from then)
     sent_on: date | None = None  # the day the message really went out (letter: posting date once acknowledged)
+    #: a notice's deadline as its message words it: the case's first legal notice gets at least the law's
+    #: period (``legal_notice``), and never a day before ``deadline_floor`` (the day before the planner's
+    #: earliest legal date, or the deadline the letter, email or SMS printed once it went out)
+    legal_notice: bool = False
+    deadline_floor: date | None = None
+    #: the collection costs a notice announced (the WIK 14-day letter's exact amount): the most ever charged
+    announced_costs: Decimal | None = None
 
     @property
     def went_out_on(self) -> date | None:

@@ -9,12 +9,15 @@ aged ledger) replays the flow at its own pace instead of bunching it into one ni
   email or SMS from the day it went out (its posting date once acknowledged), a task from the day it
   was opened, anything else from the night it was planned. A message not gone out yet holds the
   later steps back; only an ``after: 0`` step may follow it the same night it is planned;
-* **deadlines**: every legal notice that went out gives the debtor a deadline: the step's
-  ``deadline_days`` (else :data:`DEFAULT_PAY_DAYS`), counted from the first day of the pack's period
-  (the day after an email; a Belgian letter from the 3rd working day after posting; a Dutch one from
-  the day after its presumed delivery). An **escalation** (:data:`ESCALATIONS`: hand-over, lawyer or
-  bailiff, service block) waits until the latest deadline has passed, and while a notice has not
-  gone out it waits for it (its deadline counts from the day it does);
+* **deadlines**: every legal notice that went out gives the debtor a deadline, the very date its
+  letter, email or SMS prints (:meth:`~dunning.domain.legal.base.LegalPack.payment_deadline`, as
+  :func:`dunning.usecases.outgoing.legal.action_deadline` words it): the step's ``deadline_days`` (else
+  :data:`DEFAULT_PAY_DAYS`), counted from the first day of the pack's period (the day after an email;
+  a Belgian letter from the 3rd working day after posting; a Dutch one from the day after its presumed
+  delivery), at least the law's period for the case's first legal notice, never before the day before
+  the planner's earliest legal date, nor before the deadline the message printed. An **escalation**
+  (:data:`ESCALATIONS`: hand-over, lawyer or bailiff, service block) waits until the latest deadline has
+  passed, and while a notice has not gone out it waits for it (its deadline counts from the day it does);
 * **tasks**: a task for a person (:data:`TASK_ACTIONS`: ``manual_task``, ``phone_call_task``) stays
   open until a person closes it (``dunning tasks done ID``); with ``wait: true`` (their default) the
   flow waits at its step until then, and the next step counts its days from the day the task was
@@ -58,6 +61,7 @@ __all__ = [
     "nominal_days",
     "notice_deadline",
     "pay_days",
+    "printed_deadline",
     "waits_for_person",
 ]
 
@@ -107,6 +111,19 @@ def notice_deadline(pack: LegalPack, sent_on: date, channel: Channel, days: int)
     Never earlier than the day before the pack's earliest cost date (the legal period of a first notice).
     """
     return pack.period_start(sent_on, channel) + timedelta(days=days - 1)
+
+
+def printed_deadline(pack: LegalPack, sent_on: date, channel: Channel, days: int, entry: HistoryEntry | None) -> date:
+    """The last day to pay that the notice ``entry`` sent on ``sent_on`` prints: the one deadline.
+
+    The same date as the letter, email and SMS say (``action_deadline`` in the use cases): the pack's
+    :meth:`~dunning.domain.legal.base.LegalPack.payment_deadline` (at least the law's period for the first
+    legal notice), never before the entry's ``deadline_floor``.
+    """
+    legal_notice = entry is not None and entry.legal_notice
+    day = pack.payment_deadline(sent_on, channel, days, legal_notice=legal_notice).day
+    floor = entry.deadline_floor if entry is not None else None
+    return max(day, floor) if floor is not None else day
 
 
 def waits_for_person(action: str, settings: Mapping[str, Any]) -> bool:
@@ -171,14 +188,14 @@ class Pacing:
             channel = Channel(h.channel or Channel.LETTER)
             sent = h.went_out_on
             if sent is None:
-                self._pend(h.on, channel, days or DEFAULT_PAY_DAYS)
+                self._pend(h.on, channel, days or DEFAULT_PAY_DAYS, h)
                 continue
-            last_day = notice_deadline(pack, sent, channel, days or DEFAULT_PAY_DAYS)
+            last_day = printed_deadline(pack, sent, channel, days or DEFAULT_PAY_DAYS, h)
             if self.deadline is None or last_day > self.deadline[0]:
                 self.deadline = (last_day, sent)
 
-    def _pend(self, planned_on: date, channel: Channel, days: int) -> None:
-        estimate = notice_deadline(self.pack, planned_on, channel, days)
+    def _pend(self, planned_on: date, channel: Channel, days: int, entry: HistoryEntry | None = None) -> None:
+        estimate = printed_deadline(self.pack, planned_on, channel, days, entry)
         if self.pending is None or (planned_on, estimate) < self.pending:
             self.pending = (planned_on, estimate)
 

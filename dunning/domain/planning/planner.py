@@ -139,6 +139,7 @@ class PlannedAction:
             cycle=self.cycle,
             fallback_depth=self.fallback_depth,
             amount=self.amount,
+            announced_costs=next((f.amount for f in self.figures if f.name == "collection_costs_amount"), None),
         )
 
 
@@ -203,6 +204,7 @@ class _Night:
         # when none did, the first one planned: charges that wait for its period wait for it.
         sent: tuple[date, str, str | None] | None = None
         unsent: tuple[date, str, str | None] | None = None
+        announced: Decimal | None = None
         for h in self.history:  # one pass, no sorting: this runs a million times a night
             spec = CATALOGUE.get(h.action)
             if spec is None:
@@ -215,6 +217,8 @@ class _Night:
                 went_out = h.went_out_on
                 if went_out is not None and (sent is None or (went_out, h.key) < sent[:2]):
                     sent = (went_out, h.key, h.channel)
+                if went_out is not None and h.announced_costs is not None:  # the costs a notice announced
+                    announced = min(h.announced_costs, announced if announced is not None else h.announced_costs)
                 elif went_out is None and (unsent is None or (h.on, h.key) < unsent[:2]):
                     unsent = (h.on, h.key, h.channel)
             if h.amount is not None and not (failed and spec.contact):  # a failed message's fee is not owed
@@ -225,6 +229,7 @@ class _Night:
                 else:
                     self.fees += h.amount
         self.notice = None if sent is None else (sent[0], Channel(sent[2] or Channel.LETTER))
+        self.announced_costs = announced
         self.unsent_notice = None if unsent is None or sent else (unsent[0], Channel(unsent[2] or Channel.LETTER))
         self.open_invoices = [i for i in state.invoices if i.open_amount > 0]
         # What the debtor owes is the net balance: credit notes (negative items) lower it, and a case
@@ -402,6 +407,7 @@ class _Night:
                 fees_charged=self.fees,
                 notices_sent=self.notices + (1 if is_notice else 0),
                 vat_percent=settings.get("add_vat_percent") or Decimal(0),
+                announced=self.announced_costs,
             )
             allowance = self.pack.fee_allowance(ctx)
         cap = allowance.amount if allowance.amount is not None else _ZERO

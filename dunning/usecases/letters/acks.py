@@ -42,7 +42,6 @@ from dunning.adapters.transport import transport_for
 from dunning.ports import Transport
 from dunning.print.acknowledgements import AckFile, AckStatus, DeliveryEvent, process_acknowledgements
 from dunning.store import Store
-from dunning.store.actions import load_letter_actions, mark_action_returned
 from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import (
     append_letter_acknowledgement,
@@ -50,6 +49,7 @@ from dunning.store.deliveries import (
     insert_processed_file,
     load_letter_delivery,
 )
+from dunning.store.letter_actions import load_letter_actions, mark_action_returned
 from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.send import PRINT_CHANNEL, batch_key, letter_delivery_key
 from dunning.workspace import Workspace

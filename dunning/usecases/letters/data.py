@@ -69,19 +69,19 @@ from dunning.letters import (
     StatementEntry,
 )
 from dunning.store import Store
-from dunning.store.actions import (
-    CostRecord,
-    load_booked_message_fees,
-    load_charged_costs,
-    load_last_letter_action,
-    load_sent_letters_of_open_cases,
-)
 from dunning.store.cases import (
     LetterCaseRecord,
     OpenInvoiceRecord,
     load_case_header,
     load_letter_cases,
     load_open_invoices,
+)
+from dunning.store.letter_actions import (
+    CostRecord,
+    load_booked_message_fees,
+    load_charged_costs,
+    load_last_letter_action,
+    load_sent_letters_of_open_cases,
 )
 from dunning.store.payments import CostsPaidRecord, load_costs_paid, load_received
 from dunning.store.reminders import ReminderRecord, load_reminders

@@ -23,8 +23,9 @@ from sqlalchemy import Connection
 
 from dunning.domain.legal import LegalPack
 from dunning.domain.planning.interest import accrue
-from dunning.store.actions import CostRecord, NewActionRecord, existing_action_keys, insert_actions
+from dunning.store.actions import NewActionRecord, existing_action_keys, insert_actions
 from dunning.store.cases import add_case_interest
+from dunning.store.letter_actions import CostRecord
 
 __all__ = ["InterestToDate", "charge_interest_to_date", "interest_to_date"]
 

@@ -43,9 +43,10 @@ from dunning.letters import (
 )
 from dunning.ports import Progress, write_atomic
 from dunning.store import Store
-from dunning.store.actions import cancel_planned_action, fail_planned_action, write_action_details
+from dunning.store.actions import write_action_details
 from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import DocumentRecord, insert_document, insert_documents, load_documented_action_ids
+from dunning.store.letter_actions import cancel_planned_action, fail_planned_action
 from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.data import (
     LETTER_CHANNELS,
@@ -58,6 +59,7 @@ from dunning.usecases.letters.data import (
 from dunning.usecases.letters.interest import charge_interest_to_date, interest_to_date
 from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
 from dunning.usecases.outgoing.secrets import load_secrets
+from dunning.usecases.outgoing.stale import flow_minimums, no_longer_owed
 from dunning.usecases.planning.rates import workspace_rates
 from dunning.workspace import Workspace
 
@@ -241,6 +243,7 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     # chunks of ``chunk_size`` spread over the workers, so every worker has chunks to render.
     workers = workers or os.cpu_count() or 1
     load_size = chunk_size * workers * 4
+    minimums = flow_minimums(workspace.flows_dir)
     for start in range(0, len(ids), load_size):
         chunk_ids = ids[start:start + load_size]
         letters: list[LetterData] = []
@@ -255,6 +258,10 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
                     continue
                 if due.case_status == "on_hold":
                     run.waiting += 1
+                    continue
+                if no_longer_owed(due, run_date, minimums) is not None:  # paid (in part) since it was planned
+                    cancel_planned_action(conn, due.action_pk, run_date)
+                    run.cancelled += 1
                     continue
                 case = by_case[due.case_id]
                 if not has_postal_address(case):

@@ -79,7 +79,6 @@ from dunning.print import (
 )
 from dunning.print.delivery import READY_SUFFIX
 from dunning.store import Store
-from dunning.store.actions import cancel_planned_action, load_letter_actions, mark_planned_action_sent
 from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import (
     PrintBatchRecord,
@@ -97,6 +96,7 @@ from dunning.store.deliveries import (
     mark_print_batch_void,
     record_print_batch_upload,
 )
+from dunning.store.letter_actions import cancel_planned_action, load_letter_actions, mark_planned_action_sent
 from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.data import LETTER_CHANNELS
 from dunning.usecases.outgoing.fees import book_message_fee

@@ -17,6 +17,14 @@ Decisions, with their reasons:
   (``send_email`` → ``reminder``, ``send_sms`` → ``reminder_sms``, ``send_final_notice`` →
   ``final_notice``, ``send_pay_link`` → ``pay_link``, ``thank_you`` → ``thank_you``). If neither
   exists the action is reported and left planned (a configuration problem, not a failed delivery).
+* **Wording by history.** A reminder email or SMS (``send_email``, ``send_sms``, ``send_final_notice``)
+  whose step names no template, or a reminder template (``first_reminder``, ``b2b_reminder``,
+  ``second_reminder``, ``final_notice``...), is worded by what the debtor actually received, with the
+  letters' rule (:mod:`dunning.usecases.outgoing.notices`): a first reminder → ``reminder`` (email) /
+  ``reminder_sms``; a reminder after an earlier one that went out → ``second_reminder`` /
+  ``reminder_sms``; a final notice once reminded → ``final_notice``. A final-notice step that reaches a
+  debtor never reminded says "reminder", never "despite our earlier reminder". A step naming a template
+  of its own (not a reminder name) keeps it.
 * **Pay link and dates** count from ``sent_on``, the dispatch's run date (not the clock): a message
   that waited (transient failures, quiet hours) still gives the debtor the full period; a re-send
   after a crash reuses the first attempt's date (kept on the delivery), so it says exactly the same.
@@ -52,12 +60,15 @@ from dunning.channels.sms import SmsData, SmsSettings
 from dunning.domain.legal.base import Deadline
 from dunning.domain.money import Money
 from dunning.domain.planning.actions import CATALOGUE
+from dunning.domain.planning.notice_kind import NoticeKind
 from dunning.domain.promise import promised_day
 from dunning.domain.references import InvalidReference, parse_reference
 from dunning.errors import ConfigError
+from dunning.store.reminders import ReminderRecord
 from dunning.usecases.messaging.plan_messages import PLAN_TEMPLATE, plan_email, plan_sms
 from dunning.usecases.outgoing.due import DueAction
 from dunning.usecases.outgoing.legal import action_deadline, legal_mentions
+from dunning.usecases.outgoing.notices import history_notice_kind
 from dunning.usecases.outgoing.paylinks import pay_link_for
 from dunning.usecases.outgoing.secrets import Secrets
 from dunning.usecases.plans.bot import PLAN_ACTIONS
@@ -71,6 +82,7 @@ __all__ = [
     "email_settings",
     "locale_for",
     "message_deadline",
+    "message_notice",
     "sms_settings",
     "template_kind",
     "templates_dir_for",
@@ -164,6 +176,40 @@ def template_kind(channel: str, action: str, requested: str | None, language: st
     raise TemplateMissing(f"no {channel} template for action {action} in language {language!r} (looked for {tried})")
 
 
+#: the actions whose message is a reminder worded by the debtor's history
+REMINDER_ACTIONS = frozenset({"send_email", "send_sms", "send_final_notice"})
+#: flow template names that ask for "a reminder" (the letters' reminder kinds, and the channels' standard ones)
+REMINDER_TEMPLATES = frozenset({"first_reminder", "second_reminder", "reminder", "b2b_reminder",
+                                "b2b_second_reminder", "final_notice", "formal_notice", "reminder_sms"})
+#: the template of each notice kind, per channel, best first (a workspace's own templates may lack the first)
+NOTICE_TEMPLATES: Mapping[str, Mapping[NoticeKind, tuple[str, ...]]] = {
+    "email": {NoticeKind.FIRST_REMINDER: ("reminder",), NoticeKind.SECOND_REMINDER: ("second_reminder", "reminder"),
+              NoticeKind.FINAL_NOTICE: ("final_notice",)},
+    "sms": {NoticeKind.FIRST_REMINDER: ("reminder_sms",), NoticeKind.SECOND_REMINDER: ("reminder_sms",),
+            NoticeKind.FINAL_NOTICE: ("final_notice",)},
+}
+
+
+def message_notice(due: DueAction, reminders: tuple[ReminderRecord, ...], sent_on: date) -> NoticeKind | None:
+    """The notice kind of a reminder message going out on ``sent_on`` (None: not one worded by history)."""
+    requested = due.requested_template
+    if due.action not in REMINDER_ACTIONS or (requested is not None and requested not in REMINDER_TEMPLATES):
+        return None
+    claimed, _later, _total = due.claim_on(sent_on)
+    return history_notice_kind(action_pk=due.action_pk, action=due.action, settings=due.settings, on=sent_on,
+                               reminders=reminders,
+                               claimed_due=[line.due_date for line in claimed if line.open_amount.amount > 0])
+
+
+def _kind_for(channel: str, due: DueAction, notice: NoticeKind | None, templates: Path) -> str:
+    if notice is None:
+        return template_kind(channel, due.action, due.requested_template, due.language, templates)
+    for kind in NOTICE_TEMPLATES[channel][notice]:
+        if _template_exists(templates, channel, due.language, kind):
+            return kind
+    return template_kind(channel, due.action, due.requested_template, due.language, templates)
+
+
 def _printed_reference(reference: str | None) -> str | None:
     if not reference:
         return None
@@ -232,11 +278,14 @@ def email_legal(due: DueAction, workspace: Workspace, sent_on: date) -> tuple[da
 
 
 def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templates: Path,
-                  sent_on: date) -> tuple[EmailData, str]:
-    """The EmailData of one action sent on ``sent_on`` and the template kind; raises TemplateMissing/ConfigError."""
+                  sent_on: date, notice: NoticeKind | None = None) -> tuple[EmailData, str]:
+    """The EmailData of one action sent on ``sent_on`` and the template kind; raises TemplateMissing/ConfigError.
+
+    ``notice``: the reminder's kind by the debtor's history (:func:`message_notice`), which chooses the wording.
+    """
     if due.action in PLAN_ACTIONS:  # the plan bot's messages: the instalment's own figures
         return plan_email(due, workspace, secrets, sent_on, locale_for(due.language, due.country)), PLAN_TEMPLATE
-    kind = template_kind("email", due.action, due.requested_template, due.language, templates)
+    kind = _kind_for("email", due, notice, templates)
     attachment = None
     if due.document and due.settings.get("attach_pdf", True):
         path = workspace.path(due.document)
@@ -273,11 +322,11 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
 
 
 def compose_sms(due: DueAction, workspace: Workspace, secrets: Secrets, templates: Path,
-                sent_on: date) -> tuple[SmsData, str]:
+                sent_on: date, notice: NoticeKind | None = None) -> tuple[SmsData, str]:
     """The SmsData of one action sent on ``sent_on`` and the template kind; raises TemplateMissing/ConfigError."""
     if due.action in PLAN_ACTIONS:
         return plan_sms(due, workspace, secrets, sent_on, locale_for(due.language, due.country)), PLAN_TEMPLATE
-    kind = template_kind("sms", due.action, due.requested_template, due.language, templates)
+    kind = _kind_for("sms", due, notice, templates)
     include_link = due.settings.get("include_pay_link", True) is not False
     _claimed, _later, claimed_total = due.claim_on(sent_on)
     data = SmsData(

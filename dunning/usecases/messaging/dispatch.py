@@ -70,6 +70,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,7 +87,7 @@ from dunning.domain.promise import is_promise_reminder
 from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, StoreError
 from dunning.ports import DeliveryStatus, Progress, SendResult, SmsSendResult
 from dunning.store import Store
-from dunning.store.actions import load_action_ids_with_amount, mark_planned_action
+from dunning.store.actions import load_action_ids_with_amount, mark_planned_action, write_action_detail
 from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import (
     SENDING_STATES,
@@ -99,11 +100,13 @@ from dunning.store.deliveries import (
     record_delivery_failed,
 )
 from dunning.store.locks import holding_stage_lock
+from dunning.store.reminders import ReminderRecord, load_reminders
 from dunning.usecases.messaging.compose import (
     brand_for,
     compose_email,
     compose_sms,
     email_settings,
+    message_notice,
     sms_settings,
     templates_dir_for,
 )
@@ -114,8 +117,10 @@ from dunning.usecases.messaging.feedback import (
     outstanding_sms_ids,
 )
 from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
-from dunning.usecases.outgoing.fees import book_message_fee
+from dunning.usecases.outgoing.fees import WENT_OUT, book_message_fee
+from dunning.usecases.outgoing.notices import NOTICE_ACTIONS
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
+from dunning.usecases.outgoing.stale import flow_minimums, no_longer_owed
 from dunning.usecases.plans.bot import AFTER_CLOSE, PLAN_ACTIONS
 from dunning.workspace import Workspace
 
@@ -273,9 +278,10 @@ class _Builder:
     templates: Path
     email: EmailSettings | None
     sms: SmsSettings | None
+    minimums: Mapping[tuple[str, int], Decimal] = field(default_factory=dict)  # the flows' minimum_amount
 
-    def build(self, due: DueAction, existing: DeliveryRecord | None,
-              run: _Run) -> tuple[OutgoingEmail | SmsMessage, dict[str, Any]]:
+    def build(self, due: DueAction, existing: DeliveryRecord | None, run: _Run,
+              reminders: tuple[ReminderRecord, ...] = ()) -> tuple[OutgoingEmail | SmsMessage, dict[str, Any]]:
         # A sending row means the message may have gone out: build the very same one again (same
         # Date header, same pay-by date and pay link), also when that re-send was deferred since. A
         # deferred one that never was uncertain surely did not go: it is new today.
@@ -284,9 +290,10 @@ class _Builder:
         previous = dict(existing.detail) if existing is not None and uncertain else {}
         sent_on = date.fromisoformat(previous["sent_on"]) if "sent_on" in previous else run.run_date
         common = {"token": due.token_id, "action": due.action, "sent_on": sent_on.isoformat()}
+        notice = message_notice(due, reminders, sent_on)  # worded by what the debtor received, as letters are
         if self.channel == "email":
             assert self.email is not None
-            data, kind = compose_email(due, self.workspace, self.secrets, self.templates, sent_on)
+            data, kind = compose_email(due, self.workspace, self.secrets, self.templates, sent_on, notice)
             sent_at = datetime.fromisoformat(previous["sent_at"]) if "sent_at" in previous else run.now
             email = build_email(data, brand_for(self.workspace), self.email, sent_at=sent_at,
                                 templates_dir=self.templates)
@@ -294,7 +301,7 @@ class _Builder:
             return email, {**common, "message_id": email.message_id, "template": kind, "language": email.language,
                            "sent_at": sent_at.isoformat(), "attachment": data.attachment is not None}
         assert self.sms is not None
-        sms_data, kind = compose_sms(due, self.workspace, self.secrets, self.templates, sent_on)
+        sms_data, kind = compose_sms(due, self.workspace, self.secrets, self.templates, sent_on, notice)
         sms = build_sms(sms_data, self.sms, templates_dir=self.templates)
         common["pay_by"] = sms_data.pay_by.isoformat()
         return sms, {**common, "client_ref": sms.client_ref, "template": kind, "language": sms_data.locale[:2],
@@ -307,6 +314,7 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
     outgoing: list[_Outgoing] = []
     with run.store.begin() as conn:
         existing_by_key = load_deliveries_by_key(conn, [f"{d.key}:{d.channel}" for d in due_list])
+        reminders = load_reminders(conn, sorted({d.case_id for d in due_list}), NOTICE_ACTIONS, WENT_OUT)
         for due in due_list:
             existing = existing_by_key.get(f"{due.key}:{due.channel}")
             if existing is not None and _repair(conn, due, existing, run):
@@ -322,6 +330,10 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
             ):
                 run.summary.deferred += 1
                 continue
+            if existing is None and no_longer_owed(due, run.run_date, builder.minimums) is not None:
+                mark_planned_action(conn, due.action_pk, status="cancelled", outcome_on=run.run_date)
+                run.summary.cancelled += 1  # paid (in part) since it was planned: no debtor who paid is chased
+                continue
             if builder.channel == "email" and (not due.email or due.email_invalid):
                 _fail(conn, due, "the debtor has no usable email address", run, exists=existing is not None)
                 continue
@@ -333,7 +345,7 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
                 _fail(conn, due, f"gave up after {existing.attempts} attempts ({last})", run, exists=True)
                 continue
             try:
-                message, detail = builder.build(due, existing, run)
+                message, detail = builder.build(due, existing, run, tuple(reminders.get(due.case_id, ())))
             except PermanentDeliveryError as exc:
                 _fail(conn, due, str(exc), run, exists=existing is not None)
                 continue
@@ -383,6 +395,8 @@ def _record_result(conn: Connection, item: _Outgoing, result: SendResult | SmsSe
             return
         # outcome_on: the day the server accepted it (legal periods count from it)
         mark_planned_action(conn, due.action_pk, status="sent", outcome_on=run.run_date)
+        if "pay_by" in item.detail:  # the one deadline it printed, which pacing then counts on (as for letters)
+            write_action_detail(conn, due.action_pk, {**due.detail, "deadline": item.detail["pay_by"]})
         if due.action_pk in with_fee:
             book_message_fee(conn, due.action_pk, on_date=run.run_date, recorded_at=run.now,
                              source=f"dispatch:{due.channel}")
@@ -503,7 +517,7 @@ def _dispatch_channel(run: _Run, channel: str, due_ids: Sequence[int], workspace
         return
     builder = _Builder(channel, workspace, secrets, templates,
                        email_settings(workspace, secrets) if channel == "email" else None,
-                       sms_settings(workspace) if channel == "sms" else None)
+                       sms_settings(workspace) if channel == "sms" else None, flow_minimums(workspace.flows_dir))
     transport: Any = given
     try:
         for start in range(0, len(due_ids), chunk_size):

@@ -46,6 +46,7 @@ from dunning.store.deliveries import (
     mark_sent_delivery,
     write_delivery_detail,
 )
+from dunning.store.locks import holding_stage_lock
 
 __all__ = [
     "IMAP_PASSWORD_ENV",
@@ -109,6 +110,13 @@ def _bounce_note(bounce: Bounce, on_date: date) -> dict[str, Any]:
             "diagnostic": bounce.diagnostic, "on": on_date.isoformat()}
 
 
+# Bounces take the dispatch lock, not one of their own: both write the same rows (a delivery's and its
+# action's status, the debtor's email validity, the ``delivery_failed`` event that plans the fallback), and a
+# dispatch reads the email validity to choose whom to email. Two bounce runs at once would both see a delivery
+# still ``sent`` and add its ``delivery_failed`` event twice (two fallbacks planned); a bounce run during a
+# dispatch would mark an address invalid under a dispatch already sending to it. Bounce processing takes
+# seconds and is idempotent, so a refused one (exit 8) simply runs again at its next schedule.
+@holding_stage_lock("dispatch")
 def process_bounces(
     store: Store,
     messages: Iterable[tuple[str, bytes]],

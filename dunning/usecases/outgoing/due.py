@@ -74,6 +74,8 @@ class DueAction:
     invoice_descriptions: Mapping[str, str] = field(default_factory=dict)
     #: fees and interest as charged, less what bank payments covered of them (part of ``total_due``)
     costs_due: Decimal = Decimal(0)
+    #: the flow (name, version) that planned it (empty: unknown, e.g. a preview)
+    flow: tuple[str, int] | None = None
 
     def claim_on(self, day: date) -> tuple[tuple[InvoiceLine, ...], tuple[InvoiceLine, ...], Decimal]:
         """(invoices claimed, invoices not yet due, amount claimed) of a message going out on ``day``.
@@ -195,4 +197,5 @@ def _due_action(record: DueActionRecord, paid: CostsPaidRecord, creditor_languag
         address_lines=tuple(part for part in (
             (record.street or "").strip(), f"{record.postal_code or ''} {record.city or ''}".strip()) if part),
         invoice_descriptions=descriptions,
+        flow=(record.flow, record.flow_version or 0) if record.flow else None,
     )

@@ -31,7 +31,15 @@ from dunning.domain.legal.base import Deadline
 from dunning.domain.planning.actions import Channel
 from dunning.letters.model import LegalMentions
 
-__all__ = ["DAMAGES_FIGURES", "RULE_PACKS", "action_deadline", "legal_mentions", "pack_for"]
+__all__ = [
+    "DAMAGES_FIGURES",
+    "RULE_PACKS",
+    "action_deadline",
+    "announced_costs",
+    "deadline_floor",
+    "legal_mentions",
+    "pack_for",
+]
 
 #: the figure that holds the damages claimed if the deadline passes, per rule pack
 DAMAGES_FIGURES = ("penalty_clause_amount", "collection_costs_amount")
@@ -79,6 +87,31 @@ def action_deadline(detail: Mapping[str, Any] | None, *, country: str | None, co
         if promised > deadline.day:  # never fewer days than the planner counted on
             deadline = replace(deadline, day=promised, days=(promised - deadline.starts).days + 1)
     return deadline
+
+
+def announced_costs(detail: Mapping[str, Any] | None) -> Decimal | None:
+    """The collection costs a notice announced (its ``collection_costs_amount`` figure: the WIK letter's
+    exact amount, which the letter prints and which is the most that may be charged), else None."""
+    for figure in (detail or {}).get("figures") or ():
+        if figure and figure.get("name") == "collection_costs_amount":
+            return _decimal(figure.get("amount"))
+    return None
+
+
+def deadline_floor(detail: Mapping[str, Any] | None) -> date | None:
+    """The day before which pacing never ends a notice's deadline: the later of the deadline its message
+    printed (``deadline`` in the action's detail, written when its letter is rendered or its email or SMS
+    sent) and the day before the planner's ``earliest_legal_date`` (which :func:`action_deadline` honours)."""
+    floors: list[date] = []
+    for key, shift in (("deadline", 0), ("earliest_legal_date", 1)):
+        value = (detail or {}).get(key)
+        if not value:
+            continue
+        try:
+            floors.append(date.fromisoformat(str(value)) - timedelta(days=shift))
+        except ValueError:
+            continue
+    return max(floors, default=None)
 
 
 def legal_mentions(detail: Mapping[str, Any] | None, *, consumer: bool, letter_date: date, planned_on: date,

@@ -97,6 +97,7 @@ from dunning.store.review import PaymentInReview, load_payments_in_review
 from dunning.store.runs import insert_run, load_last_run_before
 from dunning.store.visits import load_payment_days, load_visits_since
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
+from dunning.usecases.outgoing.legal import announced_costs, deadline_floor
 from dunning.usecases.planning.promises import promise_night
 from dunning.usecases.plans.bot import run_plan_bot
 
@@ -308,6 +309,9 @@ def read_states(
                     amount=act.amount,
                     outcome_on=act.outcome_on,
                     sent_on=_went_out_on(act, posted) if went_out else None,
+                    legal_notice=bool((act.detail or {}).get("required_fields")),
+                    deadline_floor=deadline_floor(act.detail),
+                    announced_costs=announced_costs(act.detail),
                 )
             )
     case_holds: dict[int, list[Hold]] = defaultdict(list)

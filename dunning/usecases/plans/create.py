@@ -24,6 +24,7 @@ from dunning.errors import NotFound
 from dunning.store import Store
 from dunning.store.actions import insert_hold
 from dunning.store.cases import find_case, insert_case_event
+from dunning.store.locks import holding_stage_lock
 from dunning.store.plans import (
     StoredPlan,
     count_case_plans,
@@ -46,6 +47,11 @@ class CreatedPlan:
     due_day: DueDayProposal
 
 
+# A plan is made under the nightly run's lock: the run reads the case's holds to plan its next step, so a plan
+# agreed while a run works on the case could get a reminder planned beside it; and two plans made for one case
+# at once would both find none open (on PostgreSQL the second then fails on the plan key, a traceback).
+# Refused (exit 8) while `dunning run` works; the run is short, so the creditor tries again a moment later.
+@holding_stage_lock("run")
 def create_plan(
     store: Store,
     case_ident: str,

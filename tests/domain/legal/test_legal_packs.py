@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dunning.domain.legal import ALL_PACKS, select_pack
 from dunning.domain.legal.base import FeeContext
@@ -219,3 +221,23 @@ def test_the_pack_computes_the_one_deadline_a_message_states(
         assert chosen.payment_deadline(sent, channel, 7).days == 14
         assert chosen.payment_deadline(sent, channel, 7, legal_notice=False).days == 7
     assert chosen.code in deadline.rule
+
+
+_AMOUNTS = st.decimals(min_value=0, max_value=2_000_000, places=2, allow_nan=False, allow_infinity=False)
+
+
+@given(at_notice=_AMOUNTS, at_charge=_AMOUNTS, charged=_AMOUNTS,
+       vat=st.sampled_from([D(0), D(9), D(21)]))
+def test_dutch_consumer_costs_never_exceed_the_amount_the_fourteen_day_letter_announced(
+    at_notice: D, at_charge: D, charged: D, vat: D
+) -> None:
+    """WIK: what the 14-day letter announced (the scale on the principal it claimed) is the most ever charged,
+    whatever the principal when the costs are charged, the VAT added or the costs charged before."""
+    from dunning.domain.legal.netherlands import NetherlandsConsumer
+
+    pack = NetherlandsConsumer()
+    announced = {f.name: f.amount for f in pack.notice_figures(at_notice, 1)}["collection_costs_amount"]
+    assert announced == wik_amount(at_notice)
+    allowance = pack.fee_allowance(FeeContext(at_charge, 1, min(charged, announced), 1, vat, announced=announced))
+    assert allowance.amount is not None
+    assert min(charged, announced) + allowance.amount <= announced

@@ -236,3 +236,44 @@ def test_a_hand_over_waits_for_the_final_notice_deadline_counted_from_the_day_it
     assert plan_case(state, the_flow, deadline).actions == ()
     (hand_over,) = plan_case(state, the_flow, deadline + timedelta(days=1)).actions
     assert hand_over.action == "hand_over" and any("deadline" in r for r in hand_over.rules)
+
+
+def test_a_hand_over_waits_for_the_deadline_the_notice_printed_not_a_shorter_one() -> None:
+    """One deadline (issue 17): pacing counts on the very date the notice's letter printed. A first legal
+    notice gets at least the law's period even when its step asks for fewer days; the planner's earliest legal
+    date and the deadline recorded when the letter was rendered move it later, never earlier."""
+    from dunning.usecases.outgoing.legal import action_deadline
+
+    the_flow = flow(
+        [
+            {
+                "key": "final",
+                "day": 28,
+                "action": "send_final_notice",
+                "settings": {"channel": "letter", "deadline_days": 8},
+            },
+            {"key": "agency", "after": 0, "action": "hand_over", "settings": {"agency": "acme"}},
+        ]
+    )
+    pack = select_pack("BE", "consumer")
+    state, aged = _aged_case(the_flow, "BE", "consumer", has_email=False)
+    state = record(state, plan_case(state, the_flow, aged), sent=False)
+    posted = aged + timedelta(days=2)
+    detail: dict[str, Any] = {"rules": ["BE-consumer: legal notice"], "required_fields": ["debtor_name"]}
+    printed = action_deadline(detail, country="BE", consumer=True, sent_on=posted, channel="letter", pay_days=8).day
+    eight_days = notice_deadline(pack, posted, Channel.LETTER, 8)
+    assert printed > eight_days  # Book XIX: 14 days for the first legal notice, whatever the step says
+    rendered_later = printed + timedelta(days=3)  # e.g. the letter was rendered (and dated) later
+    for entry_fields, last_day in (
+        ({"legal_notice": True}, printed),
+        ({"legal_notice": True, "deadline_floor": rendered_later}, rendered_later),
+        ({"deadline_floor": printed}, printed),
+    ):
+        sent = replace(
+            state,
+            history=tuple(replace(h, outcome=Outcome.SENT, sent_on=posted, **entry_fields) for h in state.history),
+        )
+        for day in daterange(eight_days + timedelta(days=1), last_day):
+            assert plan_case(sent, the_flow, day).actions == (), (entry_fields, day)
+        (hand_over,) = plan_case(sent, the_flow, last_day + timedelta(days=1)).actions
+        assert hand_over.action == "hand_over" and any(last_day.isoformat() in r for r in hand_over.rules)

@@ -312,3 +312,20 @@ def test_a_principal_within_the_write_off_tolerance_is_paid() -> None:
     assert plan.note == "residual 0.35 EUR within the write-off tolerance (0.35): settled"
     beyond = replace(residual, write_off_tolerance=D("0.34"))
     assert plan_case(beyond, f, day).actions
+
+
+def test_dutch_consumer_costs_never_exceed_what_the_fourteen_day_letter_announced() -> None:
+    """WIK (art. 6:96 lid 6 BW): the 14-day letter states the exact costs, the most ever charged. A later
+    invoice that falls due before the costs are charged raises the principal, not the costs."""
+    f = flow([{"key": "letter", "day": 6, "action": "send_letter"},
+              {"key": "fee", "day": 30, "action": "add_fee", "settings": {"mode": "legal_max", "add_vat_percent": 21}}])
+    state = case(country="NL", amounts=("100.00",), has_email=False)
+    late = replace(state.invoices[0], id="i-later", due_date=DUE + timedelta(days=10), open_amount=D("5000.00"),
+                   original_amount=D("5000.00"))
+    state = replace(state, invoices=(*state.invoices, late))
+    state, plans = run_nights(state, f, daterange(DUE, date(2025, 3, 15)))
+    letter = next(a for p in plans for a in p.actions if a.action == "send_letter")
+    announced = {f.name: f.amount for f in letter.figures}["collection_costs_amount"]
+    assert announced == wik_amount(D(100)) == D("40.00")  # the letter claimed the 100.00 then overdue
+    fee = by_action(state, "add_fee")[0]
+    assert fee.amount == announced  # not the WIK on 5,100.00 plus 21 % VAT (€762.30)

@@ -26,6 +26,7 @@ from dunning.store import Store
 from dunning.store.schema import actions, case_events, cases, debtors
 from dunning.usecases.cases.view import case_detail
 from dunning.usecases.importing.snapshot import import_ledger
+from dunning.usecases.outgoing.legal import action_deadline
 from dunning.usecases.planning.night import load_flows, run_night
 from dunning.usecases.planning.tasks import TaskError, finish_task, list_tasks
 from dunning.workspace import init_workspace
@@ -112,12 +113,17 @@ def _check(store: Store, flows: FlowSet) -> None:
             if row.action in TASK_ACTIONS and row.status != "planned":
                 assert row.detail["closed"]["by"] == "alice"  # never the machine
         pack = select_pack(case_rows[0].country, "business" if case_rows[0].debtor_type == "company" else "consumer")
+        consumer = case_rows[0].debtor_type != "company"
         for hand_over in (r for r in case_rows if r.action == "hand_over"):
             for notice in (r for r in case_rows if r.action.startswith("send_") and r.due_on <= hand_over.due_on):
                 sent = notice.outcome_on
                 days = pay_days(notice.settings)
                 assert hand_over.due_on > sent + timedelta(days=days)
                 assert hand_over.due_on > notice_deadline(pack, sent, Channel(notice.channel), days)
+                # the one deadline: the date the notice's letter, email or SMS printed has passed
+                printed = action_deadline(notice.detail, country=case_rows[0].country, consumer=consumer,
+                                          sent_on=sent, channel=notice.channel, pay_days=days)
+                assert hand_over.due_on > printed.day, (notice.step, printed.day, hand_over.due_on)
 
 
 def _person_closes_tasks(store: Store, day: date) -> int:
