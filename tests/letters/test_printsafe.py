@@ -8,15 +8,21 @@ inserter marks keep clear of the fold and punch lines.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
+import shutil
 import time
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
+from click.testing import CliRunner
 from letters_pdf import lines_of, page_chars
 
+from dunning.cli import EXIT_PROBLEMS, cli
 from dunning.letters import LetterData, LetterKind, LetterRenderer
-from dunning.letters.brand import load_brand
+from dunning.letters.brand import DEFAULT_LAYOUTS_DIR, load_brand
 from dunning.letters.check import print_problems
 from dunning.letters.geometry import PROFILES
 from dunning.letters.printsafe import (
@@ -192,3 +198,15 @@ def test_inserter_marks_keep_clear_of_folds_punch_and_margin(kind: str) -> None:
         f"the marks ({mark_zone(moved)[1]:.1f}-{mark_zone(moved)[3]:.1f} mm) lie on the line at 105 mm"
     ]
     assert mark_settings("none") is None
+
+
+def test_brand_check_names_a_brand_that_prints_into_the_margin(tmp_path: Path) -> None:
+    layouts = tmp_path / "layouts"
+    shutil.copytree(DEFAULT_LAYOUTS_DIR / "default", layouts / "edge")
+    css = layouts / "edge" / "letter.css"
+    css.write_text(css.read_text(encoding="utf-8") + "\n.sender { left: 2mm; }\n", encoding="utf-8")  # near the edge
+    result = CliRunner().invoke(cli, ["brand-check", "edge", "--layouts", str(layouts), "--lang", "en", "--format",
+                                      "json"], catch_exceptions=False)
+    assert result.exit_code == EXIT_PROBLEMS
+    margin = [row for row in json.loads(result.stdout)["problems"] if "printer's 5 mm margin" in row["difference"]]
+    assert margin and re.search(r"page 1: text '\w' at 2\.\d/", margin[0]["difference"])  # the sender's name
