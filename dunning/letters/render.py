@@ -413,6 +413,8 @@ class LetterRenderer:
                 problems.append(f"letter {letter.letter_id!r}: duplicate letter id in the batch")
                 continue
             found = check_letter(letter)
+            if any(": debtor.address_lines has " in problem for problem in found):  # more than the window holds
+                unprintable.append(letter.letter_id)
             if not found:
                 try:  # first pass assumes one page per letter
                     context = self._context(letter, checked=True)

@@ -99,7 +99,12 @@ def test_an_address_too_wide_for_the_window_is_refused_and_the_batch_goes_on(
     window = [c for c in page_chars(pdf) if envelope.address_box.overlaps(c.left, c.top, c.right, c.bottom)]
     assert list(lines_of(window).values()) == [s.replace(" ", "") for s in (base.debtor.name, street, "1000 Brussel")]
     assert all(c.right <= envelope.address_box.right + 0.05 for c in window)
-    # seven lines do not fit the six of the window (check_letter already refuses more than 4 + name + country)
+    # more address lines than the window holds: refused as unprintable too (check_letter counts them)
+    five = _with_address(base, "Bus 3", "Blok C", "Residentie Zonneveld", "Kerkstraat 1", "1000 Brussel",
+                         letter_id="TALL")
+    tall = renderer.render_batch([five])
+    assert tall.unprintable == ("TALL",) and "the window takes 4 plus name and country" in tall.problems[0]
+    # seven lines do not fit the six of the window
     seven = ["Name", "Bus 3", "Blok C", "Residentie Zonneveld", "Kerkstraat 1", "1000 Brussel", "BELGIË"]
     assert address_refusal(seven, font, envelope) == f"the address has 7 lines; the window holds 6 ({envelope.name})"
     assert address_refusal(seven[:6], font, envelope) is None
