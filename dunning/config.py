@@ -109,6 +109,10 @@ class PrintConfig(_Section):
     known_hosts: Path | None = None
     fingerprint: str | None = Field(default=None, description="pinned SHA256 host key fingerprint")
     batch_size: int = Field(default=500, ge=1)
+    margin_mm: float = Field(default=5.0, ge=0, le=20, description="unprintable border of the printer, mm")
+    marks: Literal["none", "omr", "datamatrix"] = Field(
+        default="none", description="inserter marks on the front of each sheet (dunning.print.assemble)"
+    )
 
 
 class EmailConfig(_Section):

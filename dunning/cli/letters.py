@@ -106,22 +106,25 @@ def preview_command(ctx: click.Context, template: str, lang: str, brand: str | N
 @click.pass_context
 def brand_check_command(ctx: click.Context, brand: str | None, layouts: Path | None, languages: tuple[str, ...],
                         fmt: str) -> None:
-    """Check that a brand's letters print in a batch exactly as in a preview.
+    """Check that a brand's letters print in a batch exactly as in a preview, and print safely.
 
     Renders sample letters of every kind and language both ways and compares where each
     character and QR code lands (0.1 mm). A difference means the brand's CSS makes a box depend
     on its contents or a shared text block depend on its neighbours (README: designing a brand).
-    Exits 1 when a letter differs.
+    Also names text or images within the printer's margin (print.margin_mm, default 5 mm) and a
+    fold through a Swiss QR-bill. Exits 1 when a letter differs or would not print safely.
     """
     from dunning.letters import LetterRenderer
-    from dunning.letters.check import LANGUAGES, check_brand
+    from dunning.letters.check import LANGUAGES, check_brand, print_problems
 
+    margin = None
     if brand is None or layouts is None:
         try:
             workspace = get_workspace(ctx)
         except WorkspaceError:
             workspace = None
         if workspace is not None:
+            margin = workspace.config.print.margin_mm
             brand = brand or workspace.config.brand
             own = workspace.root / "layouts"
             layouts = layouts or (own if (own / brand / "brand.yaml").is_file() else None)
@@ -129,11 +132,12 @@ def brand_check_command(ctx: click.Context, brand: str | None, layouts: Path | N
     renderer = LetterRenderer(layouts_dir=layouts)
     renderer.brand(brand)  # a brand that does not load is a ConfigError, before any rendering
     problems = check_brand(brand, renderer, languages=languages or LANGUAGES)
+    problems += print_problems(brand, renderer, margin_mm=margin, languages=languages or LANGUAGES)
     rows = [{"kind": p.kind, "language": p.language, "difference": p.message} for p in problems]
     if fmt == "json":
         emit_object({"brand": brand, "letters": len(LetterKind) * len(languages or LANGUAGES), "problems": rows}, fmt)
     elif rows:
-        emit(rows, fmt, title=f"Brand {brand}: batch and preview differ")
+        emit(rows, fmt, title=f"Brand {brand}: batch and preview differ, or not print-safe")
     else:
         console.print(f"Brand {brand}: every letter prints in a batch as in a preview.", highlight=False)
     if problems:

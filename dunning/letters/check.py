@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LANGUAGES", "TOLERANCE_MM", "BrandProblem", "brand_fingerprint", "check_brand", "differences", "image_boxes",
-    "one_pass_pdf", "placed_text",
+    "one_pass_pdf", "placed_text", "print_problems",
 ]
 
 PT_TO_MM = 25.4 / 72
@@ -128,6 +128,45 @@ def check_brand(
     problems: list[BrandProblem] = []
     for kind, language, letter in samples:
         problems.extend(BrandProblem(kind, language, found) for found in _compare(renderer, letter))
+    return problems
+
+
+def print_problems(
+    brand: str,
+    renderer: LetterRenderer | None = None,
+    *,
+    margin_mm: float | None = None,
+    languages: Sequence[str] = LANGUAGES,
+) -> list[BrandProblem]:
+    """What of ``brand``'s letters a printer would not print as designed (:mod:`dunning.letters.printsafe`).
+
+    Sample letters of every kind in ``languages`` and a Swiss QR-bill letter, in one batch: a
+    character or image within ``margin_mm`` of a sheet's edge (default 5 mm), and a fold of the
+    brand's envelope profile through the QR-bill's payment part.
+    """
+    from dunning.letters.printsafe import DEFAULT_MARGIN_MM, fold_crossings, margin_intrusions
+    from dunning.letters.render import LetterRenderer
+
+    renderer = renderer or LetterRenderer()
+    margin = DEFAULT_MARGIN_MM if margin_mm is None else margin_mm
+    samples = [(kind.value, language, sample_letter(kind, language, brand, letter_id=f"{kind.value}-{language}"))
+               for kind in LetterKind for language in languages]
+    if languages:
+        swiss = swiss_sample_letter(languages[0], brand, letter_id="swiss")
+        samples.append((f"{LetterKind.FIRST_REMINDER.value} (Swiss QR-bill)", languages[0], swiss))
+    result = renderer.render_batch([letter for _, _, letter in samples])
+    problems = [BrandProblem("", "", found) for found in result.problems]
+    names = {letter.letter_id: (kind, language) for kind, language, letter in samples}
+    for rendered in result.letters:
+        kind, language = names[rendered.letter_id]
+        found = margin_intrusions(result.pdf, margin, rendered.pages)
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            message = f"within the printer's {margin:g} mm margin: {found[0]}{more}"
+            problems.append(BrandProblem(kind, language, message))
+    crossing = fold_crossings(renderer.brand(brand).envelope.qrbill_fold_marks)
+    if crossing:
+        problems.append(BrandProblem("(Swiss QR-bill)", "", f"a fold at {crossing[0]:g} mm crosses the payment part"))
     return problems
 
 

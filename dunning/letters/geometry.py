@@ -6,6 +6,8 @@ All figures in millimetres from the top-left corner of the A4 sheet
 * DIN 5008 form B: address field x 20, y 45, 85 x 45 (17.7 mm notes zone with the
   return line, then a 27.3 mm address zone of 6 lines); information block x 125,
   y 50, 75 wide; subject at 98.46; fold marks at 105 and 210; punch mark at 148.5.
+  A letter with a Swiss QR-bill folds at 105 and 192 (the perforation): see
+  :mod:`dunning.letters.printsafe`.
 * DL / C6/5 envelope (DIN 680): window 90 x 45 mm, 20 mm from the left and 15 mm
   from the bottom, +-1 mm. The folded sheet (105 mm) can slide up to 5 mm in a
   110 mm envelope, so the sheet area that *may* show is x 19-111, y 44-96 and
@@ -92,6 +94,9 @@ class EnvelopeProfile:
     address_line_mm: float = 4.23
     marks: bool = True  # fold and punch marks for the print house's folding machine
     fold_marks: tuple[float, ...] = (105.0, 210.0)
+    # A letter with a Swiss QR-bill (the bottom 105 mm of page 1) is folded along its perforation
+    # instead, never through the payment part: panels 105, 87 and 105 mm (dunning.letters.printsafe).
+    qrbill_fold_marks: tuple[float, ...] = (105.0, 192.0)
     punch_mark: float = 148.5
     info_block: Rect = Rect(125.0, 50.0, 75.0, 40.0)
     subject_top: float = 98.46
@@ -117,6 +122,8 @@ class EnvelopeProfile:
             rules.append(".return-line{display:none}")
         for index, y in enumerate(self.fold_marks):
             rules.append(f".fold-{index}{{top:{y - FIRST_PAGE_TOP:.2f}mm}}")
+        for index, y in enumerate(self.qrbill_fold_marks):
+            rules.append(f"section.ch .fold-{index}{{top:{y - FIRST_PAGE_TOP:.2f}mm}}")
         rules.append(f".punch{{top:{self.punch_mark - FIRST_PAGE_TOP:.2f}mm}}")
         if not self.marks:
             rules.append(".mark{display:none}")

@@ -87,6 +87,7 @@ from dunning.letters.model import (
     payable,
 )
 from dunning.letters.pages import PAGE_NAMES, foot_css, page_css
+from dunning.letters.printsafe import UnprintableLetter, address_refusal
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 from dunning.template_errors import template_error
 
@@ -121,6 +122,9 @@ class BatchResult:
     pdf: bytes
     letters: tuple[RenderedLetter, ...]
     problems: tuple[str, ...] = ()
+    #: ids of the letters refused because they cannot be printed as they are (an address too long for
+    #: the window: :mod:`dunning.letters.printsafe`); their reasons are among ``problems``
+    unprintable: tuple[str, ...] = ()
 
     @property
     def page_count(self) -> int:
@@ -302,6 +306,11 @@ class LetterRenderer:
         address_lines = [line for line in letter.debtor.address_lines if line.strip()]
         if letter.debtor.country.upper() != creditor.address.country.upper():
             address_lines.append(fmt.country(letter.debtor.country))
+        return_line = " ".join(_fill((brand.return_line,), fields)) or _return_line(letter)
+        refusal = address_refusal([letter.debtor.name, *address_lines], brand.fonts["body"], brand.envelope,
+                                  return_line)
+        if refusal is not None:  # it would print clipped: refused, never cut off
+            raise UnprintableLetter(refusal)
         legal = letter.legal
         return {
             "letter": letter,
@@ -319,7 +328,7 @@ class LetterRenderer:
             "page_class": page_kind,
             "reference": reference,
             "sender_lines": _fill(brand.sender_block, fields),
-            "return_line": " ".join(_fill((brand.return_line,), fields)) or _return_line(letter),
+            "return_line": return_line,
             "address_lines": address_lines,
             "footer": [_fill(column, fields) for column in brand.footer] or _default_footer(letter, labels, iban),
             # the running head of continuation pages (a CSS string: quotes and backslashes escaped)
@@ -394,6 +403,7 @@ class LetterRenderer:
     def _render_batch(self, letters: Iterable[LetterData]) -> BatchResult:
         good: list[LetterData] = []
         problems: list[str] = []
+        unprintable: list[str] = []
         contexts: dict[str, dict[str, Any]] = {}
         html: dict[str, str] = {}
         forms: dict[str, Form] = {}  # letter id -> its form
@@ -403,6 +413,8 @@ class LetterRenderer:
                 problems.append(f"letter {letter.letter_id!r}: duplicate letter id in the batch")
                 continue
             found = check_letter(letter)
+            if any(": debtor.address_lines has " in problem for problem in found):  # more than the window holds
+                unprintable.append(letter.letter_id)
             if not found:
                 try:  # first pass assumes one page per letter
                     context = self._context(letter, checked=True)
@@ -416,6 +428,8 @@ class LetterRenderer:
                 except (EpcError, ConfigError, ValueError, KeyError) as exc:
                     html.pop(letter.letter_id, None)
                     found = [f"letter {letter.letter_id!r}: {exc}"]
+                    if isinstance(exc, UnprintableLetter):
+                        unprintable.append(letter.letter_id)
                 else:
                     contexts[letter.letter_id] = context
             if found:
@@ -424,7 +438,7 @@ class LetterRenderer:
                 continue
             good.append(letter)
         if not good:
-            return BatchResult(b"", (), tuple(problems))
+            return BatchResult(b"", (), tuple(problems), tuple(unprintable))
         self._memos.prepare([(html[letter.letter_id], blocks[letter.letter_id]) for letter in good])
         slots: dict[str, list[MemoSlot]] = {}
         for letter in good:
@@ -488,7 +502,7 @@ class LetterRenderer:
             )
         form_pdfs = {form.key: form.pdf for form in forms.values()}
         sources = {**form_pdfs, **self._memos.sources({o[0] for stamp in stamps for o in stamp.overlays})}
-        return BatchResult(stamp_pages(pdf, stamps, sources), tuple(placed), tuple(problems))
+        return BatchResult(stamp_pages(pdf, stamps, sources), tuple(placed), tuple(problems), tuple(unprintable))
 
     def _memo_overlays(
         self, letter_pages: Sequence[Page], slots: Sequence[MemoSlot]

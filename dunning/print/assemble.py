@@ -89,6 +89,38 @@ class MarkSettings:
     omr_thickness_mm: float = 0.5
 
 
+def mark_settings(kind: str, margin_mm: float = 5.0) -> MarkSettings | None:
+    """The marks of a print profile (``print.marks``: none, omr or datamatrix), inside its printer margin.
+
+    The marks' white clear zone starts at the printer's margin, and the marks (x 7 mm by default,
+    y 120-146 mm at most) stay clear of the fold and punch marks (:func:`mark_collisions`).
+    """
+    if kind == "none":
+        return None
+    if kind not in ("omr", "datamatrix"):
+        raise ValueError(f"print marks {kind!r}: expected none, omr or datamatrix")
+    base = MarkSettings(kind="omr" if kind == "omr" else "datamatrix")
+    return MarkSettings(kind=base.kind, x_mm=max(base.x_mm, margin_mm + base.clear_mm))
+
+
+def mark_zone(settings: MarkSettings) -> tuple[float, float, float, float]:
+    """The sheet area (left, top, right, bottom, mm) the marks and their clear zone take."""
+    omr = 6 * settings.omr_pitch_mm + settings.omr_thickness_mm
+    height = settings.size_mm if settings.kind == "datamatrix" else omr
+    return (settings.x_mm - settings.clear_mm, settings.y_mm - settings.clear_mm,
+            settings.x_mm + settings.size_mm + settings.clear_mm, settings.y_mm + height + settings.clear_mm)
+
+
+def mark_collisions(settings: MarkSettings, lines: Iterable[float], margin_mm: float = 0.0) -> list[str]:
+    """Why these marks cannot go on the sheet: a fold or punch line (mm from the top) through their zone,
+    or their zone inside the printer's margin."""
+    left, top, _right, bottom = mark_zone(settings)
+    found = [f"the marks ({top:.1f}-{bottom:.1f} mm) lie on the line at {y:g} mm" for y in lines if top <= y <= bottom]
+    if left < margin_mm - 0.01:
+        found.append(f"the marks start {left:.1f} mm from the edge, inside the printer's {margin_mm:g} mm margin")
+    return found
+
+
 @dataclass(frozen=True)
 class ManifestRow:
     batch_id: str

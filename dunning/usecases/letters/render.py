@@ -15,6 +15,10 @@ letter's deadline in the action's ``detail.deadline`` (the one date it prints), 
 chunk. A crash before the record only costs a re-render of that chunk: nothing left
 the house yet, and ``send_letters`` only takes letters whose document is recorded.
 
+A letter the renderer refuses because it cannot be printed as it is (an address line too long for
+the envelope's window: :mod:`dunning.letters.printsafe`) fails its action with a ``delivery_failed``
+event on the case naming the line, as a letter without postal address does; the flow's fallback follows.
+
 How a planned action becomes a letter (kind, legal mentions, charges, no postal address): see
 :mod:`dunning.usecases.letters.data`; a case charged interest has it brought up to the letter's date
 first (:mod:`dunning.usecases.letters.interest`).
@@ -287,9 +291,16 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
         one_pass = _brands_in_one_pass(workspace, {letter.brand for letter in letters}, run)
         for result in render_parallel(letters, workers=workers, chunk_size=chunk_size,
                                       layouts_dir=_layouts_dir(workspace), one_pass=one_pass):
+            refused: dict[str, str] = {}
             for letter_id, reason in _problem_ids(result.problems):
                 bad = owner.get(str(letter_id)) if letter_id is not None else None
                 run.problems.append(LetterProblem(bad.action_pk if bad else 0, bad.case_id if bad else 0, reason))
+                if bad is not None and str(letter_id) in result.unprintable:
+                    refused[str(letter_id)] = reason
+            if refused:  # it would print clipped: the action fails, the case says why, a person fixes the address
+                with store.begin() as conn:
+                    for refused_id, why in refused.items():
+                        _fail_action(conn, owner[refused_id], why, run_date, now)
             pdfs = result.split() if result.letters else {}
             rendered: list[DocumentRecord] = []
             deadlines: dict[int, dict[str, Any]] = {}

@@ -77,6 +77,7 @@ from dunning.print import (
     profile_code_of,
     rebuild_batch,
 )
+from dunning.print.assemble import mark_settings
 from dunning.print.delivery import READY_SUFFIX
 from dunning.store import Store
 from dunning.store.cases import insert_case_event
@@ -408,9 +409,10 @@ def _deliver(store: Store, workspace: Workspace, run: PrintRun, work: list[_Work
     delivery_log = StoreDeliveryLog(store, run_date, now)
     assembled: list[AssembledBatch] = []
     empty: list[tuple[AssembledBatch, Mapping[int, str]]] = []
+    marks = mark_settings(workspace.config.print.marks, workspace.config.print.margin_mm)  # print.marks
     for job in work:
         done = assemble_batch(job.batch, workspace.output_dir / "print-batches" / job.built_on.isoformat(),
-                              run_date=job.built_on)
+                              run_date=job.built_on, marks=marks)
         for problem in done.problems:
             run.problems.append(f"letter action {problem.letter_id} left out of batch {job.batch.batch_id}: "
                                 f"{problem.message}")
