@@ -216,8 +216,11 @@ class FolderWatcher:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _generation: int = 0  # bumped by reset(): a scan that began before it must not record into the next trial
 
     def _scan(self) -> None:
+        with self._lock:
+            generation = self._generation
         try:
             entries = list(os.scandir(self.folder))
         except OSError:
@@ -230,6 +233,8 @@ class FolderWatcher:
             except OSError:
                 continue
             with self._lock:
+                if self._generation != generation:  # the folder was emptied for the next trial meanwhile
+                    return
                 self.seen.setdefault(entry.name, set()).add((st.st_ino, st.st_size, st.st_mtime_ns))
 
     def _loop(self) -> None:
@@ -251,6 +256,7 @@ class FolderWatcher:
     def reset(self) -> None:
         with self._lock:
             self.seen.clear()
+            self._generation += 1
 
     def rewritten(self) -> dict[str, int]:
         with self._lock:
