@@ -3,8 +3,10 @@
 A payment counts for a plan when reconciliation (or a person, from the review queue) applied it to
 the plan's case after the plan was agreed: a ``payment_received`` event recorded after the plan's
 ``plan_created`` event. What it brought is what its allocations gave the case (principal, costs,
-interest and bank charges written off; a surplus booked as credit is not the plan's). It is undone
-when every allocation of it was reversed (a return or a camt reversal).
+interest and bank charges written off; a surplus booked as credit is not the plan's, nor what it paid of
+an invoice added to the case after the plan was made (an ``invoices_added`` event after ``plan_created``):
+the plan covers what was owed when it was agreed; that money pays that invoice, the instalments stay open).
+It is undone when every allocation of it was reversed (a return or a camt reversal).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dunning.store.schema import (
     cases,
     debtors,
     holds,
+    invoices,
     payment_plans,
     plan_credits,
 )
@@ -72,6 +75,13 @@ def plan_row_id(conn: Connection, plan_key: str) -> int:
     return int(conn.execute(select(payment_plans.c.id).where(payment_plans.c.plan_key == plan_key)).scalar_one())
 
 
+def _invoice_ids(conn: Connection, numbers: Iterable[str]) -> set[int]:
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return set()
+    return {int(i) for i in conn.execute(select(invoices.c.id).where(invoices.c.external_id.in_(wanted))).scalars()}
+
+
 def load_plan_payments(conn: Connection, case_id: int, plan_key: str) -> list[PlanPaymentRecord]:
     """The payments applied to ``case_id`` after plan ``plan_key`` was made, in the order they were applied."""
     made = conn.execute(
@@ -84,17 +94,23 @@ def load_plan_payments(conn: Connection, case_id: int, plan_key: str) -> list[Pl
     if made is None:
         return []
     keys: list[str] = []
+    later: set[str] = set()  # invoices added to the case after the plan was made: not the plan's
     query = (
-        select(case_events.c.detail)
-        .where(case_events.c.case_id == case_id, case_events.c.kind == "payment_received", case_events.c.id > made)
+        select(case_events.c.kind, case_events.c.detail)
+        .where(case_events.c.case_id == case_id, case_events.c.kind.in_(("payment_received", "invoices_added")),
+               case_events.c.id > made)
         .order_by(case_events.c.id)
     )
-    for detail in conn.execute(query).scalars():
+    for kind, detail in conn.execute(query):
+        if kind == "invoices_added":
+            later.update(str(number) for number in (detail or {}).get("invoices") or ())
+            continue
         key = (detail or {}).get("transaction")
         if key and key not in keys:
             keys.append(str(key))
     if not keys:
         return []
+    not_the_plans = _invoice_ids(conn, later)
     rows = conn.execute(
         select(
             bank_transactions.c.id,
@@ -102,6 +118,7 @@ def load_plan_payments(conn: Connection, case_id: int, plan_key: str) -> list[Pl
             bank_transactions.c.reference,
             allocations.c.amount,
             allocations.c.reversed,
+            allocations.c.invoice_id,
         )
         .join(allocations, allocations.c.transaction_id == bank_transactions.c.id)
         .where(bank_transactions.c.key.in_(keys), allocations.c.case_id == case_id, allocations.c.kind != "credit")
@@ -109,7 +126,9 @@ def load_plan_payments(conn: Connection, case_id: int, plan_key: str) -> list[Pl
     amounts: dict[str, Decimal] = defaultdict(lambda: ZERO)
     undone: dict[str, bool] = {}
     meta: dict[str, tuple[int, str | None]] = {}
-    for tx_id, key, reference, amount, is_reversed in rows:
+    for tx_id, key, reference, amount, is_reversed, invoice_id in rows:
+        if invoice_id is not None and int(invoice_id) in not_the_plans:
+            continue  # it paid an invoice the plan does not cover (added later): that invoice's, not an instalment's
         amounts[key] += amount
         undone[key] = undone.get(key, True) and bool(is_reversed)
         meta[key] = (int(tx_id), reference)

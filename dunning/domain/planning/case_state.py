@@ -201,6 +201,8 @@ class CaseState:
     write_off_tolerance: Decimal = Decimal(0)  # a residual up to this is settled: never dunned
     visits: tuple[Visit, ...] = ()  # pay-page openings (recent ones: the store leaves old ones out)
     last_payment_on: date | None = None  # the day the last payment for the case was booked
+    #: days a plan with frozen interest was kept (first, last): no interest runs on them
+    interest_frozen: tuple[tuple[date, date], ...] = ()
 
     @property
     def regular_supply(self) -> bool:

@@ -87,10 +87,11 @@ from dunning.domain.planning.case_state import (
 )
 from dunning.domain.planning.claim import split_claim
 from dunning.domain.planning.flows import ActionCall, Flow, FlowSet, Step
-from dunning.domain.planning.interest import InterestResult, accrue
+from dunning.domain.planning.interest import InterestResult
 from dunning.domain.planning.pacing import Pacing
 from dunning.domain.planning.pacing import Wait as _Wait
 from dunning.domain.planning.visits import visit_follow_up
+from dunning.domain.plans.interest_freeze import accrue_outside
 
 __all__ = ["CasePlan", "PlannedAction", "idempotency_key", "migrate_case", "plan_case", "plan_cases"]
 
@@ -448,10 +449,11 @@ class _Night:
             start = self.pack.interest_start(invoice.due_date, notice_on, notice_ch, self.state.creditor_is_sme)
             if start is None or start > self.day:
                 continue
-            result = accrue(
+            result = accrue_outside(
                 invoice.open_amount,
                 start,
                 self.day,
+                self.state.interest_frozen,
                 terms.table,
                 spread=terms.spread,
                 max_rate=call.settings.get("max_rate"),

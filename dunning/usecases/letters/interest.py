@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from dunning.domain.legal import LegalPack
-from dunning.domain.planning.interest import accrue
+from dunning.domain.plans.interest_freeze import FrozenSpan, accrue_outside
 from dunning.store.actions import NewActionRecord, existing_action_keys, insert_actions
 from dunning.store.cases import add_case_interest
 from dunning.store.letter_actions import CostRecord
@@ -42,11 +42,17 @@ class InterestToDate:
 
 
 def interest_to_date(
-    rows: Sequence[CostRecord], open_amounts: Mapping[str, Decimal], pack: LegalPack, day: date
+    rows: Sequence[CostRecord],
+    open_amounts: Mapping[str, Decimal],
+    pack: LegalPack,
+    day: date,
+    frozen: Sequence[FrozenSpan] = (),
 ) -> InterestToDate | None:
     """The interest the case's ``add_interest`` charges (``rows``, oldest first) reach on ``day``, if more.
 
-    None when there is nothing to add: no breakdown, no pack rates, nothing accrued since.
+    None when there is nothing to add: no breakdown, no pack rates, nothing accrued since. The days
+    of ``frozen`` (a plan with frozen interest was kept) accrue nothing
+    (:mod:`dunning.domain.plans.interest_freeze`).
     """
     terms = pack.interest_terms()
     if not rows or terms is None:
@@ -61,10 +67,11 @@ def interest_to_date(
         start = date.fromisoformat(str(item["start"]))
         if base <= 0 or start > day:
             continue
-        result = accrue(
+        result = accrue_outside(
             base,
             start,
             day,
+            frozen,
             terms.table,
             spread=terms.spread,
             max_rate=None if max_rate is None else Decimal(str(max_rate)),

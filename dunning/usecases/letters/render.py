@@ -52,6 +52,7 @@ from dunning.store.cases import insert_case_event
 from dunning.store.deliveries import DocumentRecord, insert_document, insert_documents, load_documented_action_ids
 from dunning.store.letter_actions import cancel_planned_action, fail_planned_action
 from dunning.store.locks import holding_stage_lock
+from dunning.store.plan_freeze import load_frozen_spans
 from dunning.usecases.letters.data import (
     LETTER_CHANNELS,
     CaseData,
@@ -333,7 +334,9 @@ _NO_INTEREST = ("thank_you", "payment_plan_offer")
 def _interest_up_to(conn: Connection, due: DueAction, case: CaseData, pack: LegalPack, run_date: date,
                     now: datetime) -> CaseData:
     """The case with its interest charged up to the letter's date (:mod:`dunning.usecases.letters.interest`)."""
-    extra = interest_to_date(case.interest_costs, {i.number: i.open_amount for i in case.invoices}, pack, run_date)
+    frozen = load_frozen_spans(conn, [due.case_id]).get(due.case_id, ())
+    extra = interest_to_date(case.interest_costs, {i.number: i.open_amount for i in case.invoices}, pack, run_date,
+                             frozen)
     if extra is None or not charge_interest_to_date(conn, letter_key=due.key, case_id=due.case_id, day=run_date,
                                                     extra=extra, recorded_at=now):
         return case

@@ -83,6 +83,7 @@ from dunning.adapters.smtp import PASSWORD_ENV, USERNAME_ENV, EmailTransport, op
 from dunning.channels.email import EmailSettings, OutgoingEmail, build_email
 from dunning.channels.quiet_hours import QuietHours, next_allowed_send
 from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
+from dunning.domain.plans.holds import HeldMessage
 from dunning.domain.promise import is_promise_reminder
 from dunning.errors import ConfigError, DeliveryError, PermanentDeliveryError, StoreError
 from dunning.ports import DeliveryStatus, Progress, SendResult, SmsSendResult
@@ -122,6 +123,7 @@ from dunning.usecases.outgoing.notices import NOTICE_ACTIONS
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.usecases.outgoing.stale import flow_minimums, no_longer_owed
 from dunning.usecases.plans.bot import AFTER_CLOSE, PLAN_ACTIONS
+from dunning.usecases.plans.held_messages import held_plan_message
 from dunning.workspace import Workspace
 
 __all__ = ["CHANNELS", "ChannelSummary", "DispatchResult", "dispatch_messages", "open_channel_transport", "redact"]
@@ -323,11 +325,13 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
                 mark_planned_action(conn, due.action_pk, status="cancelled", outcome_on=run.run_date)
                 run.summary.cancelled += 1
                 continue
-            if (
-                due.case_status == "on_hold"
-                and not is_promise_reminder(due.settings)  # a promise holds its case, not its reminder
-                and due.action not in PLAN_ACTIONS  # a plan holds the flow, not its bot
-            ):
+            if due.case_status == "on_hold" and due.action in PLAN_ACTIONS:  # its own hold, not the others
+                verdict = held_plan_message(conn, due, run.run_date)
+                if verdict != HeldMessage.SEND:
+                    run.summary.deferred += int(verdict == HeldMessage.WAIT)
+                    run.summary.cancelled += int(verdict == HeldMessage.CANCEL)
+                    continue
+            elif due.case_status == "on_hold" and not is_promise_reminder(due.settings):  # a promise: not its reminder
                 run.summary.deferred += 1
                 continue
             if existing is None and no_longer_owed(due, run.run_date, builder.minimums) is not None:

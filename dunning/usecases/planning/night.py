@@ -93,6 +93,7 @@ from dunning.store.cases import (
     write_off_case,
 )
 from dunning.store.locks import holding_stage_lock
+from dunning.store.plan_freeze import load_frozen_spans
 from dunning.store.review import PaymentInReview, load_payments_in_review
 from dunning.store.runs import insert_run, load_last_run_before
 from dunning.store.visits import load_payment_days, load_visits_since
@@ -327,6 +328,7 @@ def read_states(
     for event in load_events_of_kinds(conn, PLANNER_EVENTS):
         if event.case_id in wanted:
             events[event.case_id].append(CaseEvent(event.kind, event.on_date, str(event.id), event.detail.get("ref")))
+    frozen = load_frozen_spans(conn, wanted)
     states: list[CaseState] = []
     by_id: dict[str, PlannableCaseRecord] = {}
     for row in plannable:
@@ -346,6 +348,7 @@ def read_states(
             regular_supply_reminded=reminded,
             visits=tuple(visits.get(row.id, ())),
             last_payment_on=paid_on.get(row.id),
+            interest_frozen=frozen.get(row.id, ()),
         )
         if row.flow is None:
             # A case is pinned to the latest version of the flow its debtor is assigned to when first planned.

@@ -219,7 +219,16 @@ def test_reminders_payments_thanks_deferral_breach_and_the_flow_resumes(
     assert fees_after == fees_before and len(fee_actions) == 1
     detail = case_detail(store, str(d1))
     assert detail.summary.total_due == total - first.amount - second.amount
+    with store.begin() as conn:
+        interest_before = conn.execute(select(cases.c.interest_amount).where(cases.c.id == d1)).scalar_one()
     assert render_letters(store, workspace, date(2027, 3, 7), workers=1, action_ids=[letter], env=ENV).rendered == 1
+    # interest was frozen while the plan ran (2026-11-03 to 2027-03-07): the letter adds none for those months
+    with store.begin() as conn:
+        interest_after = conn.execute(select(cases.c.interest_amount).where(cases.c.id == d1)).scalar_one()
+        interest_to = conn.execute(select(actions.c.id).where(
+            actions.c.case_id == d1, actions.c.idempotency_key.like("%interest-to:%"))).scalars().all()
+    assert interest_after == interest_before and interest_to == []
+    assert case_detail(store, str(d1)).summary.total_due == total - first.amount - second.amount
     whats = " | ".join(e.what for e in detail.timeline)
     assert "plan credited" in whats and "plan breached" in whats and "plan thanks by email" in whats
     [breach] = [e for e in detail.timeline if e.kind == "plan_breached"]

@@ -1,0 +1,29 @@
+"""The kinds of the holds in force on some cases on a day (the plan bot's messages ask: see
+:mod:`dunning.domain.plans.holds`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+
+from sqlalchemy import Connection, or_, select
+
+from dunning.store.schema import holds
+
+__all__ = ["active_hold_kinds"]
+
+
+def active_hold_kinds(conn: Connection, case_ids: Collection[int], on: date) -> dict[int, frozenset[str]]:
+    """Case id → the kinds of its holds in force on ``on`` (placed by then, not released, not expired)."""
+    if not case_ids:
+        return {}
+    query = select(holds.c.case_id, holds.c.kind).where(
+        holds.c.case_id.in_(sorted(case_ids)),
+        holds.c.released_on.is_(None),
+        holds.c.start <= on,
+        or_(holds.c.until.is_(None), holds.c.until >= on),
+    )
+    found: dict[int, set[str]] = {}
+    for case_id, kind in conn.execute(query):
+        found.setdefault(int(case_id), set()).add(str(kind))
+    return {case_id: frozenset(kinds) for case_id, kinds in found.items()}
