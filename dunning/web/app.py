@@ -11,7 +11,8 @@ Routes, under the path of ``paylink.base_url`` (``/p`` for ``https://pay.example
   the configured provider (:mod:`dunning.web.provider`).
 * ``GET /healthz``: ``ok`` (for the reverse proxy and the tests).
 
-A forged, garbled or unknown link gets 404 and an expired one 410, each with a page saying how to
+A forged, garbled or unknown link gets 404, an expired one 410 and a revoked one 410 (the page and every
+form posted to it; :mod:`dunning.usecases.paypage.revoke`), each with a page saying how to
 reach the creditor; any other failure a 500 page, never a stack trace. The page works without
 JavaScript; the script only adds copy buttons.
 """
@@ -37,7 +38,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dunning.domain.paylink import ExpiredToken, InvalidToken, medium_of
+from dunning.domain.paylink import ExpiredToken, InvalidToken, RevokedToken, medium_of
 from dunning.errors import NotFound
 from dunning.letters.qr import epc_qr
 from dunning.ports_payments import PaymentProvider
@@ -147,6 +148,8 @@ class _PayPageApp:
             page: PayPage = await run_in_threadpool(self.reader.page, token, self.today())
         except ExpiredToken:
             return self.refused(request, "expired", 410)
+        except RevokedToken:
+            return self.refused(request, "revoked", 410)
         except (InvalidToken, NotFound):
             return self.refused(request, "invalid", 404)
         if request.method == "GET" and "lang" not in request.query_params:
@@ -181,6 +184,8 @@ class _PayPageApp:
         """A form's link or form refused (see :meth:`posted`): the page a GET would get, or 403."""
         if isinstance(exc, ExpiredToken):
             return self.refused(request, "expired", 410)
+        if isinstance(exc, RevokedToken):
+            return self.refused(request, "revoked", 410)
         if isinstance(exc, _Busy):
             return self.refused(request, "busy", 429)
         if isinstance(exc, FormRefused):
@@ -267,6 +272,7 @@ def create_app(
             HTTPException: pages.not_found,
             FormRefused: pages.link_refused,
             ExpiredToken: pages.link_refused,
+            RevokedToken: pages.link_refused,
             InvalidToken: pages.link_refused,
             NotFound: pages.link_refused,
             _Busy: pages.link_refused,

@@ -2,7 +2,8 @@
 
 * **The link** is the signed token the letters, emails and SMS carry (:mod:`dunning.domain.paylink`):
   a forged or garbled one is :class:`~dunning.domain.paylink.InvalidToken`, one past its day
-  :class:`~dunning.domain.paylink.ExpiredToken`; a genuine token naming no case is refused as invalid.
+  :class:`~dunning.domain.paylink.ExpiredToken`, one of a case whose links were revoked
+  :class:`~dunning.domain.paylink.RevokedToken`; a genuine token naming no case is refused as invalid.
 * **The claim** is built by the letters' own function (:func:`dunning.usecases.letters.data.letter_for_case`)
   for the day the message went out (the token's last day less ``paylink.valid_days``): the same open
   invoices, costs and interest, the same total and deadline, never summed again here. Payments booked
@@ -34,6 +35,7 @@ from dunning.letters.qr import swiss_qr_bill_svg
 from dunning.store import Store
 from dunning.store.cases import load_case_header
 from dunning.store.payments import load_received
+from dunning.store.revocations import load_revocation
 from dunning.store.visits import insert_visit
 from dunning.usecases.letters.data import letter_for_case
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
@@ -87,7 +89,10 @@ class PayPageReader:
         return paylink.read_token(token, self.secrets.paylink, today)
 
     def page(self, token: str, today: date) -> PayPage:
-        """The page behind ``token`` on ``today``; InvalidToken, ExpiredToken, or NotFound for a case gone."""
+        """The page behind ``token`` on ``today``; Invalid/Expired/RevokedToken, or NotFound for a case gone.
+
+        A revoked case (:mod:`dunning.usecases.paypage.revoke`) is refused before anything is read of it.
+        """
         claims = self.case_of(token, today)
         if not claims.case_id.isdigit():
             raise paylink.InvalidToken("pay-link token names no case of this workspace")
@@ -97,6 +102,8 @@ class PayPageReader:
             header = load_case_header(conn, case_id)
             if header is None:
                 raise NotFound("the pay link's case is not in this workspace")
+            if load_revocation(conn, case_id) is not None:
+                raise paylink.RevokedToken("the pay links of this case are revoked")
             received = load_received(conn, [case_id]).get(case_id, ZERO)
         # A reminder's total (open invoices plus costs, the last letter's legal mentions), whatever kind
         # the last message was: a plan's instalments will get a page of their own.
