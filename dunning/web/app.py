@@ -174,7 +174,7 @@ class _PayPageApp:
         context.update(extra)
         return self._render(
             request, "paypage/page.html.j2", words, status, page=page, qr=qr, qrbill=qrbill, token=token,
-            csrf=self.csrf(token), **context,
+            csrf=self.csrf(token), charges=page.charge_lines(words.language), **context,
         )
 
     async def brand_css(self, request: Request) -> Response:

@@ -78,3 +78,4 @@ def test_a_revoked_case_gets_the_revoked_page_everywhere_until_restored(letters:
     assert http.get(letter.path).status_code == 200
     assert [kind for kind, _, _ in timeline(store, letter.case_id)] == ["paylinks_revoked", "paylinks_restored"]
     assert link_status(store, workspace, letter.reference, VISIT_DAY).case_id == letter.case_id  # by reference too
+

@@ -33,12 +33,14 @@ from dunning.letters import Charge, Invoice, LetterData, LetterKind
 from dunning.letters.model import is_swiss, letter_epc_payload
 from dunning.letters.qr import swiss_qr_bill_svg
 from dunning.store import Store
-from dunning.store.cases import load_case_header
+from dunning.store.cases import load_case_header, load_letter_cases
 from dunning.store.payments import load_received
 from dunning.store.revocations import load_revocation
 from dunning.store.visits import insert_visit
 from dunning.usecases.letters.data import letter_for_case
+from dunning.usecases.outgoing.legal import pack_for
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
+from dunning.usecases.paypage.charges import charge_lines
 from dunning.workspace import Workspace
 
 __all__ = ["PayPage", "PayPageReader", "record_visit"]
@@ -69,6 +71,12 @@ class PayPage:
     epc_payload: str | None
     #: the Swiss QR-bill (receipt and payment part) as SVG text, for a Swiss creditor with something to pay
     qrbill_svg: str | None = None
+    #: the debtor's rule pack ("BE-consumer"), naming a charge without a rule of its own in another language
+    pack: str = ""
+
+    def charge_lines(self, language: str) -> list[str]:
+        """The charges as the letter states them (label, rate, base, period, legal basis) in ``language``."""
+        return charge_lines(self.charges, language, self.country, self.currency, self.pack)
 
     @property
     def paid(self) -> bool:
@@ -105,16 +113,18 @@ class PayPageReader:
             if load_revocation(conn, case_id) is not None:
                 raise paylink.RevokedToken("the pay links of this case are revoked")
             received = load_received(conn, [case_id]).get(case_id, ZERO)
+            debtor_type = next((c.debtor_type for c in load_letter_cases(conn, [case_id])), None)
         # A reminder's total (open invoices plus costs, the last letter's legal mentions), whatever kind
         # the last message was: a plan's instalments will get a page of their own.
         letter = letter_for_case(
             self.store, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets)
         )
         total = letter.total if header.status != "closed" else min(letter.total, ZERO)
+        country = (header.country or self.workspace.config.creditor.address.country).upper()
         return PayPage(
             case_id=case_id,
             language=letter.language,
-            country=(header.country or self.workspace.config.creditor.address.country).upper(),
+            country=country,
             currency=letter.currency,
             sent_on=sent_on,
             expires=claims.expires,
@@ -130,6 +140,7 @@ class PayPageReader:
             bic=letter.creditor.bic,
             epc_payload=_epc(letter, total),
             qrbill_svg=_qrbill(letter, total),
+            pack=pack_for(None, country, (debtor_type or "person") == "person").code,
         )
 
 
