@@ -113,7 +113,6 @@ class PayPageReader:
             if load_revocation(conn, case_id) is not None:
                 raise paylink.RevokedToken("the pay links of this case are revoked")
             received = load_received(conn, [case_id]).get(case_id, ZERO)
-            debtor_type = next((c.debtor_type for c in load_letter_cases(conn, [case_id])), None)
         # A reminder's total (open invoices plus costs, the last letter's legal mentions), whatever kind
         # the last message was: a plan's instalments will get a page of their own.
         letter = letter_for_case(
@@ -121,6 +120,7 @@ class PayPageReader:
         )
         total = letter.total if header.status != "closed" else min(letter.total, ZERO)
         country = (header.country or self.workspace.config.creditor.address.country).upper()
+        pack = self._pack(case_id, country) if any(not charge.rule for charge in letter.charges) else ""
         return PayPage(
             case_id=case_id,
             language=letter.language,
@@ -140,8 +140,15 @@ class PayPageReader:
             bic=letter.creditor.bic,
             epc_payload=_epc(letter, total),
             qrbill_svg=_qrbill(letter, total),
-            pack=pack_for(None, country, (debtor_type or "person") == "person").code,
+            pack=pack,
         )
+
+
+    def _pack(self, case_id: int, country: str) -> str:
+        """The debtor's rule pack, read only for a page with a charge that has no rule of its own."""
+        with self.store.begin() as conn:
+            debtor_type = next((c.debtor_type for c in load_letter_cases(conn, [case_id])), None)
+        return pack_for(None, country, (debtor_type or "person") == "person").code
 
 
 def _secret_env(secrets: Secrets) -> dict[str, str]:
