@@ -120,7 +120,8 @@ class PayPageReader:
         )
         total = letter.total if header.status != "closed" else min(letter.total, ZERO)
         country = (header.country or self.workspace.config.creditor.address.country).upper()
-        pack = self._pack(case_id, country) if any(not charge.rule for charge in letter.charges) else ""
+        # a charge whose rule names no pack (":figure" or none) is named by the debtor's pack, as the letter does
+        pack = self._pack(case_id, country) if any(not c.rule.partition(":")[0] for c in letter.charges) else ""
         return PayPage(
             case_id=case_id,
             language=letter.language,
