@@ -153,6 +153,7 @@ from dunning.cli import (  # noqa: E402,F401
     demo,
     flows,
     letters,
+    links,
     messaging,
     notify,
     plans,

@@ -33,9 +33,11 @@ from dunning.errors import InvalidValue
 
 __all__ = [
     "MEDIUMS",
+    "REVOKING_ACTIONS",
     "ExpiredToken",
     "InvalidToken",
     "PayLinkError",
+    "RevokedToken",
     "TokenClaims",
     "make_token",
     "medium_of",
@@ -60,6 +62,21 @@ class InvalidToken(PayLinkError):
 
 class ExpiredToken(PayLinkError):
     """The token was valid but its last day has passed."""
+
+
+class RevokedToken(PayLinkError):
+    """The token is genuine and unexpired, but a person (or a hand-over, or a write-off) revoked its case's links."""
+
+
+#: The flow actions whose effect revokes a case's pay links, with the reason the timeline gives: once the
+#: file is with an agency, a lawyer or a bailiff, they collect (a payment to the creditor behind their back
+#: is not what the creditor wants); once written off, the page would say "nothing left to pay", which a
+#: write-off does not mean. The page then tells the debtor to contact the creditor.
+REVOKING_ACTIONS = {
+    "hand_over": "handed over to a collection agency",
+    "escalate_to_legal": "handed over to a lawyer or bailiff",
+    "write_off": "written off",
+}
 
 
 def _check_secret(secret: bytes) -> None:

@@ -592,3 +592,17 @@ plan_credits = Table(
     Column("reversed_on", Date),
     UniqueConstraint("plan_id", "transaction_id", "number"),
 )
+
+# --- pay-link revocations (migration 0015_revoke) ---------------------------------------------
+# A case whose pay links a person (or a hand-over, or a write-off) revoked: one row per case, looked
+# up by its primary key on every page request; restoring the links deletes the row (the timeline keeps both).
+
+paylink_revocations = Table(
+    "paylink_revocations",
+    metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True, autoincrement=False),
+    Column("revoked_on", Date, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("by", String(120), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)

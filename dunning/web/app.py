@@ -11,7 +11,8 @@ Routes, under the path of ``paylink.base_url`` (``/p`` for ``https://pay.example
   the configured provider (:mod:`dunning.web.provider`).
 * ``GET /healthz``: ``ok`` (for the reverse proxy and the tests).
 
-A forged, garbled or unknown link gets 404 and an expired one 410, each with a page saying how to
+A forged, garbled or unknown link gets 404, an expired one 410 and a revoked one 410 (the page and every
+form posted to it; :mod:`dunning.usecases.paypage.revoke`), each with a page saying how to
 reach the creditor; any other failure a 500 page, never a stack trace. The page works without
 JavaScript; the script only adds copy buttons.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -37,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dunning.domain.paylink import ExpiredToken, InvalidToken, medium_of
+from dunning.domain.paylink import ExpiredToken, InvalidToken, RevokedToken, medium_of
 from dunning.errors import NotFound
 from dunning.letters.qr import epc_qr
 from dunning.ports_payments import PaymentProvider
@@ -147,6 +149,8 @@ class _PayPageApp:
             page: PayPage = await run_in_threadpool(self.reader.page, token, self.today())
         except ExpiredToken:
             return self.refused(request, "expired", 410)
+        except RevokedToken:
+            return self.refused(request, "revoked", 410)
         except (InvalidToken, NotFound):
             return self.refused(request, "invalid", 404)
         if request.method == "GET" and "lang" not in request.query_params:
@@ -159,7 +163,7 @@ class _PayPageApp:
     ) -> Response:
         """The page of ``token`` (a form refused by a feature shows it again, with ``extra`` saying why)."""
         words = self._words(request, page.language, page.currency)
-        qr = epc_qr(page.epc_payload).data_uri if page.epc_payload else None
+        qr = _epc_qr_uri(page.epc_payload) if page.epc_payload else None
         qrbill = _svg_uri(page.qrbill_svg) if page.qrbill_svg else None
         offer = await run_in_threadpool(promise_offer, self.store, self.workspace, page.case_id, self.today())
         context: dict[str, Any] = {
@@ -171,7 +175,7 @@ class _PayPageApp:
         context.update(extra)
         return self._render(
             request, "paypage/page.html.j2", words, status, page=page, qr=qr, qrbill=qrbill, token=token,
-            csrf=self.csrf(token), **context,
+            csrf=self.csrf(token), charges=page.charge_lines(words.language), **context,
         )
 
     async def brand_css(self, request: Request) -> Response:
@@ -181,6 +185,8 @@ class _PayPageApp:
         """A form's link or form refused (see :meth:`posted`): the page a GET would get, or 403."""
         if isinstance(exc, ExpiredToken):
             return self.refused(request, "expired", 410)
+        if isinstance(exc, RevokedToken):
+            return self.refused(request, "revoked", 410)
         if isinstance(exc, _Busy):
             return self.refused(request, "busy", 429)
         if isinstance(exc, FormRefused):
@@ -205,6 +211,13 @@ def _accepted_language(request: Request) -> str | None:
         if code in LANGUAGES:
             return code
     return None
+
+
+@lru_cache(maxsize=4096)
+def _epc_qr_uri(payload: str) -> str:
+    """The EPC QR code as a PNG data URI, made once per payload and process (about 10 ms each): a debtor
+    who switches language or comes back gets the same image without drawing it again."""
+    return epc_qr(payload).data_uri
 
 
 def _svg_uri(svg: str) -> str:
@@ -267,6 +280,7 @@ def create_app(
             HTTPException: pages.not_found,
             FormRefused: pages.link_refused,
             ExpiredToken: pages.link_refused,
+            RevokedToken: pages.link_refused,
             InvalidToken: pages.link_refused,
             NotFound: pages.link_refused,
             _Busy: pages.link_refused,

@@ -1,13 +1,13 @@
 """The pay page in a real Chromium (Debian's ``chromium``, driven by Playwright; ``./setup.sh test``
 installs it): a real uvicorn on 127.0.0.1, the link read from a real rendered letter's QR code, the
 letter's total, language switching, copy buttons, axe-core's WCAG 2.1 A/AA rules on every page, an
-expired link, and a bank transfer that closes the case."""
+expired and a revoked link, and a bank transfer that closes the case."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from dunning.domain import paylink
 from dunning.usecases.cases.view import case_detail
 from dunning.usecases.outgoing.secrets import load_secrets
+from dunning.usecases.paypage.revoke import restore_links, revoke_links
 from tests.web.helpers import VISIT_DAY, Letters, pay_in_full, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -123,4 +124,16 @@ def test_an_expired_or_broken_link_shows_how_to_reach_the_creditor(browser: Brow
         quiet.goto(base + letter.path)
         assert quiet.locator("#field-iban .value").inner_text().startswith("BE68")
         assert not quiet.locator("#field-iban button.copy").is_visible()
+        # a revoked link: its own words, the creditor's contact, and accessible too
+        revoke_links(store, workspace, str(letter.case_id), reason="wrong address", by="test", on=VISIT_DAY,
+                     at=datetime(2026, 11, 5, 8, 0, tzinfo=UTC))
+        try:
+            revoked = page.goto(base + letter.path)
+            assert revoked is not None and revoked.status == 410
+            assert page.get_by_role("heading", name="Dieser Zahlungslink wird nicht mehr verwendet").is_visible()
+            assert page.get_by_role("link", name="debiteuren@brabant-energie.example").is_visible()
+            accessible(page)
+        finally:
+            restore_links(store, workspace, str(letter.case_id), by="test", on=VISIT_DAY,
+                          at=datetime(2026, 11, 5, 8, 0, tzinfo=UTC))
         context.close()

@@ -211,6 +211,8 @@ _WHAT = {
     "dispute_hold_lifted": "dispute hold of task {task} lifted by {by}",
     "plan_created": "payment plan {plan}: {instalments} instalments, {total} in all",
     "mandate_signed": "SEPA direct debit mandate {mandate} signed {signed_on} (plan {plan})",
+    "paylinks_revoked": "pay links revoked by {by}",
+    "paylinks_restored": "pay links restored by {by}",
     "direct_debit_returned": "direct debit of instalment {instalment} returned ({return_reason})",
 }
 

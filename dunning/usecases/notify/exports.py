@@ -46,6 +46,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.csvcells import safe_row
+from dunning.domain.paylink import REVOKING_ACTIONS
 from dunning.errors import StoreError
 from dunning.ports import write_atomic
 from dunning.store import Store
@@ -64,6 +65,7 @@ from dunning.store.deliveries import (
     load_unfinished_file_actions,
 )
 from dunning.store.payments import load_costs_paid
+from dunning.store.revocations import revoke_case_links
 from dunning.usecases.cases.view import printed_reference
 from dunning.usecases.outgoing.due import owed_by
 from dunning.workspace import Workspace
@@ -292,6 +294,10 @@ def _finish(store: Store, workspace: Workspace, path: str, run_date: date, now: 
                           "reason": f"{r.action.replace('_', ' ')} exported to {path} (SHA-256 {digest[:12]}…)"},
                          f"notify:export:{r.action}", now)
             for r in rows])
+        for r in rows:  # the file is out of the creditor's hands: its pay links go too
+            if r.action in REVOKING_ACTIONS:
+                revoke_case_links(conn, r.case_id, reason=REVOKING_ACTIONS[r.action], by="dunning", on=run_date,
+                                  at=now, source=f"notify:export:{r.action}")
     result.exported += len(rows)
     result.files.append(path)
 

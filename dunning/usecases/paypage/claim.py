@@ -2,7 +2,8 @@
 
 * **The link** is the signed token the letters, emails and SMS carry (:mod:`dunning.domain.paylink`):
   a forged or garbled one is :class:`~dunning.domain.paylink.InvalidToken`, one past its day
-  :class:`~dunning.domain.paylink.ExpiredToken`; a genuine token naming no case is refused as invalid.
+  :class:`~dunning.domain.paylink.ExpiredToken`, one of a case whose links were revoked
+  :class:`~dunning.domain.paylink.RevokedToken`; a genuine token naming no case is refused as invalid.
 * **The claim** is built by the letters' own function (:func:`dunning.usecases.letters.data.letter_for_case`)
   for the day the message went out (the token's last day less ``paylink.valid_days``): the same open
   invoices, costs and interest, the same total and deadline, never summed again here. Payments booked
@@ -32,11 +33,14 @@ from dunning.letters import Charge, Invoice, LetterData, LetterKind
 from dunning.letters.model import is_swiss, letter_epc_payload
 from dunning.letters.qr import swiss_qr_bill_svg
 from dunning.store import Store
-from dunning.store.cases import load_case_header
+from dunning.store.cases import load_case_header, load_letter_cases
 from dunning.store.payments import load_received
+from dunning.store.revocations import load_revocation
 from dunning.store.visits import insert_visit
 from dunning.usecases.letters.data import letter_for_case
+from dunning.usecases.outgoing.legal import pack_for
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
+from dunning.usecases.paypage.charges import charge_lines
 from dunning.workspace import Workspace
 
 __all__ = ["PayPage", "PayPageReader", "record_visit"]
@@ -67,6 +71,12 @@ class PayPage:
     epc_payload: str | None
     #: the Swiss QR-bill (receipt and payment part) as SVG text, for a Swiss creditor with something to pay
     qrbill_svg: str | None = None
+    #: the debtor's rule pack ("BE-consumer"), naming a charge without a rule of its own in another language
+    pack: str = ""
+
+    def charge_lines(self, language: str) -> list[str]:
+        """The charges as the letter states them (label, rate, base, period, legal basis) in ``language``."""
+        return charge_lines(self.charges, language, self.country, self.currency, self.pack)
 
     @property
     def paid(self) -> bool:
@@ -87,7 +97,10 @@ class PayPageReader:
         return paylink.read_token(token, self.secrets.paylink, today)
 
     def page(self, token: str, today: date) -> PayPage:
-        """The page behind ``token`` on ``today``; InvalidToken, ExpiredToken, or NotFound for a case gone."""
+        """The page behind ``token`` on ``today``; Invalid/Expired/RevokedToken, or NotFound for a case gone.
+
+        A revoked case (:mod:`dunning.usecases.paypage.revoke`) is refused before anything is read of it.
+        """
         claims = self.case_of(token, today)
         if not claims.case_id.isdigit():
             raise paylink.InvalidToken("pay-link token names no case of this workspace")
@@ -97,6 +110,8 @@ class PayPageReader:
             header = load_case_header(conn, case_id)
             if header is None:
                 raise NotFound("the pay link's case is not in this workspace")
+            if load_revocation(conn, case_id) is not None:
+                raise paylink.RevokedToken("the pay links of this case are revoked")
             received = load_received(conn, [case_id]).get(case_id, ZERO)
         # A reminder's total (open invoices plus costs, the last letter's legal mentions), whatever kind
         # the last message was: a plan's instalments will get a page of their own.
@@ -104,10 +119,13 @@ class PayPageReader:
             self.store, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets)
         )
         total = letter.total if header.status != "closed" else min(letter.total, ZERO)
+        country = (header.country or self.workspace.config.creditor.address.country).upper()
+        # a charge whose rule names no pack (":figure" or none) is named by the debtor's pack, as the letter does
+        pack = self._pack(case_id, country) if any(not c.rule.partition(":")[0] for c in letter.charges) else ""
         return PayPage(
             case_id=case_id,
             language=letter.language,
-            country=(header.country or self.workspace.config.creditor.address.country).upper(),
+            country=country,
             currency=letter.currency,
             sent_on=sent_on,
             expires=claims.expires,
@@ -123,7 +141,15 @@ class PayPageReader:
             bic=letter.creditor.bic,
             epc_payload=_epc(letter, total),
             qrbill_svg=_qrbill(letter, total),
+            pack=pack,
         )
+
+
+    def _pack(self, case_id: int, country: str) -> str:
+        """The debtor's rule pack, read only for a page with a charge that has no rule of its own."""
+        with self.store.begin() as conn:
+            debtor_type = next((c.debtor_type for c in load_letter_cases(conn, [case_id])), None)
+        return pack_for(None, country, (debtor_type or "person") == "person").code
 
 
 def _secret_env(secrets: Secrets) -> dict[str, str]:

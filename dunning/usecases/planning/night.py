@@ -46,6 +46,7 @@ from sqlalchemy import Connection
 from dunning.domain.legal import pack_selector
 from dunning.domain.legal.base import DebtorType
 from dunning.domain.legal.rates import RateTable
+from dunning.domain.paylink import REVOKING_ACTIONS
 from dunning.domain.planning.actions import CATALOGUE
 from dunning.domain.planning.case_state import (
     REVIEW_HOLD_EVENT,
@@ -95,6 +96,7 @@ from dunning.store.cases import (
 from dunning.store.locks import holding_stage_lock
 from dunning.store.plan_freeze import load_frozen_spans
 from dunning.store.review import PaymentInReview, load_payments_in_review
+from dunning.store.revocations import revoke_case_links
 from dunning.store.runs import insert_run, load_last_run_before
 from dunning.store.visits import load_payment_days, load_visits_since
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, settle_message_fees
@@ -480,7 +482,7 @@ def _stage(plan: CasePlan, state: CaseState, row: PlannableCaseRecord) -> str:
     return steps[-1] if steps else "new"
 
 
-def _apply_effects(conn: Connection, action: PlannedAction, run_date: date) -> None:
+def _apply_effects(conn: Connection, action: PlannedAction, run_date: date, recorded_at: datetime) -> None:
     """What an action without a channel does to the case, here and now."""
     case_id = int(action.case_id)
     spec = CATALOGUE.get(action.action)
@@ -504,6 +506,8 @@ def _apply_effects(conn: Connection, action: PlannedAction, run_date: date) -> N
         release_holds(conn, case_id, run_date)
     elif action.action == "write_off":
         write_off_case(conn, case_id, run_date)
+        revoke_case_links(conn, case_id, reason=REVOKING_ACTIONS["write_off"], by="dunning", on=run_date,
+                          at=recorded_at, source=f"run:{action.key}")
 
 
 def _listed(state: CaseState, action: PlannedAction) -> dict[str, Any]:
@@ -534,7 +538,7 @@ def _record_plan(
         insert_actions(conn, [_new_action(action, run_date, recorded_at) for action in new_actions])
         for action in new_actions:
             if action.channel not in DEFERRED_CHANNELS:
-                _apply_effects(conn, action, run_date)
+                _apply_effects(conn, action, run_date, recorded_at)
     updates = [
         CasePlanUpdate(
             case_id=int(state.case_id),
