@@ -61,6 +61,8 @@ def test_a_debtor_agrees_a_plan_on_the_page_and_gets_its_terms(
     assert counts and counts[0] == 2 and max(counts) <= 4  # 100.00 at 25.00 at least per instalment
     assert "2 instalments of 50,00 €" in offer.text.replace("\xa0", " ").replace("\u202f", " ")
     assert 'name="terms_version" value="1"' in offer.text and 'id="plan-accept"' in offer.text
+    assert "Each instalment falls due on day 1 of the month." in offer.text  # no payment history: the first day
+    assert "Elke termijn vervalt op dag 1" in http.get(f"/p/{token}/plan?lang=nl").text
 
     # refusals of the form: no CSRF 403, terms not ticked 400, an unoffered count 400; nothing made
     base = {"csrf": csrf, "count": "2", "accept": "yes", "terms_version": "1", "lang": "en"}

@@ -3,6 +3,9 @@
 TEXTS = {
     "en": {
         "plan_heading": "Pay in instalments",
+        "plan_due_day": "Each instalment falls due on day {day} of the month.",
+        "plan_due_day_history": "Each instalment falls due on day {day} of the month, close to when your earlier "
+        "payments arrived.",
         "plan_intro": "Can't pay it all at once? Pay {total} in monthly instalments, without further costs.",
         "plan_open": "See the instalment plans",
         "plan_choose": "Choose a plan",
@@ -51,6 +54,9 @@ TEXTS = {
     },
     "nl": {
         "plan_heading": "Betalen in termijnen",
+        "plan_due_day": "Elke termijn vervalt op dag {day} van de maand.",
+        "plan_due_day_history": "Elke termijn vervalt op dag {day} van de maand, dicht bij wanneer uw vorige "
+        "betalingen binnenkwamen.",
         "plan_intro": "Kunt u niet alles in één keer betalen? Betaal {total} in maandelijkse termijnen, zonder "
         "verdere kosten.",
         "plan_open": "Bekijk de betalingsregelingen",
@@ -101,6 +107,9 @@ TEXTS = {
     },
     "fr": {
         "plan_heading": "Payer en plusieurs fois",
+        "plan_due_day": "Chaque mensualité est due le {day} du mois.",
+        "plan_due_day_history": "Chaque mensualité est due le {day} du mois, proche du moment où vos "
+        "paiements précédents sont arrivés.",
         "plan_intro": "Vous ne pouvez pas tout payer en une fois ? Payez {total} en mensualités, sans frais "
         "supplémentaires.",
         "plan_open": "Voir les plans de paiement",
@@ -152,6 +161,9 @@ TEXTS = {
     },
     "de": {
         "plan_heading": "In Raten zahlen",
+        "plan_due_day": "Jede Rate ist am {day}. des Monats fällig.",
+        "plan_due_day_history": "Jede Rate ist am {day}. des Monats fällig, nahe dem Zeitpunkt, zu dem Ihre "
+        "früheren Zahlungen eingingen.",
         "plan_intro": "Sie können nicht alles auf einmal zahlen? Zahlen Sie {total} in Monatsraten, ohne weitere "
         "Kosten.",
         "plan_open": "Ratenpläne ansehen",
