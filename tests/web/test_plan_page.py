@@ -13,6 +13,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pypdf
+import yaml
 from starlette.testclient import TestClient
 
 from dunning.domain import paylink
@@ -25,6 +26,7 @@ from dunning.usecases.paypage.claim import PayPageReader
 from dunning.usecases.plans.create import list_plans
 from dunning.web.app import create_app
 from dunning.web.forms import csrf_token
+from dunning.workspace import open_workspace
 from tests.channels.conftest import SmtpServer, smtp_server
 from tests.usecases.messaging.helpers import ENV, FIRST_NIGHT, case_of, import_and_plan, make_workspace
 
@@ -63,6 +65,7 @@ def test_a_debtor_agrees_a_plan_on_the_page_and_gets_its_terms(
     assert 'name="terms_version" value="1"' in offer.text and 'id="plan-accept"' in offer.text
     assert "Each instalment falls due on day 1 of the month." in offer.text  # no payment history: the first day
     assert "Elke termijn vervalt op dag 1" in http.get(f"/p/{token}/plan?lang=nl").text
+    assert all(http.get(f"/p/{token}/plan?lang={lang}").status_code == 200 for lang in ("fr", "de"))
 
     # refusals of the form: no CSRF 403, terms not ticked 400, an unoffered count 400; nothing made
     base = {"csrf": csrf, "count": "2", "accept": "yes", "terms_version": "1", "lang": "en"}
@@ -116,6 +119,9 @@ def test_a_debtor_agrees_a_plan_on_the_page_and_gets_its_terms(
     page = http.get(f"/p/{token}?lang=en")
     assert 'id="plan-schedule"' in page.text and 'id="pay-heading"' not in page.text
     assert _qr_texts(page.text) == ['<figure class="qr" id="plan-qr" data-instalment="1">']
+    for lang, words in (("nl", "Uw termijnen"), ("de", "Ihre Raten"), ("fr", "Vos mensualités")):
+        shown = http.get(f"/p/{token}?lang={lang}")
+        assert shown.status_code == 200 and words in shown.text
 
     # a second plan is refused (409) and nothing more is made or sent
     again = http.post(f"/p/{token}/plan", data=base)
@@ -125,6 +131,11 @@ def test_a_debtor_agrees_a_plan_on_the_page_and_gets_its_terms(
 
 def test_refusals_of_the_case_are_shown_never_a_trace(store: Store, tmp_path: Path) -> None:
     workspace = make_workspace(tmp_path / "ws")
+    config_path = workspace.root / "dunning.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["plans"]["min_instalment"] = "60.00"  # 100.00 in two is too little per instalment: nothing to offer
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    workspace = open_workspace(workspace.root, environ={})
     import_and_plan(store, workspace)
     secrets = load_secrets(workspace, env=ENV)
     app = create_app(workspace, store, reader=PayPageReader(store, workspace, secrets), today=lambda: DAY,
@@ -145,6 +156,14 @@ def test_refusals_of_the_case_are_shown_never_a_trace(store: Store, tmp_path: Pa
     posted = http.post(f"/p/{token}/plan", data=_agree(csrf))
     assert posted.status_code == 409 and "on hold while a person looks" in posted.text
     assert 'id="plan-link"' not in http.get(f"/p/{token}?lang=en").text
+
+    # outside the policy: no plan offered, none made
+    token, csrf = link("D1")
+    assert 'id="plan-link"' not in http.get(f"/p/{token}?lang=en").text
+    policy = http.get(f"/p/{token}/plan?lang=en")
+    assert policy.status_code == 200 and 'data-refused="policy"' in policy.text
+    outside = http.post(f"/p/{token}/plan", data=_agree(csrf))
+    assert outside.status_code == 409 and "cannot be offered for this amount" in outside.text
 
     # a closed case: refused, 409, no trace
     token, csrf = link("D3")
