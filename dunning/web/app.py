@@ -266,6 +266,7 @@ def create_app(
     plans = PlanPages(pages)
     routes.append(Route(f"{prefix}/{{token}}/plan", plans.page, name="plan", methods=["GET"]))
     routes.append(Route(f"{prefix}/{{token}}/plan", plans.form, name="plan_form", methods=["POST"]))
+    routes.append(Route(f"{prefix}/{{token}}/plan/mandate", plans.mandate, name="plan_mandate", methods=["POST"]))
     app = Starlette(
         routes=routes,
         exception_handlers={

@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from dunning.letters.qr import epc_qr
 from dunning.usecases.paypage.claim import PayPage
 from dunning.usecases.paypage.plan import PlanOffer, PlanRefused, accept_plan, plan_offer
+from dunning.usecases.paypage.plan_mandate import MandateRefused, mandate_state, sign_mandate
 from dunning.web.i18n import LANGUAGES
 
 if TYPE_CHECKING:
@@ -52,8 +53,11 @@ class PlanPages:
         pages = self.pages
         words = pages._words(request, lang if lang in LANGUAGES else page.language, page.currency)
         offer = await run_in_threadpool(plan_offer, pages.store, pages.workspace, page.case_id, pages.today())
-        context: dict[str, Any] = {"plan_error": None, "plan_count": None, "plan_made": False, "plan_emailed": False}
+        context: dict[str, Any] = {"plan_error": None, "plan_count": None, "plan_made": False, "plan_emailed": False,
+                                   "mandate_error": None, "mandate_signed": False}
         context.update(plan_context(pages, offer))
+        context["mandate"] = await run_in_threadpool(mandate_state, pages.store, pages.workspace, offer.plan)
+        context["mandate_version"] = pages.workspace.config.sepa.mandate_text_version
         context.update(extra)
         return pages._render(
             request, "paypage/plan.html.j2", words, status, page=page, token=token, csrf=pages.csrf(token),
@@ -64,7 +68,8 @@ class PlanPages:
         token = request.path_params["token"]
         page: PayPage = await run_in_threadpool(self.pages.reader.page, token, self.pages.today())
         made = request.query_params.get("made")
-        return await self._render(request, page, token, 200, plan_made=made is not None, plan_emailed=made == "sent")
+        return await self._render(request, page, token, 200, plan_made=made is not None, plan_emailed=made == "sent",
+                                  mandate_signed="mandate" in request.query_params)
 
     async def form(self, request: Request) -> Response:
         token = request.path_params["token"]
@@ -92,4 +97,34 @@ class PlanPages:
             status = 400 if refused.code in _FORM_ERRORS else 409
             return await self._render(request, page, token, status, lang, plan_error=refused.code, plan_count=count)
         url = f"{pages.prefix}/{token}/plan?lang={lang or page.language}&made={accepted.emailed}"
+        return RedirectResponse(url, status_code=303, headers={"cache-control": "no-store"})
+
+    async def mandate(self, request: Request) -> Response:
+        """``POST /p/<token>/plan/mandate``: the SEPA mandate for the plan (:mod:`.plan_mandate`); 400 or 409."""
+        token = request.path_params["token"]
+        pages = self.pages
+        page, fields = await pages.posted(request)
+        lang = fields.get("lang") if fields.get("lang") in LANGUAGES else None
+        offer = await run_in_threadpool(plan_offer, pages.store, pages.workspace, page.case_id, pages.today())
+        try:
+            if offer.plan is None:
+                raise MandateRefused("plan")
+            stored = offer.plan
+            await run_in_threadpool(
+                lambda: sign_mandate(
+                    pages.store,
+                    pages.workspace,
+                    stored,
+                    iban=fields.get("iban", ""),
+                    holder=fields.get("holder", ""),
+                    consent=fields.get("consent") == "yes",
+                    text_version=fields.get("mandate_version", ""),
+                    today=pages.today(),
+                    now=pages.now(),
+                )
+            )
+        except MandateRefused as refused:
+            status = 409 if refused.code == "plan" else 400
+            return await self._render(request, page, token, status, lang, mandate_error=refused.code)
+        url = f"{pages.prefix}/{token}/plan?lang={lang or page.language}&mandate=signed"
         return RedirectResponse(url, status_code=303, headers={"cache-control": "no-store"})

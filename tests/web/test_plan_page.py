@@ -32,6 +32,7 @@ from tests.usecases.messaging.helpers import ENV, FIRST_NIGHT, case_of, import_a
 
 __all__ = ["smtp_server"]  # the real aiosmtpd fixture of the channel tests
 
+CREDITOR_ID = "BE68ZZZ0123456789"
 DAY = FIRST_NIGHT + timedelta(days=2)
 NOW = datetime(2026, 10, 10, 9, 0, tzinfo=UTC)
 
@@ -185,3 +186,45 @@ def _events(store: Store, case_id: int) -> list:  # type: ignore[type-arg]
 
     with store.begin() as conn:
         return load_case_events(conn, case_id)
+
+
+def test_a_debtor_gives_a_sepa_mandate_for_the_plan_on_the_page(store: Store, tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    config_path = workspace.root / "dunning.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["creditor"]["sepa_creditor_id"] = CREDITOR_ID
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    workspace = open_workspace(workspace.root, environ={})
+    import_and_plan(store, workspace)
+    secrets = load_secrets(workspace, env=ENV)
+    app = create_app(workspace, store, reader=PayPageReader(store, workspace, secrets), today=lambda: DAY,
+                     now=lambda: NOW)
+    http = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    case_id = case_of(store, "D1")
+    token = paylink.make_token(str(case_id), DAY + timedelta(days=workspace.config.paylink.valid_days),
+                               secrets.paylink)
+    csrf = csrf_token(secrets.paylink, token)
+    # no plan yet: no mandate form, and a posted one is refused (409)
+    assert 'id="mandate-iban"' not in http.get(f"/p/{token}/plan?lang=en").text
+    form = {"csrf": csrf, "iban": "BE71 0961 2345 6769", "holder": "", "consent": "yes", "mandate_version": "1",
+            "lang": "en"}
+    assert http.post(f"/p/{token}/plan/mandate", data=form).status_code == 409
+    assert http.post(f"/p/{token}/plan", data=_agree(csrf)).status_code == 303
+    page = http.get(f"/p/{token}/plan?lang=en")
+    assert 'id="mandate-iban"' in page.text and 'name="mandate_version" value="1"' in page.text
+    # refused: forged CSRF 403, no consent 400, a bad IBAN 400; nothing recorded
+    assert http.post(f"/p/{token}/plan/mandate", data={**form, "csrf": "x"}).status_code == 403
+    no_consent = http.post(f"/p/{token}/plan/mandate", data={k: v for k, v in form.items() if k != "consent"})
+    assert no_consent.status_code == 400 and "tick the box" in no_consent.text
+    bad = http.post(f"/p/{token}/plan/mandate", data={**form, "iban": "BE71 0961 2345 6760"})
+    assert bad.status_code == 400 and "This IBAN is not valid" in bad.text
+    assert "mandate_signed" not in [e.kind for e in _events(store, case_id)]
+    # given: recorded as `dunning plans mandate` records it, the page names it by the account's last digits
+    signed = http.post(f"/p/{token}/plan/mandate", data=form)
+    assert signed.status_code == 303 and signed.headers["location"].endswith("&mandate=signed")
+    [event] = [e for e in _events(store, case_id) if e.kind == "mandate_signed"]
+    assert event.detail["account"] == "…6769" and "pay_page" in event.detail["reason"]
+    assert "BE71" not in str(event.detail)
+    done = http.get(signed.headers["location"])
+    assert "ending 6769" in done.text and 'id="mandate-iban"' not in done.text
+    assert http.post(f"/p/{token}/plan/mandate", data=form).status_code == 409  # one mandate per plan
