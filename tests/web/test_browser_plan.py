@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, sync_playwright
@@ -27,6 +28,7 @@ from dunning.usecases.outgoing.secrets import load_secrets
 from dunning.usecases.paypage.claim import PayPageReader
 from dunning.usecases.plans.create import list_plans
 from dunning.usecases.reconcile.run import reconcile_files
+from dunning.workspace import open_workspace
 from tests.channels.conftest import SmtpServer, smtp_server
 from tests.usecases.messaging.helpers import ENV, case_of, import_and_plan, make_workspace
 from tests.usecases.plans.test_plan_bot_e2e import _mails, _night
@@ -60,6 +62,11 @@ def test_a_debtor_picks_a_plan_pays_two_instalments_and_is_thanked_for_each(
     try:
         workspace = make_workspace(tmp_path / "ws", email_transport=f"smtp://{smtp_server.host}:{smtp_server.port}"
                                    "?starttls=off&rate=1000")
+        config_path = workspace.root / "dunning.yaml"
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        config["creditor"]["sepa_creditor_id"] = "BE68ZZZ0123456789"  # the plan's page offers a mandate too
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        workspace = open_workspace(workspace.root, environ={})
         import_and_plan(store, workspace)
         secrets = load_secrets(workspace, env=ENV)
         case_id = case_of(store, "D1")  # Jan Peeters, 100.00
@@ -80,7 +87,8 @@ def test_a_debtor_picks_a_plan_pays_two_instalments_and_is_thanked_for_each(
             assert made.value is not None and made.value.status == 200
             assert "Your payment plan is agreed" in page.get_by_role("status").inner_text()
             assert "We have emailed you its terms." in page.get_by_role("status").inner_text()
-            accessible(page)
+            assert page.get_by_label("Your IBAN").is_visible()
+            accessible(page)  # the schedule and the mandate form
             [stored] = list_plans(store)
             first, second, third = stored.plan.instalments
             assert (first.amount, third.amount) == (Decimal("33.33"), Decimal("33.34"))
