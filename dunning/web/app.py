@@ -47,11 +47,13 @@ from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
 from dunning.usecases.paypage.online import open_provider
+from dunning.usecases.paypage.plan import plan_offer
 from dunning.usecases.paypage.promise import promise_offer
 from dunning.web.contact import ContactPages
 from dunning.web.dispute import question_form, question_page
 from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
+from dunning.web.plan import PlanPages, plan_context
 from dunning.web.promise import promise_endpoint
 from dunning.web.provider import OnlinePayments, method_names
 from dunning.web.security import RateLimiter, SecurityMiddleware, security_headers
@@ -166,7 +168,9 @@ class _PayPageApp:
         qr = _epc_qr_uri(page.epc_payload) if page.epc_payload else None
         qrbill = _svg_uri(page.qrbill_svg) if page.qrbill_svg else None
         offer = await run_in_threadpool(promise_offer, self.store, self.workspace, page.case_id, self.today())
+        plan = await run_in_threadpool(plan_offer, self.store, self.workspace, page.case_id, self.today())
         context: dict[str, Any] = {
+            **plan_context(self, plan),
             "promise": offer,
             "promise_action": f"{self.prefix}/{token}/promise?lang={words.language}",
             "promise_error": None,
@@ -272,6 +276,10 @@ def create_app(
     routes.append(Route(f"{prefix}/{{token}}/contact", contact.request_codes, name="contact_send", methods=["POST"]))
     routes.append(Route(f"{prefix}/{{token}}/contact/confirm", contact.confirm, name="contact_confirm",
                         methods=["POST"]))
+    plans = PlanPages(pages)
+    routes.append(Route(f"{prefix}/{{token}}/plan", plans.page, name="plan", methods=["GET"]))
+    routes.append(Route(f"{prefix}/{{token}}/plan", plans.form, name="plan_form", methods=["POST"]))
+    routes.append(Route(f"{prefix}/{{token}}/plan/mandate", plans.mandate, name="plan_mandate", methods=["POST"]))
     app = Starlette(
         routes=routes,
         exception_handlers={
