@@ -78,7 +78,7 @@ def test_a_debtor_promises_a_day_within_the_window_and_the_page_says_so(planned:
     # the form: a date field bounded by the window (tomorrow to 14 days ahead), with its CSRF field
     assert 'min="2026-11-06"' in page.text and 'max="2026-11-19"' in page.text
     assert f'name="csrf" value="{csrf_token(secret(workspace), token)}"' in page.text  # type: ignore[attr-defined]
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    action = re.search(r'<form method="post" action="([^"]+/promise[^"]*)"', page.text)
     assert action and action.group(1) == f"{base}/promise?lang=en"
     assert http.get(f"{base}?m=q").status_code == 200  # opened by the letter's QR code: a visit
     visits_before = len(kinds(store, case, "page_visited"))
