@@ -65,13 +65,29 @@ def check_spacing(flow: Flow, pack: LegalPack, applies: Callable[[Step], bool] =
             where = f"steps[{step.index}] ({step.key})"
             what = f"{step.key} on day {day}"
             if day <= earliest:
-                problems.append(Problem(src, where, (
-                    f"{flow.name}: {what} comes before {key}'s deadline (day {earliest}) has passed: the planner "
-                    f"postpones it to the day after the deadline printed on {key}"), "warning"))
+                problems.append(
+                    Problem(
+                        src,
+                        where,
+                        (
+                            f"{flow.name}: {what} comes before {key}'s deadline (day {earliest}) has passed: "
+                            f"the planner postpones it to the day after the deadline printed on {key}"
+                        ),
+                        "warning",
+                    )
+                )
             elif day <= latest:
-                problems.append(Problem(src, where, (
-                    f"{flow.name}: {what} may come before {key}'s deadline (day {earliest} to {latest} "
-                    "with weekends and holidays): the planner postpones it to the day after"), "warning"))
+                problems.append(
+                    Problem(
+                        src,
+                        where,
+                        (
+                            f"{flow.name}: {what} may come before {key}'s deadline (day {earliest} to {latest} "
+                            "with weekends and holidays): the planner postpones it to the day after"
+                        ),
+                        "warning",
+                    )
+                )
         deadline = deadline_days(pack, step, day, first=previous is None)
         if deadline is not None:
             previous = (step.key, *deadline)

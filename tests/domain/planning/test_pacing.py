@@ -106,7 +106,8 @@ def _check_notice_deadlines(state: CaseState, the_flow: Flow) -> None:
     """
     pack = select_pack(state.debtor.country, state.debtor.type)
     asking = [
-        h for h in sorted(state.history, key=lambda h: (h.on, h.key))
+        h
+        for h in sorted(state.history, key=lambda h: (h.on, h.key))
         if asks_payment(h.action) and h.outcome != Outcome.FAILED
     ]
     for a, b in itertools.pairwise(asking):
@@ -343,11 +344,13 @@ def test_a_second_reminder_waits_for_the_first_reminders_printed_deadline() -> N
     assert on["reminder"] == date(2026, 10, 4)  # day 3: pay by 18 October (the 5th to the 18th)
     assert on["second_reminder"] == date(2026, 10, 19)  # day 18: the day after
     # a flow whose steps come sooner: each notice is postponed to the day after the previous deadline
-    tight = flow([
-        {"key": "r1", "day": 3, "action": "send_email"},
-        {"key": "r2", "day": 10, "action": "send_letter"},
-        {"key": "r3", "after": 2, "action": "send_final_notice", "settings": {"channel": "letter"}},
-    ])
+    tight = flow(
+        [
+            {"key": "r1", "day": 3, "action": "send_email"},
+            {"key": "r2", "day": 10, "action": "send_letter"},
+            {"key": "r3", "after": 2, "action": "send_final_notice", "settings": {"channel": "letter"}},
+        ]
+    )
     early = case(country="BE", kind="business", due=date(2026, 10, 1))
     early, plans = _simulate(early, tight, daterange(date(2026, 10, 1), date(2026, 11, 10)), 0)
     on = {h.step_key: h.on for h in early.history}
