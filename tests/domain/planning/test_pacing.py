@@ -167,12 +167,12 @@ def test_a_task_the_flow_waits_for_holds_it_until_a_person_closes_it() -> None:
     assert [h.step_key for h in waiting.history][-1] == "review"  # never the hand-over
     assert plans[-1].status == "waiting" and plans[-1].next_date is None
     assert "waits for a person to close its manual task" in plans[-1].note
-    # a person closes it: the hand-over follows, 15 days (day 55 - day 40) after the review was opened
+    # a person closes it: the hand-over follows, 11 days (day 55 - day 44) after the review was opened
     closed_on = nights[-1]
     state = close_tasks(waiting, closed_on)
     plan = plan_case(state, the_flow, closed_on)
     assert [a.action for a in plan.actions] == ["hand_over"]
-    assert review.on + timedelta(days=15) <= closed_on
+    assert review.on + timedelta(days=11) <= closed_on
 
 
 def test_a_task_with_wait_false_lets_the_flow_go_on_and_a_failed_call_sets_off_the_fallback() -> None:

@@ -106,12 +106,8 @@ def test_a_final_notice_step_to_a_debtor_never_reminded_is_a_first_reminder(
     second = "  - key: second_reminder\n    after: 0\n    action: send_letter\n"
     second += "    settings: {template: b2b_second_reminder, show_not_yet_due: true}\n\n"
     assert second in text
-    flows.write_text(
-        text.replace("    fallback:\n      action: send_letter\n      settings: {template: b2b_reminder}\n", "").replace(
-            second, ""
-        ),
-        encoding="utf-8",
-    )
+    fallback = "    fallback:\n      action: send_letter\n      settings: {template: b2b_reminder}\n"
+    flows.write_text(text.replace(fallback, "").replace(second, ""), encoding="utf-8")
     ledger = tmp_path / "ledger.csv"
     # A Belgian company (German-speaking): the directive's compensation needs no notice, so the flow moves on.
     ledger.write_text(LEDGER.replace(",DE,de,", ",BE,de,").replace("10115,Berlin", "4700,Eupen"), encoding="utf-8")
