@@ -39,14 +39,15 @@ assignment rules may route debtors to (``packs_for_flow``), prefixing each messa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from dunning.domain.legal.base import LegalPack
+from dunning.domain.legal.spacing import check_spacing
 from dunning.domain.planning.actions import CATALOGUE, PAPER_CHANNELS, Channel, action_channel, charges_fee
-from dunning.domain.planning.flows import ActionCall, Condition, Flow, FlowSet, Problem
+from dunning.domain.planning.flows import ActionCall, Condition, Flow, FlowSet, Problem, Step
 
 __all__ = ["charge_labels", "check_flow", "check_flow_set", "packs_for_flow"]
 
@@ -262,6 +263,11 @@ def packs_for_flow(flow_set: FlowSet, name: str, packs: Iterable[LegalPack] | No
     return result
 
 
+def _applies(pack: LegalPack) -> Callable[[Step], bool]:
+    """Whether a step may run for the debtors of ``pack`` (no ``when``, or one the pack may meet)."""
+    return lambda step: step.when is None or _may_apply(step.when, pack)
+
+
 def check_flow_set(flow_set: FlowSet) -> list[Problem]:
     """Check the latest version of every flow against every pack it may be used with."""
     problems: list[Problem] = []
@@ -270,7 +276,8 @@ def check_flow_set(flow_set: FlowSet) -> list[Problem]:
         if flow is None:  # pragma: no cover - the name comes from the set
             continue
         for pack in packs_for_flow(flow_set, flow_name):
-            for problem in check_flow(flow, pack):
+            found = check_flow(flow, pack) + check_spacing(flow, pack, _applies(pack))
+            for problem in found:
                 problems.append(replace(problem, message=f"[{pack.code}] {problem.message}"))
         problems.extend(charge_labels(flow))
     return problems

@@ -17,7 +17,13 @@ aged ledger) replays the flow at its own pace instead of bunching it into one ni
   delivery), at least the law's period for the case's first legal notice, never before the day before
   the planner's earliest legal date, nor before the deadline the message printed. An **escalation**
   (:data:`ESCALATIONS`: hand-over, lawyer or bailiff, service block) waits until the latest deadline has
-  passed, and while a notice has not gone out it waits for it (its deadline counts from the day it does);
+  passed, and while a notice has not gone out it waits for it (its deadline counts from the day it does).
+  So does every later **notice that asks for payment** (:func:`asks_payment`: a reminder, final or
+  formal notice, whatever its channel; not an SMS or pay-link nudge, a thank-you or a task): under
+  Book XIX the next step may only come once the previous notice's period has run, and a letter saying
+  "despite our reminder asking payment by 17 October" cannot be posted on the 15th. The flow's own
+  step days should leave room for that (``dunning flows check`` warns, see
+  :mod:`dunning.domain.legal.spacing`); the planner postpones the step to the day after regardless;
 * **tasks**: a task for a person (:data:`TASK_ACTIONS`: ``manual_task``, ``phone_call_task``) stays
   open until a person closes it (``dunning tasks done ID``); with ``wait: true`` (their default) the
   flow waits at its step until then, and the next step counts its days from the day the task was
@@ -57,6 +63,7 @@ __all__ = [
     "TASK_KINDS",
     "Pacing",
     "Wait",
+    "asks_payment",
     "call_settings",
     "nominal_days",
     "notice_deadline",
@@ -124,6 +131,16 @@ def printed_deadline(pack: LegalPack, sent_on: date, channel: Channel, days: int
     day = pack.payment_deadline(sent_on, channel, days, legal_notice=legal_notice).day
     floor = entry.deadline_floor if entry is not None else None
     return max(day, floor) if floor is not None else day
+
+
+def asks_payment(action: str) -> bool:
+    """True for an action whose message asks the debtor to pay by a deadline: it waits for the previous one's.
+
+    The catalogue's legal notices (reminder letter or email, registered letter, final notice); an SMS
+    or a pay link only restates the running deadline, a thank-you or a task asks nothing.
+    """
+    spec = CATALOGUE.get(action)
+    return spec is not None and spec.legal_notice
 
 
 def waits_for_person(action: str, settings: Mapping[str, Any]) -> bool:
@@ -270,11 +287,12 @@ class Pacing:
         self._pend(self.day, channel or Channel.LETTER, pay_days(call.settings))
 
     def escalation_due(self, step_key: str, action: str, due: date) -> tuple[date, str | None]:
-        """The day an escalation may happen (not before the latest deadline given has passed) and why.
+        """The day an escalation or a notice asking payment may happen (after the latest deadline given) and why.
 
         Raises :class:`Wait` while a notice has not gone out (its deadline counts from the day it does).
+        Any other action is due on ``due``.
         """
-        if action not in ESCALATIONS:
+        if action not in ESCALATIONS and not asks_payment(action):
             return due, None
         if self.pending is not None:
             planned_on, estimate = self.pending

@@ -3,7 +3,8 @@
 A ledger aged 120 days is run night by night from its first run, and as one catch-up run after
 missed nights: no two steps of a case closer than the flow's gap counted from the day the earlier
 one really happened, no escalation (hand-over, lawyer, service block) before every deadline given
-has passed, and no step past a task the flow waits for until a person closed it.
+has passed, no notice asking payment (reminder, final notice) on or before the deadline the previous
+notice printed, and no step past a task the flow waits for until a person closed it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dunning.domain.planning.flows import Flow
 from dunning.domain.planning.pacing import (
     ESCALATIONS,
     TASK_ACTIONS,
+    asks_payment,
     call_settings,
     nominal_days,
     notice_deadline,
@@ -82,6 +84,7 @@ def _check_pacing(state: CaseState, the_flow: Flow) -> None:
             assert all(i <= index for i, _ in steps), f"steps after the open task {h.step_key}"
     contacts = sorted(h.on for h in state.history if CATALOGUE[h.action].contact)
     assert all((b - a).days >= the_flow.min_contact_gap_days for a, b in itertools.pairwise(contacts))
+    _check_notice_deadlines(state, the_flow)
     notices = [h for h in state.history if CATALOGUE[h.action].legal_notice]
     for escalation in (h for h in state.history if h.action in ESCALATIONS):
         for notice in notices:
@@ -92,6 +95,27 @@ def _check_pacing(state: CaseState, the_flow: Flow) -> None:
             # after the deadline the notice states (sending day + its days) and the pack's (from receipt)
             assert escalation.on > sent + timedelta(days=days), (notice, escalation)
             assert escalation.on > notice_deadline(pack, sent, Channel(notice.channel or "letter"), days)
+
+
+def _check_notice_deadlines(state: CaseState, the_flow: Flow) -> None:
+    """Every notice asking payment comes after the day the previous notice's printed deadline ends (issue 17).
+
+    The deadline as its letter, email or SMS prints it: the step's days from the first day of the
+    pack's period (a Belgian letter from the 3rd working day after posting), for the legal notice at
+    least the law's period, never before the deadline recorded when it was rendered.
+    """
+    pack = select_pack(state.debtor.country, state.debtor.type)
+    asking = [
+        h
+        for h in sorted(state.history, key=lambda h: (h.on, h.key))
+        if asks_payment(h.action) and h.outcome != Outcome.FAILED
+    ]
+    for a, b in itertools.pairwise(asking):
+        sent = a.sent_on or a.on
+        days = pay_days(call_settings(the_flow, a.step_key, a.fallback_depth))
+        printed = pack.payment_deadline(sent, Channel(a.channel or "letter"), days, legal_notice=a.legal_notice).day
+        printed = max(printed, a.deadline_floor or printed)
+        assert b.on > printed, f"{b.step_key} ({b.action}) on {b.on} asks payment before {a.step_key}'s {printed}"
 
 
 def _aged_case(the_flow: Flow, country: str, kind: str, **extra: Any) -> tuple[CaseState, date]:
@@ -143,12 +167,12 @@ def test_a_task_the_flow_waits_for_holds_it_until_a_person_closes_it() -> None:
     assert [h.step_key for h in waiting.history][-1] == "review"  # never the hand-over
     assert plans[-1].status == "waiting" and plans[-1].next_date is None
     assert "waits for a person to close its manual task" in plans[-1].note
-    # a person closes it: the hand-over follows, 15 days (day 55 - day 40) after the review was opened
+    # a person closes it: the hand-over follows, 11 days (day 55 - day 44) after the review was opened
     closed_on = nights[-1]
     state = close_tasks(waiting, closed_on)
     plan = plan_case(state, the_flow, closed_on)
     assert [a.action for a in plan.actions] == ["hand_over"]
-    assert review.on + timedelta(days=15) <= closed_on
+    assert review.on + timedelta(days=11) <= closed_on
 
 
 def test_a_task_with_wait_false_lets_the_flow_go_on_and_a_failed_call_sets_off_the_fallback() -> None:
@@ -277,3 +301,61 @@ def test_a_hand_over_waits_for_the_deadline_the_notice_printed_not_a_shorter_one
             assert plan_case(sent, the_flow, day).actions == (), (entry_fields, day)
         (hand_over,) = plan_case(sent, the_flow, last_day + timedelta(days=1)).actions
         assert hand_over.action == "hand_over" and any(last_day.isoformat() in r for r in hand_over.rules)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from([("b2b", "business"), ("default", "consumer"), ("default", "business")]),
+    st.sampled_from(["BE", "NL", "DE", "FR"]),
+    st.dates(date(2025, 1, 1), date(2027, 12, 31)),
+    st.lists(st.integers(600, 900_000), min_size=1, max_size=4),  # above the flows' minimum amount
+    st.integers(0, 120),
+    st.integers(0, 30),
+)
+def test_shipped_flows_never_ask_payment_before_the_previous_notice_deadline_has_passed(
+    flow_kind: tuple[str, str], country: str, due: date, cents: list[int], age: int, missed: int
+) -> None:
+    """Issue 17: a second reminder or final notice only after the previous notice's printed deadline.
+
+    The shipped flows over random ledgers, due dates (any weekday, holidays) and first-run days, run
+    night by night and as a catch-up after missed nights: no notice asking payment is planned on or
+    before the day the previous one's deadline ends.
+    """
+    name, kind = flow_kind
+    the_flow = TEMPLATES.latest(name)
+    assert the_flow is not None
+    amounts = tuple(str(c / 100) for c in cents)
+    state = case(country=country, kind=kind, due=due, flow_name=name, version=the_flow.version, amounts=amounts)
+    start = due + timedelta(days=age)
+    nights = [start, *daterange(start + timedelta(days=missed + 1), start + timedelta(days=160))]
+    final, _ = _simulate(state, the_flow, nights, person_every=2)
+    _check_pacing(final, the_flow)
+    asking = [h for h in final.history if asks_payment(h.action)]
+    assert len(asking) >= 2  # the flow got past its first reminder: the rule was exercised
+
+
+def test_a_second_reminder_waits_for_the_first_reminders_printed_deadline() -> None:
+    """b2b: the email reminder of day 3 asks payment by day 17; its second reminder comes on day 18, not before."""
+    the_flow = TEMPLATES.latest("b2b")
+    assert the_flow is not None
+    state = case(country="BE", kind="business", due=date(2026, 10, 1), flow_name="b2b", version=the_flow.version)
+    state, plans = _simulate(state, the_flow, daterange(date(2026, 10, 1), date(2026, 10, 25)), 0)
+    on = {h.step_key: h.on for h in state.history}
+    assert on["reminder"] == date(2026, 10, 4)  # day 3: pay by 18 October (the 5th to the 18th)
+    assert on["second_reminder"] == date(2026, 10, 19)  # day 18: the day after
+    # a flow whose steps come sooner: each notice is postponed to the day after the previous deadline
+    tight = flow(
+        [
+            {"key": "r1", "day": 3, "action": "send_email"},
+            {"key": "r2", "day": 10, "action": "send_letter"},
+            {"key": "r3", "after": 2, "action": "send_final_notice", "settings": {"channel": "letter"}},
+        ]
+    )
+    early = case(country="BE", kind="business", due=date(2026, 10, 1))
+    early, plans = _simulate(early, tight, daterange(date(2026, 10, 1), date(2026, 11, 10)), 0)
+    on = {h.step_key: h.on for h in early.history}
+    assert on == {"r1": date(2026, 10, 4), "r2": date(2026, 10, 19), "r3": date(2026, 11, 3)}
+    (r2,) = (a for p in plans for a in p.actions if a.step_key == "r2")
+    assert "deadline of 2026-10-18" in r2.rules[-1]
+    held = plan_case(replace(early, history=early.history[:1]), tight, date(2026, 10, 18))
+    assert (held.actions, held.next_date) == ((), date(2026, 10, 19))

@@ -175,7 +175,9 @@ def test_holds_stop_or_pause_and_a_broken_promise_triggers_its_handler() -> None
     state, p1 = run_night(promise, f, DUE + timedelta(days=20))
     assert [a.action for a in p1.actions] == ["send_email"]
     state, p2 = run_night(state, f, DUE + timedelta(days=21))
-    assert [(a.step_key, a.action) for a in p2.actions] == [("on:promise_broken:hold-2025-01-10", "send_letter")]
+    assert p2.actions == ()  # its letter asks payment: not before the email's deadline
+    state, p3 = run_night(state, f, DUE + timedelta(days=35))  # email of day 20: pay by day 34
+    assert [(a.step_key, a.action) for a in p3.actions] == [("on:promise_broken:hold-2025-01-10", "send_letter")]
 
 
 def test_pay_page_visit_follow_up_and_thank_you_when_paid() -> None:
@@ -205,20 +207,21 @@ def test_reopened_case_runs_the_flow_again_with_new_keys() -> None:
 
 
 def test_migrations_continue_map_and_restart() -> None:
-    v1 = flow([{"key": "a", "day": 3, "action": "send_email"}, {"key": "b", "day": 10, "action": "send_letter"}])
-    state, _ = run_nights(case(), v1, daterange(DUE, DUE + timedelta(days=12)))
+    # each letter after the previous notice's deadline (a's: day 17; b's: day 34 or so)
+    v1 = flow([{"key": "a", "day": 3, "action": "send_email"}, {"key": "b", "day": 18, "action": "send_letter"}])
+    state, _ = run_nights(case(), v1, daterange(DUE, DUE + timedelta(days=20)))
     steps = [
         {"key": "x", "day": 3, "action": "send_email"},
         {"key": "new", "day": 5, "action": "send_sms"},
-        {"key": "y", "day": 10, "action": "send_letter"},
-        {"key": "z", "day": 20, "action": "send_letter"},
+        {"key": "y", "day": 18, "action": "send_letter"},
+        {"key": "z", "day": 40, "action": "send_letter"},
     ]
 
     def with_rule(rule: dict) -> FlowSet:  # type: ignore[type-arg]
         v2 = flow(steps, version=2, migrations=[rule])
         return FlowSet({("t", 1): v1, ("t", 2): v2}, None)
 
-    day = DUE + timedelta(days=21)
+    day = DUE + timedelta(days=41)
     kept = with_rule({"from": 1, "rule": "continue"})
     assert migrate_case(state, kept) is state
     assert plan_cases([state], kept, day)[0].status == "finished"
@@ -280,15 +283,15 @@ def test_stale_steps_marked_skip_if_late_are_skipped_after_missed_nights() -> No
         [
             {"key": "r1", "day": 3, "action": "send_email"},
             {"key": "promo", "day": 5, "action": "payment_plan_offer", "skip_if_late": 2},
-            {"key": "r2", "day": 10, "action": "send_letter"},
+            {"key": "r2", "day": 18, "action": "send_letter"},  # after r1's deadline (day 17)
         ]
     )
-    nightly, _ = run_nights(case(), f, daterange(DUE, DUE + timedelta(days=12)))
+    nightly, _ = run_nights(case(), f, daterange(DUE, DUE + timedelta(days=20)))
     assert [h.step_key for h in nightly.history] == ["r1", "promo", "r2"]
     late, _ = run_nights(
-        case(), f, [DUE + timedelta(days=3), *daterange(DUE + timedelta(days=8), DUE + timedelta(days=12))]
+        case(), f, [DUE + timedelta(days=3), *daterange(DUE + timedelta(days=16), DUE + timedelta(days=20))]
     )
-    assert [(h.step_key, h.on.day) for h in late.history] == [("r1", 13), ("r2", 20)]
+    assert [(h.step_key, h.on.day) for h in late.history] == [("r1", 13), ("r2", 28)]
 
 
 def test_a_payment_in_review_holds_the_case_and_says_why() -> None:

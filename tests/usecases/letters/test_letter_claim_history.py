@@ -30,7 +30,8 @@ LEDGER = (
     "K1,Schmidt Maschinenbau GmbH,company,DE,de,,,Hauptstraße 5,10115,Berlin,RE-LATER-2,2026-10-30,500.00\n"
 )
 FIRST_LETTER = date(2026, 10, 4)  # b2b step "reminder", day 3: no email, so its letter fallback
-SECOND_LETTER = date(2026, 10, 15)  # day 14: compensation, interest and the second reminder
+# day 18, the day after the first letter's deadline (18 October): compensation, interest and the second reminder
+SECOND_LETTER = date(2026, 10, 19)
 
 
 @pytest.fixture()
@@ -97,20 +98,22 @@ def test_a_business_first_letter_is_a_first_reminder_and_only_overdue_invoices_a
 def test_a_final_notice_step_to_a_debtor_never_reminded_is_a_first_reminder(
     store: Store, workspace: Workspace, tmp_path: Path
 ) -> None:
-    # Catch-up after an outage: the b2b flow's final notice (day 28) is the first letter sent; the
+    # Catch-up after an outage: the b2b flow's final notice (day 33) is the first letter sent; the
     # earlier email reminder never went out (no address), so "despite our reminders" would be false.
     flows = workspace.flows_dir / "b2b.yaml"
     text = flows.read_text(encoding="utf-8")
-    flows.write_text(
-        text.replace("    fallback:\n      action: send_letter\n      settings: {template: b2b_reminder}\n", ""),
-        encoding="utf-8",
-    )
+    # Nor did a second reminder: a final notice waits for a planned one to go out and its deadline to pass.
+    second = "  - key: second_reminder\n    after: 0\n    action: send_letter\n"
+    second += "    settings: {template: b2b_second_reminder, show_not_yet_due: true}\n\n"
+    assert second in text
+    fallback = "    fallback:\n      action: send_letter\n      settings: {template: b2b_reminder}\n"
+    flows.write_text(text.replace(fallback, "").replace(second, ""), encoding="utf-8")
     ledger = tmp_path / "ledger.csv"
     # A Belgian company (German-speaking): the directive's compensation needs no notice, so the flow moves on.
     ledger.write_text(LEDGER.replace(",DE,de,", ",BE,de,").replace("10115,Berlin", "4700,Eupen"), encoding="utf-8")
     import_ledger(store, ledger, as_of=date(2026, 10, 2), reference_kind="rf")
-    letter_day = date(2026, 10, 29)
-    for day in (date(2026, 10, 15), letter_day):
+    letter_day = date(2026, 11, 3)  # day 33: the day after the second reminder's deadline (2 November)
+    for day in (date(2026, 10, 19), letter_day):
         night(store, workspace, day)
     run = render_letters(store, workspace, letter_day, workers=1)
     assert run.rendered >= 1 and run.problems == []

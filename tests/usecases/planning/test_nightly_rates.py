@@ -16,7 +16,8 @@ from dunning.usecases.planning.rates import workspace_rates
 from dunning.workspace import Workspace, init_workspace, open_workspace
 
 # A German company (§288(2) BGB: base rate + 9 points) due on 20 June: the b2b flow reminds it on
-# 23 June and charges interest on day 14, 4 July, after the base rate changed on 1 July.
+# 23 June (pay by 7 July) and charges interest with its second reminder the day after that deadline,
+# day 18, 8 July, after the base rate changed on 1 July.
 LEDGER = (
     "debtor_id,name,type,country,language,email,phone,street,postal_code,city,invoice_id,due_date,amount\n"
     "D1,Muster GmbH,company,DE,de,buchhaltung@muster.example,,Hauptstr. 1,10115,Berlin,I1,2026-06-20,10000.00\n"
@@ -44,7 +45,7 @@ def _night(store: Store, ws: Workspace, last: date) -> tuple[list[str], Decimal]
         day += timedelta(days=1)
     with store.begin() as conn:
         rows = conn.execute(select(actions.c.due_on, actions.c.amount).where(actions.c.action == "add_interest")).all()
-    assert [r.due_on for r in rows] == [date(2026, 7, 4)]
+    assert [r.due_on for r in rows] == [date(2026, 7, 8)]
     return warnings, rows[0].amount
 
 
@@ -62,14 +63,14 @@ def _workspace(tmp_path: Path, store: Store, rates: str | None) -> Workspace:
 def test_with_the_new_semester_in_rates_yaml_interest_uses_it_and_the_warning_goes(
     store: Store, tmp_path: Path
 ) -> None:
-    warnings, interest = _night(store, _workspace(tmp_path, store, RATES), date(2026, 7, 6))
+    warnings, interest = _night(store, _workspace(tmp_path, store, RATES), date(2026, 7, 10))
     assert not [w for w in warnings if "not verified" in w]
-    # interest from the day after the reminder (24 June) to 4 July on €10,000, split on 1 July:
-    # 7 days at 1.27 + 9 = 10.27 % (19.70) and 4 days at 2.00 + 9 = 11.00 % (12.05)
-    assert interest == Decimal("31.75")
+    # interest from the day after the reminder (24 June) to 8 July on €10,000, split on 1 July:
+    # 7 days at 1.27 + 9 = 10.27 % (19.70) and 8 days at 2.00 + 9 = 11.00 % (24.11)
+    assert interest == Decimal("43.81")
 
 
 def test_without_a_rates_file_the_night_warns_and_keeps_the_last_verified_rate(store: Store, tmp_path: Path) -> None:
-    warnings, interest = _night(store, _workspace(tmp_path, store, None), date(2026, 7, 6))
+    warnings, interest = _night(store, _workspace(tmp_path, store, None), date(2026, 7, 10))
     assert any("rate table de_base_rate not verified after 2026-06-30" in w and "rates.yaml" in w for w in warnings)
-    assert interest == Decimal("30.95")  # 11 days at 10.27 %
+    assert interest == Decimal("42.21")  # 15 days at 10.27 %

@@ -3,7 +3,8 @@
 The shipped flows run over a generated ledger whose invoices fell due 120 days before the first run,
 night by night and as a catch-up after missed nights: no case gets two steps closer than the flow's
 gap counted from the day the earlier one went out, none is handed over before its final notice's
-deadline has passed, and the machine never closes a task: a person does, with `tasks done`.
+deadline has passed, no notice asks payment before the previous notice's printed deadline has passed,
+and the machine never closes a task: a person does, with `tasks done`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import select, update
 from dunning.domain.legal import select_pack
 from dunning.domain.planning.actions import Channel
 from dunning.domain.planning.flows import FlowSet
-from dunning.domain.planning.pacing import TASK_ACTIONS, nominal_days, notice_deadline, pay_days
+from dunning.domain.planning.pacing import TASK_ACTIONS, asks_payment, nominal_days, notice_deadline, pay_days
 from dunning.errors import NotFound
 from dunning.store import Store
 from dunning.store.schema import actions, case_events, cases, debtors
@@ -124,6 +125,14 @@ def _check(store: Store, flows: FlowSet) -> None:
                 printed = action_deadline(notice.detail, country=case_rows[0].country, consumer=consumer,
                                           sent_on=sent, channel=notice.channel, pay_days=days)
                 assert hand_over.due_on > printed.day, (notice.step, printed.day, hand_over.due_on)
+        # no notice asks payment before the previous notice's printed deadline has passed (issue 17)
+        asking = sorted(
+            (r for r in case_rows if asks_payment(r.action) and r.status != "failed"), key=lambda r: (r.due_on, r.id)
+        )
+        for a, b in itertools.pairwise(asking):
+            printed = action_deadline(a.detail, country=case_rows[0].country, consumer=consumer,
+                                      sent_on=a.outcome_on, channel=a.channel, pay_days=pay_days(a.settings))
+            assert b.due_on > printed.day, (a.step, printed.day, b.step, b.due_on)
 
 
 def _person_closes_tasks(store: Store, day: date) -> int:
