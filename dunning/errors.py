@@ -20,6 +20,10 @@ stderr and that code, in one place: :func:`exit_code`)::
     │   ├── InvalidMatchInput    dunning.domain.matching.model  a matching input record is malformed
     │   ├── ReviewError          dunning.usecases.reconcile.review  a review decision cannot be applied
     │   ├── CreditDecisionError  dunning.usecases.reconcile.credits  a credit decision that cannot be applied
+    │   ├── TooManySends         dunning.usecases.paypage.contact   a pay link sent its confirmation codes for the hour
+    │   ├── DisputeRefused       dunning.usecases.paypage.dispute   a question or dispute the page cannot take
+    │   ├── PlanRefused          dunning.usecases.paypage.plan      a plan the debtor asked for cannot be made
+    │   ├── MandateRefused       dunning.usecases.paypage.plan_mandate  a direct debit mandate the page cannot take
     │   └── TaskError            dunning.usecases.planning.tasks    a task is already closed, or closed before it opened
     ├── InvalidValue (also a ValueError)              4  a value breaks a rule of the domain
     │   ├── InvalidAmount        dunning.domain.money           not a decimal amount
@@ -28,16 +32,20 @@ stderr and that code, in one place: :func:`exit_code`)::
     │   ├── EpcError             dunning.domain.epc             an EPC QR payload cannot be made or read
     │   ├── PayLinkError         dunning.domain.paylink         a pay-link token cannot be made or trusted
     │   │   ├── InvalidToken     dunning.domain.paylink         forged or malformed token
-    │   │   └── ExpiredToken     dunning.domain.paylink         genuine token past its date
+    │   │   ├── ExpiredToken     dunning.domain.paylink         genuine token past its date
+    │   │   └── RevokedToken     dunning.domain.paylink         the case's pay links were revoked
     │   ├── RateUpdateError      dunning.domain.legal.rate_updates  a rate table update cannot be applied
     │   ├── PlanError            dunning.domain.plans.model     a payment plan cannot be made or changed as asked
     │   ├── LetterDataError      dunning.letters.model          a letter's data breaks a rule of its layout
+    │   │   └── UnprintableLetter  dunning.letters.printsafe    an address does not fit the envelope's window
+    │   ├── ContactRefused       dunning.usecases.paypage.contact   contact details a debtor gave cannot be used
     │   └── SignatureError       dunning.channels.webhook       a webhook signature is missing, stale or wrong
     ├── StoreError                                    5  the state store cannot be opened or migrated
     ├── NotFound                                      7  a case, debtor, batch, review item or task that does not exist
     ├── WorkspaceBusy                                 8  another process is working on the same stage of this workspace
     └── DeliveryError                                 6  sending a letter, email, SMS or upload failed
         ├── TransientDeliveryError                       worth retrying (timeouts, 4xx SMTP, connection reset)
+        │   └── SendFailed       dunning.usecases.paypage.contact   a confirmation code's message was not taken
         └── PermanentDeliveryError                       retrying will not help: the step's fallback follows
             ├── InvalidEmailAddress  dunning.channels.email     the recipient address is not deliverable
             ├── InvalidPhoneNumber   dunning.channels.sms       no SMS can go to this number

@@ -41,7 +41,7 @@ from dunning.adapters.smtp import EmailTransport
 from dunning.channels import gsm7
 from dunning.channels.email import OutgoingEmail, _dkim_sign
 from dunning.channels.sms import InvalidPhoneNumber, SmsMessage, client_ref_for, normalise_phone, normalise_text
-from dunning.errors import DunningError
+from dunning.errors import DunningError, InputError, InvalidValue, TransientDeliveryError
 from dunning.store import Store
 from dunning.store.cases import insert_case_event
 from dunning.store.contacts import (
@@ -144,7 +144,7 @@ _CODE_TEXTS: Mapping[str, Mapping[str, str]] = {
 }
 
 
-class ContactRefused(DunningError):
+class ContactRefused(InvalidValue):
     """The form's values cannot be used: ``problems`` maps a field to why (a word key of the page)."""
 
     def __init__(self, problems: Mapping[str, str]) -> None:
@@ -152,11 +152,11 @@ class ContactRefused(DunningError):
         self.problems = dict(problems)
 
 
-class TooManySends(DunningError):
+class TooManySends(InputError):
     """The link sent its codes for this hour; the debtor waits or enters a code already sent."""
 
 
-class SendFailed(DunningError):
+class SendFailed(TransientDeliveryError):
     """The transport did not take the code's message (the debtor may try again later)."""
 
 
