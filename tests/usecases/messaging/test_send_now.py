@@ -15,13 +15,16 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
+import dkim
+import yaml
 from sqlalchemy import Connection, select
 
 from dunning.store import Store
 from dunning.store.cases import insert_case_event
 from dunning.store.schema import deliveries
 from dunning.usecases.messaging.send_now import SentNow, send_email_now
-from dunning.workspace import Workspace
+from dunning.workspace import Workspace, open_workspace
+from tests.channels.channel_helpers import dkim_test_key, dnsfunc_for
 from tests.channels.conftest import SmtpServer
 from tests.usecases.messaging.helpers import ENV, case_of, events_of, import_and_plan, make_workspace
 from tests.usecases.messaging.send_now_child import EMAIL, LONG_TEXT, NOW, PDF
@@ -136,3 +139,26 @@ def test_a_refused_address_is_recorded_failed_without_the_address(
     bad = send_email_now(store, workspace, replace(EMAIL, key="test:3:email", to="not an address"), now=NOW, env=ENV)
     assert (bad.outcome, bad.status) == ("failed", "PermanentDeliveryError")
     assert [r.status for r in _rows(store)] == ["sent", "failed"] and not smtp_server.recorder.messages
+
+
+def test_the_message_is_dkim_signed_with_the_workspaces_key_when_one_is_set(
+    store: Store, tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    root = _workspace(tmp_path, smtp_server).root
+    domain = parseaddr(open_workspace(root, environ={}).config.email.from_)[1].rpartition("@")[2]
+    key, record = dkim_test_key("paypage2026", domain)
+    (root / "secrets" / "dkim.pem").write_bytes(key.private_key)
+    config_path = root / "dunning.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["email"].update({"dkim_key": "secrets/dkim.pem", "dkim_selector": "paypage2026"})
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+
+    sent = send_email_now(store, open_workspace(root, environ={}), EMAIL, now=NOW, env=ENV)
+
+    assert sent.ok
+    [mail] = smtp_server.recorder.messages
+    assert mail.content.startswith(b"DKIM-Signature:")
+    assert dkim.verify(mail.content, dnsfunc=dnsfunc_for("paypage2026", domain, record))
+    tampered = mail.content.replace(b"Zahlungsvereinbarung", b"Zahlungsverweigerung")
+    assert tampered != mail.content
+    assert not dkim.verify(tampered, dnsfunc=dnsfunc_for("paypage2026", domain, record))
