@@ -62,11 +62,11 @@ class NewDelivery:
     """A delivery row to insert."""
 
     key: str
-    action_id: int
+    action_id: int | None  # None: a message of no action (sent at once from the pay page)
     channel: str
     status: str
     attempts: int
-    external_id: str
+    external_id: str | None
     detail: Mapping[str, Any]
     recorded_at: datetime
 

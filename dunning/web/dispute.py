@@ -78,7 +78,8 @@ def question_form(pages: _PayPageApp) -> Callable[[Request], Awaitable[Response]
         language = fields.get("lang") if fields.get("lang") in LANGUAGES else page.language
         await run_in_threadpool(
             lambda: acknowledge_by_email(
-                pages.store, pages.workspace, page.case_id, taken, str(language), now=pages.now(), env=os.environ
+                pages.store, pages.workspace, page.case_id, taken, str(language), now=pages.now(), env=os.environ,
+                secrets=pages.reader.secrets,
             )
         )
         url = f"{pages.prefix}/{token}/question{_lang(fields.get('lang'))}"

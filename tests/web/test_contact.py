@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from dunning.store.cases import (
     mark_debtor_email_invalid,
 )
 from dunning.store.contacts import debtor_of_case, load_confirmed_contact, load_consents
-from dunning.store.schema import contact_codes, debtors
+from dunning.store.schema import contact_codes, debtors, deliveries
 from dunning.usecases.importing.snapshot import import_ledger
 from dunning.usecases.outgoing.secrets import load_secrets
 from dunning.usecases.paypage.contact import (
@@ -278,6 +279,11 @@ def test_the_code_goes_through_a_real_smtp_server_and_the_next_dispatch_writes_t
     assert sent.status_code == 200
     [received] = smtp_server.recorder.messages
     assert received.rcpt_tos == ["smtp@example.org"]
+    with planned.store.begin() as conn:  # each code's email recorded as the night's dispatch records its own
+        rows = list(conn.execute(select(deliveries).where(deliveries.c.idempotency_key.like("contact:%:email"))
+                                 .order_by(deliveries.c.id)))
+    assert [(r.status, r.attempts) for r in rows[-2:]] == [("failed", 1), ("sent", 1)]
+    assert rows[-1].detail["message_id"] == message_from_bytes(received.content, policy=policy.default)["Message-ID"]
     code = code_from_mail(received.content)
     assert b"Ihr Best" in received.content  # in the language of the page
     done = client.post(f"/p/{token}/contact/confirm?lang=de", data={"csrf": csrf, "code_email": code})

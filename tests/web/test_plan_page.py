@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pypdf
 import yaml
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from dunning.domain import paylink
 from dunning.domain.plans.model import ArrangementStatus, CreatedVia
 from dunning.domain.references import parse_reference
 from dunning.store import Store
+from dunning.store.schema import deliveries
 from dunning.usecases.cases.view import case_detail
 from dunning.usecases.outgoing.secrets import load_secrets
 from dunning.usecases.paypage.claim import PayPageReader
@@ -35,6 +37,14 @@ __all__ = ["smtp_server"]  # the real aiosmtpd fixture of the channel tests
 CREDITOR_ID = "BE68ZZZ0123456789"
 DAY = FIRST_NIGHT + timedelta(days=2)
 NOW = datetime(2026, 10, 10, 9, 0, tzinfo=UTC)
+
+
+def _delivery(store: Store, key: str) -> str:
+    """The Message-ID of the delivery recorded sent under ``key`` (as the night's dispatch records its own)."""
+    with store.begin() as conn:
+        [row] = conn.execute(select(deliveries).where(deliveries.c.idempotency_key == key,
+                                                      deliveries.c.status == "sent"))
+    return str(row.detail["message_id"])
 
 
 def _qr_texts(html: str) -> list[str]:
@@ -112,6 +122,8 @@ def test_a_debtor_agrees_a_plan_on_the_page_and_gets_its_terms(
     assert str(message["Subject"]).startswith("Votre plan de paiement")
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content() == pdf
+    [emailed] = [e for e in _events(store, case_id) if e.kind == "plan_terms_sent"]
+    assert emailed.detail["message_id"] == message["Message-ID"] == _delivery(store, f"plan:{plan.plan_id}:terms:email")
 
     # the page now shows the schedule and instalment 1's QR code, not the whole claim's
     schedule = http.get(f"/p/{token}/plan?lang=fr&made=sent")

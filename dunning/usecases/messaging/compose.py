@@ -115,8 +115,11 @@ def templates_dir_for(workspace: Workspace) -> Path:
     return own if (own / "email").is_dir() or (own / "sms").is_dir() else default_templates_dir()
 
 
-def email_settings(workspace: Workspace, secrets: Secrets) -> EmailSettings:
-    """Sender settings from ``email.*`` of the config (Message-ID and bounce domain: the From domain)."""
+def email_settings(workspace: Workspace, secrets: Secrets | None) -> EmailSettings:
+    """Sender settings from ``email.*`` of the config (Message-ID and bounce domain: the From domain).
+
+    Without ``secrets`` there is no VERP key: for messages that carry no action token (sent at once).
+    """
     config = workspace.config.email
     name, address = parseaddr(config.from_)
     domain = address.rpartition("@")[2]
@@ -133,7 +136,7 @@ def email_settings(workspace: Workspace, secrets: Secrets) -> EmailSettings:
         from_name=name or None,
         message_id_domain=domain,
         bounce_domain=domain,
-        verp_secret=secrets.verp,
+        verp_secret=secrets.verp if secrets is not None else b"",
         reply_to=config.reply_to,
         dkim=dkim,
     )

@@ -3,7 +3,8 @@
 Sent at once (not by the next night's dispatch): the debtor has just written and should hear back while
 it is fresh, and an acknowledgement is no reminder, so it must not enter the flow's history (it would
 count as a contact and push the flow's pace). It goes through the same transport and credentials as the
-night's emails (:func:`dunning.usecases.messaging.dispatch.open_channel_transport`), in the page's
+night's emails, by :func:`dunning.usecases.messaging.send_now.send_email_now` (a delivery row keyed
+``dispute:<task>:ack:email``, sending then sent or failed, as the dispatch records), in the page's
 language, to the debtor's address when there is one that does not bounce; it repeats neither the
 debtor's text nor the claim (the page has both), only that the message arrived and what happens next.
 Whatever the outcome, the case's timeline gets an ``acknowledgement_sent`` (or ``_failed``) event;
@@ -15,15 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
-from typing import cast
 
-from dunning.adapters.smtp import EmailTransport
-from dunning.channels.email import OutgoingEmail
+from sqlalchemy import Connection
+
 from dunning.store import Store
 from dunning.store.cases import insert_case_event, load_case_debtor_email
-from dunning.usecases.messaging.dispatch import open_channel_transport
+from dunning.usecases.messaging.send_now import EmailNow, SentNow, send_email_now
+from dunning.usecases.outgoing.secrets import Secrets
 from dunning.usecases.paypage.dispute import DisputeResult
 from dunning.workspace import Workspace
 
@@ -69,6 +68,7 @@ def acknowledge_by_email(
     *,
     now: datetime,
     env: Mapping[str, str],
+    secrets: Secrets | None = None,
 ) -> str:
     """Send the acknowledgement of ``dispute``; return ``sent``, ``no_email`` or ``failed``."""
     with store.begin() as conn:
@@ -78,47 +78,28 @@ def acknowledge_by_email(
     config = workspace.config
     subject, held, question = ACK_TEXTS.get(language, ACK_TEXTS["en"])
     values = {"creditor": config.creditor.name, "case": case_id, "date": dispute.opened_on.isoformat()}
-    sender = parseaddr(config.email.from_)[1]
-    message = EmailMessage()
-    message["From"] = config.email.from_
-    message["To"] = debtor.email
-    if config.email.reply_to:
-        message["Reply-To"] = config.email.reply_to
-    message["Subject"] = subject.format(**values)
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid("ack", domain=sender.rpartition("@")[2] or None)
-    message["Auto-Submitted"] = "auto-replied"
-    message["Content-Language"] = language
-    message.set_content((held if dispute.held else question).format(**values) + f"\n\n{config.creditor.name}\n")
-    outgoing = OutgoingEmail(
-        action_id=f"dispute:{dispute.task_id}",
-        message_id=str(message["Message-ID"]),
-        envelope_from=sender,
-        recipients=(debtor.email,),
-        raw=message.as_bytes(),
+    email = EmailNow(
+        key=f"dispute:{dispute.task_id}:ack:email",
+        to=debtor.email,
+        subject=subject.format(**values),
+        text=(held if dispute.held else question).format(**values) + f"\n\n{config.creditor.name}\n",
         language=language,
+        kind="ack",
+        auto_submitted="auto-replied",
     )
-    outcome = "failed"
-    detail = ""
-    try:
-        transport = cast(EmailTransport, open_channel_transport("email", workspace, env))
-        try:
-            [result] = transport.send_batch([outgoing])
-        finally:
-            transport.close()
-        outcome = "sent" if result.ok else "failed"
-        detail = str(result.status)
-    except Exception as exc:  # the dispute stands whatever the mail server does
-        detail = type(exc).__name__
-        log.warning("acknowledgement of the dispute of case %s not sent: %s", case_id, detail)
-    with store.begin() as conn:
+
+    def record(conn: Connection, sent: SentNow) -> None:
         insert_case_event(
             conn,
             case_id=case_id,
             on_date=dispute.opened_on,
-            kind=f"acknowledgement_{outcome}",
-            detail={"task": dispute.task_id, "channel": "email", "status": detail, "message_id": outgoing.message_id},
+            kind=f"acknowledgement_{sent.outcome}",
+            detail={"task": dispute.task_id, "channel": "email", "status": sent.status, "message_id": sent.message_id},
             source=f"task:{dispute.task_id}",
             recorded_at=now,
         )
-    return outcome
+
+    sent = send_email_now(store, workspace, email, now=now, env=env, secrets=secrets, on_result=record)
+    if not sent.ok:  # the dispute stands whatever the mail server does
+        log.warning("acknowledgement of the dispute of case %s not sent: %s", case_id, sent.status)
+    return sent.outcome

@@ -29,17 +29,13 @@ import secrets as random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
-from typing import Any
+from typing import Any, cast
 
 from email_validator import EmailNotValidError, validate_email
 
 from dunning.adapters.sms import SmsTransport
 from dunning.adapters.smtp import EmailTransport
 from dunning.channels import gsm7
-from dunning.channels.email import OutgoingEmail, _dkim_sign
 from dunning.channels.sms import InvalidPhoneNumber, SmsMessage, client_ref_for, normalise_phone, normalise_text
 from dunning.errors import DunningError, InputError, InvalidValue, TransientDeliveryError
 from dunning.store import Store
@@ -56,8 +52,9 @@ from dunning.store.contacts import (
     save_confirmed_contact,
     set_code_state,
 )
-from dunning.usecases.messaging.compose import email_settings, sms_settings
+from dunning.usecases.messaging.compose import sms_settings
 from dunning.usecases.messaging.dispatch import open_channel_transport
+from dunning.usecases.messaging.send_now import EmailNow, send_email_now
 from dunning.usecases.outgoing.secrets import Secrets
 from dunning.workspace import Workspace
 
@@ -271,29 +268,11 @@ def _code_hash(key: bytes, case_id: int, channel: str, value: str, code: str) ->
 # ---- sending ---------------------------------------------------------------------------------------
 
 
-def _code_email(workspace: Workspace, secrets: Secrets, code_id: int, to: str, code: str, language: str,
-                now: datetime) -> OutgoingEmail:
-    settings = email_settings(workspace, secrets)
-    creditor = workspace.config.creditor.name
+def _code_email(workspace: Workspace, code_id: int, to: str, code: str, language: str) -> EmailNow:
     texts = _CODE_TEXTS[language]
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = formataddr((settings.from_name or creditor, settings.from_address))
-    message["To"] = to
-    if settings.reply_to:
-        message["Reply-To"] = settings.reply_to
-    message["Subject"] = texts["subject"].format(code=code)
-    message["Date"] = format_datetime(now)
-    message_id = make_msgid("contact", domain=settings.message_id_domain)
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    message.set_content(texts["body"].format(code=code, creditor=creditor, minutes=CODE_MINUTES) + "\n",
-                        cte="quoted-printable")
-    message["Content-Language"] = language
-    raw = message.as_bytes(policy=policy.SMTP)
-    if settings.dkim is not None:
-        raw = _dkim_sign(raw, settings.dkim)
-    return OutgoingEmail(f"C{code_id}", message_id, settings.from_address, (to,), raw, language)
+    body = texts["body"].format(code=code, creditor=workspace.config.creditor.name, minutes=CODE_MINUTES)
+    return EmailNow(key=f"contact:{code_id}:email", to=to, subject=texts["subject"].format(code=code),
+                    text=body + "\n", language=language, kind="contact")
 
 
 def _code_sms(workspace: Workspace, code_id: int, to: str, code: str, language: str) -> SmsMessage:
@@ -306,9 +285,8 @@ def _code_sms(workspace: Workspace, code_id: int, to: str, code: str, language: 
                       settings.sender, text, counted.encoding, counted.units, counted.segments, "full")
 
 
-def _send(workspace: Workspace, channel: str, message: OutgoingEmail | SmsMessage, env: Mapping[str, str],
-          given: EmailTransport | SmsTransport | None) -> bool:
-    transport: Any = given if given is not None else open_channel_transport(channel, workspace, env)
+def _send_sms(workspace: Workspace, message: SmsMessage, env: Mapping[str, str], given: SmsTransport | None) -> bool:
+    transport: Any = given if given is not None else open_channel_transport("sms", workspace, env)
     try:
         result = transport.send_batch([message])[0]
     except DunningError:
@@ -359,9 +337,14 @@ def request_contact_codes(
             sent.append((code_id, channel, value, code))
     failed = False
     for code_id, channel, value, code in sent:
-        message = (_code_email(workspace, secrets, code_id, value, code, language, now) if channel == "email"
-                   else _code_sms(workspace, code_id, value, code, language))
-        if _send(workspace, channel, message, env, (transports or {}).get(channel)):
+        given = (transports or {}).get(channel)
+        if channel == "email":
+            ok = send_email_now(store, workspace, _code_email(workspace, code_id, value, code, language), now=now,
+                                env=env, secrets=secrets, transport=cast(EmailTransport | None, given)).ok
+        else:
+            ok = _send_sms(workspace, _code_sms(workspace, code_id, value, code, language), env,
+                           cast(SmsTransport | None, given))
+        if ok:
             log.info("contact code sent for case %s by %s", case_id, channel)
         else:
             log.warning("contact code for case %s by %s was not accepted by the transport", case_id, channel)

@@ -7,7 +7,8 @@ version and the moment of acceptance, in the debtor's language. It is rendered w
 ``templates/plan_terms.html.j2``, written to ``output/plans/<plan>-terms.pdf`` and its SHA-256 recorded
 on the plan's timeline (event ``plan_terms_accepted``, source ``plan:<key>``), so a later change to
 the file shows. It goes out at once through the workspace's email transport, as the dispute
-acknowledgement does (:mod:`.acknowledge`): a failure never undoes the plan.
+acknowledgement does (:func:`dunning.usecases.messaging.send_now.send_email_now`, delivery key
+``plan:<plan>:terms:email``): a failure never undoes the plan.
 """
 
 from __future__ import annotations
@@ -18,27 +19,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from email import policy as email_policy
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
 from babel.dates import format_date
 from babel.dates import format_datetime as babel_datetime
 from babel.numbers import format_currency
+from sqlalchemy import Connection
 
-from dunning.adapters.smtp import EmailTransport
-from dunning.channels.email import OutgoingEmail
+from dunning.channels.email import Attachment
 from dunning.domain.plans.policy import PlanPolicy
 from dunning.domain.references import parse_reference
 from dunning.errors import InvalidValue
 from dunning.store import Store
 from dunning.store.cases import insert_case_event, load_case_debtor_email
 from dunning.store.plans import StoredPlan
-from dunning.usecases.messaging.dispatch import open_channel_transport
+from dunning.usecases.messaging.send_now import EmailNow, SentNow, send_email_now
 from dunning.workspace import Workspace
 
 __all__ = ["TERMS_TEXTS", "TermsRecord", "keep_terms", "send_terms"]
@@ -245,52 +243,34 @@ def send_terms(
     plan = stored.plan
     first = plan.instalments[0]
     locale = _locale(workspace, language)
-    sender = parseaddr(config.email.from_)[1]
-    message = EmailMessage()
-    message["From"] = config.email.from_
-    message["To"] = debtor.email
-    if config.email.reply_to:
-        message["Reply-To"] = config.email.reply_to
-    message["Subject"] = texts["subject"].format(creditor=config.creditor.name, case=stored.case_id)
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid("plan", domain=sender.rpartition("@")[2] or None)
-    message["Auto-Submitted"] = "auto-replied"
-    message["Content-Language"] = language
     body = texts["body"].format(amount=format_currency(first.amount, plan.currency, locale=locale),
                                 date=format_date(first.due_date, "long", locale=locale),
                                 reference=_printed(first.reference))
-    message.set_content(f"{body}\n\n{config.creditor.name}\n")
     pdf = (workspace.root / terms.path).read_bytes()
-    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{plan.plan_id}-terms.pdf")
-    outgoing = OutgoingEmail(
-        action_id=f"plan:{plan.plan_id}:terms",
-        message_id=str(message["Message-ID"]),
-        envelope_from=sender,
-        recipients=(debtor.email,),
-        raw=message.as_bytes(policy=email_policy.SMTP),  # CRLF lines: the PDF makes it longer than one line
+    email = EmailNow(
+        key=f"plan:{plan.plan_id}:terms:email",
+        to=debtor.email,
+        subject=texts["subject"].format(creditor=config.creditor.name, case=stored.case_id),
+        text=f"{body}\n\n{config.creditor.name}\n",
         language=language,
+        kind="plan",
+        auto_submitted="auto-replied",
+        attachments=(Attachment(f"{plan.plan_id}-terms.pdf", pdf),),
     )
-    outcome = "failed"
-    detail = ""
-    try:
-        transport = cast(EmailTransport, open_channel_transport("email", workspace, env))
-        try:
-            [result] = transport.send_batch([outgoing])
-        finally:
-            transport.close()
-        outcome = "sent" if result.ok else "failed"
-        detail = str(result.status) if result.ok else f"{result.status}: {result.detail}"
-    except Exception as exc:  # the plan stands whatever the mail server does
-        detail = type(exc).__name__
-        log.warning("terms of the plan of case %s not emailed: %s", stored.case_id, detail)
-    with store.begin() as conn:
+
+    def record(conn: Connection, sent: SentNow) -> None:
+        detail = sent.status if sent.ok or not sent.detail else f"{sent.status}: {sent.detail}"
         insert_case_event(
             conn,
             case_id=stored.case_id,
             on_date=plan.created_on,
-            kind=f"plan_terms_{outcome}",
-            detail={"plan": plan.plan_id, "channel": "email", "status": detail, "message_id": outgoing.message_id},
+            kind=f"plan_terms_{sent.outcome}",
+            detail={"plan": plan.plan_id, "channel": "email", "status": detail, "message_id": sent.message_id},
             source=f"plan:{plan.plan_id}",
             recorded_at=now,
         )
-    return outcome
+
+    sent = send_email_now(store, workspace, email, now=now, env=env, on_result=record)
+    if not sent.ok:  # the plan stands whatever the mail server does
+        log.warning("terms of the plan of case %s not emailed: %s", stored.case_id, sent.status)
+    return sent.outcome
