@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email import message_from_bytes, policy
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -334,7 +335,10 @@ def build_email(
     message["To"] = formataddr((data.debtor_name, recipient))
     if settings.reply_to:
         message["Reply-To"] = settings.reply_to
-    message["Subject"] = subject
+    if subject.isascii():
+        message["Subject"] = subject
+    else:  # Python 3.11 folds "word =?utf-8?...?=" with a space too many or too few (CPython gh-144156)
+        message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"

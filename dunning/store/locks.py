@@ -51,7 +51,7 @@ from sqlalchemy import Connection, text
 from dunning.errors import WorkspaceBusy
 from dunning.store import Store
 
-__all__ = ["STAGES", "Holder", "holding_stage_lock", "stage_lock"]
+__all__ = ["STAGES", "Holder", "holding_stage_lock", "stage_lock", "waiting_stage_lock"]
 
 # The stages that write, by the command a person would see in the refusal. `letters` and `deliver` share one
 # lock: both upload print batches. Other writers take the lock of the stage they race with: `bounces` the
@@ -139,13 +139,15 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-# A holder killed a moment ago still holds its advisory lock until its server backend notices the closed
-# socket (milliseconds, more on a busy server): a refused caller asks again for this long before it says busy.
-_PG_GRACE_SECONDS = 2.0
+# A refused caller asks again for this long before it says busy. On PostgreSQL a holder killed a moment ago
+# still holds its advisory lock until its server backend notices the closed socket (milliseconds, more on a
+# busy server); on both stores the pay page takes a stage's lock for the few milliseconds of one booking
+# (:func:`waiting_stage_lock`), which must not make a nightly command that starts at that moment give up.
+_GRACE_SECONDS = 2.0
 
 
 def _try_postgres_lock(connection: Connection, key: int) -> bool:
-    deadline = time.monotonic() + _PG_GRACE_SECONDS
+    deadline = time.monotonic() + _GRACE_SECONDS
     while True:
         taken = connection.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": _PG_NAMESPACE, "key": key})
         connection.commit()
@@ -224,10 +226,8 @@ def _sqlite_lock(store: Store, command: str) -> Iterator[None]:
     path = database.with_name(f"{database.name}.{command}.lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise WorkspaceBusy(_sqlite_holder(fd, command).describe()) from None
+        if not _try_sqlite_lock(fd):
+            raise WorkspaceBusy(_sqlite_holder(fd, command).describe())
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": _now().isoformat()}).encode(), 0)
         _lock_fds.add(fd)
@@ -239,6 +239,18 @@ def _sqlite_lock(store: Store, command: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _try_sqlite_lock(fd: int) -> bool:
+    deadline = time.monotonic() + _GRACE_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def _sqlite_holder(fd: int, command: str) -> Holder:
@@ -285,6 +297,39 @@ def _reentrant_stage_lock(store: Store, stage: str) -> Iterator[None]:
                 _held[key] = (depth - 1, stack)
             else:
                 stack.close()
+
+
+# One booking at a time per process for the short writers of the web (threads of one server process share
+# the re-entrant stage lock, so it alone would not keep two of them apart).
+_short_writers: dict[str, threading.Lock] = {stage: threading.Lock() for stage in STAGES}
+
+
+@contextmanager
+def waiting_stage_lock(store: Store, stage: str, *, wait: float) -> Iterator[None]:
+    """Hold ``stage``'s lock for a short write, waiting up to ``wait`` seconds for it; else ``WorkspaceBusy``.
+
+    For a writer that is not a stage but writes what a stage writes, for a moment: the pay page booking a
+    payment a provider confirmed writes allocations and open amounts as ``dunning reconcile`` does, and
+    two of them interleaved would allocate the same open amount twice. A caller that cannot wait longer
+    (a web request) answers "try again later" on ``WorkspaceBusy``; the provider delivers its webhook again.
+    """
+    deadline = time.monotonic() + wait
+    guard = _short_writers[_check(stage)]
+    if not guard.acquire(timeout=max(wait, 0.0)):
+        raise WorkspaceBusy(f"another booking in this process holds the `{STAGES[stage]}` lock")
+    try:
+        with ExitStack() as stack:
+            while True:
+                try:
+                    stack.enter_context(_reentrant_stage_lock(store, stage))
+                    break
+                except WorkspaceBusy:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.2)
+            yield
+    finally:
+        guard.release()
 
 
 def holding_stage_lock(stage: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from dunning.errors import WorkspaceBusy
 from dunning.ports_payments import PaymentProvider, ProviderError, WebhookRefused
 from dunning.usecases.paypage.online import receive_webhook, returned, start_checkout
 
@@ -95,4 +96,8 @@ class OnlinePayments:
             return JSONResponse({"error": f"signature refused: {refused}"}, status_code=400)
         except ProviderError:
             return JSONResponse({"error": "could not confirm with the provider; deliver again"}, status_code=503)
+        except WorkspaceBusy:
+            # a `dunning reconcile` is booking bank payments: the provider delivers this event again later
+            return JSONResponse({"error": "busy booking payments; deliver again"}, status_code=503,
+                                headers={"retry-after": "60"})
         return JSONResponse({"received": True, "outcome": result.outcome})

@@ -195,3 +195,14 @@ def test_configuration_errors_name_the_problem(tmp_path: Path) -> None:
         build_email(email_data("A 1/2"), BRAND, SETTINGS, sent_at=SENT_AT)
     with pytest.raises(ConfigError, match="timezone-aware"):
         build_email(email_data(), BRAND, SETTINGS, sent_at=SENT_AT.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize("locale", sorted(EXPECTED))
+def test_a_non_ascii_subject_reads_back_exactly_whatever_its_length(locale: str) -> None:
+    """Python 3.11's folding of a long non-ASCII Subject can lose or add a space (CPython gh-144156)."""
+    for n in range(1, 90):
+        brand = replace(BRAND, name=f"Stadtwerke Köln {'Ä' * (n % 3)}{'x' * n} Grünstraße")
+        built = build_email(email_data(locale=locale), brand, SETTINGS, sent_at=SENT_AT)
+        subject = built.parsed()["Subject"]
+        assert brand.name in subject, (n, subject)
+        assert "  " not in subject and subject == subject.strip(), (n, subject)

@@ -279,3 +279,34 @@ def test_dunning_serve_refuses_to_start_without_the_providers_secrets(tmp_path: 
                                 env={"DUNNING_PAYPAGE_PROVIDER_KIND": "stripe", "DUNNING_PROVIDER_SECRET_KEY": ""})
     assert result.exit_code == EXIT_CONFIG
     assert "DUNNING_PROVIDER_SECRET_KEY" in result.output
+
+
+def test_a_webhook_during_a_reconcile_waits_then_asks_to_be_delivered_again_and_books_once_after(
+    letters: Letters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A booking writes what `dunning reconcile` writes: while one works, the webhook books nothing (503)."""
+    from tests.store.test_locks import held_by_another_process
+
+    monkeypatch.setattr("dunning.usecases.paypage.online.WEBHOOK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr("dunning.usecases.paypage.online.RETURN_WAIT_SECONDS", 0.2)
+    letter = letters.sent[4]
+    store_url = letters.store.engine.url.render_as_string(hide_password=False)
+    with stripe_server() as stripe:
+        workspace = provider_workspace(letters, stripe)
+        provider = StripeProvider(stripe.base_url, stripe.secret_key, stripe.webhook_secret)
+        with running_server(workspace, letters.store, provider=provider) as base:
+            stripe.webhook_url = f"{base}{page_prefix(workspace)}/online/webhook"
+            http = httpx.Client(base_url=base)
+            _, _, csrf = page_form(http, letter)
+            path = letter.path.split("?")[0]
+            session_id = http.post(f"{path}/online", data={"csrf": csrf}).headers["location"].rsplit("/", 1)[1]
+            event = stripe.complete(session_id, method="bancontact")
+            with held_by_another_process(store_url, "reconcile"):
+                status, body = stripe.deliver(event, at=SIGNED_AT)
+                assert status == 503 and "deliver again" in body
+                done = http.get(f"{page_prefix(workspace)}/online/done", params={"session_id": session_id})
+                assert 'data-page="online-processing"' in done.text  # not "paid": nothing is booked yet
+                assert booked(letters, letter.case_id) == []
+            status, body = stripe.deliver(event, at=SIGNED_AT)  # the provider's retry, the reconcile done
+            assert (status, json.loads(body)["outcome"]) == (200, "booked")
+            assert len(booked(letters, letter.case_id)) == 1

@@ -15,6 +15,13 @@
   the event's record.
 * :func:`returned`: the debtor's return. A checkout the provider reports paid is booked there and
   then if its webhook has not come yet (the same once-only booking), so the page can say so.
+
+A booking writes what ``dunning reconcile`` writes (allocations, invoices' and the case's open amounts), so
+it holds the reconcile stage's lock for its few milliseconds (:func:`dunning.store.locks.waiting_stage_lock`):
+a booking and a bank file matched at the same moment would both allocate the same open amount. While a
+``reconcile`` works, a webhook waits up to :data:`WEBHOOK_WAIT_SECONDS`, then raises ``WorkspaceBusy``
+(the web answers 503 and the provider delivers it again later); the debtor's return page does not wait
+long and says "processing" (the webhook books it).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.config import secret
-from dunning.errors import ConfigError
+from dunning.errors import ConfigError, WorkspaceBusy
 from dunning.ports_payments import (
     Checkout,
     CheckoutRequest,
@@ -41,6 +48,7 @@ from dunning.ports_payments import (
     ProviderEvent,
 )
 from dunning.store import Store
+from dunning.store.locks import waiting_stage_lock
 from dunning.store.provider import event_is_known, insert_checkout, insert_event, load_checkout, set_checkout_status
 from dunning.usecases.paypage.claim import PayPage
 from dunning.usecases.reconcile.online import book_online_payment
@@ -59,6 +67,11 @@ log = logging.getLogger(__name__)
 
 SECRET_KEY_ENV = "DUNNING_PROVIDER_SECRET_KEY"
 WEBHOOK_SECRET_ENV = "DUNNING_PROVIDER_WEBHOOK_SECRET"
+
+#: how long a webhook waits for a running ``dunning reconcile`` before it asks to be delivered again
+WEBHOOK_WAIT_SECONDS = 5.0
+#: how long the debtor's return page waits for it before it says "processing"
+RETURN_WAIT_SECONDS = 1.0
 
 
 def open_provider(workspace: Workspace, env: Mapping[str, str] | None = None) -> PaymentProvider | None:
@@ -151,7 +164,7 @@ def receive_webhook(
         # believe the provider's own record, read with our secret key, over what the event carried
         state = provider.fetch_checkout(event.checkout.id)
     try:
-        with store.begin() as conn:
+        with waiting_stage_lock(store, "reconcile", wait=WEBHOOK_WAIT_SECONDS), store.begin() as conn:
             result = _act(conn, workspace, provider, event, state, now, today)
             insert_event(conn, provider=provider.name, event_id=event.id, type=event.type,
                          checkout_id=event.checkout.id if event.checkout else None, outcome=result.outcome,
@@ -215,10 +228,12 @@ def returned(
         return ReturnState("processing", known.case_id)
     if state.paid:
         try:
-            with store.begin() as conn:
+            with waiting_stage_lock(store, "reconcile", wait=RETURN_WAIT_SECONDS), store.begin() as conn:
                 book_online_payment(conn, workspace, provider.name, state, on_date=today, recorded_at=now)
         except IntegrityError:
             pass  # the webhook booked it at the same moment
+        except WorkspaceBusy:
+            return ReturnState("processing", known.case_id)  # a reconcile is working: the webhook books it
         return ReturnState("paid", known.case_id)
     if state.status == "complete":
         return ReturnState("processing", known.case_id)
