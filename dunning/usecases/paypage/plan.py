@@ -137,7 +137,7 @@ def plan_offer(store: Store, workspace: Workspace, case_id: int, today: date) ->
         return PlanOffer(policy, plan=stored, schedule=_schedule(workspace, stored), terms=terms)
     try:
         _check_open(store, policy, case_id)
-        proposal = propose_plans(store, str(case_id), today=today, policy=policy)
+        proposal = propose_plans(store, case_id, today=today, policy=policy)
     except PlanRefused as refused:
         return PlanOffer(policy, refused=refused.code)
     except PlanError:
