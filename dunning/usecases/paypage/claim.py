@@ -32,6 +32,7 @@ from decimal import Decimal
 from threading import Lock
 
 from schwifty import IBAN
+from sqlalchemy import Connection
 
 from dunning.domain import paylink
 from dunning.domain.epc import EpcError
@@ -45,7 +46,7 @@ from dunning.store.cases import load_case_header, load_letter_cases
 from dunning.store.claim_stamp import load_claim_stamp
 from dunning.store.payments import load_received
 from dunning.store.visits import insert_visit
-from dunning.usecases.letters.data import letter_for_case
+from dunning.usecases.letters.data import letter_for_case_in
 from dunning.usecases.outgoing.legal import pack_for
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.usecases.paypage.charges import charge_lines
@@ -119,6 +120,8 @@ class PayPageReader:
         if not claims.case_id.isdigit():
             raise paylink.InvalidToken("pay-link token names no case of this workspace")
         case_id = int(claims.case_id)
+        key = (case_id, claims.expires)
+        # one transaction: the stamp, the visit, and the claim when it has to be built again
         with self.store.begin() as conn:
             stamp = load_claim_stamp(conn, case_id)
             if stamp is None:
@@ -127,15 +130,14 @@ class PayPageReader:
                 raise paylink.RevokedToken("the pay links of this case are revoked")
             if visit is not None:
                 insert_visit(conn, case_id, visit[0], visit[1])
-        key = (case_id, claims.expires)
-        with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None and kept[0] == stamp.stamp:
-                self._kept.move_to_end(key)
-                return kept[1]
-        # built from what is read now (on or after the stamp): if it changed meanwhile, the next
-        # request's stamp differs from the one kept here and the page is built again
-        page = self._build(case_id, claims.expires)
+            with self._lock:
+                kept = self._kept.get(key)
+                if kept is not None and kept[0] == stamp.stamp:
+                    self._kept.move_to_end(key)
+                    return kept[1]
+            # built from what is read now (on or after the stamp): if it changed meanwhile, the next
+            # request's stamp differs from the one kept here and the page is built again
+            page = self._build(conn, case_id, claims.expires)
         with self._lock:
             self._kept[key] = (stamp.stamp, page)
             self._kept.move_to_end(key)
@@ -143,22 +145,21 @@ class PayPageReader:
                 self._kept.popitem(last=False)
         return page
 
-    def _build(self, case_id: int, expires: date) -> PayPage:
+    def _build(self, conn: Connection, case_id: int, expires: date) -> PayPage:
         sent_on = expires - timedelta(days=self.workspace.config.paylink.valid_days)
-        with self.store.begin() as conn:
-            header = load_case_header(conn, case_id)
-            if header is None:
-                raise NotFound("the pay link's case is not in this workspace")
-            received = load_received(conn, [case_id]).get(case_id, ZERO)
+        header = load_case_header(conn, case_id)
+        if header is None:
+            raise NotFound("the pay link's case is not in this workspace")
+        received = load_received(conn, [case_id]).get(case_id, ZERO)
         # A reminder's total (open invoices plus costs, the last letter's legal mentions), whatever kind
         # the last message was: a plan's instalments will get a page of their own.
-        letter = letter_for_case(
-            self.store, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets)
+        letter = letter_for_case_in(
+            conn, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets)
         )
         total = letter.total if header.status != "closed" else min(letter.total, ZERO)
         country = (header.country or self.workspace.config.creditor.address.country).upper()
         # a charge whose rule names no pack (":figure" or none) is named by the debtor's pack, as the letter does
-        pack = self._pack(case_id, country) if any(not c.rule.partition(":")[0] for c in letter.charges) else ""
+        pack = self._pack(conn, case_id, country) if any(not c.rule.partition(":")[0] for c in letter.charges) else ""
         return PayPage(
             case_id=case_id,
             language=letter.language,
@@ -182,10 +183,9 @@ class PayPageReader:
         )
 
 
-    def _pack(self, case_id: int, country: str) -> str:
+    def _pack(self, conn: Connection, case_id: int, country: str) -> str:
         """The debtor's rule pack, read only for a page with a charge that has no rule of its own."""
-        with self.store.begin() as conn:
-            debtor_type = next((c.debtor_type for c in load_letter_cases(conn, [case_id])), None)
+        debtor_type = next((c.debtor_type for c in load_letter_cases(conn, [case_id])), None)
         return pack_for(None, country, (debtor_type or "person") == "person").code
 
 
