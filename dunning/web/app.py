@@ -45,10 +45,12 @@ from dunning.letters.qr import epc_qr
 from dunning.ports_payments import PaymentProvider
 from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
-from dunning.usecases.paypage.claim import PayPage, PayPageReader, record_visit
+from dunning.usecases.paypage.claim import PayPage, PayPageReader
+from dunning.usecases.paypage.landing import Landing, landing
+from dunning.usecases.paypage.landing import offers as page_offers
 from dunning.usecases.paypage.online import open_provider
-from dunning.usecases.paypage.plan import plan_offer
-from dunning.usecases.paypage.promise import promise_offer
+from dunning.usecases.paypage.plan import PlanOffer
+from dunning.usecases.paypage.promise import PromiseOffer
 from dunning.web.contact import ContactPages
 from dunning.web.dispute import question_form, question_page
 from dunning.web.forms import FormRefused, csrf_token, read_form
@@ -147,28 +149,39 @@ class _PayPageApp:
         token = request.path_params["token"]
         if not self.per_link.allow(token):
             return self.refused(request, "busy", 429)
+        visit = None
+        if request.method == "GET" and "lang" not in request.query_params:
+            visit = (medium_of(request.query_params.get("m")), self.now())
         try:
-            page: PayPage = await run_in_threadpool(self.reader.page, token, self.today())
+            found: Landing = await run_in_threadpool(landing, self.reader, token, self.today(), visit)
         except ExpiredToken:
             return self.refused(request, "expired", 410)
         except RevokedToken:
             return self.refused(request, "revoked", 410)
         except (InvalidToken, NotFound):
             return self.refused(request, "invalid", 404)
-        if request.method == "GET" and "lang" not in request.query_params:
-            medium = medium_of(request.query_params.get("m"))
-            await run_in_threadpool(record_visit, self.store, page.case_id, medium, self.now())
-        return await self.render_page(request, page, token)
+        return await self.render_page(request, found.page, token, offers=(found.promise, found.plan))
 
     async def render_page(
-        self, request: Request, page: PayPage, token: str, status: int = 200, **extra: Any
+        self,
+        request: Request,
+        page: PayPage,
+        token: str,
+        status: int = 200,
+        offers: tuple[PromiseOffer, PlanOffer] | None = None,
+        **extra: Any,
     ) -> Response:
-        """The page of ``token`` (a form refused by a feature shows it again, with ``extra`` saying why)."""
+        """The page of ``token`` (a form refused by a feature shows it again, with ``extra`` saying why).
+
+        ``offers``: the promise and plan offers when already read (the landing page reads them with the
+        claim, in one trip to the thread pool).
+        """
         words = self._words(request, page.language, page.currency)
         qr = _epc_qr_uri(page.epc_payload) if page.epc_payload else None
         qrbill = _svg_uri(page.qrbill_svg) if page.qrbill_svg else None
-        offer = await run_in_threadpool(promise_offer, self.store, self.workspace, page.case_id, self.today())
-        plan = await run_in_threadpool(plan_offer, self.store, self.workspace, page.case_id, self.today())
+        if offers is None:
+            offers = await run_in_threadpool(page_offers, self.reader, page, self.today())
+        offer, plan = offers
         context: dict[str, Any] = {
             **plan_context(self, plan),
             "promise": offer,

@@ -206,30 +206,36 @@ def test_the_demo_prints_a_pay_link_that_dunning_serve_opens(tmp_path: Path) -> 
     link = next(
         line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("http://127.0.0.1:8000/p/")
     )
-    port = free_port()
-    server = subprocess.Popen(
-        [str(exe), "-w", str(tmp_path / "demo"), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = link.replace(":8000/", f":{port}/")
-        deadline = time.monotonic() + 180  # a loaded machine imports slowly
-        while True:
-            try:
-                answer = httpx.get(url, timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, "dunning serve did not start"
-                time.sleep(0.2)
-        assert answer.status_code == 200 and 'id="total"' in answer.text
-        assert answer.headers["content-security-policy"] == CSP
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=20)
     token = link.rsplit("/", 1)[-1].split("?")[0]
-    assert "pay_page 200" in output and token not in output  # uvicorn's access log (with paths) is off
+    for workers in (1, 2):  # one process, then two sharing the port (--workers)
+        port = free_port()
+        server = subprocess.Popen(
+            [str(exe), "-w", str(tmp_path / "demo"), "serve", "--port", str(port), "--workers", str(workers)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            url = link.replace(":8000/", f":{port}/")
+            deadline = time.monotonic() + 180  # a loaded machine imports slowly
+            while True:
+                try:
+                    answer = httpx.get(url, timeout=5)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline and server.poll() is None, "dunning serve did not start"
+                    time.sleep(0.2)
+            assert answer.status_code == 200 and 'id="total"' in answer.text
+            assert answer.headers["content-security-policy"] == CSP
+            assert all(httpx.get(url, timeout=10).status_code == 200 for _ in range(6))
+            if workers > 1:  # uvicorn's supervisor and its worker processes
+                children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+                assert len(children) >= workers, children
+        finally:
+            server.terminate()
+            output, _ = server.communicate(timeout=30)
+        assert "pay_page 200" in output and token not in output  # uvicorn's access log (with paths) is off
+        assert f"{workers} process(es)" in output
 
 
 def test_paypage_settings_come_from_dunning_yaml_and_the_environment(tmp_path: Path) -> None:

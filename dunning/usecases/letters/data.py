@@ -104,6 +104,7 @@ __all__ = [
     "legal_mentions",
     "letter_data_for",
     "letter_for_case",
+    "letter_for_case_in",
     "reminder_kind",
 ]
 
@@ -444,13 +445,20 @@ def letter_for_case(store: Store, workspace: Workspace, case_id: int, letter_dat
     Uses the case's latest letter action for the legal mentions when it has one. Raises NotFound
     (StoreError) for an unknown case.
     """
-    secrets = load_secrets(workspace, env)
     with store.begin() as conn:
-        header = load_case_header(conn, case_id)
-        if header is None:
-            raise NotFound(f"no case {case_id}")
-        last = load_last_letter_action(conn, case_id, LETTER_CHANNELS)
-        case = case_data(conn, [case_id])[case_id]
+        return letter_for_case_in(conn, workspace, case_id, letter_date, kind, env)
+
+
+def letter_for_case_in(conn: Connection, workspace: Workspace, case_id: int, letter_date: date,
+                       kind: LetterKind | str = LetterKind.FIRST_REMINDER,
+                       env: Mapping[str, str] | None = None) -> LetterData:
+    """:func:`letter_for_case` in the caller's transaction (the pay page reads it with the case's stamp)."""
+    secrets = load_secrets(workspace, env)
+    header = load_case_header(conn, case_id)
+    if header is None:
+        raise NotFound(f"no case {case_id}")
+    last = load_last_letter_action(conn, case_id, LETTER_CHANNELS)
+    case = case_data(conn, [case_id])[case_id]
     language = (header.language or workspace.config.creditor.language).lower()
     due = DueAction(
         action_pk=0, key=f"preview:{case_id}", action="send_letter", channel="letter",

@@ -11,6 +11,12 @@
 * **Personal data**: the page shows the invoices, amounts and the creditor's payment details; not the
   debtor's name or address (the letter's envelope did that), so a forwarded link shows no more than
   the numbers.
+* **Kept, never stale**: a page built is kept in the reader (per process, the most recent
+  :data:`KEPT_PAGES` links) with the case's stamp (:func:`dunning.store.claim_stamp.load_claim_stamp`:
+  every column of the case, its debtor, invoices, actions, allocations and events, and its revocation).
+  Each request reads the stamp first, in one query, in the transaction that records the visit; the kept
+  page is shown only when the stamp is the same, else it is built again. A payment, a new letter, a fee,
+  a revocation or a ledger import changes the stamp, whoever wrote it (another process too).
 * **Pay now**: the creditor's IBAN, the amount, the structured reference, and the EPC QR payload the
   letter prints (:func:`dunning.letters.model.letter_epc_payload`); for a Swiss creditor the QR-bill's
   payment part the letter prints instead (:func:`dunning.letters.qr.swiss_qr_bill_svg`, SVG), with the
@@ -19,11 +25,14 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from threading import Lock
 
 from schwifty import IBAN
+from sqlalchemy import Connection
 
 from dunning.domain import paylink
 from dunning.domain.epc import EpcError
@@ -34,18 +43,20 @@ from dunning.letters.model import is_swiss, letter_epc_payload
 from dunning.letters.qr import swiss_qr_bill_svg
 from dunning.store import Store
 from dunning.store.cases import load_case_header, load_letter_cases
+from dunning.store.claim_stamp import load_claim_stamp
 from dunning.store.payments import load_received
-from dunning.store.revocations import load_revocation
 from dunning.store.visits import insert_visit
-from dunning.usecases.letters.data import letter_for_case
+from dunning.usecases.letters.data import letter_for_case_in
 from dunning.usecases.outgoing.legal import pack_for
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.usecases.paypage.charges import charge_lines
 from dunning.workspace import Workspace
 
-__all__ = ["PayPage", "PayPageReader", "record_visit"]
+__all__ = ["KEPT_PAGES", "PayPage", "PayPageReader", "record_visit"]
 
 ZERO = Decimal("0.00")
+#: how many built pages a reader keeps (the most recently shown links)
+KEPT_PAGES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,44 +102,71 @@ class PayPageReader:
         self.store = store
         self.workspace = workspace
         self.secrets = secrets if secrets is not None else load_secrets(workspace)
+        self._kept: OrderedDict[tuple[int, date], tuple[str, PayPage]] = OrderedDict()
+        self._lock = Lock()
 
     def case_of(self, token: str, today: date) -> paylink.TokenClaims:
         """The claims of a genuine, unexpired token; raises InvalidToken or ExpiredToken."""
         return paylink.read_token(token, self.secrets.paylink, today)
 
-    def page(self, token: str, today: date) -> PayPage:
+    def page(self, token: str, today: date, visit: tuple[str, datetime] | None = None) -> PayPage:
         """The page behind ``token`` on ``today``; Invalid/Expired/RevokedToken, or NotFound for a case gone.
 
-        A revoked case (:mod:`dunning.usecases.paypage.revoke`) is refused before anything is read of it.
+        ``visit`` (medium, moment): record an opening of the page, in the transaction that reads the
+        case's stamp. A revoked case (:mod:`dunning.usecases.paypage.revoke`) is refused before
+        anything else is read of it, and its opening is not recorded.
         """
         claims = self.case_of(token, today)
         if not claims.case_id.isdigit():
             raise paylink.InvalidToken("pay-link token names no case of this workspace")
         case_id = int(claims.case_id)
-        sent_on = claims.expires - timedelta(days=self.workspace.config.paylink.valid_days)
+        key = (case_id, claims.expires)
+        # one transaction: the stamp, the visit, and the claim when it has to be built again
         with self.store.begin() as conn:
-            header = load_case_header(conn, case_id)
-            if header is None:
+            stamp = load_claim_stamp(conn, case_id)
+            if stamp is None:
                 raise NotFound("the pay link's case is not in this workspace")
-            if load_revocation(conn, case_id) is not None:
+            if stamp.revoked:
                 raise paylink.RevokedToken("the pay links of this case are revoked")
-            received = load_received(conn, [case_id]).get(case_id, ZERO)
+            if visit is not None:
+                insert_visit(conn, case_id, visit[0], visit[1])
+            with self._lock:
+                kept = self._kept.get(key)
+                if kept is not None and kept[0] == stamp.stamp:
+                    self._kept.move_to_end(key)
+                    return kept[1]
+            # built from what is read now (on or after the stamp): if it changed meanwhile, the next
+            # request's stamp differs from the one kept here and the page is built again
+            page = self._build(conn, case_id, claims.expires)
+        with self._lock:
+            self._kept[key] = (stamp.stamp, page)
+            self._kept.move_to_end(key)
+            while len(self._kept) > KEPT_PAGES:
+                self._kept.popitem(last=False)
+        return page
+
+    def _build(self, conn: Connection, case_id: int, expires: date) -> PayPage:
+        sent_on = expires - timedelta(days=self.workspace.config.paylink.valid_days)
+        header = load_case_header(conn, case_id)
+        if header is None:
+            raise NotFound("the pay link's case is not in this workspace")
+        received = load_received(conn, [case_id]).get(case_id, ZERO)
         # A reminder's total (open invoices plus costs, the last letter's legal mentions), whatever kind
         # the last message was: a plan's instalments will get a page of their own.
-        letter = letter_for_case(
-            self.store, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets)
+        letter = letter_for_case_in(
+            conn, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets)
         )
         total = letter.total if header.status != "closed" else min(letter.total, ZERO)
         country = (header.country or self.workspace.config.creditor.address.country).upper()
         # a charge whose rule names no pack (":figure" or none) is named by the debtor's pack, as the letter does
-        pack = self._pack(case_id, country) if any(not c.rule.partition(":")[0] for c in letter.charges) else ""
+        pack = self._pack(conn, case_id, country) if any(not c.rule.partition(":")[0] for c in letter.charges) else ""
         return PayPage(
             case_id=case_id,
             language=letter.language,
             country=country,
             currency=letter.currency,
             sent_on=sent_on,
-            expires=claims.expires,
+            expires=expires,
             invoices=letter.invoices,
             charges=letter.charges,
             received=received,
@@ -145,10 +183,9 @@ class PayPageReader:
         )
 
 
-    def _pack(self, case_id: int, country: str) -> str:
+    def _pack(self, conn: Connection, case_id: int, country: str) -> str:
         """The debtor's rule pack, read only for a page with a charge that has no rule of its own."""
-        with self.store.begin() as conn:
-            debtor_type = next((c.debtor_type for c in load_letter_cases(conn, [case_id])), None)
+        debtor_type = next((c.debtor_type for c in load_letter_cases(conn, [case_id])), None)
         return pack_for(None, country, (debtor_type or "person") == "person").code
 
 

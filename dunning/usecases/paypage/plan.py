@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import Connection
+
 from dunning.domain.epc import EpcError, EpcPayment, epc_payload
 from dunning.domain.plans.model import ArrangementStatus, CreatedVia, PlanError
 from dunning.domain.plans.policy import PlanPolicy
@@ -27,7 +29,7 @@ from dunning.domain.references import parse_reference
 from dunning.errors import InputError, InvalidValue, WorkspaceBusy
 from dunning.store import Store
 from dunning.store.cases import load_case_events
-from dunning.store.disputes import load_open_dispute
+from dunning.store.disputes import OpenDispute, load_open_dispute
 from dunning.store.plans import StoredPlan, load_plans
 from dunning.usecases.paypage.dispute import DISPUTE_REASONS
 from dunning.usecases.paypage.plan_terms import TermsRecord, keep_terms, send_terms
@@ -93,11 +95,15 @@ class AcceptedPlan:
 
 def _running_plan(store: Store, case_id: int) -> tuple[StoredPlan | None, TermsRecord | None]:
     with store.begin() as conn:
-        plans = [p for p in load_plans(conn, case_id=case_id) if p.plan.status in _RUNNING]
-        if not plans:
-            return None, None
-        stored = plans[-1]
-        events = load_case_events(conn, case_id)
+        return _running_plan_in(conn, case_id)
+
+
+def _running_plan_in(conn: Connection, case_id: int) -> tuple[StoredPlan | None, TermsRecord | None]:
+    plans = [p for p in load_plans(conn, case_id=case_id) if p.plan.status in _RUNNING]
+    if not plans:
+        return None, None
+    stored = plans[-1]
+    events = load_case_events(conn, case_id)
     source = f"plan:{stored.plan.plan_id}"
     terms = next((TermsRecord.of(e.detail) for e in events if e.kind == "plan_terms_accepted" and e.source == source),
                  None)
@@ -132,12 +138,14 @@ def _schedule(workspace: Workspace, stored: StoredPlan) -> tuple[ScheduleRow, ..
 def plan_offer(store: Store, workspace: Workspace, case_id: int, today: date) -> PlanOffer:
     """The plan part of the page of ``case_id`` on ``today`` (see the module docstring)."""
     policy = workspace.config.plans.policy()
-    stored, terms = _running_plan(store, case_id)
+    with store.begin() as conn:  # the running plan and an open dispute in one transaction
+        stored, terms = _running_plan_in(conn, case_id)
+        dispute = load_open_dispute(conn, case_id) if stored is None and policy.enabled else None
     if stored is not None:
         return PlanOffer(policy, plan=stored, schedule=_schedule(workspace, stored), terms=terms)
     try:
-        _check_open(store, policy, case_id)
-        proposal = propose_plans(store, str(case_id), today=today, policy=policy)
+        _check_open(policy, dispute)
+        proposal = propose_plans(store, case_id, today=today, policy=policy)
     except PlanRefused as refused:
         return PlanOffer(policy, refused=refused.code)
     except PlanError:
@@ -153,11 +161,9 @@ def plan_offer(store: Store, workspace: Workspace, case_id: int, today: date) ->
     return PlanOffer(policy, proposal=proposal, instalments=instalments)
 
 
-def _check_open(store: Store, policy: PlanPolicy, case_id: int) -> None:
+def _check_open(policy: PlanPolicy, dispute: OpenDispute | None) -> None:
     if not policy.enabled:
         raise PlanRefused("disabled")
-    with store.begin() as conn:
-        dispute = load_open_dispute(conn, case_id)
     if dispute is not None and dispute.reason in DISPUTE_REASONS:
         raise PlanRefused("held")
 

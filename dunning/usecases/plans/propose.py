@@ -73,12 +73,19 @@ class PlanProposal:
 
 
 def propose_plans(
-    store: Store, case_ident: str, *, today: date, policy: PlanPolicy, start: date | None = None
+    store: Store, case_ident: str | int, *, today: date, policy: PlanPolicy, start: date | None = None
 ) -> PlanProposal:
-    """The plans the policy allows for case ``case_ident`` (see the module docstring); stores nothing."""
+    """The plans the policy allows for case ``case_ident`` (see the module docstring); stores nothing.
+
+    ``case_ident``: what a person types (a case number, a reference, a debtor id), or a case's id as an
+    int (the pay page: one primary-key lookup, not the search over every case a typed one needs).
+    """
     with store.begin() as conn:
-        summary = find_case(conn, case_ident)
-        case = None if summary is None else load_case_for_plan(conn, summary.case_id)
+        if isinstance(case_ident, int):
+            case = load_case_for_plan(conn, case_ident)
+        else:
+            summary = find_case(conn, case_ident)
+            case = None if summary is None else load_case_for_plan(conn, summary.case_id)
         if case is None:
             raise NotFound(f"no case {case_ident!r}")
         history = load_debtor_payment_dates(conn, case.case_id)

@@ -1,0 +1,42 @@
+"""The landing page in one go: the claim, the promise and plan offers, and the visit, for one request.
+
+The web layer calls :func:`landing` once (one trip to its thread pool) instead of once per part; the
+claim comes from the reader's kept pages when the case's stamp is unchanged
+(:class:`~dunning.usecases.paypage.claim.PayPageReader`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from dunning.usecases.paypage.claim import PayPage, PayPageReader
+from dunning.usecases.paypage.plan import PlanOffer, plan_offer
+from dunning.usecases.paypage.promise import PromiseOffer, promise_offer
+
+__all__ = ["Landing", "landing", "offers"]
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    """What the landing page shows: the claim and what the debtor may ask for."""
+
+    page: PayPage
+    promise: PromiseOffer
+    plan: PlanOffer
+
+
+def offers(reader: PayPageReader, page: PayPage, today: date) -> tuple[PromiseOffer, PlanOffer]:
+    """The promise and plan offers of ``page``'s case on ``today``."""
+    return (promise_offer(reader.store, reader.workspace, page.case_id, today),
+            plan_offer(reader.store, reader.workspace, page.case_id, today))
+
+
+def landing(reader: PayPageReader, token: str, today: date, visit: tuple[str, datetime] | None) -> Landing:
+    """The landing page of ``token`` on ``today``, recording ``visit`` (medium, moment) when given.
+
+    Raises what :meth:`PayPageReader.page` raises (invalid, expired, revoked, unknown case).
+    """
+    page = reader.page(token, today, visit)
+    promise, plan = offers(reader, page, today)
+    return Landing(page, promise, plan)
