@@ -1,6 +1,7 @@
 """Letter rendering benchmark (run on demand, not a test).
 
-Prints, in one run, for the standard one-page first reminder with EPC QR and pay-link QR:
+Prints, in one run, for first reminders with EPC QR and pay-link QR, each to another debtor (name,
+customer number, address), in nl, fr, de and en, with one to three invoices:
 
 1. the naive baseline: one ``HTML(...).write_pdf()`` per letter, each parsing its own
    stylesheet and fonts (what a straightforward implementation does);
@@ -10,13 +11,20 @@ Prints, in one run, for the standard one-page first reminder with EPC QR and pay
    ``dunning.letters.forms`` and ``dunning.letters.memo``): letters/s per core, and the ratio
    to (1);
 3. all cores (``render_parallel``, processes): letters/s, the speed-up over one core,
-   and the resident memory of every worker at 1k, 5k and 10k letters (flat = no leak).
+   and the resident memory of every worker at 1k, 5k and 10k letters (flat = no leak);
+4. the pipeline: ``dunning letters`` as a user runs it (``benchmarks/letters_pipeline.py``): a fresh
+   workspace with ``--pipeline-count`` first reminders planned (imported and planned untimed), then the
+   command timed as a subprocess: start-up, loading the actions, rendering, writing and recording each
+   PDF, batching, assembling the batch PDFs, manifests and tickets, delivering them over
+   ``print.transport`` (``file://``, or with ``--sftp`` a real OpenSSH sshd on 127.0.0.1) and recording
+   every letter sent; letters/s per core on wall time and letters per CPU second of all its processes,
+   printed beside the renderer alone (2).
 
 Budgets (DESIGN.md section 7): >= 40 letters/s per core, >= 2x the naive loop, flat memory
-over 10 000 letters, scales with cores. Rates are wall-clock; CPU seconds are printed
-beside them because a shared machine makes wall time noisy.
+over 10 000 letters, scales with cores; issue 17: the pipeline (4) at >= 40 letters/s per core too.
+Rates are wall-clock; CPU seconds are printed beside them because a shared machine makes wall time noisy.
 
-    python benchmarks/letters.py --count 2000
+    python benchmarks/letters.py --count 2000 [--pipeline-count 2000] [--sftp] [--database URL]
 """
 
 from __future__ import annotations
@@ -47,17 +55,17 @@ def rss_mib(pid: int | str = "self") -> tuple[float, float]:
 
 
 def make_letters(count: int) -> list:
-    base = sample_letter(LetterKind.FIRST_REMINDER, "nl", "default")
-    return [
-        dataclasses.replace(
-            base,
-            letter_id=f"B{i:06d}",
-            case_number=f"C{i:06d}",
-            reference=f"{i + 1:010d}" + f"{((i + 1) % 97) or 97:02d}",
-            pay_link=f"https://pay.example.com/p/QzIw{i:06d}MjAyNzAxMzEFx9b3e6z_Rk2pL0sWq1Yt",
-        )
-        for i in range(count)
-    ]
+    """First reminders to ``count`` debtors: languages in turn, 1 to 3 invoices, each debtor's own name and address."""
+    letters = []
+    for i in range(count):
+        language = ("nl", "fr", "de", "en")[i % 4]
+        base = sample_letter(LetterKind.FIRST_REMINDER, language, "default", invoices=(1, 1, 2, 3)[(i // 4) % 4],
+                             case_number=2026000000 + i,
+                             pay_link=f"https://pay.example.com/p/QzIw{i:06d}MjAyNzAxMzEFx9b3e6z_Rk2pL0sWq1Yt")
+        debtor = dataclasses.replace(base.debtor, name=f"Debtor {i}", customer_number=f"D{i:06d}",
+                                     address_lines=(f"Kerkstraat {i}", *base.debtor.address_lines[1:]))
+        letters.append(dataclasses.replace(base, letter_id=f"B{i:06d}", debtor=debtor))
+    return letters
 
 
 def naive(letters: list) -> tuple[float, float]:
@@ -79,6 +87,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000, help="letters for the all-cores and memory run")
     parser.add_argument("--chunk", type=int, default=CHUNK_SIZE, help="letters per WeasyPrint document")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--pipeline-count", type=int, default=2000, help="letters for the pipeline (0: skip it)")
+    parser.add_argument("--sftp", action="store_true", help="pipeline: deliver to a real sshd (else file://)")
+    parser.add_argument("--database", default=None, help="pipeline: PostgreSQL server URL (else SQLite)")
     args = parser.parse_args()
 
     letters = make_letters(args.count)
@@ -118,6 +129,24 @@ def main() -> None:
     all_rate = args.count / (time.perf_counter() - wall)
     print(f"all cores       {args.count:6d} letters  {all_rate:6.1f} letters/s  speed-up over 1 core: "
           f"{all_rate / one_rate:.2f}x on {args.workers} workers")
+    if args.pipeline_count:
+        pipeline(args, one_cpu_rate, all_rate / args.workers)
+
+
+def pipeline(args: argparse.Namespace, renderer_cpu_rate: float, renderer_per_core: float) -> None:
+    """``dunning letters`` as a user runs it, timed (benchmarks/letters_pipeline.py), beside the renderer alone."""
+    from benchmarks.letters_pipeline import describe, prepared, run_letters
+
+    where = "sftp to sshd on 127.0.0.1" if args.sftp else "file://"
+    store = "PostgreSQL" if args.database else "SQLite"
+    print(f"pipeline        `dunning letters --workers {args.workers}`, {args.pipeline_count} letters, {store}, "
+          f"{where} (preparing the workspace, untimed)")
+    with prepared(args.pipeline_count, sftp=args.sftp, admin_url=args.database) as workspace:
+        timing = run_letters(workspace, args.workers)
+    print(f"  {describe(timing, args.workers)}")
+    print(f"  per core: pipeline {timing.letters / timing.wall / args.workers:.1f} letters/s (wall), "
+          f"{timing.letters / timing.cpu:.1f} per CPU second; renderer alone {renderer_per_core:.1f} letters/s "
+          f"(wall, all cores), {renderer_cpu_rate:.1f} per CPU second (1 core)  (budget >= 40)")
 
 
 if __name__ == "__main__":

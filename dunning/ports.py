@@ -27,9 +27,11 @@ seam                         implemented by
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import posixpath
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -66,6 +68,7 @@ __all__ = [
     "verify_upload",
     "walk_files",
     "write_atomic",
+    "write_atomic_many",
 ]
 
 # ---- files: print house and bank ------------------------------------------------------------------
@@ -246,6 +249,53 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic_many(files: Iterable[tuple[Path, bytes]]) -> None:
+    """:func:`write_atomic` for many files at once: each written to its temporary file, then all made durable
+    together, then each renamed into place.
+
+    On Linux the data reaches the disk with one ``syncfs`` of the folder's filesystem instead of one
+    ``fsync`` per file (a journal commit each: about 7 ms a file here, against well under 1 ms a file);
+    elsewhere each file is fsynced.
+    """
+    written: list[tuple[str, Path]] = []
+    try:
+        for path, data in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            written.append((temp, path))
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                if _syncfs is None:
+                    out.flush()
+                    os.fsync(out.fileno())
+        if written and _syncfs is not None:
+            folder = os.open(written[0][1].parent, os.O_RDONLY)
+            try:
+                if _syncfs(folder) != 0:
+                    raise OSError(ctypes.get_errno(), f"syncfs {written[0][1].parent}")
+            finally:
+                os.close(folder)
+        for temp, path in written:
+            os.replace(temp, path)
+    except BaseException:
+        for temp, _path in written:
+            Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+_syncfs = _load_syncfs()
 
 
 class DeliveryLog(Protocol):

@@ -33,3 +33,24 @@ def test_adapters_do_not_import_each_other_except_the_transport_factory() -> Non
         others = {name for name in _imported_modules(path) if name.startswith("dunning.adapters")}
         allowed = {"dunning.adapters.sftp"} if path.name == "transport.py" else set()
         assert others <= allowed, f"{path.name} imports {sorted(others - allowed)}"
+
+
+def test_write_atomic_many_writes_every_file_or_none() -> None:
+    import tempfile
+
+    from dunning.ports import write_atomic_many
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "letters"
+        write_atomic_many([(folder / "1.pdf", b"one"), (folder / "2.pdf", b"two")])
+        assert sorted(p.name for p in folder.iterdir()) == ["1.pdf", "2.pdf"]  # no temporary file left
+        assert (folder / "2.pdf").read_bytes() == b"two"
+        (Path(tmp) / "blocked").write_bytes(b"a file where a folder should be")
+        try:
+            write_atomic_many([(folder / "1.pdf", b"new"), (Path(tmp) / "blocked" / "3.pdf", b"three")])
+        except OSError:
+            pass
+        else:
+            raise AssertionError("writing under a file should fail")
+        assert (folder / "1.pdf").read_bytes() == b"one"  # nothing renamed into place
+        assert sorted(p.name for p in folder.iterdir()) == ["1.pdf", "2.pdf"]

@@ -33,6 +33,7 @@ from dunning.letters.preview import preview
 _LAZY = {
     "BatchResult": "dunning.letters.render",
     "LetterRenderer": "dunning.letters.render",
+    "RenderPool": "dunning.letters.parallel",
     "RenderedLetter": "dunning.letters.render",
     "render_parallel": "dunning.letters.parallel",
 }
@@ -59,6 +60,7 @@ __all__ = [
     "LetterKind",
     "LetterRenderer",
     "PostalAddress",
+    "RenderPool",
     "RenderedLetter",
     "StatementEntry",
     "check_letter",

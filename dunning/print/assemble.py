@@ -263,7 +263,7 @@ def _join_letters(
             continue
         first = len(joined) + 1
         joined.import_pages(letter)
-        width, height = letter[planned.pages - 1].get_size()
+        width, height = letter.get_page_size(planned.pages - 1)  # without loading the page
         for _ in range(planned.blank_pages):
             joined.new_page(width, height)
         letter.close()

@@ -467,16 +467,19 @@ def has_delivery(conn: Connection, key: str, channel: str | None = None) -> bool
     return conn.execute(query).first() is not None
 
 
-def insert_letter_delivery(conn: Connection, *, key: str, action_id: int, channel: str | None, batch_id: str,
-                           sequence: int, pages: int, sent_on: date, template: str | None,
-                           recorded_at: datetime) -> None:
-    """A letter handed to the print house in batch ``batch_id`` (its place and pages in the batch)."""
-    conn.execute(insert(deliveries).values(
-        idempotency_key=key, action_id=action_id, channel=channel, status="sent", attempts=1,
-        external_id=batch_id, recorded_at=recorded_at,
-        detail={"batch": batch_id, "sequence": sequence, "pages": pages, "sent_on": sent_on.isoformat(),
-                "template": template},
-    ))
+def letter_delivery_row(*, key: str, action_id: int, channel: str | None, batch_id: str, sequence: int, pages: int,
+                        sent_on: date, template: str | None, recorded_at: datetime) -> dict[str, Any]:
+    """The delivery row of a letter handed to the print house in batch ``batch_id`` (its place and pages in it)."""
+    return {"idempotency_key": key, "action_id": action_id, "channel": channel, "status": "sent", "attempts": 1,
+            "external_id": batch_id, "recorded_at": recorded_at,
+            "detail": {"batch": batch_id, "sequence": sequence, "pages": pages, "sent_on": sent_on.isoformat(),
+                       "template": template}}
+
+
+def insert_letter_deliveries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Letters handed to the print house (rows of :func:`letter_delivery_row`), in one statement."""
+    if rows:
+        conn.execute(insert(deliveries), [dict(row) for row in rows])
 
 
 def load_letter_delivery(conn: Connection, key: str) -> LetterDeliveryRecord | None:

@@ -32,6 +32,7 @@ __all__ = [
     "load_sent_letters_of_open_cases",
     "mark_action_returned",
     "mark_planned_action_sent",
+    "mark_planned_actions_sent",
 ]
 
 
@@ -93,6 +94,13 @@ def fail_planned_action(conn: Connection, action_id: int, on_date: date) -> None
 def mark_planned_action_sent(conn: Connection, action_id: int, on_date: date) -> None:
     """The action went out; nothing happens if it is no longer planned."""
     _set_outcome(conn, action_id, "sent", on_date, only_planned=True)
+
+
+def mark_planned_actions_sent(conn: Connection, action_ids: Sequence[int], on_date: date) -> None:
+    """These actions went out (one statement per 500); those no longer planned stay as they are."""
+    for start in range(0, len(action_ids), 500):
+        conn.execute(update(actions).where(actions.c.id.in_(action_ids[start:start + 500]),
+                                           actions.c.status == "planned").values(status="sent", outcome_on=on_date))
 
 
 def mark_action_returned(conn: Connection, action_id: int, on_date: date) -> None:

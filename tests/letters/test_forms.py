@@ -8,10 +8,10 @@ import io
 import pikepdf
 import pytest
 
-from dunning.letters import LetterKind, LetterRenderer
+from dunning.letters import LetterKind, LetterRenderer, RenderPool
 from dunning.letters.check import differences, image_boxes, one_pass_pdf, placed_text
 from dunning.letters.samples import sample_letter
-from tests.letters.letters_pdf import decode_qr_codes
+from tests.letters.letters_pdf import decode_qr_codes, page_text
 
 
 def forms_drawn(pdf_bytes: bytes) -> list[list[tuple[int, int]]]:
@@ -105,6 +105,40 @@ def test_a_form_is_laid_out_once_and_stored_once_per_batch() -> None:
     # A second batch reuses the laid-out forms.
     renderer.render_batch(letters[:2])
     assert renderer._forms.laid_out == 2
+
+
+def test_letters_to_different_debtors_share_one_form() -> None:
+    """Name, customer number and address are the letter's own layer, continuation pages' running head too:
+    a form per debtor would lay out page 1 twice for every letter (issue 17: 24.7 letters/s instead of 45)."""
+    renderer = LetterRenderer()
+    base = sample_letter(LetterKind.FIRST_REMINDER, "nl", "default")
+    letters = [
+        dataclasses.replace(
+            base, letter_id=f"D{i}", case_number=f"C{i:04d}",
+            debtor=dataclasses.replace(base.debtor, name=f"Debiteur {i}", customer_number=f"K{i:05d}",
+                                       address_lines=(f"Kerkstraat {i}", f"{1000 + i} Brussel")),
+        )
+        for i in range(4)
+    ]
+    result = renderer.render_batch(letters)
+    assert not result.problems
+    assert renderer._forms.laid_out == 1
+    for i, placed in enumerate(result.letters):
+        text = page_text(result.pdf, placed.first_page)
+        assert f"Debiteur {i}" in text and f"K{i:05d}" in text and f"Kerkstraat {i}" in text
+
+
+def test_a_pool_keeps_its_renderer_across_loads() -> None:
+    """`dunning letters` feeds one pool load after load: each form is laid out once per run, not per load."""
+    base = sample_letter(LetterKind.FIRST_REMINDER, "nl", "default")
+    letters = [dataclasses.replace(base, letter_id=f"P{i}", case_number=f"C{i:04d}") for i in range(4)]
+    with RenderPool(workers=1) as pool:
+        first = list(pool.render([(letters[:2], frozenset())]))
+        second = list(pool.render([(letters[2:], frozenset({"default"}))]))  # this load's brand in one pass
+        assert pool._local is not None and pool._local._forms.laid_out == 1
+    assert [r.letter_id for res in first + second for r in res.letters] == [f"P{i}" for i in range(4)]
+    assert [len(d) for d in forms_drawn(second[0].pdf)] == [0, 0]  # one pass: no form stamped
+    assert [len(d) for d in forms_drawn(first[0].pdf)] == [1, 1]
 
 
 def test_only_page_one_gets_the_form(renderer: LetterRenderer) -> None:

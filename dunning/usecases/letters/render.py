@@ -31,9 +31,10 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from dunning.errors import ConfigError, StoreError
 from dunning.letters import (
     LetterData,
 )
-from dunning.ports import Progress, write_atomic
+from dunning.ports import Progress, write_atomic, write_atomic_many
 from dunning.store import Store
 from dunning.store.actions import write_action_details
 from dunning.store.cases import insert_case_event
@@ -63,7 +64,7 @@ from dunning.usecases.letters.data import (
 )
 from dunning.usecases.letters.interest import charge_interest_to_date, interest_to_date
 from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
-from dunning.usecases.outgoing.secrets import load_secrets
+from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.usecases.outgoing.stale import flow_minimums, no_longer_owed
 from dunning.usecases.planning.rates import workspace_rates
 from dunning.workspace import Workspace
@@ -187,10 +188,10 @@ def _brands_in_one_pass(workspace: Workspace, brands: set[str], run: LetterRun) 
         _BRAND_VERDICTS[key] = verdict
         if verdict:
             slow.add(brand)
-            run.notes.append(
-                f"brand {brand!r}: its CSS makes batch letters differ from previews ({verdict[0]}); its letters "
-                f"are rendered in one pass, slower but exact. Run `dunning brand-check {brand}`."
-            )
+            note = (f"brand {brand!r}: its CSS makes batch letters differ from previews ({verdict[0]}); its letters "
+                    f"are rendered in one pass, slower but exact. Run `dunning brand-check {brand}`.")
+            if note not in run.notes:  # once per run, not once per load
+                run.notes.append(note)
     return frozenset(slow)
 
 
@@ -217,7 +218,7 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     Raises ConfigError for a missing pay-link secret or brand; a problem with one letter is
     reported in ``LetterRun.problems`` and the others go on. Re-running renders nothing new.
     """
-    from dunning.letters import render_parallel  # WeasyPrint: only when rendering
+    from dunning.letters import RenderPool  # WeasyPrint: only when rendering
     from dunning.letters.render import CHUNK_SIZE
 
     chunk_size = CHUNK_SIZE if chunk_size is None else chunk_size
@@ -227,8 +228,6 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     run = LetterRun(run_date)
     secrets = load_secrets(workspace, env)
     folder = workspace.output_dir / "letters" / run_date.isoformat()
-    select = pack_selector(workspace_rates(workspace))
-    creditor_country = workspace.config.creditor.address.country
     with store.begin() as conn:
         ids = _unrendered_ids(conn, run_date)
     if action_ids is not None:
@@ -244,80 +243,58 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
             progress(settled, run.due)
 
     settle(0)
-    # Letters are built ``load_size`` at a time (memory stays flat) and each load is rendered in
-    # chunks of ``chunk_size`` spread over the workers, so every worker has chunks to render.
+    # Letters are built ``load_size`` at a time (memory stays flat) and each load is cut in chunks of
+    # ``chunk_size`` for the workers. One pool of workers serves the whole run, fed lazily: the next load
+    # is built while the workers render the previous one, and each worker lays out its forms and shared
+    # blocks once per run, not once per load.
     workers = workers or os.cpu_count() or 1
     load_size = chunk_size * workers * 4
-    minimums = flow_minimums(workspace.flows_dir)
-    for start in range(0, len(ids), load_size):
-        chunk_ids = ids[start:start + load_size]
-        letters: list[LetterData] = []
-        owner: dict[str, DueAction] = {}
-        with store.begin() as conn:
-            due_list = load_due_actions(conn, chunk_ids, workspace.config.creditor.language)
-            by_case = case_data(conn, sorted({d.case_id for d in due_list}))
-            for due in due_list:
-                if due.case_status == "closed":
-                    cancel_planned_action(conn, due.action_pk, run_date)
-                    run.cancelled += 1
-                    continue
-                if due.case_status == "on_hold":
-                    run.waiting += 1
-                    continue
-                if no_longer_owed(due, run_date, minimums) is not None:  # paid (in part) since it was planned
-                    cancel_planned_action(conn, due.action_pk, run_date)
-                    run.cancelled += 1
-                    continue
-                case = by_case[due.case_id]
-                if not has_postal_address(case):
-                    _fail_action(conn, due, "the debtor has no postal address", run_date, now)
-                    run.no_address += 1
-                    continue
-                if case.interest_costs and due.action not in _NO_INTEREST:
-                    case = _interest_up_to(conn, due, case, select(case.country or creditor_country,
-                                                                   "consumer" if case.consumer else "business"),
-                                           run_date, now)
-                    by_case[due.case_id] = case
-                try:
-                    letter = letter_data_for(due, case, workspace, secrets, run_date, due.detail)
-                except LetterBuildError as exc:
-                    run.problems.append(LetterProblem(due.action_pk, due.case_id, str(exc)))
-                    continue
-                letters.append(letter)
-                owner[letter.letter_id] = due
-        settle(len(chunk_ids) - len(letters))  # cancelled, waiting, without address, failed to build
-        if not letters:
-            continue
-        by_id = {letter.letter_id: letter for letter in letters}
-        one_pass = _brands_in_one_pass(workspace, {letter.brand for letter in letters}, run)
-        for result in render_parallel(letters, workers=workers, chunk_size=chunk_size,
-                                      layouts_dir=_layouts_dir(workspace), one_pass=one_pass):
-            refused: dict[str, str] = {}
+    rules = _Rules(secrets, pack_selector(workspace_rates(workspace)), flow_minimums(workspace.flows_dir))
+    owner: dict[str, DueAction] = {}  # letter id -> its action, until its chunk is recorded
+    deadline_of: dict[str, date | None] = {}
+
+    def chunks() -> Iterator[tuple[list[LetterData], frozenset[str]]]:
+        for start in range(0, len(ids), load_size):
+            letters = _build_letters(store, workspace, ids[start:start + load_size], run, run_date, now, rules)
+            settle(min(load_size, len(ids) - start) - len(letters))  # cancelled, waiting, no address, not built
+            for letter in letters:
+                owner[letter.data.letter_id] = letter.due
+                deadline_of[letter.data.letter_id] = letter.data.legal.deadline
+            one_pass = _brands_in_one_pass(workspace, {letter.data.brand for letter in letters}, run)
+            for first in range(0, len(letters), chunk_size):
+                yield [letter.data for letter in letters[first:first + chunk_size]], one_pass
+
+    with RenderPool(workers=workers, layouts_dir=_layouts_dir(workspace)) as pool:
+        for result in pool.render(chunks()):
+            refused: list[tuple[DueAction, str]] = []
             for letter_id, reason in _problem_ids(result.problems):
-                bad = owner.get(str(letter_id)) if letter_id is not None else None
+                bad = owner.pop(str(letter_id), None) if letter_id is not None else None
+                deadline_of.pop(str(letter_id), None)
                 run.problems.append(LetterProblem(bad.action_pk if bad else 0, bad.case_id if bad else 0, reason))
                 if bad is not None and str(letter_id) in result.unprintable:
-                    refused[str(letter_id)] = reason
+                    refused.append((bad, reason))
             if refused:  # it would print clipped: the action fails, the case says why, a person fixes the address
                 with store.begin() as conn:
-                    for refused_id, why in refused.items():
-                        _fail_action(conn, owner[refused_id], why, run_date, now)
+                    for bad_due, why in refused:
+                        _fail_action(conn, bad_due, why, run_date, now)
             pdfs = result.split() if result.letters else {}
             rendered: list[DocumentRecord] = []
             deadlines: dict[int, dict[str, Any]] = {}
+            files: list[tuple[Path, bytes]] = []
             for placed in result.letters:
-                due = owner[placed.letter_id]
+                due = owner.pop(placed.letter_id)
                 pdf = pdfs[placed.letter_id]
                 path = folder / f"{due.action_pk}.pdf"
-                write_atomic(path, pdf)
+                files.append((path, pdf))
                 rendered.append(DocumentRecord(
                     action_id=due.action_pk, kind=DOCUMENT_KIND, path=path.relative_to(workspace.root).as_posix(),
                     sha256=hashlib.sha256(pdf).hexdigest(), pages=placed.page_count, recorded_at=now))
                 run.pages += placed.page_count
                 run.bytes += len(pdf)
-                deadline = by_id[placed.letter_id].legal.deadline
+                deadline = deadline_of.pop(placed.letter_id, None)
                 if deadline is not None:  # the one deadline of the action, for its timeline and the pay page
                     deadlines[due.action_pk] = {**due.detail, "deadline": deadline.isoformat()}
+            write_atomic_many(files)  # the chunk's PDFs on disk (durable) before their documents are recorded
             _record_documents(store, rendered, deadlines)
             run.rendered += len(rendered)
             settle(len(result.letters) + len(result.problems))
@@ -325,6 +302,64 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     log.info("letters %s: %d due, %d rendered (%d pages), %d failed, %d without address", run_date, run.due,
              run.rendered, run.pages, run.failed, run.no_address)
     return run
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """A letter to render and the action it is for."""
+
+    data: LetterData
+    due: DueAction
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What building a letter needs besides its action and case, read once per run."""
+
+    secrets: Secrets
+    select: Callable[[str, str], LegalPack]
+    minimums: Mapping[tuple[str, int], Decimal]  # flow_minimums(): a case's least amount for a letter
+
+
+def _build_letters(store: Store, workspace: Workspace, chunk_ids: Sequence[int], run: LetterRun, run_date: date,
+                   now: datetime, rules: _Rules) -> list[_Built]:
+    """One load of letters, in one transaction: closed cases cancel, paid ones cancel, held ones wait,
+    letters without postal address fail their action, interest is brought up to the letter's date."""
+    select, minimums = rules.select, rules.minimums
+    creditor_country = workspace.config.creditor.address.country
+    letters: list[_Built] = []
+    with store.begin() as conn:
+        due_list = load_due_actions(conn, chunk_ids, workspace.config.creditor.language)
+        by_case = case_data(conn, sorted({d.case_id for d in due_list}))
+        for due in due_list:
+            if due.case_status == "closed":
+                cancel_planned_action(conn, due.action_pk, run_date)
+                run.cancelled += 1
+                continue
+            if due.case_status == "on_hold":
+                run.waiting += 1
+                continue
+            if no_longer_owed(due, run_date, minimums) is not None:  # paid (in part) since it was planned
+                cancel_planned_action(conn, due.action_pk, run_date)
+                run.cancelled += 1
+                continue
+            case = by_case[due.case_id]
+            if not has_postal_address(case):
+                _fail_action(conn, due, "the debtor has no postal address", run_date, now)
+                run.no_address += 1
+                continue
+            if case.interest_costs and due.action not in _NO_INTEREST:
+                case = _interest_up_to(conn, due, case, select(case.country or creditor_country,
+                                                               "consumer" if case.consumer else "business"),
+                                       run_date, now)
+                by_case[due.case_id] = case
+            try:
+                letter = letter_data_for(due, case, workspace, rules.secrets, run_date, due.detail)
+            except LetterBuildError as exc:
+                run.problems.append(LetterProblem(due.action_pk, due.case_id, str(exc)))
+                continue
+            letters.append(_Built(letter, due))
+    return letters
 
 
 #: letters that claim nothing: their interest is not brought up to date

@@ -80,13 +80,14 @@ from dunning.print import (
 from dunning.print.assemble import mark_settings
 from dunning.print.delivery import READY_SUFFIX
 from dunning.store import Store
-from dunning.store.cases import insert_case_event
+from dunning.store.cases import NewCaseEvent, insert_case_events
 from dunning.store.deliveries import (
     PrintBatchRecord,
     RenderedLetterRecord,
     delete_documents,
-    insert_letter_delivery,
+    insert_letter_deliveries,
     insert_pending_print_batch,
+    letter_delivery_row,
     load_existing_delivery_keys,
     load_pending_print_batches,
     load_print_batch,
@@ -97,7 +98,7 @@ from dunning.store.deliveries import (
     mark_print_batch_void,
     record_print_batch_upload,
 )
-from dunning.store.letter_actions import cancel_planned_action, load_letter_actions, mark_planned_action_sent
+from dunning.store.letter_actions import cancel_planned_action, load_letter_actions, mark_planned_actions_sent
 from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.data import LETTER_CHANNELS
 from dunning.usecases.outgoing.fees import book_message_fee
@@ -201,37 +202,42 @@ class StoreDeliveryLog:
 
 
 def record_letters_sent(conn: Connection, batch: AssembledBatch, run_date: date, recorded_at: datetime) -> int:
-    """Every letter of a delivered batch: action sent, delivery row, ``letter_sent`` event. Returns how many."""
+    """Every letter of a delivered batch: action sent, delivery row, ``letter_sent`` event. Returns how many.
+
+    A few statements per batch, not per letter (one update of the actions, one insert of the delivery rows,
+    one of the events); only a letter with a fee has statements of its own (the fee booked to its case).
+    """
     ids = [int(r.letter_id) for r in batch.rows]
     if not ids:
         return 0
     letter_actions = load_letter_actions(conn, ids)
     existing = load_existing_delivery_keys(conn, [letter_delivery_key(letter_actions[i].idempotency_key)
                                                   for i in ids if i in letter_actions])
-    count = 0
-    for manifest in batch.rows:
-        action = letter_actions.get(int(manifest.letter_id))
-        if action is None:
-            continue
-        key = letter_delivery_key(action.idempotency_key)
-        if action.status == "planned":
-            mark_planned_action_sent(conn, action.id, run_date)
+    sent = [(manifest, letter_actions[int(manifest.letter_id)]) for manifest in batch.rows
+            if int(manifest.letter_id) in letter_actions]
+    mark_planned_actions_sent(conn, [action.id for _, action in sent if action.status == "planned"], run_date)
+    rows: list[dict[str, Any]] = []
+    events: list[NewCaseEvent] = []
+    for manifest, action in sent:
         if action.amount:  # handed to the print house: its fee is owed now (booked once, in this transaction)
             book_message_fee(conn, action.id, on_date=run_date, recorded_at=recorded_at,
                              source=f"print:{batch.batch_id}")
+        key = letter_delivery_key(action.idempotency_key)
         if key in existing:
             continue
-        insert_letter_delivery(conn, key=key, action_id=action.id, channel=action.channel, batch_id=batch.batch_id,
-                               sequence=manifest.sequence, pages=manifest.page_count, sent_on=run_date,
-                               template=action.template, recorded_at=recorded_at)
-        insert_case_event(
-            conn, case_id=action.case_id, on_date=run_date, kind="letter_sent",
+        rows.append(letter_delivery_row(
+            key=key, action_id=action.id, channel=action.channel, batch_id=batch.batch_id,
+            sequence=manifest.sequence, pages=manifest.page_count, sent_on=run_date, template=action.template,
+            recorded_at=recorded_at))
+        events.append(NewCaseEvent(
+            case_id=action.case_id, on_date=run_date, kind="letter_sent",
             detail={"ref": action.idempotency_key, "batch": batch.batch_id, "template": action.template,
                     "pages": manifest.page_count, "channel": action.channel, "action": action.action},
             source=f"print:{action.channel}", recorded_at=recorded_at,
-        )
-        count += 1
-    return count
+        ))
+    insert_letter_deliveries(conn, rows)
+    insert_case_events(conn, events)
+    return len(rows)
 
 
 @dataclass(frozen=True, slots=True)
