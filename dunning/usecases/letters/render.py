@@ -248,7 +248,7 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     # chunks of ``chunk_size`` spread over the workers, so every worker has chunks to render.
     workers = workers or os.cpu_count() or 1
     load_size = chunk_size * workers * 4
-    minimums = flow_minimums(workspace.flows_dir)
+    minimums = flow_minimums(workspace.flows_dir) if ids else {}  # the flows are read when a letter is due
     for start in range(0, len(ids), load_size):
         chunk_ids = ids[start:start + load_size]
         letters: list[LetterData] = []

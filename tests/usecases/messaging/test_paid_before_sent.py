@@ -20,6 +20,7 @@ from dunning.store import Store
 from dunning.store.schema import actions, cases, debtors, deliveries
 from dunning.usecases.importing.snapshot import import_ledger
 from dunning.usecases.letters.render import render_letters
+from dunning.usecases.letters.send import send_letters
 from dunning.usecases.messaging.dispatch import dispatch_messages
 from tests.channels.conftest import SmtpServer
 from tests.usecases.messaging.helpers import ENV, FIRST_NIGHT, HEADER, IMPORTED, WEEKDAY_MORNING, make_workspace, plan
@@ -118,3 +119,20 @@ def test_a_deferred_reminder_gone_stale_is_cancelled_but_one_handed_over_goes_ag
     # the next dispatch has nothing left to do
     assert dispatch_messages(store, workspace, FIRST_NIGHT, channels=("email",), now=later,
                              env=ENV).channel("email").due == 0
+
+
+def test_a_rendered_letter_paid_before_it_is_batched_is_cancelled_not_printed(store: Store, tmp_path: Path) -> None:
+    """`letters` renders tonight; the print house is away, so `deliver` batches them days later. A letter whose
+    debtor paid meanwhile belongs to no batch yet: it is cancelled, not printed (the other one goes)."""
+    rows = {"D3": ("", "80.00", "0.40"), "D4": ("", "42.00", "42.00")}
+    workspace = make_workspace(tmp_path / "ws")
+    import_ledger(store, _ledger(tmp_path / "before.csv", 1, rows), as_of=IMPORTED, reference_kind="be-ogm")
+    plan(store, workspace, FIRST_NIGHT)
+    assert render_letters(store, workspace, FIRST_NIGHT, workers=1, env=ENV).rendered == 2
+    import_ledger(store, _ledger(tmp_path / "after.csv", 2, rows), as_of=FIRST_NIGHT, reference_kind="be-ogm")
+
+    printed = send_letters(store, workspace, FIRST_NIGHT)
+
+    assert (printed.letters, printed.cancelled, len(printed.batches)) == (1, 1, 1)
+    assert _statuses(store) == {"D3": ("letter", "cancelled"), "D4": ("letter", "sent")}
+    assert send_letters(store, workspace, FIRST_NIGHT).letters == 0  # nothing left to print
