@@ -240,6 +240,10 @@ def _review(corpus: Corpus, row: Any, flow_texts: set[str]) -> list[str]:
         wrong.append(f"{where}: a debtor in {country} gets {pay.reference!r} (and {ogm} printed), not an RF")
     elif iso11649.format(pay.reference) not in text:
         wrong.append(f"{where}: the code's reference {pay.reference} is not the one printed")
+    # the reference is called by its name in the debtor's country ("Betalingskenmerk", a Swiss "Referenz")
+    named = {**LABELS[lang], **LABELS["countries"].get(country, {}).get(lang, {})}["reference"]
+    if f"{named} " not in text or (named != LABELS[lang]["reference"] and LABELS[lang]["reference"] in text):
+        wrong.append(f"{where}: the reference is not called {named!r}")
     if corpus.swiss:
         if pay.debtor != debtor.name:
             wrong.append(f"{where}: the QR-bill's 'payable by' is {pay.debtor!r}")
