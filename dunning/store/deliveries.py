@@ -147,6 +147,15 @@ def record_delivery_failed(conn: Connection, key: str, *, detail: Mapping[str, A
         status="failed", detail=dict(detail), recorded_at=recorded_at))
 
 
+def cancel_deferred_delivery(conn: Connection, delivery_id: int, *, reason: str, recorded_at: datetime) -> None:
+    """A deferred delivery that will not be tried again (its reminder went stale): ``cancelled``, with why."""
+    row = conn.execute(select(deliveries.c.detail).where(deliveries.c.id == delivery_id,
+                                                         deliveries.c.status == "deferred")).first()
+    if row is not None:
+        conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+            status="cancelled", detail={**row.detail, "cancelled": reason}, recorded_at=recorded_at))
+
+
 # ---- feedback: bounces and receipts -------------------------------------------------------------
 
 def _with_action() -> Select[Any]:

@@ -246,6 +246,7 @@ deliveries = Table(
     Column("action_id", ForeignKey("actions.id")),
     Column("channel", String(20), nullable=False),
     # pending (being sent) | sent | delivered | deferred (transient failure, retried) | failed | returned
+    # | cancelled (deferred, then not tried again: its reminder went stale)
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("external_id", String(200)),

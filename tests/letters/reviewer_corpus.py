@@ -9,9 +9,12 @@ email address or phone, so every reminder is a letter. Each debtor owes one over
 not due until next year (777.77: easy to spot); two owe 24 overdue invoices more (a continuation
 page), one has a street as long as the window holds and one a street longer (refused, never clipped).
 
+A third workspace is a Swiss creditor (a CH IBAN, RF references, CHF): its letters carry the Swiss
+QR-bill instead of the EPC code; its debtors are in Switzerland, every language, persons and companies.
+
 The nights run day by day with the real planner; each night's letters are rendered in this process
 (one renderer: fonts and stylesheets are reused) and handed to the print house, so the next letter
-knows what went before.
+knows what went before. Each workspace's store is the URL given (SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -53,6 +56,18 @@ LONG_STREET = "Burgemeester van Nispen tot Sevenaerstraat 1"
 TOO_LONG_STREET = "Burgemeester Hoogenboom van Oldenbarneveltlaan 1234 bus 56"
 
 
+#: the Swiss creditor of the third workspace (an ordinary CH IBAN, so RF creditor references)
+SWISS_CREDITOR = {
+    "name": "Zürcher Stadtwerke AG",
+    "enterprise_number": "CHE-116.281.710",
+    "address": {"street": "Bahnhofstrasse 10", "postal_code": "8001", "city": "Zürich", "country": "CH"},
+    "iban": "CH9300762011623852957",
+    "reference": "rf",
+    "language": "de",
+    "timezone": "Europe/Zurich",
+}
+
+
 @dataclass(frozen=True)
 class Debtor:
     key: str
@@ -78,6 +93,7 @@ class Corpus:
     workspace: Workspace
     store: Store
     debtors: dict[str, Debtor]
+    swiss: bool = False  # the Swiss creditor (QR-bill, CHF)
     letters: list[Any] = field(default_factory=list)  # rows: action, case, debtor key, pdf path, detail
     refused: list[Any] = field(default_factory=list)  # delivery_failed events of refused letters
     problems: list[str] = field(default_factory=list)
@@ -102,7 +118,22 @@ def ledger_debtors(brand_index: int) -> list[Debtor]:
     return found
 
 
-def _ledger(debtor_list: list[Debtor]) -> str:
+def swiss_debtors() -> list[Debtor]:
+    """The Swiss creditor's debtors: in Switzerland, every language, persons and companies."""
+    found = []
+    for j, language in enumerate(LANGUAGES):
+        company = j % 2 == 1
+        key = f"{'C' if company else 'P'}-CH-{language}"
+        found.append(Debtor(key, (COMPANIES if company else PERSONS)[language], "company" if company else "person",
+                            "CH", language, "Marktgasse 28", 1))
+    return found
+
+
+def currency_of(corpus: Corpus) -> str:
+    return "CHF" if corpus.swiss else "EUR"
+
+
+def _ledger(debtor_list: list[Debtor], currency: str = "EUR") -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["customer_id", "name", "type", "language", "street", "postal_code", "city", "country", "email",
@@ -112,25 +143,28 @@ def _ledger(debtor_list: list[Debtor]) -> str:
         for n in range(d.invoices):
             amount = f"{100 + 37 * n}.{n:02d}"
             writer.writerow([*base, f"INV-{d.key}-{n + 1}", "2026-08-01", OVERDUE_DUE.isoformat(), amount, amount,
-                             "EUR"])
+                             currency])
         writer.writerow([*base, f"{NOT_YET_DUE}-{d.key}", "2026-08-20", "2027-03-31", NOT_YET_DUE_AMOUNT,
-                         NOT_YET_DUE_AMOUNT, "EUR"])
+                         NOT_YET_DUE_AMOUNT, currency])
     return out.getvalue()
 
 
-def build_corpus(root: Path, brand_index: int) -> Corpus:
+def build_corpus(root: Path, brand_index: int, store_url: str | None = None, *, swiss: bool = False) -> Corpus:
+    """Brand ``brand_index``'s corpus (``swiss``: the Swiss creditor's) in a workspace at ``root``."""
     brand = BRANDS[brand_index]
     init_workspace(root)
     config_path = root / "dunning.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["brand"] = brand
+    if swiss:
+        config["creditor"] = SWISS_CREDITOR
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     workspace = open_workspace(root, environ={})
-    store = open_store(f"sqlite:///{root / 'state.db'}")
-    debtor_list = ledger_debtors(brand_index)
-    (root / "ledger.csv").write_text(_ledger(debtor_list), encoding="utf-8")
+    store = open_store(store_url or f"sqlite:///{root / 'state.db'}")
+    debtor_list = swiss_debtors() if swiss else ledger_debtors(brand_index)
+    (root / "ledger.csv").write_text(_ledger(debtor_list, "CHF" if swiss else "EUR"), encoding="utf-8")
     import_ledger(store, root / "ledger.csv", as_of=START, reference_kind=workspace.config.creditor.reference)
-    corpus = Corpus(brand, workspace, store, {d.key: d for d in debtor_list})
+    corpus = Corpus(brand, workspace, store, {d.key: d for d in debtor_list}, swiss)
     flows, problems = load_flows(workspace.flows_dir)
     assert not [p for p in problems if p.severity == "error"]
     creditor = workspace.config.creditor
@@ -146,11 +180,11 @@ def build_corpus(root: Path, brand_index: int) -> Corpus:
     return collect(corpus)
 
 
-def reopen_corpus(root: Path, brand_index: int) -> Corpus:
-    """A corpus built earlier in ``root`` (to look at its letters again)."""
-    debtor_list = ledger_debtors(brand_index)
+def reopen_corpus(root: Path, brand_index: int, *, swiss: bool = False) -> Corpus:
+    """A corpus built earlier in ``root`` on SQLite (to look at its letters again)."""
+    debtor_list = swiss_debtors() if swiss else ledger_debtors(brand_index)
     return collect(Corpus(BRANDS[brand_index], open_workspace(root, environ={}),
-                          open_store(f"sqlite:///{root / 'state.db'}"), {d.key: d for d in debtor_list}))
+                          open_store(f"sqlite:///{root / 'state.db'}"), {d.key: d for d in debtor_list}, swiss))
 
 
 def collect(corpus: Corpus) -> Corpus:

@@ -6,6 +6,8 @@
     ('BE-consumer', 'DE-business')
     >>> select_pack("FR", "business").code, select_pack("FR", "consumer").code
     ('EU-business', 'default-consumer')
+    >>> select_pack("CH", "business").code, select_pack("CH", "consumer").code
+    ('default-business', 'default-consumer')
 
 Packs (see each module for the rules, figures and sources):
 
@@ -16,7 +18,8 @@ Packs (see each module for the rules, figures and sources):
 ``NL-business``           WIK scale by default, art. 6:119a commercial interest
 ``DE-consumer``           first reminder free, €2.50 per later reminder, base rate + 5 (§288(1))
 ``DE-business``           €40 flat (§288(5)), base rate + 9 (§288(2)), default after 30 days
-``EU-business``           Directive 2011/7/EU: €40 per invoice, ECB reference rate + 8 (other countries)
+``EU-business``           Directive 2011/7/EU: €40 per invoice, ECB reference rate + 8 (other EEA countries)
+``default-business``      conservative, companies outside the EEA (CH, GB...): no costs, no interest
 ``default-consumer``      conservative: first reminder free, no costs, no interest
 ========================  ==========================================================================
 
@@ -31,7 +34,7 @@ from functools import lru_cache
 
 from dunning.domain.legal.base import DebtorType, FeeContext, Figure, InterestTerms, LegalPack, PlanLaw
 from dunning.domain.legal.belgium import BelgiumBusiness, BelgiumConsumer
-from dunning.domain.legal.eu import DefaultConsumer, EUBusiness
+from dunning.domain.legal.eu import EEA_COUNTRIES, DefaultBusiness, DefaultConsumer, EUBusiness
 from dunning.domain.legal.germany import GermanyBusiness, GermanyConsumer
 from dunning.domain.legal.netherlands import NetherlandsBusiness, NetherlandsConsumer
 from dunning.domain.legal.rates import RateTable
@@ -57,19 +60,37 @@ ALL_PACKS: tuple[LegalPack, ...] = (
     GermanyConsumer(),
     GermanyBusiness(),
     EUBusiness(),
+    DefaultBusiness(),
     DefaultConsumer(),
 )
-_BY_KEY: dict[tuple[str | None, DebtorType], LegalPack] = {(p.country, p.debtor_type): p for p in ALL_PACKS}
+
+
+def _by_key(packs: tuple[LegalPack, ...]) -> dict[tuple[str | None, DebtorType], LegalPack]:
+    """The packs by (country, type); a country's own first, else the EEA's (EU-business) or the default."""
+    by_key: dict[tuple[str | None, DebtorType], LegalPack] = {}
+    for pack in packs:
+        key = (pack.country, pack.debtor_type)
+        if pack.code == "EU-business":
+            key = ("EEA", pack.debtor_type)
+        by_key[key] = pack
+    return by_key
+
+
+def _pick(by_key: Mapping[tuple[str | None, DebtorType], LegalPack], country: str, kind: DebtorType) -> LegalPack:
+    code = country.upper()
+    pack = by_key.get((code, kind))
+    if pack is None and code in EEA_COUNTRIES:
+        pack = by_key.get(("EEA", kind))
+    return pack or by_key[(None, kind)]
+
+
+_BY_KEY = _by_key(ALL_PACKS)
 
 
 @lru_cache(maxsize=1024)
 def select_pack(country: str, debtor_type: DebtorType | str) -> LegalPack:
     """The pack for a debtor in ``country`` (ISO alpha-2, any case) of ``debtor_type``."""
-    kind = DebtorType(debtor_type)
-    pack = _BY_KEY.get((country.upper(), kind))
-    if pack is not None:
-        return pack
-    return _BY_KEY[(None, kind)]
+    return _pick(_BY_KEY, country, DebtorType(debtor_type))
 
 
 def packs_with_rates(rates: Mapping[str, RateTable] | None) -> tuple[LegalPack, ...]:
@@ -81,11 +102,10 @@ def pack_selector(rates: Mapping[str, RateTable] | None = None) -> Callable[[str
     """:func:`select_pack` over the packs reading ``rates`` (None: ``select_pack`` itself)."""
     if rates is None:
         return select_pack
-    by_key = {(p.country, p.debtor_type): p for p in packs_with_rates(rates)}
+    by_key = _by_key(packs_with_rates(rates))
 
     @lru_cache(maxsize=1024)
     def select(country: str, debtor_type: DebtorType | str) -> LegalPack:
-        kind = DebtorType(debtor_type)
-        return by_key.get((country.upper(), kind)) or by_key[(None, kind)]
+        return _pick(by_key, country, DebtorType(debtor_type))
 
     return select

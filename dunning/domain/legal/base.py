@@ -177,6 +177,9 @@ class LegalPack:
     notice_before_fees: bool = False
     notice_before_interest: bool = False
     fees_allowed: bool = True
+    #: ``flows check`` warns of an interest step that charges nothing under this pack (not for the default
+    #: pack of companies outside the EEA: the b2b flow's interest step rightly charges them nothing)
+    warn_no_interest: bool = True
     notice_must_be_first_contact: bool = False  # Book XIX: no collection step before the first reminder
     max_static_fee: Decimal | None = None  # the most any single fee step may state in a flow
     max_static_fee_is_hard: bool = True  # above it: an error (a legal cap) or a warning (needs evidence)

@@ -197,7 +197,8 @@ def _check_interest(
     report: Any, pack: LegalPack, where: str, nominal: int, notice: tuple[int, Channel, str] | None, who: str
 ) -> None:
     if pack.interest_terms() is None:
-        report(where, f"{who} charges no interest: this step will charge nothing", "warning")
+        if pack.warn_no_interest:
+            report(where, f"{who} charges no interest: this step will charge nothing", "warning")
         return
     if not pack.notice_before_interest:
         return

@@ -5,9 +5,10 @@
 * **€40 fixed compensation per invoice** paid late (art. 6; CJEU C-585/20 and C-78/22: per invoice,
   for each late payment), without a reminder.
 
-Countries without a pack of their own use :class:`EUBusiness` for companies and the conservative
-:class:`DefaultConsumer` for consumers: no fees, no interest, first reminder free (a creditor who
-needs more for such a country adds a pack).
+Countries of the European Economic Area without a pack of their own use :class:`EUBusiness` for companies
+(the directive is EEA law); companies elsewhere (Switzerland, the United Kingdom...) get the conservative
+:class:`DefaultBusiness`, and consumers without a pack :class:`DefaultConsumer`: no fees, no interest (a
+creditor who needs more for such a country adds a pack). A Swiss company owes no directive's €40.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from decimal import Decimal
 from dunning.domain.legal.base import DebtorType, FeeContext, Figure, InterestTerms, LegalPack, PlanLaw, remaining
 from dunning.domain.legal.rates import EU_STATUTORY_B2B
 
-__all__ = ["FLAT_COMPENSATION", "DefaultConsumer", "EUBusiness"]
+__all__ = ["EEA_COUNTRIES", "FLAT_COMPENSATION", "DefaultBusiness", "DefaultConsumer", "EUBusiness"]
+
+#: the member states of the European Union, Iceland, Liechtenstein and Norway (the directive is EEA-relevant)
+EEA_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
+    "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO",
+})
 
 FLAT_COMPENSATION = Decimal(40)
 _DIRECTIVE = "Directive 2011/7/EU art. 2(6), 3, 6; CJEU C-585/20 (20-10-2022), C-78/22 (04-05-2023)"
@@ -67,3 +74,18 @@ class DefaultConsumer(LegalPack):
 
     def fee_allowance(self, ctx: FeeContext) -> Figure:
         return Figure("no_fee", Decimal("0.00"), "no costs for consumers without a jurisdiction pack", "")
+
+
+class DefaultBusiness(LegalPack):
+    """Companies outside the EEA in countries without a pack: nothing is charged that no pack can found."""
+
+    code = "default-business"
+    debtor_type = DebtorType.BUSINESS
+    title = "Businesses outside the EEA in countries without a pack: no fees, no interest (conservative)"
+    sources = ("no jurisdiction pack outside the EEA: conservative default",)
+    max_static_fee = Decimal(0)
+    max_static_fee_is_hard = False  # a fee agreed in the contract is the creditor's to prove
+    warn_no_interest = False
+
+    def fee_allowance(self, ctx: FeeContext) -> Figure:
+        return Figure("no_fee", Decimal("0.00"), "no statutory costs for businesses without a jurisdiction pack", "")

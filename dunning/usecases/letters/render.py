@@ -249,7 +249,8 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     # blocks once per run, not once per load.
     workers = workers or os.cpu_count() or 1
     load_size = chunk_size * workers * 4
-    rules = _Rules(secrets, pack_selector(workspace_rates(workspace)), flow_minimums(workspace.flows_dir))
+    minimums = flow_minimums(workspace.flows_dir) if ids else {}  # the flows are read when a letter is due
+    rules = _Rules(secrets, pack_selector(workspace_rates(workspace)), minimums)
     owner: dict[str, DueAction] = {}  # letter id -> its action, until its chunk is recorded
     deadline_of: dict[str, date | None] = {}
 

@@ -41,7 +41,9 @@ batch marked ready with other content, the batch is held (``BatchConflictError``
 reported; a batch none of whose letters can be laid out again is held too.
 
 A transport failure (server away) stops the delivery for this run; the batches stay ``pending`` and
-the next run finishes them the same way. A letter left out (above, or by the assembly of a new batch)
+the next run finishes them the same way. A rendered reminder that belongs to no batch yet and is no longer
+owed by the run's date (paid since it was rendered: :mod:`dunning.usecases.outgoing.stale`) is cancelled, not
+batched; one in a batch already made goes with it. A letter left out (above, or by the assembly of a new batch)
 is reported; when its batch is recorded sent, the letter's ``documents`` row is removed, so the next
 ``render_letters`` renders it again and a later batch takes it. ``PrintRun.pages`` counts printed
 pages, blank backs of odd duplex letters included.
@@ -101,7 +103,9 @@ from dunning.store.deliveries import (
 from dunning.store.letter_actions import cancel_planned_action, load_letter_actions, mark_planned_actions_sent
 from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.data import LETTER_CHANNELS
+from dunning.usecases.outgoing.due import load_due_actions
 from dunning.usecases.outgoing.fees import book_message_fee
+from dunning.usecases.outgoing.stale import flow_minimums, no_longer_owed
 from dunning.workspace import Workspace
 
 __all__ = ["PRINT_CHANNEL", "PrintRun", "StoreDeliveryLog", "send_letters"]
@@ -394,10 +398,12 @@ def _plan(store: Store, workspace: Workspace, run_date: date, rules: BatchingRul
         # 2. the letters that belong to no batch yet, in new batches numbered after the day's earlier ones
         ready_new = _ready(workspace, load_rendered_planned_letters(conn, LETTER_CHANNELS, due_by=run_date))
         letters: list[PrintLetter] = []
+        stale = _stale(conn, workspace, [i for i, item in ready_new.items() if i not in taken
+                                         and item.case_status != "closed"], run_date)
         for action_id, item in ready_new.items():
             if action_id in taken:
                 continue
-            if item.case_status == "closed":
+            if item.case_status == "closed" or action_id in stale:  # paid (in part) since it was rendered
                 cancel_planned_action(conn, action_id, run_date)
                 run.cancelled += 1
             elif item.case_status != "on_hold":
@@ -406,6 +412,16 @@ def _plan(store: Store, workspace: Workspace, run_date: date, rules: BatchingRul
         run.problems.extend(f"letter action {p.letter_id}: {p.message}" for p in plan.problems)
         _record_planned(conn, plan.batches, run_date, now)
     return plan
+
+
+def _stale(conn: Connection, workspace: Workspace, action_ids: list[int], run_date: date) -> set[int]:
+    """The rendered reminders no longer owed on ``run_date`` (:mod:`dunning.usecases.outgoing.stale`): they
+    belong to no batch yet, so they are cancelled, not printed."""
+    if not action_ids:
+        return set()
+    minimums = flow_minimums(workspace.flows_dir)
+    return {due.action_pk for due in load_due_actions(conn, action_ids, workspace.config.creditor.language)
+            if no_longer_owed(due, run_date, minimums) is not None}
 
 
 def _deliver(store: Store, workspace: Workspace, run: PrintRun, work: list[_Work], now: datetime,

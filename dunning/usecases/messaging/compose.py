@@ -224,6 +224,8 @@ def _printed_reference(reference: str | None) -> str | None:
 
 #: the rule pack whose first notice must carry the Book XIX mentions (art. XIX.2 §3)
 BOOK_XIX_PACK = "BE-consumer"
+#: the rule pack whose first notice must be the WIK's 14-day letter (art. 6:96 lid 6 BW), by email too
+WIK_PACK = "NL-consumer"
 
 
 def _is_first_notice(detail: Mapping[str, Any]) -> bool:
@@ -251,7 +253,8 @@ def message_deadline(due: DueAction, workspace: Workspace, sent_on: date) -> Dea
 
 
 def email_legal(due: DueAction, workspace: Workspace, sent_on: date) -> tuple[date, dict[str, object] | None]:
-    """The deadline of an email sent on ``sent_on`` and, for a Belgian consumer's first notice, its Book XIX mentions.
+    """The deadline of an email sent on ``sent_on`` and, for a consumer's first notice, its legal mentions: Book XIX
+    for a Belgian consumer (``kind`` "BE"), the WIK's 14-day notice for a Dutch one ("NL").
 
     Both come from the planner's record of the action (see the module docstring); the mentions are
     None when the action is not the case's first legal notice, so ordinary reminders are unchanged.
@@ -262,11 +265,16 @@ def email_legal(due: DueAction, workspace: Workspace, sent_on: date) -> tuple[da
     mentions = legal_mentions(due.detail, consumer=due.consumer, letter_date=sent_on, planned_on=due.due_on,
                               pay_days=due.pay_days, channel=due.channel,
                               country=due.country or workspace.config.creditor.address.country)
-    if BOOK_XIX_PACK not in _applied_packs(due.detail) or mentions.damages_if_unpaid is None:
+    packs = _applied_packs(due.detail)
+    if mentions.damages_if_unpaid is None or not packs & {BOOK_XIX_PACK, WIK_PACK}:
         return deadline, None
+    if BOOK_XIX_PACK not in packs:  # the WIK's 14-day notice: the period and the exact costs after it
+        return deadline, {"kind": "NL", "deadline": deadline, "rate": mentions.interest_rate_if_unpaid,
+                          "damages": Money.of(mentions.damages_if_unpaid, due.currency)}
     creditor = workspace.config.creditor
     address = creditor.address
     return deadline, {
+        "kind": "BE",
         "deadline": deadline,
         "period_days": mentions.period_days,
         "damages": Money.of(mentions.damages_if_unpaid, due.currency),

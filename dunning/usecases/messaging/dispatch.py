@@ -52,9 +52,11 @@ One dispatcher per workspace at a time: two concurrent dispatchers would both re
 stops with a StoreError).
 
 **Guards.** A reminder of a case that was closed in the meantime is ``cancelled`` (a thank-you
-still goes); a case on hold waits; a debtor without (valid) email or phone fails the action so its
-fallback follows; an SMS outside the recipient country's send window (quiet hours) waits for a
-later dispatch. A missing template is reported and the action stays planned.
+still goes), and so is one no longer owed (:mod:`dunning.usecases.outgoing.stale`), also when an
+earlier try was deferred (that delivery becomes ``cancelled``); a case on hold waits; a debtor
+without (valid) email or phone fails the action so its fallback follows; an SMS outside the
+recipient country's send window (quiet hours) waits for a later dispatch. A missing template is
+reported and the action stays planned.
 
 ``progress(done, total)``, when given, is called as the due actions are dealt with (the CLI
 draws a bar from it). After the SMS chunks, delivery receipts are read where the transport has
@@ -94,6 +96,7 @@ from dunning.store.deliveries import (
     SENDING_STATES,
     DeliveryRecord,
     NewDelivery,
+    cancel_deferred_delivery,
     insert_deliveries,
     load_deliveries_by_key,
     mark_delivery_sending,
@@ -253,6 +256,11 @@ def _fail(conn: Connection, due: DueAction, reason: str, run: _Run, *, exists: b
     run.problem(due, reason)
 
 
+def _may_be_out(existing: DeliveryRecord | None) -> bool:
+    """Handed to its transport, it may have gone (left ``sending``, or re-sent after a crash): same bytes again."""
+    return existing is not None and (existing.status in SENDING_STATES or bool(existing.detail.get(RESENT_AFTER_CRASH)))
+
+
 def _repair(conn: Connection, due: DueAction, existing: DeliveryRecord, run: _Run) -> bool:
     """A delivery already final while its action still says planned: bring the action in line."""
     if existing.status in ("sent", "delivered"):
@@ -287,8 +295,7 @@ class _Builder:
         # A sending row means the message may have gone out: build the very same one again (same
         # Date header, same pay-by date and pay link), also when that re-send was deferred since. A
         # deferred one that never was uncertain surely did not go: it is new today.
-        uncertain = existing is not None and (existing.status in SENDING_STATES
-                                              or bool(existing.detail.get(RESENT_AFTER_CRASH)))
+        uncertain = _may_be_out(existing)
         previous = dict(existing.detail) if existing is not None and uncertain else {}
         sent_on = date.fromisoformat(previous["sent_on"]) if "sent_on" in previous else run.run_date
         common = {"token": due.token_id, "action": due.action, "sent_on": sent_on.isoformat()}
@@ -334,9 +341,12 @@ def _prepare(due_list: list[DueAction], builder: _Builder, run: _Run, *, max_att
             elif due.case_status == "on_hold" and not is_promise_reminder(due.settings):  # a promise: not its reminder
                 run.summary.deferred += 1
                 continue
-            if existing is None and no_longer_owed(due, run.run_date, builder.minimums) is not None:
+            stale = no_longer_owed(due, run.run_date, builder.minimums)  # paid (in part) since it was planned
+            if stale is not None and not _may_be_out(existing):  # a deferred retry too; a sending one goes again
                 mark_planned_action(conn, due.action_pk, status="cancelled", outcome_on=run.run_date)
-                run.summary.cancelled += 1  # paid (in part) since it was planned: no debtor who paid is chased
+                if existing is not None:
+                    cancel_deferred_delivery(conn, existing.delivery_id, reason=stale, recorded_at=run.now)
+                run.summary.cancelled += 1
                 continue
             if builder.channel == "email" and (not due.email or due.email_invalid):
                 _fail(conn, due, "the debtor has no usable email address", run, exists=existing is not None)

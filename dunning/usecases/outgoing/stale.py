@@ -12,6 +12,10 @@ chased"), so the channel stages ask the same question again just before renderin
   day (:meth:`~dunning.usecases.outgoing.due.DueAction.claim_on`) is below the planning flow's
   ``minimum_amount`` (the flow's own, else :data:`~dunning.domain.planning.flows.DEFAULT_MINIMUM_AMOUNT`),
   or nothing is overdue at all. The next night plans again from the case as it is.
+
+The same holds for a message whose earlier try the server deferred (it was never sent: its ``deferred``
+delivery becomes ``cancelled``); only one that may already be out there (``sending``: handed to the transport
+when the process died) goes again as it was, under the same Message-ID or client reference.
 """
 
 from __future__ import annotations

@@ -161,6 +161,7 @@ def test_pack_selection_and_fee_allowances() -> None:
         "DE-consumer",
         "DE-business",
         "EU-business",
+        "default-business",
         "default-consumer",
     }
     eu = select_pack("FR", "business")
@@ -169,6 +170,12 @@ def test_pack_selection_and_fee_allowances() -> None:
     assert de.fee_allowance(FeeContext(D(100), 1, D(0), 1)).amount == D("0.00")  # first reminder free
     assert de.fee_allowance(FeeContext(D(100), 1, D(0), 3)).amount == D("5.00")  # two paid reminders
     assert select_pack("IT", "consumer").fee_allowance(FeeContext(D(100), 1, D(0), 5)).amount == D("0.00")
+    # the directive is EEA law: a Norwegian company owes its €40, a Swiss or British one nothing of it
+    assert select_pack("NO", "business").code == "EU-business"
+    for outside in ("CH", "GB", "US"):
+        pack = select_pack(outside, "business")
+        assert pack.code == "default-business" and pack.interest_terms() is None
+        assert pack.fee_allowance(FeeContext(D(100), 3, D(0), 2)).amount == D("0.00")
 
 
 def test_belgian_first_reminder_mentions_and_figures() -> None:

@@ -29,6 +29,7 @@ def test_template_flows_load_and_are_compliant_for_every_pack_they_serve() -> No
         "NL-business",
         "DE-business",
         "EU-business",
+        "default-business",
     ]
     assert "BE-consumer" in [p.code for p in packs_for_flow(flows, "default")]
     assert [p for p in check_flow_set(flows) if p.severity == "error"] == []
