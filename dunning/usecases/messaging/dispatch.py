@@ -34,7 +34,8 @@ Messages built but not yet handed over have no ``sending`` row, so a crash (a ki
 leaves at most **one** delivery ``sending``: the one in flight. The next dispatch resolves it before
 anything else is sent for that action, by sending the *same* message again (same bytes: the Date
 and the send day, which the pay-by date and the pay link count from, are taken from the
-``sending`` row, and every other part is deterministic; the row is flagged ``resent_after_crash`` so
+``sending`` row, and every other part is deterministic given the case: a payment booked between
+the crash and the re-send changes the amount in it, not its Message-ID; the row is flagged ``resent_after_crash`` so
 a later try, after a deferral, still sends these bytes). ``pending`` rows left by earlier versions,
 which marked a whole chunk before sending it, are treated the same way.
 
