@@ -144,8 +144,14 @@ def assess_breach(plan: Arrangement, bounded: BoundedPolicy) -> BreachState:
     return BreachState(holds, longest, arrears, threshold, why)
 
 
-def review_plan(plan: Arrangement, bounded: BoundedPolicy, today: date) -> PlanReview:
-    """The plan on ``today`` and what to do (see the module docstring). Only active plans change."""
+def review_plan(plan: Arrangement, bounded: BoundedPolicy, today: date, *, judge_misses: bool = True) -> PlanReview:
+    """The plan on ``today`` and what to do (see the module docstring). Only active plans change.
+
+    ``judge_misses=False`` (the case is on a hold that suspends the judgement: a dispute, a payment
+    waiting for a person's review; :func:`dunning.domain.plans.holds.judges_misses`): no instalment is
+    declared missed, none deferred or re-spread, no breach notice and no breach; reminders, credits and
+    completion go on. The first night the hold is lifted judges as usual.
+    """
     if plan.status != ArrangementStatus.ACTIVE:
         return PlanReview(plan, ())
     policy = bounded.policy
@@ -179,6 +185,8 @@ def review_plan(plan: Arrangement, bounded: BoundedPolicy, today: date) -> PlanR
                 )
             )
             continue
+        if not judge_misses:
+            continue
         if item.status != InstalmentStatus.MISSED:
             item = replace(item, status=InstalmentStatus.MISSED)
             plan = _replace_instalment(plan, item)
@@ -188,6 +196,8 @@ def review_plan(plan: Arrangement, bounded: BoundedPolicy, today: date) -> PlanR
         plan, answer = _answer(plan, item, bounded)
         if answer is not None:
             actions.append(answer)
+    if not judge_misses:
+        return PlanReview(plan, tuple(actions))
     return _judge_breach(plan, bounded, today, actions)
 
 
