@@ -6,7 +6,8 @@ letter channel; the real renderer (WeasyPrint) makes the PDFs and the real ``sen
 a print batch (file transport), while the plan's own hold pauses the flow. Each letter is read as the
 debtor reads it (pdfium's text of page 1): the instalment, its amount, its due date, its own reference
 and what remains; the EPC QR code, decoded from the page's pixels (zxing-cpp), pays exactly that
-instalment with its reference. A deferral goes by letter too, asking for the new instalment.
+instalment with its reference. A dispute makes a letter wait until it is lifted. A deferral goes by letter
+too, asking for the new instalment.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from sqlalchemy import make_url, select
+from sqlalchemy import make_url, select, update
 
 from dunning.cli import EXIT_OK, cli
 from dunning.domain.epc import parse_epc_payload
 from dunning.domain.references import parse_reference
 from dunning.store import Store
-from dunning.store.schema import actions, deliveries
+from dunning.store.actions import insert_hold
+from dunning.store.schema import actions, deliveries, holds
 from dunning.usecases.importing.snapshot import import_ledger
 from dunning.usecases.letters.render import render_letters
 from dunning.usecases.letters.send import send_letters
@@ -111,8 +113,16 @@ def test_instalment_reminders_go_by_letter_with_the_instalments_own_reference_an
     _night(store, workspace, REMINDER_NIGHT)
     reminders = _plan_actions(store, "plan_reminder")
     assert [(r.channel, r.status) for r in reminders] == [("letter", "planned")] * 4
+    # a dispute on one case: its letter waits, planned (as its email would); the plan's own hold stops none
+    disputed = reminders[-1].case_id
+    with store.begin() as conn:
+        insert_hold(conn, disputed, kind="dispute", reason="disputed", start=REMINDER_NIGHT, until=None,
+                    source="test:dispute")
     run = render_letters(store, workspace, REMINDER_NIGHT, workers=1, env=ENV)
-    assert (run.rendered, run.failed, run.waiting) == (4, 0, 0), run.summary()
+    assert (run.rendered, run.failed, run.waiting) == (3, 0, 1), run.summary()
+    with store.begin() as conn:
+        conn.execute(update(holds).where(holds.c.source == "test:dispute").values(released_on=REMINDER_NIGHT))
+    assert render_letters(store, workspace, REMINDER_NIGHT, workers=1, env=ENV).rendered == 1
     by_case = {p.case_id: p.plan for p in list_plans(store)}
     for reminder, ext in zip(reminders, POSTED, strict=True):
         first = by_case[reminder.case_id].instalments[0]
@@ -121,12 +131,21 @@ def test_instalment_reminders_go_by_letter_with_the_instalments_own_reference_an
         assert POSTED[ext][0] in text and subject in text and money in text and due in text and remains in text
         assert parse_reference(first.reference).printed in text
         assert (amount, reference) == (first.amount, first.reference)  # the instalment's own QR code
+    # rendered, then disputed before the print run: that letter stays out of the batch until the hold is lifted
+    with store.begin() as conn:
+        insert_hold(conn, reminders[0].case_id, kind="dispute", reason="disputed", start=REMINDER_NIGHT, until=None,
+                    source="test:dispute-2")
     printed = send_letters(store, workspace, REMINDER_NIGHT)
-    assert (len(printed.batches), printed.letters, printed.problems) == (1, 4, [])
+    assert (len(printed.batches), printed.letters, printed.problems) == (1, 3, [])
+    assert [r.status for r in _plan_actions(store, "plan_reminder")] == ["planned"] + ["sent"] * 3
+    with store.begin() as conn:
+        conn.execute(update(holds).where(holds.c.source == "test:dispute-2").values(released_on=REMINDER_NIGHT))
+    printed = send_letters(store, workspace, REMINDER_NIGHT)
+    assert (len(printed.batches), printed.letters, printed.problems) == (1, 1, [])
     assert [r.status for r in _plan_actions(store, "plan_reminder")] == ["sent"] * 4
     with store.begin() as conn:
-        batch = conn.execute(select(deliveries.c.detail).where(deliveries.c.channel == "print")).scalar_one()
-    assert sorted(int(i) for i in batch["letters"]) == [r.id for r in reminders]
+        batches = conn.execute(select(deliveries.c.detail).where(deliveries.c.channel == "print")).scalars().all()
+    assert sorted(int(i) for batch in batches for i in batch["letters"]) == [r.id for r in reminders]
     # nothing twice: the night, the renderer and the print run again add nothing
     _night(store, workspace, REMINDER_NIGHT)
     assert render_letters(store, workspace, REMINDER_NIGHT, workers=1, env=ENV).rendered == 0
