@@ -13,7 +13,8 @@ under, so it never stops the bot's messages. Every other hold does:
   answer a payment the debtor made and ask for nothing.
 
 Under a dispute or a payment in review the bot also decides nothing against the debtor
-(:func:`judges_misses`): no miss, deferral, re-spread, breach notice or breach until it is lifted.
+(:func:`judges_misses`): no miss, deferral, re-spread, breach notice or breach until it is lifted; an
+instalment that fell due meanwhile then gets its grace days again from the day it ended.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ For each plan, in this order:
 2. **Review** (:func:`~dunning.domain.plans.review.review_plan`) with the policy bounded by the
    debtor's rule pack: reminders before due dates, grace reminders, misses and the policy's answer
    (deferral, re-spread), the notice before a breach and the breach, completion. Under a dispute or
-   a payment in review no miss and no breach is decided (:func:`dunning.domain.plans.holds.judges_misses`).
+   a payment in review no miss and no breach is decided (:func:`dunning.domain.plans.holds.judges_misses`);
+   an instalment that fell due meanwhile gets its grace days again from the day the hold ended.
 3. **Actions.** Each finding, and a thank-you per instalment paid, is recorded as an action
    ``plan_*`` under a key that is the same every night it is due (a re-run adds nothing). Those that
    tell the debtor go out by email when the debtor has a usable address, else by SMS, else those
@@ -41,14 +42,14 @@ from dunning.domain.legal import select_pack
 from dunning.domain.legal.base import DebtorType
 from dunning.domain.plans.allocation import Payment, owed_components
 from dunning.domain.plans.bot import LETTER_ACTIONS, BotAction, bot_actions, credit, uncredit
-from dunning.domain.plans.holds import judges_misses
+from dunning.domain.plans.holds import SUSPENDS_JUDGEMENT, judges_misses
 from dunning.domain.plans.model import Arrangement, ArrangementStatus, Instalment, InstalmentStatus, PlanError
 from dunning.domain.plans.policy import PlanPolicy, bounded_policy
 from dunning.domain.plans.review import review_plan
 from dunning.store import Store
 from dunning.store.actions import NewActionRecord, insert_actions
 from dunning.store.cases import NewCaseEvent, insert_case_events
-from dunning.store.hold_kinds import active_hold_kinds
+from dunning.store.hold_kinds import active_hold_kinds, last_hold_end
 from dunning.store.plan_credits import (
     PlanContact,
     close_case_for_plan,
@@ -275,7 +276,8 @@ def run_plan_bot(conn: Connection, run_date: date, policy: PlanPolicy, *, record
                            DebtorType.BUSINESS if contact.debtor_type == "company" else DebtorType.CONSUMER)
         bounded = bounded_policy(policy, pack, term=max(len(plan.instalments) - 1, 1))
         holds = active_hold_kinds(conn, [stored.case_id], run_date).get(stored.case_id, frozenset())
-        review = review_plan(plan, bounded, run_date, judge_misses=judges_misses(holds))
+        review = review_plan(plan, bounded, run_date, judge_misses=judges_misses(holds),
+                             resumed_on=last_hold_end(conn, stored.case_id, SUSPENDS_JUDGEMENT, run_date))
         found = bot_actions(plan, review.plan, review.actions)
         after = review.plan
         if after != before:

@@ -99,10 +99,15 @@ def test_no_miss_and_no_breach_is_decided_while_the_debt_is_disputed(store: Stor
         assert not {"missed", "deferred"} & {i.status.value for i in plan.instalments}, day
         assert not {"plan_missed", "plan_deferred", "plan_spread", "plan_breach_notice", "plan_ended"} \
             & set(_bot_actions(store, case_id)), day
-    # the dispute is settled: the next night judges as usual (the missed instalments, the policy's answer)
+    # the dispute is settled on 20 November: the instalments that fell due meanwhile get their 5 grace days again
     with store.begin() as conn:
         conn.execute(update(holds).where(holds.c.source == "test:dispute").values(released_on=date(2026, 11, 20)))
     night(date(2026, 11, 21))
+    done = _bot_actions(store, case_id)
+    assert "plan_grace_reminder" in done and "plan_missed" not in done and "plan_deferred" not in done
+    night(date(2026, 11, 25))  # the last grace day
+    assert "plan_missed" not in _bot_actions(store, case_id)
+    night(date(2026, 11, 26))  # then judged as usual: the miss and the policy's answer
     done = _bot_actions(store, case_id)
     assert "plan_missed" in done and "plan_deferred" in done
     [plan] = [p.plan for p in list_plans(store) if p.case_id == case_id]
