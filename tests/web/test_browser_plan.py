@@ -4,21 +4,23 @@ A debtor holds a real printed letter (the flow's second reminder, rendered to PD
 batch); its pay-link QR code, read from the PDF's pixels, opens the pay page in a real Chromium
 (Debian's ``chromium`` through Playwright, as tests/web/test_browser.py, axe-core's WCAG 2.1 A/AA
 rules on every page). There the debtor agrees a plan of 3 instalments. Then the nights run, each the
-real ``run_night`` (what ``dunning run`` calls; the plan bot first) and the real dispatch to aiosmtpd on
-127.0.0.1: instalment 1's reminder with its own EPC QR code; an XSD-valid camt.053 paying instalments 1
-and 2 with their own structured references, imported by the reconcile use case; both matched and
-thanked; instalment 3 missed and deferred (the debtor is told); the deferred instalment missed too; the
-notice; the breach; and the flow resumes: its next notice (the registered final notice, rendered) claims
-what the ledger, the bank's payments and the plan say is still owed, computed here apart.
+real ``run_night`` (what ``dunning run`` calls; the plan bot first; the breach night through the CLI
+itself) and the real dispatch to aiosmtpd on 127.0.0.1: instalment 1's reminder with its own EPC QR
+code; an XSD-valid camt.053 paying instalments 1 and 2 with their own structured references, imported
+by the reconcile use case; both matched and thanked; instalment 3 missed and deferred (the debtor is
+told); the deferred instalment missed too; the notice; the breach; and the flow resumes: its next
+notice (the registered final notice, rendered) claims what the ledger, the bank's payments and the
+plan say is still owed, computed here apart.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,10 +28,12 @@ from typing import Any
 import pytest
 import yaml
 import zxingcpp
+from click.testing import CliRunner
 from PIL import Image
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import select
 
+from dunning.cli import EXIT_OK, cli
 from dunning.domain.epc import parse_epc_payload
 from dunning.domain.references import parse_reference
 from dunning.store import Store
@@ -37,6 +41,7 @@ from dunning.store.schema import actions, cases
 from dunning.usecases.importing.snapshot import import_ledger
 from dunning.usecases.letters.render import render_letters
 from dunning.usecases.letters.send import send_letters
+from dunning.usecases.messaging.dispatch import dispatch_messages
 from dunning.usecases.outgoing.secrets import load_secrets
 from dunning.usecases.paypage.claim import PayPageReader
 from dunning.usecases.plans.create import list_plans
@@ -116,8 +121,10 @@ def _agree_plan_in_chromium(browser: Browser, base: str, link_path: str) -> tupl
 
 
 def test_a_plan_agreed_in_chromium_from_a_letter_runs_its_nights_breaks_and_the_flow_resumes(
-    browser: Browser, tmp_path: Path, store: Store, store_url: str, smtp_server: SmtpServer
+    browser: Browser, tmp_path: Path, store: Store, store_url: str, smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("DUNNING_DATABASE", store_url)  # the CLI's store (the workspace names it without password)
     workspace = _workspace(tmp_path / "ws", store_url, smtp_server)
     config_path = workspace.root / "dunning.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
@@ -199,7 +206,13 @@ def test_a_plan_agreed_in_chromium_from_a_letter_runs_its_nights_breaks_and_the_
     breach_on = noticed_on + timedelta(days=policy.breach.notice_days)
     _night(store, workspace, breach_on - timedelta(days=1))
     assert list_plans(store)[0].plan.status.value == "active"
-    _night(store, workspace, breach_on)
+    # the breach night is planned by the CLI, as cron or Prefect runs it (`dunning run`: the plan bot first)
+    ran = CliRunner().invoke(cli, ["-w", str(workspace.root), "run", "--date", breach_on.isoformat(), "--format",
+                                   "json"])
+    assert ran.exit_code == EXIT_OK, ran.stderr
+    assert json.loads(ran.stdout)["plan_bot"]["actions"] == {"plan_ended": 1}
+    dispatch_messages(store, workspace, breach_on, now=datetime.fromisoformat(f"{breach_on}T10:00:00+01:00"),
+                      env=ENV)
     _again(store, workspace, breach_on, smtp_server)
     subjects = [str(m["Subject"]) for m in _mails(smtp_server, seen) if "jan.peeters" in str(m["To"])]
     assert subjects == [
