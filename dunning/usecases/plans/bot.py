@@ -13,10 +13,12 @@ For each plan, in this order:
    reversed since takes exactly those credits back (:func:`~dunning.domain.plans.bot.uncredit`).
    Each credit and each reversal is a ``plan_credited`` / ``plan_credit_reversed`` event on the case.
 2. **Review** (:func:`~dunning.domain.plans.review.review_plan`) with the policy bounded by the
-   debtor's rule pack: reminders before due dates, grace reminders, misses and the policy's answer
-   (deferral, re-spread), the notice before a breach and the breach, completion. Under a dispute or
-   a payment in review no miss and no breach is decided (:func:`dunning.domain.plans.holds.judges_misses`);
-   an instalment that fell due meanwhile gets its grace days again from the day the hold ended.
+   debtor's rule pack: reminders before due dates (a letter is posted earlier by the days the pack
+   gives the post: :func:`~dunning.domain.plans.policy.letter_lead_days`), grace reminders, misses
+   and the policy's answer (deferral, re-spread), the notice before a breach and the breach,
+   completion. Under a dispute or a payment in review no miss and no breach is decided
+   (:func:`dunning.domain.plans.holds.judges_misses`); an instalment that fell due meanwhile gets its
+   grace days again from the day the hold ended.
 3. **Actions.** Each finding, and a thank-you per instalment paid, is recorded as an action
    ``plan_*`` under a key that is the same every night it is due (a re-run adds nothing). Those that
    tell the debtor go out by email when the debtor has a usable address, else by SMS, else those
@@ -31,7 +33,7 @@ For each plan, in this order:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -44,7 +46,7 @@ from dunning.domain.plans.allocation import Payment, owed_components
 from dunning.domain.plans.bot import LETTER_ACTIONS, BotAction, bot_actions, credit, uncredit
 from dunning.domain.plans.holds import SUSPENDS_JUDGEMENT, judges_misses
 from dunning.domain.plans.model import Arrangement, ArrangementStatus, Instalment, InstalmentStatus, PlanError
-from dunning.domain.plans.policy import PlanPolicy, bounded_policy
+from dunning.domain.plans.policy import PlanPolicy, bounded_policy, letter_lead_days
 from dunning.domain.plans.review import review_plan
 from dunning.store import Store
 from dunning.store.actions import NewActionRecord, insert_actions
@@ -275,6 +277,9 @@ def run_plan_bot(conn: Connection, run_date: date, policy: PlanPolicy, *, record
         pack = select_pack(contact.country or plan.pack.split("-")[0],
                            DebtorType.BUSINESS if contact.debtor_type == "company" else DebtorType.CONSUMER)
         bounded = bounded_policy(policy, pack, term=max(len(plan.instalments) - 1, 1))
+        if _channel(contact, "plan_reminder") == "letter":  # posted earlier, so it is in hand as an email would be
+            bounded = replace(bounded, policy=replace(
+                bounded.policy, reminder_days_before=bounded.policy.reminder_days_before + letter_lead_days(pack)))
         holds = active_hold_kinds(conn, [stored.case_id], run_date).get(stored.case_id, frozenset())
         review = review_plan(plan, bounded, run_date, judge_misses=judges_misses(holds),
                              resumed_on=last_hold_end(conn, stored.case_id, SUSPENDS_JUDGEMENT, run_date))

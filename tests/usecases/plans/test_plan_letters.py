@@ -1,18 +1,18 @@
 """A debtor without email or phone gets the plan bot's instalment messages by letter (SQLite and PostgreSQL).
 
 Four debtors (nl, fr, de, en) with a postal address and neither email nor phone agree plans with
-``dunning plans create``; the night 3 days before the first due date records each reminder on the
-letter channel; the real renderer (WeasyPrint) makes the PDFs and the real ``send_letters`` puts them in
-a print batch (file transport), while the plan's own hold pauses the flow. Each letter is read as the
-debtor reads it (pdfium's text of page 1): the instalment, its amount, its due date, its own reference
-and what remains; the EPC QR code, decoded from the page's pixels (zxing-cpp), pays exactly that
-instalment with its reference. A dispute makes a letter wait until it is lifted. A deferral goes by letter
-too, asking for the new instalment.
+``dunning plans create``; the night 9 days before the first due date (the policy's 3 days, plus the 6
+the post may take under Book XIX) records each reminder on the letter channel; the real renderer
+(WeasyPrint) makes the PDFs and the real ``send_letters`` puts them in a print batch (file transport),
+while the plan's own hold pauses the flow. Each letter is read as the debtor reads it (pdfium's text of
+page 1): the instalment, its amount, its due date, its own reference and what remains; the EPC QR code,
+decoded from the page's pixels (zxing-cpp), pays exactly that instalment with its reference. A dispute
+makes a letter wait until it is lifted. A deferral goes by letter too, asking for the new instalment.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from sqlalchemy import make_url, select, update
 
 from dunning.cli import EXIT_OK, cli
 from dunning.domain.epc import parse_epc_payload
+from dunning.domain.legal import select_pack
+from dunning.domain.planning.actions import Channel
 from dunning.domain.references import parse_reference
 from dunning.store import Store
 from dunning.store.actions import insert_hold
@@ -47,7 +49,10 @@ POSTED = {
     "P4": ("Ann Smith", "en", "60.00"),
 }
 MADE_ON = date(2026, 10, 6)
-REMINDER_NIGHT = date(2026, 10, 12)  # 3 days before 15 October, the first due date
+FIRST_DUE = date(2026, 11, 15)
+#: a letter is posted 3 + 6 days before the due date: Book XIX counts it received on the 3rd working day after
+#: posting, up to 6 calendar days later, so it is in hand 3 days before, as an email would be
+REMINDER_NIGHT = date(2026, 11, 6)
 
 
 def _workspace(root: Path, store_url: str) -> Workspace:
@@ -87,13 +92,14 @@ def _read(workspace: Workspace, day: date, action_id: int) -> tuple[str, Decimal
 
 #: what each debtor reads of instalment 1 (of 2): the subject, the amount and due date, what remains
 EXPECTED = {
-    "P1": ("Termijn 1 van uw betalingsregeling vervalt op 15 oktober 2026", "€ 50,00", "vervalt op 15 oktober 2026",
+    "P1": ("Termijn 1 van uw betalingsregeling vervalt op 15 november 2026", "€ 50,00", "vervalt op 15 november 2026",
            "Nog te betalen volgens de regeling, deze termijn inbegrepen € 100,00"),
-    "P2": ("L'échéance 1 de votre plan de paiement arrive le 15 octobre 2026", "75,25 €", "arrive le 15 octobre 2026",
+    "P2": ("L'échéance 1 de votre plan de paiement arrive le 15 novembre 2026", "75,25 €", "arrive le 15 novembre 2026",
            "Reste à payer selon le plan, cette échéance comprise 150,50 €"),
-    "P3": ("Rate 1 Ihres Ratenplans ist am 15. Oktober 2026 fällig", "40,00 €", "ist am 15. Oktober 2026 fällig",
+    "P3": ("Rate 1 Ihres Ratenplans ist am 15. November 2026 fällig", "40,00 €", "ist am 15. November 2026 fällig",
            "Laut Ratenplan noch zu zahlen, diese Rate eingeschlossen 80,00 €"),
-    "P4": ("Instalment 1 of your payment plan falls due on 15 October 2026", "30,00 €", "falls due on 15 October 2026",
+    "P4": ("Instalment 1 of your payment plan falls due on 15 November 2026", "30,00 €",
+           "falls due on 15 November 2026",
            "Still to pay under your plan, this instalment included 60,00 €"),
 }
 
@@ -106,12 +112,17 @@ def test_instalment_reminders_go_by_letter_with_the_instalments_own_reference_an
     import_ledger(store, workspace.root / "ledger" / "posted.csv", as_of=IMPORTED, reference_kind="be-ogm")
     for ext in POSTED:
         made = CliRunner().invoke(cli, ["-w", str(workspace.root), "plans", "create", ext, "--count", "2", "--day",
-                                        "15", "--date", MADE_ON.isoformat(), "--by", "clerk"])
+                                        "15", "--start", FIRST_DUE.isoformat(), "--date", MADE_ON.isoformat(),
+                                        "--by", "clerk"])
         assert made.exit_code == EXIT_OK, made.stderr
     assert len(list_plans(store)) == 4
 
+    _night(store, workspace, REMINDER_NIGHT - timedelta(days=1))
+    assert _plan_actions(store, "plan_reminder") == []
     _night(store, workspace, REMINDER_NIGHT)
     reminders = _plan_actions(store, "plan_reminder")
+    received = select_pack("BE", "consumer").period_start(REMINDER_NIGHT, Channel.LETTER)
+    assert received <= FIRST_DUE - timedelta(days=workspace.config.plans.policy().reminder_days_before)
     assert [(r.channel, r.status) for r in reminders] == [("letter", "planned")] * 4
     # a dispute on one case: its letter waits, planned (as its email would); the plan's own hold stops none
     disputed = reminders[-1].case_id
@@ -153,7 +164,7 @@ def test_instalment_reminders_go_by_letter_with_the_instalments_own_reference_an
     assert len(_plan_actions(store, "plan_reminder")) == 4
 
     # instalment 1 missed after the grace days: deferred to a new instalment 3, told by letter with its reference
-    missed_on = date(2026, 10, 21)
+    missed_on = date(2026, 11, 21)
     _night(store, workspace, missed_on)
     deferred = _plan_actions(store, "plan_deferred")
     assert [(d.channel, d.status) for d in deferred] == [("letter", "planned")] * 4
@@ -162,6 +173,6 @@ def test_instalment_reminders_go_by_letter_with_the_instalments_own_reference_an
     plan = next(p.plan for p in list_plans(store) if p.case_id == p1.case_id)
     third = plan.instalments[2]
     text, amount, reference = _read(workspace, missed_on, p1.id)
-    assert "Termijn 1 verschoven naar een nieuwe termijn 3" in text and "vervaldag 15 december 2026" in text
+    assert "Termijn 1 verschoven naar een nieuwe termijn 3" in text and "vervaldag 15 januari 2027" in text
     assert (amount, reference) == (third.amount, third.reference) == (Decimal("50.00"), third.reference)
     assert parse_reference(third.reference).printed in text and "€ 100,00" in text
