@@ -33,6 +33,7 @@ __all__ = [
     "LetterData",
     "LetterDataError",
     "LetterKind",
+    "PlanNotice",
     "PostalAddress",
     "StatementEntry",
     "check_letter",
@@ -55,6 +56,7 @@ class LetterKind(StrEnum):
     PAYMENT_CONFIRMATION = "payment_confirmation"
     PAYMENT_PLAN = "payment_plan"
     ACCOUNT_STATEMENT = "account_statement"
+    PLAN_INSTALMENT = "plan_instalment"  # the plan bot's letter to a debtor without email or phone
 
 
 class ChargeKind(StrEnum):
@@ -137,6 +139,25 @@ class Instalment:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanNotice:
+    """What a plan letter is about (:attr:`LetterKind.PLAN_INSTALMENT`); the letter asks for one instalment.
+
+    ``notice``: the plan bot's action (``plan_reminder``, ``plan_grace_reminder``, ``plan_missed``,
+    ``plan_deferred``, ``plan_spread``, ``plan_breach_notice``); ``number`` and ``due``: the
+    instalment the letter asks for (its amount is the letter's ``total``, its own reference the
+    letter's ``reference``); ``about``: the instalment the event concerns (the missed one a deferral
+    moved); ``open_total``: what is left of the plan in all; ``arrears``: what missed instalments leave open.
+    """
+
+    notice: str
+    number: int
+    due: date
+    open_total: Decimal
+    about: int | None = None
+    arrears: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True, slots=True)
 class StatementEntry:
     """One account statement line; ``amount`` > 0 is owed (invoice, fee), < 0 paid or credited."""
 
@@ -202,6 +223,7 @@ class LetterData:
     contact_name: str = ""
     salutation: str = ""  # e.g. "Dear Ms Peeters,"; the template's neutral greeting when empty
     locale: str = ""  # override the locale derived from the debtor's language and country
+    plan_notice: PlanNotice | None = None  # a plan letter: which instalment it asks for, and why
 
     @property
     def language(self) -> str:
@@ -278,6 +300,11 @@ def check_letter(letter: LetterData) -> list[str]:
             problems.append(f"{where}: a payment plan needs instalments")
         elif planned != letter.total:
             problems.append(f"{where}: total {letter.total} differs from the instalments' sum {planned}")
+    if letter.kind is LetterKind.PLAN_INSTALMENT:
+        if letter.plan_notice is None:
+            problems.append(f"{where}: a plan letter needs plan_notice (the instalment it asks for)")
+        elif not letter.total > 0:
+            problems.append(f"{where}: a plan letter asks for an amount above zero, not {letter.total}")
     if letter.kind is LetterKind.PAYMENT_CONFIRMATION and letter.amount_received is None:
         problems.append(f"{where}: a payment confirmation needs amount_received")
     if letter.legal.rule_pack == "BE" and letter.kind is LetterKind.FIRST_REMINDER:

@@ -610,6 +610,10 @@ def _pay_by(letter: LetterData, fmt: LocaleFormat) -> str:
     """The payment block's deadline, in the words of the body: "uiterlijk op D", never "vóór D"."""
     if letter.kind is LetterKind.PAYMENT_PLAN and letter.instalments:
         return fmt.deadline(letter.instalments[0].due)
+    if letter.kind is LetterKind.PLAN_INSTALMENT and letter.plan_notice is not None:
+        # a missed instalment's past due date is no deadline: the body asks to pay it now
+        due = letter.plan_notice.due
+        return fmt.deadline(due) if due >= letter.letter_date else ""
     return fmt.deadline(letter.legal.deadline) if letter.legal.deadline else ""
 
 

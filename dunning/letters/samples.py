@@ -17,7 +17,8 @@ from dunning.domain.legal import FeeContext, LegalPack, select_pack
 from dunning.domain.legal.texts import charge_text
 from dunning.domain.planning.actions import Channel
 from dunning.domain.planning.interest import accrue
-from dunning.domain.references import ogm_from_case, rf_from_case
+from dunning.domain.plans.references import instalment_reference
+from dunning.domain.references import ogm_from_case, parse_reference, rf_from_case
 from dunning.letters.model import (
     Charge,
     ChargeKind,
@@ -28,6 +29,7 @@ from dunning.letters.model import (
     LegalMentions,
     LetterData,
     LetterKind,
+    PlanNotice,
     PostalAddress,
     StatementEntry,
 )
@@ -149,6 +151,12 @@ def sample_letter(
             Instalment(SAMPLE_DATE + timedelta(days=30 * (i + 1)), thirds if i < 2 else total - 2 * thirds)
             for i in range(3)
         )
+    if kind is LetterKind.PLAN_INSTALMENT:  # instalment 2 of 3, with its own reference
+        thirds = (total / 3).quantize(Decimal("0.01"))
+        case_reference = ogm_from_case(case_number % 10**8) if belgian else reference
+        reference = parse_reference(instalment_reference(case_reference.compact, 2))
+        extra["plan_notice"] = PlanNotice("plan_reminder", 2, SAMPLE_DATE + timedelta(days=17), total - thirds)
+        total = thirds
     if kind is LetterKind.PAYMENT_CONFIRMATION:
         extra["amount_received"] = total
         extra["received_on"] = SAMPLE_DATE - timedelta(days=2)

@@ -11,7 +11,7 @@ same feedback twice changes nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -255,6 +255,8 @@ class RenderedLetterRecord:
     postal_code: str | None
     pdf_path: str
     pages: int | None
+    action: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +319,8 @@ def delete_documents(conn: Connection, action_ids: Sequence[int]) -> None:
 
 def _rendered_letters(conn: Connection, *where: ColumnElement[bool]) -> list[RenderedLetterRecord]:
     query = (
-        select(actions.c.id, actions.c.channel, actions.c.settings, actions.c.case_id,
+        select(actions.c.id, actions.c.channel, actions.c.settings, actions.c.case_id, actions.c.action,
+               actions.c.detail,
                cases.c.status.label("case_status"), debtors.c.id.label("debtor_pk"), debtors.c.country,
                debtors.c.postal_code, documents.c.path, documents.c.pages)
         .join(documents, documents.c.action_id == actions.c.id)
@@ -332,7 +335,8 @@ def _rendered_letters(conn: Connection, *where: ColumnElement[bool]) -> list[Ren
         found.append(RenderedLetterRecord(
             action_id=row.id, channel=row.channel, print_class=str(print_class) if print_class else None,
             case_id=row.case_id, case_status=row.case_status, debtor_id=row.debtor_pk, country=row.country,
-            postal_code=row.postal_code, pdf_path=row.path, pages=row.pages,
+            postal_code=row.postal_code, pdf_path=row.path, pages=row.pages, action=row.action,
+            detail=dict(row.detail or {}),
         ))
     return found
 

@@ -211,16 +211,19 @@ class PlanContact:
     case_status: str
     flow: str | None = None
     flow_version: int | None = None
+    postal: bool = False  # street, postal code and city: a letter can reach the debtor
 
 
 def load_plan_contact(conn: Connection, case_id: int) -> PlanContact:
     row = conn.execute(
         select(debtors.c.email, debtors.c.email_invalid, debtors.c.phone, debtors.c.country, debtors.c.debtor_type,
-               cases.c.status, cases.c.flow, cases.c.flow_version)
+               cases.c.status, cases.c.flow, cases.c.flow_version, debtors.c.street, debtors.c.postal_code,
+               debtors.c.city)
         .join(cases, cases.c.debtor_id == debtors.c.id)
         .where(cases.c.id == case_id)
     ).one()
-    return PlanContact(bool(row[0]) and not row[1], bool(row[2]), row[3], row[4], row[5], row[6], row[7])
+    postal = all(str(part or "").strip() for part in row[8:11])
+    return PlanContact(bool(row[0]) and not row[1], bool(row[2]), row[3], row[4], row[5], row[6], row[7], postal)
 
 
 def load_last_plan_actions(conn: Connection, names: Iterable[str]) -> dict[str, tuple[str, date, str]]:

@@ -36,7 +36,7 @@ from dunning.domain.plans.allocation import AllocationPart, Payment, allocate_pa
 from dunning.domain.plans.model import Arrangement, ArrangementStatus, Instalment, InstalmentStatus, PlanError
 from dunning.domain.plans.review import PlanAction
 
-__all__ = ["MESSAGE_KINDS", "BotAction", "bot_actions", "credit", "uncredit"]
+__all__ = ["LETTER_ACTIONS", "MESSAGE_KINDS", "BotAction", "bot_actions", "credit", "uncredit"]
 
 _ZERO = Decimal("0.00")
 
@@ -52,6 +52,12 @@ MESSAGE_KINDS = {
     "completed": "plan_completed",
     "thanks": "plan_thanks",
 }
+
+#: the messages that ask for an instalment: to a debtor without email or phone they go by letter, with the
+#: instalment's own amount, reference and EPC QR code (thank-yous and the end of a plan ask for nothing: the
+#: flow's own letters take over after a breach)
+LETTER_ACTIONS = frozenset({"plan_reminder", "plan_grace_reminder", "plan_missed", "plan_deferred", "plan_spread",
+                            "plan_breach_notice"})
 
 
 def credit(plan: Arrangement, payment: Payment) -> tuple[Arrangement, tuple[AllocationPart, ...]]:

@@ -11,6 +11,10 @@ under, so it never stops the bot's messages. Every other hold does:
   has fallen due meanwhile is cancelled instead (it would announce a day that is past; the miss, if
   any, is told by its own message). Thank-yous (``plan_thanks``, ``plan_completed``) still go: they
   answer a payment the debtor made and ask for nothing.
+
+Under a dispute or a payment in review the bot also decides nothing against the debtor
+(:func:`judges_misses`): no miss, deferral, re-spread, breach notice or breach until it is lifted; an
+instalment that fell due meanwhile then gets its grace days again from the day it ended.
 """
 
 from __future__ import annotations
@@ -21,12 +25,24 @@ from enum import StrEnum
 
 from dunning.domain.planning.case_state import HARD_STOP_HOLDS, HoldKind
 
-__all__ = ["THANKS", "HeldMessage", "plan_message_held"]
+__all__ = ["SUSPENDS_JUDGEMENT", "THANKS", "HeldMessage", "judges_misses", "plan_message_held"]
 
 #: plan messages that thank and ask for nothing
 THANKS = frozenset({"plan_thanks", "plan_completed"})
 #: reminders announcing an instalment's due date (stale once it is past)
 _BEFORE_DUE = frozenset({"plan_reminder"})
+#: holds under which the bot declares no miss and no breach: the debt is contested, or a payment that may be
+#: the instalment's waits for a person (the debtor is not in default while either stands)
+SUSPENDS_JUDGEMENT = frozenset({HoldKind.DISPUTE, HoldKind.PAYMENT_IN_REVIEW})
+
+
+def judges_misses(holds: Iterable[HoldKind | str]) -> bool:
+    """Whether the plan bot may declare misses and breaches tonight under the case's active ``holds``.
+
+    >>> judges_misses(["plan_active"]), judges_misses(["plan_active", "dispute"])
+    (True, False)
+    """
+    return not ({HoldKind(kind) for kind in holds} & SUSPENDS_JUDGEMENT)
 
 
 class HeldMessage(StrEnum):

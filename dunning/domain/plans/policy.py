@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from dunning.domain.legal.base import LegalPack
+from dunning.domain.planning.actions import Channel
 from dunning.domain.planning.flows import Problem
 from dunning.domain.plans.model import InterestPolicy, PlanError
 from dunning.domain.plans.references import MAX_INSTALMENTS
@@ -37,6 +39,7 @@ __all__ = [
     "bounded_policy",
     "check_policy",
     "check_terms",
+    "letter_lead_days",
     "offered_counts",
     "term_months",
 ]
@@ -246,3 +249,23 @@ def check_terms(policy: PlanPolicy, terms: PlanTerms, total: Decimal, by_credito
         errors.append(f"day {terms.day_of_month} is not offered (days offered: {offered})")
     if errors:
         raise PlanError("; ".join(errors))
+
+
+_LEAD_DAYS: dict[str, int] = {}
+
+
+def letter_lead_days(pack: LegalPack) -> int:
+    """The most calendar days from posting a letter to the day the pack counts it as received, over two years
+    of calendars (Book XIX: the 3rd working day after posting, up to 6 days over weekends and holidays; WIK:
+    the 2nd day after posting without Sundays, Mondays and holidays). A plan reminder by letter is posted
+    that much earlier than an email, so it is in hand ``reminder_days_before`` days before the due date.
+
+    >>> from dunning.domain.legal import select_pack
+    >>> letter_lead_days(select_pack("BE", "consumer"))
+    6
+    """
+    if pack.code not in _LEAD_DAYS:
+        start = date(2026, 1, 1)
+        days = (start + timedelta(days=i) for i in range(731))
+        _LEAD_DAYS[pack.code] = max((pack.period_start(day, Channel.LETTER) - day).days for day in days)
+    return _LEAD_DAYS[pack.code]

@@ -144,8 +144,16 @@ def assess_breach(plan: Arrangement, bounded: BoundedPolicy) -> BreachState:
     return BreachState(holds, longest, arrears, threshold, why)
 
 
-def review_plan(plan: Arrangement, bounded: BoundedPolicy, today: date) -> PlanReview:
-    """The plan on ``today`` and what to do (see the module docstring). Only active plans change."""
+def review_plan(plan: Arrangement, bounded: BoundedPolicy, today: date, *, judge_misses: bool = True,
+                resumed_on: date | None = None) -> PlanReview:
+    """The plan on ``today`` and what to do (see the module docstring). Only active plans change.
+
+    ``judge_misses=False`` (the case is on a hold that suspends the judgement: a dispute, a payment
+    waiting for a person's review; :func:`dunning.domain.plans.holds.judges_misses`): no instalment is
+    declared missed, none deferred or re-spread, no breach notice and no breach; reminders, credits and
+    completion go on. ``resumed_on``: the day such a hold ended; an instalment that fell due before it
+    gets its grace days again from that day (the debtor could not be in default while it stood).
+    """
     if plan.status != ArrangementStatus.ACTIVE:
         return PlanReview(plan, ())
     policy = bounded.policy
@@ -160,7 +168,8 @@ def review_plan(plan: Arrangement, bounded: BoundedPolicy, today: date) -> PlanR
             break
         item = pending[0]
         handled.add(item.number)
-        grace_end = item.due_date + timedelta(days=policy.grace_days)
+        counted_from = max(item.due_date, resumed_on) if resumed_on is not None else item.due_date
+        grace_end = counted_from + timedelta(days=policy.grace_days)
         if today < item.due_date:
             remind_from = item.due_date - timedelta(days=policy.reminder_days_before)
             if item.status == InstalmentStatus.SCHEDULED and today >= remind_from:
@@ -179,6 +188,8 @@ def review_plan(plan: Arrangement, bounded: BoundedPolicy, today: date) -> PlanR
                 )
             )
             continue
+        if not judge_misses:
+            continue
         if item.status != InstalmentStatus.MISSED:
             item = replace(item, status=InstalmentStatus.MISSED)
             plan = _replace_instalment(plan, item)
@@ -188,6 +199,8 @@ def review_plan(plan: Arrangement, bounded: BoundedPolicy, today: date) -> PlanR
         plan, answer = _answer(plan, item, bounded)
         if answer is not None:
             actions.append(answer)
+    if not judge_misses:
+        return PlanReview(plan, tuple(actions))
     return _judge_breach(plan, bounded, today, actions)
 
 

@@ -85,6 +85,7 @@ from dunning.store.letter_actions import (
 )
 from dunning.store.payments import CostsPaidRecord, load_costs_paid, load_received
 from dunning.store.reminders import ReminderRecord, load_reminders
+from dunning.usecases.letters.plan_letters import PlanLetterError, is_plan_letter, plan_letter_data
 from dunning.usecases.outgoing.due import DEFAULT_PAY_DAYS, DueAction, owed_by
 from dunning.usecases.outgoing.fees import MESSAGE_CHANNELS, WENT_OUT
 from dunning.usecases.outgoing.legal import legal_mentions, pack_for
@@ -368,6 +369,15 @@ def letter_data_for(due: DueAction, case: CaseData, workspace: Workspace, secret
                     detail: Mapping[str, Any] | None) -> LetterData:
     """The LetterData of one planned letter action; LetterBuildError when it cannot be put together."""
     config = workspace.config
+    if is_plan_letter(due.action):  # the plan bot's letter: one instalment (dunning.usecases.letters.plan_letters)
+        try:
+            return plan_letter_data(
+                due, creditor=creditor_from(workspace), letter_date=letter_date, brand=config.brand,
+                debtor=Debtor(due.debtor_name, (case.street, f"{case.postal_code} {case.city}".strip()),
+                              case.country or config.creditor.address.country, due.language, case.external_id),
+                workspace=workspace, secrets=secrets)
+        except PlanLetterError as exc:
+            raise LetterBuildError(str(exc)) from None
     claimed = tuple(i for i in case.invoices if is_overdue(i.due, i.open_amount, letter_date))
     later = tuple(i for i in case.invoices if i not in claimed)
     kind = kind_for(due.requested_template, due.action)

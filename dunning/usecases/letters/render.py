@@ -42,6 +42,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.domain.legal import LegalPack, pack_selector
+from dunning.domain.plans.holds import HeldMessage
 from dunning.errors import ConfigError, StoreError
 from dunning.letters import (
     LetterData,
@@ -63,10 +64,12 @@ from dunning.usecases.letters.data import (
     letter_data_for,
 )
 from dunning.usecases.letters.interest import charge_interest_to_date, interest_to_date
+from dunning.usecases.letters.plan_letters import is_plan_letter
 from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
 from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.usecases.outgoing.stale import flow_minimums, no_longer_owed
 from dunning.usecases.planning.rates import workspace_rates
+from dunning.usecases.plans.held_messages import held_plan_action
 from dunning.workspace import Workspace
 
 __all__ = ["DOCUMENT_KIND", "LetterProblem", "LetterRun", "render_letters", "unrendered_letter_ids"]
@@ -337,8 +340,7 @@ def _build_letters(store: Store, workspace: Workspace, chunk_ids: Sequence[int],
                 cancel_planned_action(conn, due.action_pk, run_date)
                 run.cancelled += 1
                 continue
-            if due.case_status == "on_hold":
-                run.waiting += 1
+            if due.case_status == "on_hold" and not _plan_letter_goes(conn, due, run_date, run):
                 continue
             if no_longer_owed(due, run_date, minimums) is not None:  # paid (in part) since it was planned
                 cancel_planned_action(conn, due.action_pk, run_date)
@@ -349,7 +351,7 @@ def _build_letters(store: Store, workspace: Workspace, chunk_ids: Sequence[int],
                 _fail_action(conn, due, "the debtor has no postal address", run_date, now)
                 run.no_address += 1
                 continue
-            if case.interest_costs and due.action not in _NO_INTEREST:
+            if case.interest_costs and due.action not in _NO_INTEREST and not is_plan_letter(due.action):
                 case = _interest_up_to(conn, due, case, select(case.country or creditor_country,
                                                                "consumer" if case.consumer else "business"),
                                        run_date, now)
@@ -361,6 +363,21 @@ def _build_letters(store: Store, workspace: Workspace, chunk_ids: Sequence[int],
                 continue
             letters.append(_Built(letter, due))
     return letters
+
+
+def _plan_letter_goes(conn: Connection, due: DueAction, run_date: date, run: LetterRun) -> bool:
+    """A letter of a case on hold: only a plan letter goes, under the plan's own hold (else it waits or is
+    cancelled as its email would be: :mod:`dunning.domain.plans.holds`)."""
+    if not is_plan_letter(due.action):
+        run.waiting += 1
+        return False
+    verdict = held_plan_action(conn, action_pk=due.action_pk, case_id=due.case_id, action=due.action,
+                               detail=due.detail, run_date=run_date)
+    if verdict == HeldMessage.WAIT:
+        run.waiting += 1
+    elif verdict == HeldMessage.CANCEL:
+        run.cancelled += 1
+    return verdict == HeldMessage.SEND
 
 
 #: letters that claim nothing: their interest is not brought up to date

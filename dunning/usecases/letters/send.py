@@ -61,6 +61,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.adapters.transport import transport_for
+from dunning.domain.plans.holds import HeldMessage
 from dunning.errors import StoreError
 from dunning.ports import Progress, Transport
 from dunning.print import (
@@ -103,9 +104,11 @@ from dunning.store.deliveries import (
 from dunning.store.letter_actions import cancel_planned_action, load_letter_actions, mark_planned_actions_sent
 from dunning.store.locks import holding_stage_lock
 from dunning.usecases.letters.data import LETTER_CHANNELS
+from dunning.usecases.letters.plan_letters import is_plan_letter
 from dunning.usecases.outgoing.due import load_due_actions
 from dunning.usecases.outgoing.fees import book_message_fee
 from dunning.usecases.outgoing.stale import flow_minimums, no_longer_owed
+from dunning.usecases.plans.held_messages import held_plan_action
 from dunning.workspace import Workspace
 
 __all__ = ["PRINT_CHANNEL", "PrintRun", "StoreDeliveryLog", "send_letters"]
@@ -250,6 +253,8 @@ class _Ready:
 
     letter: PrintLetter
     case_status: str
+    action: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _ready(workspace: Workspace, letters: Sequence[RenderedLetterRecord]) -> dict[int, _Ready]:
@@ -260,7 +265,7 @@ def _ready(workspace: Workspace, letters: Sequence[RenderedLetterRecord]) -> dic
         pdf=workspace.path(letter.pdf_path), page_count=int(letter.pages or 0),
         country=(letter.country or home).upper(), postal_code=letter.postal_code or "",
         postage_class=letter.print_class or "standard", registered=letter.channel == "registered_letter",
-    ), letter.case_status) for letter in letters}
+    ), letter.case_status, letter.action, letter.detail) for letter in letters}
 
 
 def _rules(workspace: Workspace) -> BatchingRules:
@@ -406,8 +411,10 @@ def _plan(store: Store, workspace: Workspace, run_date: date, rules: BatchingRul
             if item.case_status == "closed" or action_id in stale:  # paid (in part) since it was rendered
                 cancel_planned_action(conn, action_id, run_date)
                 run.cancelled += 1
-            elif item.case_status != "on_hold":
-                letters.append(item.letter)
+            elif item.case_status != "on_hold" or (is_plan_letter(item.action) and held_plan_action(
+                    conn, action_pk=action_id, case_id=int(item.letter.case_id), action=item.action,
+                    detail=item.detail, run_date=run_date) == HeldMessage.SEND):
+                letters.append(item.letter)  # a plan letter goes under the plan's own hold
         plan = plan_batches(letters, run_date, rules, numbered_after=_numbers_taken(conn, run_date))
         run.problems.extend(f"letter action {p.letter_id}: {p.message}" for p in plan.problems)
         _record_planned(conn, plan.batches, run_date, now)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import segno
 
@@ -23,9 +22,10 @@ from dunning.channels.email import Attachment, EmailData
 from dunning.channels.sms import SmsData
 from dunning.domain.epc import EpcError, EpcPayment, epc_payload
 from dunning.domain.money import Money
-from dunning.domain.references import InvalidReference, parse_reference
 from dunning.usecases.outgoing.due import DueAction
 from dunning.usecases.outgoing.paylinks import pay_link_for
+from dunning.usecases.outgoing.plan_figures import plan_asked as _asks
+from dunning.usecases.outgoing.plan_figures import plan_figures as _figures
 from dunning.usecases.outgoing.secrets import Secrets
 from dunning.workspace import Workspace
 
@@ -33,58 +33,6 @@ __all__ = ["PLAN_TEMPLATE", "plan_email", "plan_sms"]
 
 #: the template kind of every plan message (the wording per kind is inside it)
 PLAN_TEMPLATE = "plan"
-
-
-def _printed(reference: str | None) -> str | None:
-    if not reference:
-        return None
-    try:
-        return parse_reference(reference).printed
-    except InvalidReference:
-        return reference
-
-
-def _figures(due: DueAction) -> dict[str, Any]:
-    """The message's figures from the action's detail, as the templates use them."""
-    detail = due.detail
-    currency = str(detail.get("currency") or due.currency)
-
-    def money(name: str) -> Money | None:
-        value = detail.get(name)
-        return None if value is None else Money.of(Decimal(str(value)), currency)
-
-    def day(name: str) -> date | None:
-        value = detail.get(name)
-        return None if value is None else date.fromisoformat(str(value))
-
-    return {
-        "plan_kind": str(detail.get("kind") or due.action),
-        "number": detail.get("number"),
-        "amount": money("amount"),
-        "reference": _printed(detail.get("reference")),
-        "due_date": day("due_date"),
-        "open_total": money("open_total"),
-        "paid_total": money("paid_total"),
-        "next_number": detail.get("next_number"),
-        "next_amount": money("next_amount"),
-        "next_reference": _printed(detail.get("next_reference")),
-        "next_due": day("next_due"),
-        "arrears": money("arrears"),
-        "pay_arrears_by": day("pay_arrears_by"),
-    }
-
-
-#: messages about one open instalment: they ask for that instalment; the others ask for the next one
-_OWN = ("plan_reminder", "plan_grace_reminder", "plan_missed")
-
-
-def _asks(figures: dict[str, Any]) -> tuple[Money | None, str | None, date | None]:
-    """What the message asks to pay: its own instalment, or the next one (after a deferral, a thank-you...)."""
-    if figures["plan_kind"] in _OWN:
-        return figures["amount"], figures["reference"], figures["due_date"]
-    if figures["plan_kind"] == "plan_breach_notice":
-        return figures["arrears"], figures["next_reference"], figures["pay_arrears_by"]
-    return figures["next_amount"], figures["next_reference"], figures["next_due"]
 
 
 def _qr(workspace: Workspace, amount: Money, reference: str, number: object) -> Attachment | None:

@@ -13,14 +13,19 @@ For each plan, in this order:
    reversed since takes exactly those credits back (:func:`~dunning.domain.plans.bot.uncredit`).
    Each credit and each reversal is a ``plan_credited`` / ``plan_credit_reversed`` event on the case.
 2. **Review** (:func:`~dunning.domain.plans.review.review_plan`) with the policy bounded by the
-   debtor's rule pack: reminders before due dates, grace reminders, misses and the policy's answer
-   (deferral, re-spread), the notice before a breach and the breach, completion.
+   debtor's rule pack: reminders before due dates (a letter is posted earlier by the days the pack
+   gives the post: :func:`~dunning.domain.plans.policy.letter_lead_days`), grace reminders, misses
+   and the policy's answer (deferral, re-spread), the notice before a breach and the breach,
+   completion. Under a dispute or a payment in review no miss and no breach is decided
+   (:func:`dunning.domain.plans.holds.judges_misses`); an instalment that fell due meanwhile gets its
+   grace days again from the day the hold ended.
 3. **Actions.** Each finding, and a thank-you per instalment paid, is recorded as an action
    ``plan_*`` under a key that is the same every night it is due (a re-run adds nothing). Those that
-   tell the debtor go out by email when the debtor has a usable address, else by SMS, else they
-   are recorded as not sent (instalment letters are not made yet: the timeline says so). Dispatch
-   sends them exactly once (:mod:`dunning.usecases.messaging.dispatch`), even while the case's
-   flow is paused by the plan.
+   tell the debtor go out by email when the debtor has a usable address, else by SMS, else those
+   that ask for an instalment by letter (:mod:`dunning.usecases.letters.plan_letters`: rendered
+   and batched for the print house like every letter), else they are recorded as not sent (the
+   timeline says why). Dispatch and the letters send them exactly once
+   (:mod:`dunning.usecases.messaging.dispatch`), even while the case's flow is paused by the plan.
 4. **Effects.** A breached plan lifts its ``plan_active`` hold (the flow resumes where it paused
    with what is still owed; fees it charged before are in its history and never charged again); a
    completed plan lifts its hold and closes the case if reconciliation has not already.
@@ -28,7 +33,7 @@ For each plan, in this order:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,13 +43,15 @@ from sqlalchemy import Connection, select
 from dunning.domain.legal import select_pack
 from dunning.domain.legal.base import DebtorType
 from dunning.domain.plans.allocation import Payment, owed_components
-from dunning.domain.plans.bot import BotAction, bot_actions, credit, uncredit
+from dunning.domain.plans.bot import LETTER_ACTIONS, BotAction, bot_actions, credit, uncredit
+from dunning.domain.plans.holds import SUSPENDS_JUDGEMENT, judges_misses
 from dunning.domain.plans.model import Arrangement, ArrangementStatus, Instalment, InstalmentStatus, PlanError
-from dunning.domain.plans.policy import PlanPolicy, bounded_policy
+from dunning.domain.plans.policy import PlanPolicy, bounded_policy, letter_lead_days
 from dunning.domain.plans.review import review_plan
 from dunning.store import Store
 from dunning.store.actions import NewActionRecord, insert_actions
 from dunning.store.cases import NewCaseEvent, insert_case_events
+from dunning.store.hold_kinds import active_hold_kinds, last_hold_end
 from dunning.store.plan_credits import (
     PlanContact,
     close_case_for_plan,
@@ -106,11 +113,14 @@ def _named(reference: str | None, plan: Arrangement) -> int | None:
     return next((i.number for i in plan.instalments if wanted and i.reference.upper() == wanted), None)
 
 
-def _channel(contact: PlanContact) -> str | None:
+def _channel(contact: PlanContact, action: str) -> str | None:
+    """Email when the address is usable, else SMS, else a letter for a message that asks for an instalment."""
     if contact.email:
         return "email"
     if contact.phone:
         return "sms"
+    if contact.postal and action in LETTER_ACTIONS:
+        return "letter"
     return None
 
 
@@ -189,18 +199,18 @@ def _record(conn: Connection, stored: StoredPlan, plan: Arrangement, found: tupl
     keys = [a.key for a in found]
     known = set(conn.execute(select(actions.c.idempotency_key).where(actions.c.idempotency_key.in_(keys))).scalars()) \
         if keys else set()
-    channel = _channel(contact)
     new: list[NewActionRecord] = []
     events: list[NewCaseEvent] = []
     for action in found:
         if action.key in known:
             continue
         reason = action.reason
-        sent_by = channel if action.message else None
+        sent_by = _channel(contact, action.action) if action.message else None
         status = "planned" if sent_by else "done"
         if action.message and sent_by is None:
-            reason += ("; not sent: the debtor has no email address or phone number "
-                       "(instalment letters are not made yet)")
+            reason += ("; not sent: the debtor has no email address or phone number"
+                       + (" (a thank-you or the end of a plan is not posted)" if contact.postal
+                          else " and no postal address"))
         detail = _detail(plan, action, notice_days)
         step, flow, version, cycle = "", "", 0, BOT_CYCLE
         if action.action == "plan_completed" and contact.flow:
@@ -267,7 +277,12 @@ def run_plan_bot(conn: Connection, run_date: date, policy: PlanPolicy, *, record
         pack = select_pack(contact.country or plan.pack.split("-")[0],
                            DebtorType.BUSINESS if contact.debtor_type == "company" else DebtorType.CONSUMER)
         bounded = bounded_policy(policy, pack, term=max(len(plan.instalments) - 1, 1))
-        review = review_plan(plan, bounded, run_date)
+        if _channel(contact, "plan_reminder") == "letter":  # posted earlier, so it is in hand as an email would be
+            bounded = replace(bounded, policy=replace(
+                bounded.policy, reminder_days_before=bounded.policy.reminder_days_before + letter_lead_days(pack)))
+        holds = active_hold_kinds(conn, [stored.case_id], run_date).get(stored.case_id, frozenset())
+        review = review_plan(plan, bounded, run_date, judge_misses=judges_misses(holds),
+                             resumed_on=last_hold_end(conn, stored.case_id, SUSPENDS_JUDGEMENT, run_date))
         found = bot_actions(plan, review.plan, review.actions)
         after = review.plan
         if after != before:

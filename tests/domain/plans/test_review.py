@@ -154,3 +154,18 @@ def test_any_sequence_of_nights_and_payments_keeps_the_money_and_reruns_change_n
         }
         seen_keys |= {a.key for a in review.actions}
     assert current.total == Decimal("410.33")
+
+
+def test_under_a_dispute_nothing_is_missed_and_after_it_the_grace_days_count_from_its_end() -> None:
+    bounded = bounded_policy(_policy(), BE)
+    current = plan(("0.00", "400.00", "0.00"), count=4)  # due 2027-02-01 .. 2027-05-01
+    disputed = review_plan(current, bounded, date(2027, 3, 20), judge_misses=False)
+    assert [k for k, _ in _kinds(disputed)] == [] and disputed.plan == current  # 1 and 2 long past their grace
+    lifted = date(2027, 3, 20)
+    review = review_plan(current, bounded, date(2027, 3, 21), resumed_on=lifted)
+    assert _kinds(review) == [("grace_reminder", 1), ("grace_reminder", 2)]
+    assert _kinds(review_plan(current, bounded, date(2027, 3, 25), resumed_on=lifted))[0] == ("grace_reminder", 1)
+    judged = review_plan(current, bounded, date(2027, 3, 26), resumed_on=lifted)
+    assert ("missed", 1) in _kinds(judged) and ("deferred", 1) in _kinds(judged)
+    # without the dispute, the same night had judged 1 and 2 missed long ago
+    assert ("missed", 2) in _kinds(review_plan(current, bounded, date(2027, 3, 21)))

@@ -99,13 +99,14 @@ def test_a_reversed_payment_takes_its_instalment_credits_back(
     assert grace == ["plan_grace_reminder"]
 
 
-def test_sms_without_an_email_address_and_recorded_unsent_without_either(
+def test_sms_without_an_email_address_and_recorded_unsent_without_any_address(
     store: Store, workspace: Workspace
 ) -> None:
     e2, r1 = case_of(store, "E2"), case_of(store, "R1")
     with store.begin() as conn:
         conn.execute(update(debtors).where(debtors.c.external_id == "E2").values(email=None, phone="+32470999888"))
-        conn.execute(update(debtors).where(debtors.c.external_id == "R1").values(email=None, phone=None))
+        conn.execute(update(debtors).where(debtors.c.external_id == "R1").values(email=None, phone=None,
+                                                                                        street=None))
     policy = workspace.config.plans.policy()
     sms_plan = create_plan(store, "E2", count=2, day=15, today=AGREED, policy=policy, created_by="clerk").plan
     create_plan(store, "R1", count=2, day=15, today=AGREED, policy=policy, created_by="clerk")
@@ -114,6 +115,7 @@ def test_sms_without_an_email_address_and_recorded_unsent_without_either(
         rows = {int(r.case_id): r for r in conn.execute(select(actions).where(actions.c.action == "plan_reminder"))}
     assert rows[e2].channel == "sms" and rows[e2].status == "planned"
     assert rows[r1].channel is None and rows[r1].status == "done" and "not sent" in rows[r1].reason
+    assert "no postal address" in rows[r1].reason  # with one, it goes by letter (test_plan_letters.py)
     now = datetime(2026, 10, 12, 9, 0, tzinfo=UTC)  # a Monday morning in Brussels
     result = dispatch_messages(store, workspace, date(2026, 10, 12), channels=("sms",), now=now, env=ENV)
     assert [(c["channel"], c["sent"]) for c in result.rows()] == [("sms", 1)], result.summary()

@@ -14,7 +14,7 @@ from dunning.store.actions import insert_hold
 from dunning.store.schema import actions, debtors, holds
 from dunning.usecases.messaging.dispatch import dispatch_messages
 from dunning.usecases.planning.night import load_flows, run_night
-from dunning.usecases.plans.create import create_plan
+from dunning.usecases.plans.create import create_plan, list_plans
 from dunning.workspace import Workspace, open_workspace
 from tests.usecases.messaging.helpers import ENV
 from tests.usecases.notify.helpers import IMPORTED, RECORDED, case_of, import_and_plan, make_workspace
@@ -72,3 +72,43 @@ def test_a_deceased_debtor_gets_no_plan_message_at_all(store: Store, workspace: 
                     source="test:deceased")
     dispatch_messages(store, workspace, NIGHT, channels=("sms",), now=NOW, env=ENV)
     assert _sms_sent(workspace) == [] and _status(store, case_id) == "cancelled"
+
+
+def _bot_actions(store: Store, case_id: int) -> list[str]:
+    with store.begin() as conn:
+        return list(conn.execute(select(actions.c.action).where(
+            actions.c.case_id == case_id, actions.c.action.like("plan_%")).order_by(actions.c.id)).scalars())
+
+
+def test_no_miss_and_no_breach_is_decided_while_the_debt_is_disputed(store: Store, workspace: Workspace) -> None:
+    case_id = _reminder_planned(store, workspace)  # instalment 1 falls due on 15 October; 5 grace days
+    flows, _ = load_flows(workspace.flows_dir)
+    policy = workspace.config.plans.policy()
+
+    def night(day: date) -> None:
+        run_night(store, flows, day, creditor_country="BE", creditor_language="nl", recorded_at=RECORDED,
+                  plan_policy=policy)
+
+    with store.begin() as conn:
+        insert_hold(conn, case_id, kind="dispute", reason="disputed on the pay page", start=date(2026, 10, 13),
+                    until=None, source="test:dispute")
+    for day in (date(2026, 10, 21), date(2026, 10, 30), date(2026, 11, 20)):  # long past the grace days
+        night(day)
+        [plan] = [p.plan for p in list_plans(store) if p.case_id == case_id]
+        assert plan.status.value == "active" and len(plan.instalments) == 2, day
+        assert not {"missed", "deferred"} & {i.status.value for i in plan.instalments}, day
+        assert not {"plan_missed", "plan_deferred", "plan_spread", "plan_breach_notice", "plan_ended"} \
+            & set(_bot_actions(store, case_id)), day
+    # the dispute is settled on 20 November: the instalments that fell due meanwhile get their 5 grace days again
+    with store.begin() as conn:
+        conn.execute(update(holds).where(holds.c.source == "test:dispute").values(released_on=date(2026, 11, 20)))
+    night(date(2026, 11, 21))
+    done = _bot_actions(store, case_id)
+    assert "plan_grace_reminder" in done and "plan_missed" not in done and "plan_deferred" not in done
+    night(date(2026, 11, 25))  # the last grace day
+    assert "plan_missed" not in _bot_actions(store, case_id)
+    night(date(2026, 11, 26))  # then judged as usual: the miss and the policy's answer
+    done = _bot_actions(store, case_id)
+    assert "plan_missed" in done and "plan_deferred" in done
+    [plan] = [p.plan for p in list_plans(store) if p.case_id == case_id]
+    assert plan.instalments[0].status.value == "deferred"
