@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -23,7 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from dunning.errors import StoreError
 from dunning.store.schema import (
@@ -155,11 +156,43 @@ def migrate(store: Store) -> None:
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     if store.revision() == head:
         return
-    with _one_migrator(store), store.engine.begin() as connection:
+    database = store.engine.url.database or ""
+    if store.dialect == "sqlite" and database and ":memory:" not in database:
+        with _one_migrator(store):
+            _migrate_sqlite_atomically(store)
+        return
+    with store.engine.begin() as connection:
         if store.dialect == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
                                {"ns": _MIGRATION_LOCK[0], "key": _MIGRATION_LOCK[1]})
         command.upgrade(_alembic_config(connection), "head")
+
+
+def _migrate_sqlite_atomically(store: Store) -> None:
+    """Run the migrations on SQLite in ONE transaction: all of them land, or none.
+
+    Python's sqlite3 module commits before each CREATE or ALTER on its own, so a process killed in the middle
+    of an upgrade (the first ``dunning import`` on a new workspace, killed) left some tables made and the
+    revision not recorded, and every later command failed with "table ... already exists". SQLite itself
+    can roll DDL back: the connection is put in autocommit mode (the driver begins nothing) and the
+    transaction is begun explicitly, as SQLAlchemy's pysqlite notes describe.
+    """
+    engine = create_engine(store.engine.url, poolclass=NullPool, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: object) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        dbapi_connection.isolation_level = None  # the driver begins and commits nothing by itself
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+    finally:
+        engine.dispose()
 
 
 def open_store(url: str, *, migrate_schema: bool = True) -> Store:
