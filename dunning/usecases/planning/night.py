@@ -61,8 +61,10 @@ from dunning.domain.planning.case_state import (
     Visit,
 )
 from dunning.domain.planning.flows import FlowSet, Problem, assign_flow, load_flow_set
+from dunning.domain.planning.migration import migrate_case
 from dunning.domain.planning.pacing import TASK_ACTIONS
-from dunning.domain.planning.planner import CasePlan, PlannedAction, migrate_case, plan_case
+from dunning.domain.planning.plan import CasePlan, PlannedAction
+from dunning.domain.planning.planner import plan_case
 from dunning.domain.plans.policy import PlanPolicy
 from dunning.domain.writeoff import WriteOffTolerance
 from dunning.errors import FlowError
