@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dunning.domain.planning.case_state import CaseState
-from dunning.domain.planning.flows import FlowSet
+from dunning.domain.planning.flow_set import FlowSet
 
 __all__ = ["migrate_case"]
 

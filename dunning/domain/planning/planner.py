@@ -81,7 +81,8 @@ from dunning.domain.planning.case_state import (
     Outcome,
 )
 from dunning.domain.planning.claim import split_claim
-from dunning.domain.planning.flows import ActionCall, Flow, FlowSet, Step
+from dunning.domain.planning.flow_set import FlowSet
+from dunning.domain.planning.flows import ActionCall, Flow, Step
 from dunning.domain.planning.interest import InterestResult
 from dunning.domain.planning.migration import migrate_case
 from dunning.domain.planning.pacing import Pacing

@@ -48,6 +48,7 @@ from dunning.domain.legal.base import DebtorType
 from dunning.domain.legal.rates import RateTable
 from dunning.domain.paylink import REVOKING_ACTIONS
 from dunning.domain.planning.actions import CATALOGUE
+from dunning.domain.planning.assignment import assign_flow
 from dunning.domain.planning.case_state import (
     REVIEW_HOLD_EVENT,
     CaseEvent,
@@ -60,7 +61,8 @@ from dunning.domain.planning.case_state import (
     Outcome,
     Visit,
 )
-from dunning.domain.planning.flows import FlowSet, Problem, assign_flow, load_flow_set
+from dunning.domain.planning.flow_set import FlowSet, load_flow_set
+from dunning.domain.planning.flows import Problem
 from dunning.domain.planning.migration import migrate_case
 from dunning.domain.planning.pacing import TASK_ACTIONS
 from dunning.domain.planning.plan import CasePlan, PlannedAction

@@ -11,7 +11,7 @@ import pytest
 from dunning.domain.legal.belgium import damages_cap
 from dunning.domain.legal.netherlands import wik_amount
 from dunning.domain.planning.case_state import CaseEvent, CaseState, HistoryEntry, Hold, HoldKind, OpenInvoice, Outcome
-from dunning.domain.planning.flows import FlowSet
+from dunning.domain.planning.flow_set import FlowSet
 from dunning.domain.planning.migration import migrate_case
 from dunning.domain.planning.planner import plan_case, plan_cases
 
