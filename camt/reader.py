@@ -47,7 +47,8 @@ from camt.model import (
     StatementHeader,
     StatementKind,
 )
-from camt.parse import BadValue, ElementParser, element_path, local_name
+from camt.parse import ElementParser
+from camt.values import BadValue, element_path, local_name
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from dunning.cli import EXIT_CONFIG, EXIT_DELIVERY, EXIT_PROBLEMS, cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import console, emit, emit_object, err_console
 from dunning.cli.progress import progress_bar
-from dunning.usecases.messaging.dispatch import CHANNELS, dispatch_messages
+from dunning.usecases.messaging.dispatch import dispatch_messages
 from dunning.usecases.messaging.feedback import check_pay_link, open_bounce_source, process_bounces
+from dunning.usecases.messaging.transports import CHANNELS
 from dunning.usecases.outgoing.secrets import load_secrets
 
 

@@ -47,7 +47,8 @@ from typing import Any
 from dunning.domain.legal.base import LegalPack
 from dunning.domain.legal.spacing import check_spacing
 from dunning.domain.planning.actions import CATALOGUE, PAPER_CHANNELS, Channel, action_channel, charges_fee
-from dunning.domain.planning.flows import ActionCall, Condition, Flow, FlowSet, Problem, Step
+from dunning.domain.planning.flow_set import FlowSet
+from dunning.domain.planning.flows import ActionCall, Condition, Flow, Problem, Step
 
 __all__ = ["charge_labels", "check_flow", "check_flow_set", "packs_for_flow"]
 

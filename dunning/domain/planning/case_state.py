@@ -12,7 +12,7 @@ A :class:`CaseState` is everything the planner needs to decide what a case gets 
   increments it when a paid case is reopened by new invoices, so steps run again with new keys);
 * the :class:`HistoryEntry` list: every action planned or done for the case *including what earlier
   runs planned* (outcome ``planned``) — this is what makes a re-run a no-op. Record each
-  :class:`~dunning.domain.planning.planner.PlannedAction` as an entry with the same key, step key, action,
+  :class:`~dunning.domain.planning.plan.PlannedAction` as an entry with the same key, step key, action,
   date, channel, fallback depth, flow/version/cycle, and ``amount`` = its fee or interest. Once a
   message has really gone out, give its outcome (``sent``, ``delivered``) and ``sent_on``: the day
   it left (a letter: the print house's posting date when acknowledged, else the day it was handed

@@ -35,8 +35,10 @@ Public interface:
   every :class:`Problem` (each names the file, the step and the key);
 * :func:`check_flow` ``(flow, pack) -> list[Problem]`` — the compliance compiler (in
   :mod:`dunning.domain.legal.compliance`);
-* :func:`load_assignment` / :func:`assign_flow` — pick a flow per debtor;
-* :func:`load_flow_set` ``({source: data}) -> (FlowSet, problems)`` — all flow files of a workspace.
+* :func:`~dunning.domain.planning.assignment.load_assignment` /
+  :func:`~dunning.domain.planning.assignment.assign_flow` — pick a flow per debtor;
+* :func:`~dunning.domain.planning.flow_set.load_flow_set` ``({source: data}) -> (FlowSet, problems)`` —
+  all flow files of a workspace.
 """
 
 from __future__ import annotations
@@ -66,19 +68,14 @@ __all__ = [
     "DEFAULT_MINIMUM_AMOUNT",
     "VISIT_WITHOUT_PAYMENT",
     "ActionCall",
-    "Assignment",
     "Condition",
     "EventHandler",
     "Flow",
-    "FlowSet",
     "Migration",
     "Problem",
     "Step",
-    "assign_flow",
     "check_flow",
-    "load_assignment",
     "load_flow",
-    "load_flow_set",
     "parse_flow",
 ]
 
@@ -554,108 +551,3 @@ def check_flow(flow: Flow, pack: LegalPack) -> list[Problem]:
     from dunning.domain.legal.compliance import check_flow as _check
 
     return _check(flow, pack)
-
-
-# ---- assignment ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    """Ordered rules ``(condition, flow name)``; the first match wins, else ``default``."""
-
-    rules: tuple[tuple[Condition, str], ...]
-    default: str
-
-
-def load_assignment(data: Any, source: str) -> Assignment:
-    """Read ``{assignment: {rules: [{when: {...}, flow: name}], default: name}}``; FlowError if bad."""
-    r = _Reader(source)
-    top = r.mapping(data, "")
-    block = r.mapping(top.get("assignment"), "assignment") if top is not None else None
-    rules: list[tuple[Condition, str]] = []
-    default = ""
-    if block is not None:
-        r.unknown(block, {"rules", "default"}, "assignment")
-        default = block.get("default", "")
-        if not isinstance(default, str) or not default:
-            r.error("assignment.default", f"name the default flow, got {default!r}")
-        raw_rules = block.get("rules", [])
-        if not isinstance(raw_rules, list):
-            r.error("assignment.rules", f"expected a list, got {raw_rules!r}")
-            raw_rules = []
-        for index, item in enumerate(raw_rules):
-            where = f"assignment.rules[{index}]"
-            rule = r.mapping(item, where)
-            if rule is None:
-                continue
-            r.unknown(rule, {"when", "flow"}, where)
-            cond = _read_condition(r, rule.get("when", {}), _join(where, "when"))
-            name = rule.get("flow")
-            if not isinstance(name, str) or not name:
-                r.error(_join(where, "flow"), f"name a flow, got {name!r}")
-            elif cond is not None:
-                rules.append((cond, name))
-    if r.problems:
-        raise FlowError("\n".join(str(p) for p in r.problems))
-    return Assignment(tuple(rules), default)
-
-
-def assign_flow(assignment: Assignment, debtor: Debtor, open_amount: Decimal, regular_supply: bool = False) -> str:
-    """The name of the flow a new case of ``debtor`` starts on."""
-    for condition, name in assignment.rules:
-        if condition.matches(debtor, open_amount, regular_supply):
-            return name
-    return assignment.default
-
-
-# ---- all flows of a workspace ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FlowSet:
-    """Every flow version known, the latest per name, and the assignment rules."""
-
-    flows: Mapping[tuple[str, int], Flow]
-    assignment: Assignment | None
-
-    def get(self, name: str, version: int) -> Flow | None:
-        return self.flows.get((name, version))
-
-    def latest(self, name: str) -> Flow | None:
-        versions = [v for (n, v) in self.flows if n == name]
-        return self.flows[(name, max(versions))] if versions else None
-
-
-def load_flow_set(documents: Mapping[str, Any]) -> tuple[FlowSet, list[Problem]]:
-    """Read every document (``{file name: loaded YAML}``); bad files are reported and skipped.
-
-    A document with a top-level ``assignment`` key holds the assignment rules; every other one is a
-    flow. Two files with the same flow name and version are a problem (the first one is kept), and
-    so is an assignment naming a flow that does not exist.
-    """
-    flows: dict[tuple[str, int], Flow] = {}
-    assignment: Assignment | None = None
-    problems: list[Problem] = []
-    for source in sorted(documents):
-        data = documents[source]
-        if isinstance(data, Mapping) and "assignment" in data:
-            try:
-                assignment = load_assignment(data, source)
-            except FlowError as exc:
-                problems.append(Problem(source, "assignment", str(exc)))
-            continue
-        flow, found = parse_flow(data, source)
-        problems.extend(found)
-        if flow is None:
-            continue
-        if (flow.name, flow.version) in flows:
-            other = flows[(flow.name, flow.version)].source
-            problems.append(Problem(source, "version", f"{flow.ref} is also defined in {other}"))
-            continue
-        flows[(flow.name, flow.version)] = flow
-    names = {name for name, _ in flows}
-    if assignment is not None:
-        for flow_name in [assignment.default, *(name for _, name in assignment.rules)]:
-            if flow_name not in names:
-                problems.append(Problem("assignment", "", f"names flow {flow_name!r}, which does not exist"))
-    return FlowSet(MappingProxyType(flows), assignment), problems

@@ -7,12 +7,9 @@
 
 :func:`plan_case` returns a :class:`CasePlan`: the :class:`PlannedAction` list for the night, the
 case status (``active``, ``waiting``, ``held``, ``stopped``, ``paid``, ``closed``, ``finished``) and the
-next date something falls due. Each planned action carries a deterministic **idempotency key**::
-
-    case:<case id>|flow:<name>@<version>|step:<step key>|action:<action>|cycle:<k>[|fallback:<depth>]
-
-The store records it as a unique key and feeds it back as a :class:`~dunning.domain.planning.case_state.HistoryEntry`
-(outcome ``planned``, with ``amount`` = the action's fee or interest). The planner guarantees:
+next date something falls due (both in :mod:`dunning.domain.planning.plan`, with the idempotency
+key each planned action carries); :func:`plan_cases` first moves each case to its flow's current
+version (:mod:`dunning.domain.planning.migration`). The planner guarantees:
 
 * **re-running D is a no-op**: with the first run's actions in the history, nothing new is planned,
   whether or not the night's messages went out in between (a cost counting from a notice never falls
@@ -59,13 +56,11 @@ below ``CaseState.write_off_tolerance`` is paid: nothing more is asked for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
-from dunning.domain.keys import action_key
 from dunning.domain.legal import select_pack
 from dunning.domain.legal.base import FeeContext, Figure, LegalPack, money
 from dunning.domain.planning.actions import (
@@ -86,77 +81,22 @@ from dunning.domain.planning.case_state import (
     Outcome,
 )
 from dunning.domain.planning.claim import split_claim
-from dunning.domain.planning.flows import ActionCall, Flow, FlowSet, Step
+from dunning.domain.planning.flow_set import FlowSet
+from dunning.domain.planning.flows import ActionCall, Flow, Step
 from dunning.domain.planning.interest import InterestResult
+from dunning.domain.planning.migration import migrate_case
 from dunning.domain.planning.pacing import Pacing
 from dunning.domain.planning.pacing import Wait as _Wait
+from dunning.domain.planning.plan import CasePlan, PlannedAction, idempotency_key
 from dunning.domain.planning.visits import visit_follow_up
 from dunning.domain.plans.interest_freeze import accrue_outside
 
-__all__ = ["CasePlan", "PlannedAction", "idempotency_key", "migrate_case", "plan_case", "plan_cases"]
+__all__ = ["plan_case", "plan_cases"]
 
 ONE_DAY = timedelta(days=1)
 _ZERO = Decimal("0.00")
 #: a pack's ``fee_start`` / ``interest_charge_start``: (oldest due date, notice day, notice channel) → first day
 _StartRule = Callable[[date, date | None, Channel | None], date | None]
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedAction:
-    """One action due for a case on the run date, with why and the legal figures."""
-
-    key: str
-    case_id: str
-    cycle: int
-    flow: str
-    version: int
-    step_key: str
-    action: str
-    settings: Mapping[str, Any]
-    channel: str | None
-    planned_on: date
-    contact: bool
-    fallback_depth: int
-    replaces: str | None  # key of the failed action this one falls back from
-    reason: str
-    rules: tuple[str, ...]
-    amount: Decimal | None = None  # fee or interest charged (record it in the history entry)
-    interest: tuple[tuple[str, InterestResult], ...] = ()  # per invoice id, for the breakdown
-    earliest_legal_date: date | None = None
-    figures: tuple[Figure, ...] = ()
-    required_fields: tuple[str, ...] = ()
-
-    def as_history(self) -> HistoryEntry:
-        """The history entry the store records for this action (outcome ``planned``)."""
-        return HistoryEntry(
-            key=self.key,
-            step_key=self.step_key,
-            action=self.action,
-            on=self.planned_on,
-            outcome=Outcome.PLANNED,
-            channel=self.channel,
-            flow=self.flow,
-            version=self.version,
-            cycle=self.cycle,
-            fallback_depth=self.fallback_depth,
-            amount=self.amount,
-            announced_costs=next((f.amount for f in self.figures if f.name == "collection_costs_amount"), None),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class CasePlan:
-    case_id: str
-    status: str
-    actions: tuple[PlannedAction, ...]
-    next_date: date | None = None
-    note: str = ""
-    warnings: tuple[str, ...] = ()
-
-
-def idempotency_key(case_id: str, flow: Flow, step_key: str, action: str, cycle: int, depth: int) -> str:
-    """The key of a planned action (:func:`dunning.domain.keys.action_key`)."""
-    return action_key(case_id, flow.name, flow.version, step_key, action, cycle=cycle, fallback_depth=depth)
 
 
 def _after_notice(start: date | None, notice_on: date | None, counts_from_notice: bool) -> date | None:
@@ -656,31 +596,6 @@ def _plan_paid(night: _Night) -> CasePlan:
         except _Wait as wait:
             return CasePlan(state.case_id, "paid", (), wait.when, wait.why)
     return CasePlan(state.case_id, "paid", tuple(night.actions))
-
-
-def migrate_case(state: CaseState, flows: FlowSet) -> CaseState:
-    """Move a case to the latest version of its flow when that version's migration rule says so.
-
-    ``continue`` (or no rule): the case stays on its version. ``restart``: the case moves and starts
-    the new version from its first step (legal facts such as the first reminder still count).
-    ``map``: history entries of mapped steps are relabelled to the new step keys (their idempotency
-    keys do not change), so the case continues where it was.
-    """
-    latest = flows.latest(state.flow)
-    if latest is None or latest.version == state.version:
-        return state
-    rule = latest.migrations.get(state.version)
-    if rule is None or rule.rule == "continue":
-        return state
-    if rule.rule == "restart":
-        return replace(state, version=latest.version)
-    history = tuple(
-        replace(h, version=latest.version, step_key=rule.mapping[h.step_key])
-        if h.flow == state.flow and h.version == state.version and h.step_key in rule.mapping
-        else h
-        for h in state.history
-    )
-    return replace(state, version=latest.version, history=history)
 
 
 def plan_cases(states: Iterable[CaseState], flows: FlowSet, run_date: date) -> list[CasePlan]:

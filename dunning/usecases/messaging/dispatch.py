@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -81,8 +80,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from dunning.adapters.sms import SmsTransport, open_sms_transport
-from dunning.adapters.smtp import PASSWORD_ENV, USERNAME_ENV, EmailTransport, open_email_transport
+from dunning.adapters.sms import SmsTransport
+from dunning.adapters.smtp import EmailTransport
 from dunning.channels.email import EmailSettings, OutgoingEmail, build_email
 from dunning.channels.quiet_hours import QuietHours, next_allowed_send
 from dunning.channels.sms import SmsMessage, SmsSettings, build_sms
@@ -121,6 +120,7 @@ from dunning.usecases.messaging.feedback import (
     mark_email_invalid,
     outstanding_sms_ids,
 )
+from dunning.usecases.messaging.transports import CHANNELS, open_channel_transport, redact
 from dunning.usecases.outgoing.due import DueAction, due_action_ids, load_due_actions
 from dunning.usecases.outgoing.fees import WENT_OUT, book_message_fee
 from dunning.usecases.outgoing.notices import NOTICE_ACTIONS
@@ -130,13 +130,10 @@ from dunning.usecases.plans.bot import AFTER_CLOSE, PLAN_ACTIONS
 from dunning.usecases.plans.held_messages import held_plan_message
 from dunning.workspace import Workspace
 
-__all__ = ["CHANNELS", "ChannelSummary", "DispatchResult", "dispatch_messages", "open_channel_transport", "redact"]
+__all__ = ["ChannelSummary", "DispatchResult", "dispatch_messages"]
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("email", "sms")
-#: ``email.*`` password variable named in the workspace template; the SMTP adapter reads PASSWORD_ENV
-LEGACY_PASSWORD_ENV = "DUNNING_EMAIL_PASSWORD"
 
 
 #: ``detail`` flag of a delivery that was left ``sending`` by a crash: it may have gone out, so every
@@ -206,33 +203,6 @@ class _Run:
     def problem(self, due: DueAction, text: str) -> None:
         self.problems.append(f"{due.channel} action {due.action_pk} (case {due.case_id}, {due.action}): "
                              f"{redact(text)}")
-
-
-_ADDRESS = re.compile(r"<?[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+>?|\+?\d[\d ]{7,}\d")
-
-
-def redact(text: str) -> str:
-    """Server replies quote the recipient ("550 <erika@example.org>: no such user"); keep that out of logs."""
-    return _ADDRESS.sub("<recipient>", text)
-
-
-def open_channel_transport(channel: str, workspace: Workspace, env: Mapping[str, str]) -> EmailTransport | SmsTransport:
-    """The transport of ``email.transport`` or ``sms.transport`` (relative ``file://`` folders in the workspace)."""
-    config = workspace.config
-    if channel == "email":
-        url = config.email.transport
-        environ = dict(env)
-        if config.email.username and USERNAME_ENV not in environ:
-            environ[USERNAME_ENV] = config.email.username
-        if PASSWORD_ENV not in environ and LEGACY_PASSWORD_ENV in environ:
-            environ[PASSWORD_ENV] = environ[LEGACY_PASSWORD_ENV]
-        options: dict[str, Any] = {}
-        if urlsplit(url).scheme in ("smtp", "smtps") and "rate=" not in url:
-            options["rate_limit"] = config.email.rate_per_second
-        return open_email_transport(url, env=environ, base_dir=workspace.root, **options)
-    if channel == "sms":
-        return open_sms_transport(config.sms.transport, env=env, base_dir=workspace.root)
-    raise ConfigError(f"unknown messaging channel {channel!r}: use {' or '.join(CHANNELS)}")
 
 
 def _event(conn: Connection, due: DueAction, kind: str, detail: dict[str, Any], run: _Run) -> None:

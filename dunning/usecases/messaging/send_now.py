@@ -68,7 +68,8 @@ from dunning.store.deliveries import (
     record_delivery_failed,
 )
 from dunning.usecases.messaging.compose import email_settings
-from dunning.usecases.messaging.dispatch import RESENT_AFTER_CRASH, open_channel_transport, redact
+from dunning.usecases.messaging.dispatch import RESENT_AFTER_CRASH
+from dunning.usecases.messaging.transports import open_channel_transport, redact
 from dunning.usecases.outgoing.secrets import Secrets
 from dunning.workspace import Workspace
 

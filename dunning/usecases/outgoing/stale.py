@@ -28,7 +28,8 @@ from typing import Any
 
 import yaml
 
-from dunning.domain.planning.flows import DEFAULT_MINIMUM_AMOUNT, load_flow_set
+from dunning.domain.planning.flow_set import load_flow_set
+from dunning.domain.planning.flows import DEFAULT_MINIMUM_AMOUNT
 from dunning.usecases.outgoing.due import DueAction
 from dunning.usecases.outgoing.notices import NOT_REMINDER_TEMPLATES
 

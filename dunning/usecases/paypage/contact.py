@@ -53,8 +53,8 @@ from dunning.store.contacts import (
     set_code_state,
 )
 from dunning.usecases.messaging.compose import sms_settings
-from dunning.usecases.messaging.dispatch import open_channel_transport
 from dunning.usecases.messaging.send_now import EmailNow, send_email_now
+from dunning.usecases.messaging.transports import open_channel_transport
 from dunning.usecases.outgoing.secrets import Secrets
 from dunning.workspace import Workspace
 

@@ -25,8 +25,6 @@ from dunning.bank.read import BankFile, BankLine
 from dunning.domain.matching.charges import excused_charges
 from dunning.domain.matching.match import (
     BankTransaction,
-    Evidence,
-    Ignored,
     MatchConfig,
     Matched,
     MatchResult,
@@ -34,7 +32,6 @@ from dunning.domain.matching.match import (
     Suggested,
     Undone,
     Unmatched,
-    WriteOff,
     match_payments,
 )
 from dunning.store.payments import (
@@ -55,6 +52,13 @@ from dunning.store.review import NewReviewItem, cancel_open_reviews, insert_revi
 from dunning.usecases.plans.returns import record_direct_debit_returns
 from dunning.usecases.reconcile.booking import Applier, CaseBook, CaseChange, learn_ibans, load_cases
 from dunning.usecases.reconcile.collective import Collectives
+from dunning.usecases.reconcile.decisions import (
+    Decisions,
+    evidence_json,
+    evidence_lines,
+    evidence_text,
+    write_off_detail,
+)
 from dunning.usecases.reconcile.report import ReportRow, write_report
 from dunning.usecases.reconcile.settings import HISTORY_DAYS
 from dunning.usecases.reconcile.settlements import mark_settlements
@@ -106,33 +110,6 @@ class FileResult:
             "refusal": self.refusal,
             "credits": {str(k): {"credit": str(c), "currency": cur} for k, (c, cur) in self.credits.items()},
         }
-
-
-def write_off_detail(write_offs: Sequence[WriteOff]) -> JsonObject:
-    """What a payment's write-offs were: bank charges the payer paid, and what the tolerance covered."""
-    charges = sum((w.charges for w in write_offs), ZERO)
-    tolerance = sum((w.within_tolerance for w in write_offs), ZERO)
-    parts = [f"{charges} bank charges"] if charges else []
-    parts += [f"{tolerance} within the write-off tolerance"] if tolerance else []
-    return {
-        "amount": str(charges + tolerance),
-        "bank_charges": str(charges),
-        "tolerance": str(tolerance),
-        "items": [w.item_id for w in write_offs],
-        "reason": " and ".join(parts) + " written off",
-    }
-
-
-def _evidence(items: Sequence[Evidence]) -> list[list[str]]:
-    return [[e.where, e.found, e.note] for e in items]
-
-
-def _evidence_lines(items: Sequence[Evidence]) -> list[str]:
-    return [f"{e.where}: {e.found} → {e.note}" for e in items]
-
-
-def _evidence_text(items: Sequence[Evidence]) -> str:
-    return " | ".join(_evidence_lines(items))
 
 
 class FileRun:
@@ -253,7 +230,7 @@ class FileRun:
     # -------------------------------------------------------------- transactions
 
     def _record_transactions(self, file_id: int, lines: Sequence[BankLine], result: MatchResult) -> None:
-        decisions = _Decisions.of(result)
+        decisions = Decisions.of(result)
         rows: list[NewTransaction] = []
         new_lines: list[BankLine] = []
         seen: set[str] = set()
@@ -439,8 +416,8 @@ class FileRun:
             {
                 "transaction": m.tx_key,
                 "rule": str(m.rule),
-                "reason": f"{m.rule}: " + _evidence_text(m.evidence),
-                "evidence": _evidence_lines(m.evidence),
+                "reason": f"{m.rule}: " + evidence_text(m.evidence),
+                "evidence": evidence_lines(m.evidence),
                 "allocations": [f"{a.item_id} ({a.kind}) {a.amount}" for a in m.allocations],
                 "written_off": [f"{w.item_id} {w.amount}" for w in m.write_offs],
                 **({"write_off": write_off_detail(m.write_offs)} if m.write_offs else {}),
@@ -473,7 +450,7 @@ class FileRun:
                     "reopened": [f"{a.item_id} {a.amount}" for a in reopened],
                     "credit_reversed": str(u.credit_reversed),
                     "return_fee": str(u.return_fee.open_amount) if u.return_fee else None,
-                    "evidence": _evidence_lines(u.evidence),
+                    "evidence": evidence_lines(u.evidence),
                 },
                 sum((a.amount for a in reopened), ZERO),
             )
@@ -487,10 +464,10 @@ class FileRun:
                 "amount": str(s.amount),
                 "currency": s.currency,
                 "candidates": [
-                    {"case": c.case_id, "item": c.item_id, "score": c.score, "evidence": _evidence(c.evidence)}
+                    {"case": c.case_id, "item": c.item_id, "score": c.score, "evidence": evidence_json(c.evidence)}
                     for c in s.candidates
                 ],
-                "evidence": _evidence(s.evidence),
+                "evidence": evidence_json(s.evidence),
             }
             case_id = int(s.candidates[0].case_id) if s.candidates else None
         else:
@@ -501,7 +478,7 @@ class FileRun:
                 "amount": str(u.amount),
                 "currency": u.currency,
                 "candidates": [],
-                "evidence": _evidence(u.evidence),
+                "evidence": evidence_json(u.evidence),
             }
             case_id = None
         self.reviews.append(NewReviewItem(self.tx_ids[key], case_id, evidence, self.recorded_at))
@@ -516,103 +493,6 @@ class FileRun:
             "warnings": len(self.file.warnings),
             "collectives": dict(self.collectives.counts),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class _Decisions:
-    """What the matcher decided about the file's transactions, by transaction key."""
-
-    matched: dict[str, Matched]
-    undone: dict[str, Undone]
-    suggested: dict[str, Suggested]
-    unmatched: dict[str, Unmatched]
-    ignored: dict[str, Ignored]
-    records: dict[str, PaymentRecord]
-
-    @classmethod
-    def of(cls, result: MatchResult) -> _Decisions:
-        ignored: dict[str, Ignored] = {}
-        for i in result.ignored:
-            ignored.setdefault(i.tx_key, i)  # the first reason the matcher gave
-        return cls(
-            matched={m.tx_key: m for m in result.matched},
-            undone={u.tx_key: u for u in result.undone},
-            suggested={s.tx_key: s for s in result.suggested},
-            unmatched={u.tx_key: u for u in result.unmatched},
-            ignored=ignored,
-            records={r.tx_key: r for r in result.records},
-        )
-
-    def describe(self, key: str, detail: JsonObject, report: ReportRow) -> tuple[str, ReportRow]:
-        """The status to record for transaction ``key``.
-
-        ``detail`` (what is stored) gets the rule and the evidence; the returned report row, the outcome.
-        """
-        if key in self.matched:
-            m = self.matched[key]
-            rule = str(m.rule)
-            detail.update(rule=rule, case=m.case_id, evidence=_evidence(m.evidence), credit=str(m.credit))
-            items = ", ".join(f"{a.item_id} {a.amount}" for a in m.allocations)
-            items += "".join(f", {w.item_id} written off {w.amount}" for w in m.write_offs)
-            written_off = sum((w.amount for w in m.write_offs), ZERO)
-            report = dataclasses.replace(
-                report,
-                written_off=written_off if m.write_offs else None,
-                write_off_reason=write_off_detail(m.write_offs)["reason"] if m.write_offs else "",
-                outcome="matched",
-                rule=rule,
-                case=m.case_id,
-                paid_items=items,
-                credit=m.credit,
-                evidence=_evidence_text(m.evidence),
-            )
-            return "matched", report
-        if key in self.undone:
-            u = self.undone[key]
-            rule = str(u.rule)
-            detail.update(rule=rule, undoes=u.original_key, evidence=_evidence(u.evidence))
-            cases_hit = sorted({a.case_id for a in u.reopened}, key=int)
-            report = dataclasses.replace(
-                report,
-                outcome="undone",
-                rule=rule,
-                case=", ".join(cases_hit),
-                paid_items=", ".join(f"{a.item_id} reopened {a.amount}" for a in u.reopened),
-                reason=f"undoes {u.original_key}",
-                evidence=_evidence_text(u.evidence),
-            )
-            return "matched", report
-        if key in self.suggested:
-            s = self.suggested[key]
-            rule = str(s.rule)
-            candidates = [
-                {"case": c.case_id, "item": c.item_id, "score": c.score, "evidence": _evidence(c.evidence)}
-                for c in s.candidates
-            ]
-            detail.update(rule=rule, reason=s.reason, candidates=candidates, evidence=_evidence(s.evidence))
-            report = dataclasses.replace(
-                report,
-                outcome="suggested",
-                rule=rule,
-                reason=s.reason,
-                evidence=_evidence_text(s.evidence),
-                case=s.candidates[0].case_id if s.candidates else "",
-                candidates="; ".join(f"case {c.case_id} ({c.score:.2f})" for c in s.candidates),
-            )
-            return "suggested", report
-        if key in self.unmatched:
-            un = self.unmatched[key]
-            detail.update(reason=un.reason, evidence=_evidence(un.evidence))
-            report = dataclasses.replace(
-                report, outcome="unmatched", reason=un.reason, evidence=_evidence_text(un.evidence)
-            )
-            return "unmatched", report
-        if key in self.ignored:
-            ig = self.ignored[key]
-            detail.update(reason=f"{ig.reason}: {ig.detail}")
-            report = dataclasses.replace(report, reason=f"{ig.reason}: {ig.detail}")
-            return "ignored", report
-        return "ignored", report
 
 
 def _with_key(tx: BankTransaction, key: str) -> BankTransaction:

@@ -15,7 +15,7 @@ Writing (:class:`Applier`): what a payment, a return or a person's decision chan
 invoices' open amounts and status, the case's open amount, credit, status and close reason, and a
 timeline event for each payment, return, closure and creditor notification. It gathers them and
 :meth:`Applier.flush` stores them, one statement per table, inside the caller's one transaction.
-The SQL lives in :mod:`dunning.store.payments` and :mod:`dunning.store.cases`.
+The SQL lives in :mod:`dunning.store.payments` and :mod:`dunning.store.case_balances`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from dunning.domain.matching.match import (
     PaymentRecord,
     WriteOff,
 )
-from dunning.store.cases import (
+from dunning.store.case_balances import (
     CaseBalance,
     InvoiceBalance,
     PayableCaseRecord,

@@ -32,9 +32,9 @@ from dunning.store.payments import (
     set_transaction_matched,
 )
 from dunning.store.review import ReviewRecord, decide_review_item, load_review_items
-from dunning.usecases.reconcile.apply import write_off_detail
 from dunning.usecases.reconcile.booking import Applier, CaseChange, load_cases
 from dunning.usecases.reconcile.credits import raise_refund_items
+from dunning.usecases.reconcile.decisions import write_off_detail
 from dunning.usecases.reconcile.settings import HISTORY_DAYS, match_config
 from dunning.workspace import Workspace
 

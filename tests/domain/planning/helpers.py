@@ -12,9 +12,11 @@ from typing import Any
 import yaml
 
 from dunning.domain.planning.case_state import CaseEvent, CaseState, Debtor, HistoryEntry, OpenInvoice, Outcome
-from dunning.domain.planning.flows import Flow, FlowSet, load_flow, load_flow_set
+from dunning.domain.planning.flow_set import FlowSet, load_flow_set
+from dunning.domain.planning.flows import Flow, load_flow
 from dunning.domain.planning.pacing import TASK_ACTIONS
-from dunning.domain.planning.planner import CasePlan, plan_case
+from dunning.domain.planning.plan import CasePlan
+from dunning.domain.planning.planner import plan_case
 
 TEMPLATE_FLOWS = Path(__file__).resolve().parents[3] / "dunning" / "workspace_template" / "flows"
 

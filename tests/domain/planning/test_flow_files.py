@@ -11,8 +11,10 @@ import pytest
 from dunning.domain.legal import select_pack
 from dunning.domain.legal.compliance import check_flow_set, packs_for_flow
 from dunning.domain.planning.actions import CATALOGUE, validate_settings
+from dunning.domain.planning.assignment import assign_flow, load_assignment
 from dunning.domain.planning.case_state import Debtor
-from dunning.domain.planning.flows import assign_flow, check_flow, load_assignment, load_flow, load_flow_set
+from dunning.domain.planning.flow_set import load_flow_set
+from dunning.domain.planning.flows import check_flow, load_flow
 from dunning.errors import FlowError
 
 from .helpers import flow, template_flow_set

@@ -32,7 +32,8 @@ from dunning.domain.planning.pacing import (
     pay_days,
     waits_for_person,
 )
-from dunning.domain.planning.planner import CasePlan, plan_case
+from dunning.domain.planning.plan import CasePlan
+from dunning.domain.planning.planner import plan_case
 
 from .helpers import case, close_tasks, daterange, flow, record, template_flow_set
 from .test_planner_properties import flows

@@ -11,8 +11,9 @@ import pytest
 from dunning.domain.legal.belgium import damages_cap
 from dunning.domain.legal.netherlands import wik_amount
 from dunning.domain.planning.case_state import CaseEvent, CaseState, HistoryEntry, Hold, HoldKind, OpenInvoice, Outcome
-from dunning.domain.planning.flows import FlowSet
-from dunning.domain.planning.planner import migrate_case, plan_case, plan_cases
+from dunning.domain.planning.flow_set import FlowSet
+from dunning.domain.planning.migration import migrate_case
+from dunning.domain.planning.planner import plan_case, plan_cases
 
 from .helpers import case, daterange, flow, record, run_night, run_nights, template_flow_set
 

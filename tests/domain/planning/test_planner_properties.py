@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from dunning.domain.legal import select_pack
 from dunning.domain.planning.actions import CATALOGUE, Channel
 from dunning.domain.planning.case_state import CaseEvent, CaseState
-from dunning.domain.planning.flows import Flow, FlowSet
+from dunning.domain.planning.flow_set import FlowSet
+from dunning.domain.planning.flows import Flow
 from dunning.domain.planning.planner import plan_case, plan_cases
 
 from .helpers import case, daterange, done, fails, flow, run_nights, template_flow_set

@@ -13,9 +13,11 @@ import pytest
 from dunning.domain.legal import select_pack
 from dunning.domain.legal.belgium import damages_cap, regular_supply_reminder
 from dunning.domain.legal.compliance import check_flow
+from dunning.domain.planning.assignment import Assignment, assign_flow
 from dunning.domain.planning.case_state import CaseState, Debtor, OpenInvoice
-from dunning.domain.planning.flows import Assignment, Condition, assign_flow, parse_flow
-from dunning.domain.planning.planner import PlannedAction, plan_case
+from dunning.domain.planning.flows import Condition, parse_flow
+from dunning.domain.planning.plan import PlannedAction
+from dunning.domain.planning.planner import plan_case
 
 from .helpers import case, daterange, flow, run_nights
 

@@ -16,7 +16,8 @@ from dunning.domain.legal import select_pack
 from dunning.domain.planning.actions import Channel
 from dunning.domain.planning.case_state import CaseState, HistoryEntry, Outcome
 from dunning.domain.planning.flows import Flow
-from dunning.domain.planning.planner import CasePlan, plan_case
+from dunning.domain.planning.plan import CasePlan
+from dunning.domain.planning.planner import plan_case
 
 from .helpers import case, daterange, flow, record
 

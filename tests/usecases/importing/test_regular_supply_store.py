@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from dunning.domain.planning.flows import load_flow_set
+from dunning.domain.planning.flow_set import load_flow_set
 from dunning.store import Store
 from dunning.store.schema import actions, case_events, invoices
 from dunning.usecases.cases.view import case_detail

@@ -11,8 +11,8 @@ from dunning.channels.render import TemplateMissing, default_templates_dir
 from dunning.domain import paylink
 from dunning.errors import ConfigError
 from dunning.usecases.messaging.compose import locale_for, template_kind
-from dunning.usecases.messaging.dispatch import redact
 from dunning.usecases.messaging.feedback import check_pay_link
+from dunning.usecases.messaging.transports import redact
 from dunning.usecases.outgoing.secrets import load_secrets
 from tests.usecases.messaging.helpers import SECRET, make_workspace
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
-from dunning.domain.planning.flows import FlowSet
+from dunning.domain.planning.flow_set import FlowSet
 from dunning.store import Store, open_store
 from dunning.store.schema import actions, case_events, cases
 from dunning.usecases.importing.snapshot import import_ledger

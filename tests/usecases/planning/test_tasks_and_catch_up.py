@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from dunning.domain.legal import select_pack
 from dunning.domain.planning.actions import Channel
-from dunning.domain.planning.flows import FlowSet
+from dunning.domain.planning.flow_set import FlowSet
 from dunning.domain.planning.pacing import TASK_ACTIONS, asks_payment, nominal_days, notice_deadline, pay_days
 from dunning.errors import NotFound
 from dunning.store import Store

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from dunning.domain.planning.flows import FlowSet
+from dunning.domain.planning.flow_set import FlowSet
 from dunning.store import Store
 from dunning.store.schema import actions, cases, invoices
 from dunning.usecases.importing.snapshot import import_ledger
