@@ -14,10 +14,11 @@ otherwise the language's default: nl_BE, fr_BE, de_DE, en_GB::
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+import jinja2
 from babel import Locale, localedata
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
@@ -25,9 +26,33 @@ from babel.numbers import format_currency, format_decimal
 from dunning.domain.wording import deadline_phrase, long_date
 from dunning.letters.model import Charge, StatementEntry
 
-__all__ = ["DEFAULT_LOCALES", "LocaleFormat", "StatementRow", "locale_for"]
+__all__ = [
+    "DEFAULT_LOCALES", "LocaleFormat", "StatementRow", "SwissLoader", "locale_for", "swiss_spelling", "swiss_text",
+]
 
 DEFAULT_LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_DE", "en": "en_GB"}
+#: where German is written without "ß" (Swiss Standard German writes "ss": "Grüsse", "ausserhalb")
+_SWISS_GERMAN = ("CH", "LI")
+
+
+def swiss_spelling(locale: str, creditor_country: str = "") -> bool:
+    """True when a German letter is written the Swiss way: to a debtor in Switzerland or Liechtenstein
+    (locale ``de_CH``/``de_LI``) or from a Swiss or Liechtenstein creditor.
+
+    >>> swiss_spelling("de_CH"), swiss_spelling("de_DE", "CH"), swiss_spelling("de_DE", "BE"), swiss_spelling("fr_CH")
+    (True, True, False, False)
+    """
+    language, _, territory = locale.partition("_")
+    return language == "de" and (territory.upper() in _SWISS_GERMAN or creditor_country.upper() in _SWISS_GERMAN)
+
+
+def swiss_text(text: str) -> str:
+    """The letter's own German text in Swiss spelling ("ß" → "ss"); never applied to names or addresses.
+
+    >>> swiss_text("Mit freundlichen Grüßen, außergerichtliche Kosten")
+    'Mit freundlichen Grüssen, aussergerichtliche Kosten'
+    """
+    return text.replace("ß", "ss").replace("ẞ", "SS")
 
 
 def locale_for(language: str, country: str, override: str = "") -> str:
@@ -38,6 +63,14 @@ def locale_for(language: str, country: str, override: str = "") -> str:
     if localedata.exists(candidate):
         return candidate
     return DEFAULT_LOCALES.get(language, "en_GB")
+
+
+class SwissLoader(jinja2.FileSystemLoader):
+    """Templates with their own German text in Swiss spelling (:func:`swiss_text`); what they print is untouched."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return swiss_text(source), filename, uptodate
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +84,13 @@ class StatementRow:
 class LocaleFormat:
     """Formatting functions handed to the templates as ``f``."""
 
-    def __init__(self, locale: str, currency: str, labels: Mapping[str, str]) -> None:
+    def __init__(self, locale: str, currency: str, labels: Mapping[str, str], *, swiss: bool = False) -> None:
+        """``swiss``: the letter's own German text is written in Swiss spelling (:func:`swiss_text`)."""
         self.locale = locale
         self.currency = currency
         self._labels = labels
         self._babel = Locale.parse(locale)
+        self._swiss = swiss
 
     def money(self, amount: Decimal) -> str:
         return str(format_currency(amount, self.currency, locale=self.locale))
@@ -98,7 +133,8 @@ class LocaleFormat:
             )
             colon = "\u00a0: " if self._babel.language == "fr" else ": "
             label = f"{label}{colon}{detail}"
-        return f"{label} ({charge.basis})" if charge.basis else label
+        label = f"{label} ({charge.basis})" if charge.basis else label
+        return swiss_text(label) if self._swiss else label
 
     def statement_rows(self, entries: tuple[StatementEntry, ...]) -> Iterator[StatementRow]:
         balance = Decimal(0)

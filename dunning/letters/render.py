@@ -73,7 +73,7 @@ from dunning.domain.references import parse_reference
 from dunning.errors import ConfigError
 from dunning.letters.brand import Brand, load_brand
 from dunning.letters.fasthtml import parsed_html
-from dunning.letters.formatting import LocaleFormat, locale_for
+from dunning.letters.formatting import LocaleFormat, SwissLoader, locale_for, swiss_spelling, swiss_text
 from dunning.letters.forms import Form, FormCache, PageStamp, QrPlacement, stamp_pages
 from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, group_runs, memo_filter
 from dunning.letters.model import (
@@ -180,6 +180,8 @@ class LetterRenderer:
             lstrip_blocks=True,
         )
         self._env.filters["memo"] = memo_filter
+        # The same templates in Swiss spelling ("ß" → "ss" in their own text; the data they print is untouched).
+        self._env_ch = self._env.overlay(loader=SwissLoader(str(letters_dir)))
         self._labels: dict[str, dict[str, str]] = yaml.safe_load(
             (letters_dir / "labels.yaml").read_text(encoding="utf-8")
         )
@@ -271,8 +273,9 @@ class LetterRenderer:
         if part not in PARTS:
             raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
         name = f"{letter.language}/{letter.kind.value}.html.j2"
+        env = self._env_ch if context.get("swiss_spelling") else self._env
         try:
-            html = self._env.get_template(name).render(
+            html = env.get_template(name).render(
                 context,
                 memos=memos,
                 part=part,
@@ -297,7 +300,10 @@ class LetterRenderer:
         creditor = letter.creditor
         labels = self.labels_for(letter.language, letter.debtor.country)
         locale = locale_for(letter.language, letter.debtor.country, letter.locale)
-        fmt = LocaleFormat(locale, letter.currency, labels)
+        swiss = letter.language == "de" and swiss_spelling(locale, creditor.address.country)
+        if swiss:  # the letter's own words in Swiss spelling ("ss"), the data as given
+            labels = {key: swiss_text(value) if isinstance(value, str) else value for key, value in labels.items()}
+        fmt = LocaleFormat(locale, letter.currency, labels, swiss=swiss)
         reference = _printed_reference(letter)
         pay = self._payment(letter, fmt, reference)
         page_kind = "plain" if pay is None else ("ch" if pay["swiss"] else "pay")
@@ -345,6 +351,7 @@ class LetterRenderer:
             "received": fmt.money(letter.amount_received) if letter.amount_received is not None else "",
             "received_on": fmt.date_long(letter.received_on) if letter.received_on else "",
             "payable": fmt.money(payable(letter) or Decimal(0)),
+            "swiss_spelling": swiss,
         }
 
     # -- many letters -> one PDF --------------------------------------------------------------

@@ -325,3 +325,26 @@ def test_claim_table_columns_line_up_with_their_head(renderer: LetterRenderer, b
         assert abs(body_amount[1] - head_amount[1]) < 0.5, (letter.letter_id, body_amount, head_amount)
         assert abs(total[1] - head_amount[1]) < 0.5
         assert head_amount[1] < 190.5  # inside the 20 mm right margin
+
+
+def test_swiss_german_is_spelled_with_ss_and_amounts_follow_the_debtors_locale(renderer: LetterRenderer) -> None:
+    """Issue 17: Swiss German writes "ss" (the letter's own words; names and addresses as given), and the body's
+    amounts are in babel's format of the debtor's locale (de_CH, fr_CH), whatever the QR-bill prints."""
+    swiss_de = dataclasses.replace(swiss_sample_letter("de", letter_id="CH-DE"), locale="")
+    debtor = dataclasses.replace(swiss_de.debtor, name="Jürgen Weiß", address_lines=("Weißgasse 3", "9400 Rorschach"))
+    swiss_de = dataclasses.replace(swiss_de, debtor=debtor)
+    # a Belgian creditor writing German to a German debtor: "ß" stays
+    german = sample_letter(LetterKind.FIRST_REMINDER, "de", letter_id="DE-DE")
+    swiss_fr = dataclasses.replace(swiss_sample_letter("fr", letter_id="CH-FR"), locale="")
+    result = renderer.render_batch([swiss_de, german, swiss_fr])
+    assert result.problems == ()
+    first, second = result.letters[0].page_count, result.letters[1].page_count
+    ch_de, de, ch_fr = (norm(page_text(result.pdf, page)) for page in (0, first, first + second))
+    assert "Mit freundlichen Grüssen" in ch_de and "Grüßen" not in ch_de
+    assert "Jürgen Weiß" in ch_de and "Weißgasse 3" in ch_de  # the data is printed as given
+    assert "ß" not in ch_de.replace("Jürgen Weiß", "").replace("Weißgasse", "")
+    assert "Mit freundlichen Grüßen" in de
+    # babel: de_CH "CHF 1'949.75", fr_CH "1'949,75 CHF" (not de_DE's "1.949,75 CHF" nor fr_BE's "1 949,75 CHF")
+    assert "CHF 1’949.75" in ch_de or "CHF 1'949.75" in ch_de
+    assert "1’949,75 CHF" in ch_fr or "1'949,75 CHF" in ch_fr
+    assert "1.949,75" not in ch_de and "1 949,75" not in ch_fr

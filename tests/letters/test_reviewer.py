@@ -58,7 +58,7 @@ from dunning.domain.legal.netherlands import wik_amount
 from dunning.domain.legal.texts import _FEES, _INTEREST, FEE_FIGURE_OF_PACK, charge_text
 from dunning.domain.wording import DEADLINE_PHRASES, deadline_phrase, long_date
 from dunning.letters.brand import load_brand
-from dunning.letters.formatting import LocaleFormat, locale_for
+from dunning.letters.formatting import LocaleFormat, locale_for, swiss_spelling, swiss_text
 from dunning.letters.render import DEFAULT_TEMPLATES_DIR
 from tests.conftest import fresh_postgres_database
 
@@ -207,6 +207,23 @@ def _review(corpus: Corpus, row: Any, flow_texts: set[str]) -> list[str]:
     text = _squash(" ".join(pages))
     wrong: list[str] = []
     where = f"{corpus.brand} {row.debtor} {row.step}"
+    # German to a debtor in Switzerland or from a Swiss creditor: Swiss spelling ("ss", never "ß") in the letter's
+    # own words; the names and addresses are printed as given
+    swiss = swiss_spelling(locale, creditor.address.country)
+
+    def spell(words: str) -> str:
+        return swiss_text(words) if swiss else words
+
+    if lang == "de":
+        own_words = text
+        for given_text in (debtor.name, debtor.street, debtor.city, creditor.name, creditor.address.street or ""):
+            own_words = own_words.replace(given_text, "")
+        closing = spell(LABELS["de"]["closing"])
+        if swiss and "ß" in own_words:
+            words = sorted(set(re.findall(r"\w*ß\w*", own_words)))
+            wrong.append(f"{where}: a Swiss German letter writes 'ß': {words}")
+        if closing not in text:
+            wrong.append(f"{where}: the closing is not {closing!r}")
 
     # One deadline: every deadline phrase carries the same date, the one recorded for the action.
     deadline = date.fromisoformat(row.detail["deadline"])
@@ -270,18 +287,18 @@ def _review(corpus: Corpus, row: Any, flow_texts: set[str]) -> list[str]:
     own = {found for kind, figure in (("interest", None), ("fee", FEE_FIGURE_OF_PACK.get(pack.code)))
            if figure is not None or kind == "interest"
            if (found := charge_text(kind, pack.code, figure, lang)) is not None}
-    other_law = {basis for _label, basis in ALL_CHARGE_TEXTS[lang] - own if basis in text}
+    other_law = {basis for _label, basis in ALL_CHARGE_TEXTS[lang] - own if spell(basis) in text}
     other_law -= {basis for _label, own_basis in own for basis in other_law if basis in own_basis}
     if other_law:
         wrong.append(f"{where}: a debtor under {pack.code} is charged under {sorted(other_law)}")
-    if not own and (charges != 0 or any(label in text for label in CHARGE_LABELS[lang])):
+    if not own and (charges != 0 or any(spell(label) in text for label in CHARGE_LABELS[lang])):
         wrong.append(f"{where}: {charges} charged although {pack.code} founds no charge")
-    if charges > 0 and not any(label in text and basis in text for label, basis in own):
+    if charges > 0 and not any(spell(label) in text and spell(basis) in text for label, basis in own):
         wrong.append(f"{where}: charges of {charges} without the words and the law of {pack.code}: {sorted(own)}")
     if (country, debtor.type, row.step) == ("NL", "person", "first_reminder"):
         # the WIK's 14-day letter: the period from the day after receipt, and the exact costs owed after it
         costs = _squash(fmt.money(wik_amount(_overdue(corpus, row.debtor))))
-        label = _FEES["collection_costs"][lang][0]
+        label = spell(_FEES["collection_costs"][lang][0])
         if WIK_PERIOD[lang] not in text or label.lower() not in text.lower() or costs not in text:
             wrong.append(f"{where}: not a WIK 14-day letter: {WIK_PERIOD[lang]!r} and {label!r} {costs} expected")
     for free in flow_texts:

@@ -215,6 +215,15 @@ class LegalPack:
         """(least, most) calendar days from sending a notice to the start of its waiting period."""
         return (1, 1)
 
+    def received_on(self, sent_on: date, channel: Channel) -> date:
+        """The day a notice sent on ``sent_on`` through ``channel`` is deemed received.
+
+        By default the day before its period starts (:meth:`period_start`: the Dutch presumed
+        delivery, the day of sending an email); packs whose law ties default to *receipt* of the
+        notice and has its own postal presumption (Germany) say theirs.
+        """
+        return self.period_start(sent_on, channel) - ONE_DAY
+
     #: how the period of a deadline starts, in words (packs with their own rule say theirs)
     period_rule: str = "from the day after sending"
 

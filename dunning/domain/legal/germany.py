@@ -6,6 +6,13 @@
   each change.
 * §286: default starts with a reminder after the due date, or automatically 30 days after the due
   date and receipt of the invoice (for consumers only if the invoice said so; we assume it did not).
+  A reminder (Mahnung) takes effect when it is **received** (§ 130(1) BGB), so interest and the €40
+  run from the day after the reminder is deemed received (:meth:`GermanyConsumer.received_on`): an
+  email on the day it is sent; a letter on the **4th working day after posting** (Monday to Friday,
+  national holidays excluded). Since the Postrechtsmodernisierungsgesetz (1 Jan 2025) Deutsche Post
+  must deliver 95 % of letters by the 3rd and 99 % by the 4th working day after posting (ihk.de,
+  "Postmodernisierungsgesetz"); statutory receipt presumptions use the same 4th day (§ 17
+  Post-Schlichtungsverordnung: "mit dem vierten Tage nach der Aufgabe zur Post als zugegangen").
 * §288(5): **€40 flat** when the debtor is not a consumer.
 * The reminder that *triggers* default is not reimbursable; later reminders only at material and
   postage cost (BGH VIII ZR 95/18 recognised print, envelope and postage; courts allowed €1.20 to
@@ -37,14 +44,30 @@ from dunning.domain.legal.base import (
     PlanLaw,
     remaining,
 )
+from dunning.domain.legal.calendar import add_working_days
 from dunning.domain.legal.rates import BUNDESBANK_BASE_RATE
-from dunning.domain.planning.actions import Channel
+from dunning.domain.planning.actions import PAPER_CHANNELS, Channel
 
-__all__ = ["REMINDER_COST", "GermanyBusiness", "GermanyConsumer"]
+__all__ = ["POSTAL_DAYS", "REMINDER_COST", "GermanyBusiness", "GermanyConsumer", "deemed_received"]
 
 REMINDER_COST = Decimal("2.50")
-_BGB = "§§ 247, 286, 288 BGB"
+_BGB = "§§ 130, 247, 286, 288 BGB"
 _AUTOMATIC_DEFAULT = timedelta(days=30)
+#: working days after posting on which a German letter is deemed received (PostModG: 99 % by then)
+POSTAL_DAYS = 4
+
+
+def deemed_received(sent_on: date, channel: Channel | None) -> date:
+    """The day a reminder sent on ``sent_on`` is deemed received in Germany (no channel: as a letter).
+
+    >>> deemed_received(date(2026, 10, 1), Channel.LETTER)   # Thursday; Saturday 3 Oct is a holiday
+    datetime.date(2026, 10, 7)
+    >>> deemed_received(date(2026, 10, 1), Channel.EMAIL)
+    datetime.date(2026, 10, 1)
+    """
+    if channel is None or channel in PAPER_CHANNELS:
+        return add_working_days("DE", sent_on, POSTAL_DAYS)
+    return sent_on
 _CONSUMER_PLAN_LAW = PlanLaw(
     min_missed_in_a_row=2,
     min_arrears_percent=Decimal(10),
@@ -85,12 +108,15 @@ class GermanyConsumer(LegalPack):
     ) -> date | None:
         if notice_on is None:
             return None
-        return max(due_date + ONE_DAY, notice_on + ONE_DAY)
+        return max(due_date + ONE_DAY, deemed_received(notice_on, notice_channel) + ONE_DAY)
 
     def interest_charge_start(
         self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None
     ) -> date | None:
-        return None if notice_on is None else notice_on + ONE_DAY
+        return None if notice_on is None else deemed_received(notice_on, notice_channel) + ONE_DAY
+
+    def received_on(self, sent_on: date, channel: Channel) -> date:
+        return deemed_received(sent_on, channel)
 
     def plan_law(self) -> PlanLaw:
         return _CONSUMER_PLAN_LAW
@@ -109,22 +135,27 @@ class GermanyBusiness(LegalPack):
     max_static_fee = Decimal(40)
     max_static_fee_is_hard = False
 
-    def _default_start(self, due_date: date, notice_on: date | None) -> date:
+    def _default_start(self, due_date: date, notice_on: date | None, channel: Channel | None) -> date:
         automatic = due_date + _AUTOMATIC_DEFAULT + ONE_DAY
-        return automatic if notice_on is None else min(automatic, max(notice_on, due_date) + ONE_DAY)
+        if notice_on is None:
+            return automatic
+        return min(automatic, max(deemed_received(notice_on, channel), due_date) + ONE_DAY)
+
+    def received_on(self, sent_on: date, channel: Channel) -> date:
+        return deemed_received(sent_on, channel)
 
     def fee_start(self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None) -> date | None:
-        return self._default_start(oldest_due, notice_on)
+        return self._default_start(oldest_due, notice_on, notice_channel)
 
     def interest_start(
         self, due_date: date, notice_on: date | None, notice_channel: Channel | None, creditor_is_sme: bool
     ) -> date | None:
-        return self._default_start(due_date, notice_on)
+        return self._default_start(due_date, notice_on, notice_channel)
 
     def interest_charge_start(
         self, oldest_due: date, notice_on: date | None, notice_channel: Channel | None
     ) -> date | None:
-        return self._default_start(oldest_due, notice_on)
+        return self._default_start(oldest_due, notice_on, notice_channel)
 
     def fee_allowance(self, ctx: FeeContext) -> Figure:
         cap = Decimal(40) * max(ctx.invoice_count, 1)

@@ -248,3 +248,36 @@ def test_dutch_consumer_costs_never_exceed_the_amount_the_fourteen_day_letter_an
     allowance = pack.fee_allowance(FeeContext(at_charge, 1, min(charged, announced), 1, vat, announced=announced))
     assert allowance.amount is not None
     assert min(charged, announced) + allowance.amount <= announced
+
+
+def test_german_interest_runs_from_the_day_after_the_reminder_is_deemed_received() -> None:
+    """Default (§ 286 BGB) starts when the Mahnung is received (§ 130 BGB), not when it is sent.
+
+    A letter posted on Thursday 1 Oct 2026 is deemed received on the 4th working day after posting
+    (Fri 2, Mon 5, Tue 6, Wed 7 Oct; Sat 3 Oct is a holiday anyway), so interest runs from 8 Oct.
+    """
+    consumer, business = select_pack("DE", "consumer"), select_pack("DE", "business")
+    posted = date(2026, 10, 1)
+    assert consumer.received_on(posted, Channel.LETTER) == date(2026, 10, 7)
+    assert consumer.received_on(posted, Channel.EMAIL) == posted
+    start = consumer.interest_start(date(2026, 9, 1), posted, Channel.LETTER, False)
+    assert start == date(2026, 10, 8)
+    assert consumer.interest_charge_start(date(2026, 9, 1), posted, Channel.LETTER) == date(2026, 10, 8)
+    terms = consumer.interest_terms()
+    by_letter = accrue(D("1000"), start, date(2026, 10, 31), terms.table, spread=terms.spread)
+    # 1000 × 6.27 % × 24/365 = 4.1227 → 4.12 (from the day after sending it was 30 days: 5.15)
+    assert (by_letter.segments[0].days, by_letter.total) == (24, D("4.12"))
+    email_start = consumer.interest_start(date(2026, 9, 1), posted, Channel.EMAIL, False)
+    assert email_start == date(2026, 10, 2)
+    by_email = accrue(D("1000"), email_start, date(2026, 10, 31), terms.table, spread=terms.spread)
+    assert by_email.total == D("5.15")  # 1000 × 6.27 % × 30/365 = 5.1534
+    # a business: the reminder's receipt comes before the automatic default 30 days after the due date
+    due = date(2026, 9, 20)
+    assert business.interest_start(due, posted, Channel.LETTER, False) == date(2026, 10, 8)
+    assert business.fee_start(due, posted, Channel.LETTER) == date(2026, 10, 8)
+    assert business.interest_start(due, None, None, False) == date(2026, 10, 21)  # automatic (§ 286(3))
+    bterms = business.interest_terms()
+    b = accrue(D("1000"), date(2026, 10, 8), date(2026, 10, 31), bterms.table, spread=bterms.spread)
+    assert b.total == D("6.75")  # 1000 × 10.27 % × 24/365 = 6.7529
+    # a letter posted on Christmas Eve 2026 (Thursday): Fri 25 is a holiday → Mon 28, Tue 29, Wed 30, Thu 31
+    assert consumer.interest_start(date(2026, 11, 1), date(2026, 12, 24), Channel.LETTER, False) == date(2027, 1, 1)
