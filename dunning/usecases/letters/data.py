@@ -70,6 +70,7 @@ from dunning.letters import (
 )
 from dunning.store import Store
 from dunning.store.cases import (
+    CaseHeaderRecord,
     LetterCaseRecord,
     OpenInvoiceRecord,
     load_case_header,
@@ -461,10 +462,14 @@ def letter_for_case(store: Store, workspace: Workspace, case_id: int, letter_dat
 
 def letter_for_case_in(conn: Connection, workspace: Workspace, case_id: int, letter_date: date,
                        kind: LetterKind | str = LetterKind.FIRST_REMINDER,
-                       env: Mapping[str, str] | None = None) -> LetterData:
-    """:func:`letter_for_case` in the caller's transaction (the pay page reads it with the case's stamp)."""
+                       env: Mapping[str, str] | None = None, header: CaseHeaderRecord | None = None) -> LetterData:
+    """:func:`letter_for_case` in the caller's transaction (the pay page reads it with the case's stamp).
+
+    ``header``: the case's header when the caller read it in ``conn`` already (not read again).
+    """
     secrets = load_secrets(workspace, env)
-    header = load_case_header(conn, case_id)
+    if header is None or header.case_id != case_id:
+        header = load_case_header(conn, case_id)
     if header is None:
         raise NotFound(f"no case {case_id}")
     last = load_last_letter_action(conn, case_id, LETTER_CHANNELS)

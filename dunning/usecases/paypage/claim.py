@@ -116,28 +116,34 @@ class PayPageReader:
         case's stamp. A revoked case (:mod:`dunning.usecases.paypage.revoke`) is refused before
         anything else is read of it, and its opening is not recorded.
         """
+        with self.store.begin() as conn:
+            return self.page_in(conn, token, today, visit)
+
+    def page_in(
+        self, conn: Connection, token: str, today: date, visit: tuple[str, datetime] | None = None
+    ) -> PayPage:
+        """:meth:`page` in the caller's transaction ``conn`` (the landing page reads its offers in it too)."""
         claims = self.case_of(token, today)
         if not claims.case_id.isdigit():
             raise paylink.InvalidToken("pay-link token names no case of this workspace")
         case_id = int(claims.case_id)
         key = (case_id, claims.expires)
         # one transaction: the stamp, the visit, and the claim when it has to be built again
-        with self.store.begin() as conn:
-            stamp = load_claim_stamp(conn, case_id)
-            if stamp is None:
-                raise NotFound("the pay link's case is not in this workspace")
-            if stamp.revoked:
-                raise paylink.RevokedToken("the pay links of this case are revoked")
-            if visit is not None:
-                insert_visit(conn, case_id, visit[0], visit[1])
-            with self._lock:
-                kept = self._kept.get(key)
-                if kept is not None and kept[0] == stamp.stamp:
-                    self._kept.move_to_end(key)
-                    return kept[1]
-            # built from what is read now (on or after the stamp): if it changed meanwhile, the next
-            # request's stamp differs from the one kept here and the page is built again
-            page = self._build(conn, case_id, claims.expires)
+        stamp = load_claim_stamp(conn, case_id)
+        if stamp is None:
+            raise NotFound("the pay link's case is not in this workspace")
+        if stamp.revoked:
+            raise paylink.RevokedToken("the pay links of this case are revoked")
+        if visit is not None:
+            insert_visit(conn, case_id, visit[0], visit[1])
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] == stamp.stamp:
+                self._kept.move_to_end(key)
+                return kept[1]
+        # built from what is read now (on or after the stamp): if it changed meanwhile, the next
+        # request's stamp differs from the one kept here and the page is built again
+        page = self._build(conn, case_id, claims.expires)
         with self._lock:
             self._kept[key] = (stamp.stamp, page)
             self._kept.move_to_end(key)
@@ -154,7 +160,8 @@ class PayPageReader:
         # A reminder's total (open invoices plus costs, the last letter's legal mentions), whatever kind
         # the last message was: a plan's instalments will get a page of their own.
         letter = letter_for_case_in(
-            conn, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets)
+            conn, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets),
+            header=header,
         )
         total = letter.total if header.status != "closed" else min(letter.total, ZERO)
         country = (header.country or self.workspace.config.creditor.address.country).upper()

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from dunning.store.page_flags import load_page_flags
 from dunning.usecases.paypage.claim import PayPage, PayPageReader
-from dunning.usecases.paypage.plan import PlanOffer, plan_offer
-from dunning.usecases.paypage.promise import PromiseOffer, promise_offer
+from dunning.usecases.paypage.plan import PlanOffer, plan_offer, plan_offer_in
+from dunning.usecases.paypage.promise import PromiseOffer, promise_offer, promise_offer_in
 
 __all__ = ["Landing", "landing", "offers"]
 
@@ -37,6 +38,10 @@ def landing(reader: PayPageReader, token: str, today: date, visit: tuple[str, da
 
     Raises what :meth:`PayPageReader.page` raises (invalid, expired, revoked, unknown case).
     """
-    page = reader.page(token, today, visit)
-    promise, plan = offers(reader, page, today)
+    # one transaction (one connection checkout, one commit): the stamp, the visit, the claim, the offers
+    with reader.store.begin() as conn:
+        page = reader.page_in(conn, token, today, visit)
+        flags = load_page_flags(conn, page.case_id)  # what the case has, so the offers skip empty reads
+        promise = promise_offer_in(conn, reader.workspace, page.case_id, today, flags)
+        plan = plan_offer_in(conn, reader.workspace, page.case_id, today, flags)
     return Landing(page, promise, plan)

@@ -30,14 +30,15 @@ from dunning.errors import InputError, InvalidValue, WorkspaceBusy
 from dunning.store import Store
 from dunning.store.cases import load_case_events
 from dunning.store.disputes import OpenDispute, load_open_dispute
+from dunning.store.page_flags import ALL, PageFlags
 from dunning.store.plans import StoredPlan, load_plans
 from dunning.usecases.paypage.dispute import DISPUTE_REASONS
 from dunning.usecases.paypage.plan_terms import TermsRecord, keep_terms, send_terms
 from dunning.usecases.plans.create import create_plan
-from dunning.usecases.plans.propose import PlanProposal, propose_plans
+from dunning.usecases.plans.propose import PlanProposal, propose_plans_in
 from dunning.workspace import Workspace
 
-__all__ = ["AcceptedPlan", "PlanOffer", "PlanRefused", "ScheduleRow", "accept_plan", "plan_offer"]
+__all__ = ["AcceptedPlan", "PlanOffer", "PlanRefused", "ScheduleRow", "accept_plan", "plan_offer", "plan_offer_in"]
 
 #: who a plan made on the page was made by (``created_by``)
 DEBTOR = "debtor (pay page)"
@@ -137,15 +138,26 @@ def _schedule(workspace: Workspace, stored: StoredPlan) -> tuple[ScheduleRow, ..
 
 def plan_offer(store: Store, workspace: Workspace, case_id: int, today: date) -> PlanOffer:
     """The plan part of the page of ``case_id`` on ``today`` (see the module docstring)."""
+    with store.begin() as conn:  # the running plan, an open dispute and the proposal in one transaction
+        return plan_offer_in(conn, workspace, case_id, today)
+
+
+def plan_offer_in(
+    conn: Connection, workspace: Workspace, case_id: int, today: date, flags: PageFlags = ALL
+) -> PlanOffer:
+    """:func:`plan_offer` in the caller's transaction ``conn`` (the landing page reads its parts in one).
+
+    ``flags``: read in ``conn`` (:func:`~dunning.store.page_flags.load_page_flags`); a case with no plan
+    row has no running plan and no open plan, one with no open dispute task no dispute to read.
+    """
     policy = workspace.config.plans.policy()
-    with store.begin() as conn:  # the running plan and an open dispute in one transaction
-        stored, terms = _running_plan_in(conn, case_id)
-        dispute = load_open_dispute(conn, case_id) if stored is None and policy.enabled else None
+    stored, terms = _running_plan_in(conn, case_id) if flags.plans else (None, None)
     if stored is not None:
         return PlanOffer(policy, plan=stored, schedule=_schedule(workspace, stored), terms=terms)
+    dispute = load_open_dispute(conn, case_id) if policy.enabled and flags.dispute else None
     try:
         _check_open(policy, dispute)
-        proposal = propose_plans(store, case_id, today=today, policy=policy)
+        proposal = propose_plans_in(conn, case_id, today=today, policy=policy, plans=flags.plans)
     except PlanRefused as refused:
         return PlanOffer(policy, refused=refused.code)
     except PlanError:

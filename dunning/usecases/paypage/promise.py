@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dunning.domain.legal import select_pack
@@ -22,6 +23,7 @@ from dunning.domain.legal.base import DebtorType
 from dunning.domain.promise import PromiseStatus, PromiseWindow, check_day, hold_until, promise_window
 from dunning.errors import NotFound
 from dunning.store import Store
+from dunning.store.page_flags import ALL, PageFlags
 from dunning.store.promises import (
     PromiseCaseRecord,
     PromiseRecord,
@@ -32,7 +34,7 @@ from dunning.store.promises import (
 )
 from dunning.workspace import Workspace
 
-__all__ = ["PromiseOffer", "PromiseRefused", "make_promise", "promise_offer"]
+__all__ = ["PromiseOffer", "PromiseRefused", "make_promise", "promise_offer", "promise_offer_in"]
 
 #: case statuses a promise can be made in (a closed case has nothing left to promise)
 _PROMISABLE = ("open", "on_hold")
@@ -70,8 +72,19 @@ def _window(workspace: Workspace, case: PromiseCaseRecord, today: date) -> Promi
 def promise_offer(store: Store, workspace: Workspace, case_id: int, today: date) -> PromiseOffer:
     """The promise part of the page of ``case_id`` on ``today``."""
     with store.begin() as conn:
-        case = load_promise_cases(conn, [case_id]).get(case_id)
-        promises = load_promises(conn, [case_id])
+        return promise_offer_in(conn, workspace, case_id, today)
+
+
+def promise_offer_in(
+    conn: Connection, workspace: Workspace, case_id: int, today: date, flags: PageFlags = ALL
+) -> PromiseOffer:
+    """:func:`promise_offer` in the caller's transaction ``conn`` (the landing page reads its parts in one).
+
+    ``flags``: read in ``conn`` (:func:`~dunning.store.page_flags.load_page_flags`); a case with no promise
+    event has no promises to read.
+    """
+    case = load_promise_cases(conn, [case_id]).get(case_id)
+    promises = load_promises(conn, [case_id]) if flags.promises else []
     if case is None:
         raise NotFound("the pay link's case is not in this workspace")
     open_ = next((p for p in promises if p.status is PromiseStatus.OPEN), None)

@@ -14,6 +14,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Connection
+
 from dunning.domain.legal import select_pack
 from dunning.domain.legal.base import DebtorType
 from dunning.domain.plans.dueday import DueDayProposal, propose_due_day
@@ -25,7 +27,7 @@ from dunning.store import Store
 from dunning.store.cases import find_case
 from dunning.store.plans import load_case_for_plan, load_debtor_payment_dates, open_plan_of_case
 
-__all__ = ["PlanOption", "PlanProposal", "propose_plans"]
+__all__ = ["PlanOption", "PlanProposal", "propose_plans", "propose_plans_in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +83,31 @@ def propose_plans(
     int (the pay page: one primary-key lookup, not the search over every case a typed one needs).
     """
     with store.begin() as conn:
-        if isinstance(case_ident, int):
-            case = load_case_for_plan(conn, case_ident)
-        else:
-            summary = find_case(conn, case_ident)
-            case = None if summary is None else load_case_for_plan(conn, summary.case_id)
-        if case is None:
-            raise NotFound(f"no case {case_ident!r}")
-        history = load_debtor_payment_dates(conn, case.case_id)
-        existing = open_plan_of_case(conn, case.case_id)
+        return propose_plans_in(conn, case_ident, today=today, policy=policy, start=start)
+
+
+def propose_plans_in(
+    conn: Connection,
+    case_ident: str | int,
+    *,
+    today: date,
+    policy: PlanPolicy,
+    start: date | None = None,
+    plans: bool = True,
+) -> PlanProposal:
+    """:func:`propose_plans` in the caller's transaction ``conn`` (the pay page reads its parts in one).
+
+    ``plans=False``: the caller read in ``conn`` that the case has no plan row, so none is open.
+    """
+    if isinstance(case_ident, int):
+        case = load_case_for_plan(conn, case_ident)
+    else:
+        summary = find_case(conn, case_ident)
+        case = None if summary is None else load_case_for_plan(conn, summary.case_id)
+    if case is None:
+        raise NotFound(f"no case {case_ident!r}")
+    history = load_debtor_payment_dates(conn, case.case_id)
+    existing = open_plan_of_case(conn, case.case_id) if plans else None
     if case.status in ("closed", "written_off"):
         raise PlanError(f"case {case.case_id} is {case.status}: no plan can be made")
     interest = Decimal("0.00") if policy.interest == InterestPolicy.WAIVED else case.interest_amount
