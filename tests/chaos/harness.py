@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from tests.chaos.counting import (
     LetterTally,
     PaymentTally,
@@ -111,6 +113,7 @@ class Trial:
     webhook: Tally = field(default_factory=Tally)
     letters: LetterTally = field(default_factory=LetterTally)
     payments: PaymentTally = field(default_factory=PaymentTally)
+    uncounted: str = ""  # why the store could not be counted (a re-run that never got it working), if it could not
 
     @property
     def tracebacks(self) -> int:
@@ -160,6 +163,7 @@ class CommandResult:
             "kills": sum(t.kills for t in self.trials),
             "undisturbed_seconds": round(self.duration, 2),
             "failed_runs": sum(t.failed_runs for t in self.trials),
+            "uncounted_trials": sum(1 for t in self.trials if t.uncounted),
             "tracebacks": sum(t.tracebacks for t in self.trials),
             "email": asdict(email) | {"beyond_one_per_kill": beyond["email"]},
             "sms": asdict(sms) | {"beyond_one_per_kill": beyond["sms"]},
@@ -281,7 +285,10 @@ def attack(
             delay, trigger = rng.uniform(0, result.duration), None
         servers.watcher.stop()
         servers.watcher.start()
-        count(trial, ws, servers)
+        try:
+            count(trial, ws, servers)
+        except SQLAlchemyError as exc:  # the store is unusable even after the re-runs: a failure to report, not a crash
+            trial.uncounted = f"{exc.__class__.__name__}: {getattr(exc, 'orig', exc)}"
         result.trials.append(trial)
         if on_trial is not None:  # a long run's counts so far survive its being stopped
             on_trial(result)

@@ -58,7 +58,9 @@ def rows_of(every_totals: Iterable[dict[str, Any]]) -> list[tuple[str, ...]]:
             if channel == channels[0]:
                 notes.append(
                     f"failed runs {totals['failed_runs']}, tracebacks {totals['tracebacks']}, "
-                    f"undisturbed {totals['undisturbed_seconds']} s, baseline "
+                    + (f"trials whose store could not be read {totals['uncounted_trials']}, "
+                       if totals.get("uncounted_trials") else "")
+                    + f"undisturbed {totals['undisturbed_seconds']} s, baseline "
                     f"{'clean' if totals['baseline_clean'] else 'NOT clean'}"
                 )
             rows.append(
@@ -120,7 +122,7 @@ def markdown_table(report: Report) -> str:
 
 def _summed(a: Any, b: Any, key: str = "") -> Any:
     if isinstance(a, dict):
-        return {k: _summed(a[k], b[k], k) for k in a}
+        return {k: _summed(a[k], b[k], k) if k in b else a[k] for k in a}  # a key newer logs have
     if isinstance(a, bool):
         return a and b  # baseline_clean: every shard's baseline
     if key == "undisturbed_seconds":

@@ -54,3 +54,11 @@ def test_logs_of_two_shards_sum_into_one_table(tmp_path: Path) -> None:
     _, letters_row, email_row, _ = _rows(text)
     assert letters_row[2:9] == ["2", "4", "90", "88", "0", "0", "2"]
     assert email_row[2:10] == ["2", "2", "44", "40", "2", "4", "0", "0"]
+
+
+def test_a_trial_whose_store_could_not_be_read_is_counted_and_said() -> None:
+    unread = Trial("reconcile", kills=1, uncounted="OperationalError: no such table: outbox")
+    result = CommandResult("reconcile", 2.0, [unread, Trial("reconcile", kills=1)])
+    assert result.totals()["uncounted_trials"] == 1
+    (_, row) = _rows(markdown_table(Report(SETUP, [result])))
+    assert "trials whose store could not be read 1" in row[10]
