@@ -159,6 +159,8 @@ class EmailData:
     preferences_url: str | None = None
     legal_notice: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
+    #: the templates' own German text in Swiss spelling (``swiss_spelling`` of :mod:`dunning.domain.wording`)
+    swiss: bool = False
 
     @property
     def is_legal_notice(self) -> bool:
@@ -324,9 +326,9 @@ def build_email(
     prefix = f"{language}/{data.kind}"
     # Collapse line breaks but keep no-break spaces: "€ 1.234,50" must not wrap in a subject.
     subject = re.sub(r"[ \t\r\n]+", " ", render(templates, "email", f"{prefix}.subject.j2", context,
-                                                  html=False)).strip()
-    text = render(templates, "email", f"{prefix}.txt.j2", context, html=False).strip() + "\n"
-    html = render(templates, "email", f"{prefix}.html.j2", context, html=True)
+                                                  html=False, swiss=data.swiss)).strip()
+    text = render(templates, "email", f"{prefix}.txt.j2", context, html=False, swiss=data.swiss).strip() + "\n"
+    html = render(templates, "email", f"{prefix}.html.j2", context, html=True, swiss=data.swiss)
 
     message_id = message_id_for(data.action_id, data.idempotency_key, settings.message_id_domain,
                                 settings.verp_secret)

@@ -14,7 +14,7 @@ is the net balance of the listed items, which is what the invoices part of the t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -26,7 +26,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from dunning.domain.money import Money
-from dunning.domain.wording import DEADLINE_LABELS, deadline_phrase, long_date
+from dunning.domain.wording import DEADLINE_LABELS, deadline_phrase, long_date, swiss_text
 from dunning.errors import ConfigError, DunningError
 from dunning.template_errors import template_error
 
@@ -96,14 +96,25 @@ def _percent(rate: Decimal, locale: str) -> str:
     return number + ("%" if locale.startswith("en") else "\u00a0%")
 
 
-@lru_cache(maxsize=16)
-def environment(templates_dir: Path, channel: str, html: bool) -> jinja2.Environment:
-    """A cached environment for ``templates_dir/channel``; ``html`` turns autoescaping on."""
+class _SwissLoader(jinja2.FileSystemLoader):
+    """Templates with their own German text in Swiss spelling; the data they print (names, addresses) is untouched."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return swiss_text(source), filename, uptodate
+
+
+@lru_cache(maxsize=32)
+def environment(templates_dir: Path, channel: str, html: bool, swiss: bool = False) -> jinja2.Environment:
+    """A cached environment for ``templates_dir/channel``; ``html`` turns autoescaping on.
+
+    ``swiss``: the templates' own German text in Swiss spelling ("Grüsse", :func:`swiss_text`).
+    """
     root = templates_dir / channel
     if not root.is_dir():
         raise TemplateMissing(f"template folder {root} does not exist")
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        loader=(_SwissLoader if swiss else jinja2.FileSystemLoader)(str(root)),
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         trim_blocks=True,
@@ -121,9 +132,13 @@ def environment(templates_dir: Path, channel: str, html: bool) -> jinja2.Environ
     return env
 
 
-def render(templates_dir: Path, channel: str, name: str, context: dict[str, object], *, html: bool) -> str:
-    """Render ``templates_dir/channel/name``; a missing template or variable is a ConfigError."""
-    env = environment(templates_dir, channel, html)
+def render(templates_dir: Path, channel: str, name: str, context: dict[str, object], *, html: bool,
+           swiss: bool = False) -> str:
+    """Render ``templates_dir/channel/name``; a missing template or variable is a ConfigError.
+
+    ``swiss``: the template's own German text in Swiss spelling (:func:`environment`).
+    """
+    env = environment(templates_dir, channel, html, swiss)
     path = templates_dir / channel / name
     try:
         template = env.get_template(name)

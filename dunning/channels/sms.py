@@ -111,6 +111,8 @@ class SmsData:
     pay_link: str | None
     region: str | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
+    #: the templates' own German text in Swiss spelling (``swiss_spelling`` of :mod:`dunning.domain.wording`)
+    swiss: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +219,7 @@ def build_sms(data: SmsData, settings: SmsSettings, *, templates_dir: Path | Non
                           ("short", f"{language}/{data.kind}.short.txt.j2")):
         if variant == "short" and not (templates / "sms" / name).is_file():
             break
-        text = normalise_text(render(templates, "sms", name, context, html=False),
+        text = normalise_text(render(templates, "sms", name, context, html=False, swiss=data.swiss),
                               fold_accents=settings.fold_accents)
         counted = gsm7.count(text)
         if counted.segments <= settings.max_segments:

@@ -19,7 +19,7 @@ from datetime import date
 
 from babel.dates import format_date
 
-__all__ = ["DEADLINE_LABELS", "DEADLINE_PHRASES", "deadline_phrase", "long_date"]
+__all__ = ["DEADLINE_LABELS", "DEADLINE_PHRASES", "deadline_phrase", "long_date", "swiss_spelling", "swiss_text"]
 
 #: the deadline in a sentence or a payment block, with the formatted date in ``{date}``
 DEADLINE_PHRASES = {
@@ -43,3 +43,27 @@ def long_date(value: date, locale: str) -> str:
     if value.day == 1 and locale[:2].lower() == "fr" and text.startswith("1 "):
         return "1er " + text[2:]
     return text
+
+
+#: where German is written without "ß" (Swiss Standard German writes "ss": "Grüsse", "ausserhalb")
+_SWISS_GERMAN = ("CH", "LI")
+
+
+def swiss_spelling(locale: str, creditor_country: str = "") -> bool:
+    """True when German is written the Swiss way: to a debtor in Switzerland or Liechtenstein
+    (locale ``de_CH``/``de_LI``) or from a Swiss or Liechtenstein creditor.
+
+    >>> swiss_spelling("de_CH"), swiss_spelling("de_DE", "CH"), swiss_spelling("de_DE", "BE"), swiss_spelling("fr_CH")
+    (True, True, False, False)
+    """
+    language, _, territory = locale.partition("_")
+    return language == "de" and (territory.upper() in _SWISS_GERMAN or creditor_country.upper() in _SWISS_GERMAN)
+
+
+def swiss_text(text: str) -> str:
+    """A letter's or message's own German text in Swiss spelling ("ß" → "ss"); never applied to names or addresses.
+
+    >>> swiss_text("Mit freundlichen Grüßen, außergerichtliche Kosten")
+    'Mit freundlichen Grüssen, aussergerichtliche Kosten'
+    """
+    return text.replace("ß", "ss").replace("ẞ", "SS")

@@ -23,7 +23,7 @@ from babel import Locale, localedata
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
-from dunning.domain.wording import deadline_phrase, long_date
+from dunning.domain.wording import deadline_phrase, long_date, swiss_spelling, swiss_text
 from dunning.letters.model import Charge, StatementEntry
 
 __all__ = [
@@ -31,30 +31,6 @@ __all__ = [
 ]
 
 DEFAULT_LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_DE", "en": "en_GB"}
-#: where German is written without "ß" (Swiss Standard German writes "ss": "Grüsse", "ausserhalb")
-_SWISS_GERMAN = ("CH", "LI")
-
-
-def swiss_spelling(locale: str, creditor_country: str = "") -> bool:
-    """True when a German letter is written the Swiss way: to a debtor in Switzerland or Liechtenstein
-    (locale ``de_CH``/``de_LI``) or from a Swiss or Liechtenstein creditor.
-
-    >>> swiss_spelling("de_CH"), swiss_spelling("de_DE", "CH"), swiss_spelling("de_DE", "BE"), swiss_spelling("fr_CH")
-    (True, True, False, False)
-    """
-    language, _, territory = locale.partition("_")
-    return language == "de" and (territory.upper() in _SWISS_GERMAN or creditor_country.upper() in _SWISS_GERMAN)
-
-
-def swiss_text(text: str) -> str:
-    """The letter's own German text in Swiss spelling ("ß" → "ss"); never applied to names or addresses.
-
-    >>> swiss_text("Mit freundlichen Grüßen, außergerichtliche Kosten")
-    'Mit freundlichen Grüssen, aussergerichtliche Kosten'
-    """
-    return text.replace("ß", "ss").replace("ẞ", "SS")
-
-
 def locale_for(language: str, country: str, override: str = "") -> str:
     """The babel locale for a debtor: ``override``, else language_COUNTRY if known, else the default."""
     if override:

@@ -63,6 +63,7 @@ from dunning.domain.planning.actions import CATALOGUE
 from dunning.domain.planning.notice_kind import NoticeKind
 from dunning.domain.promise import promised_day
 from dunning.domain.references import InvalidReference, parse_reference
+from dunning.domain.wording import swiss_spelling
 from dunning.errors import ConfigError
 from dunning.store.reminders import ReminderRecord
 from dunning.usecases.messaging.plan_messages import PLAN_TEMPLATE, plan_email, plan_sms
@@ -328,6 +329,7 @@ def compose_email(due: DueAction, workspace: Workspace, secrets: Secrets, templa
         attachment=attachment,
         legal_notice=bool(spec and spec.legal_notice),
         extra=extra,
+        swiss=swiss_spelling(locale_for(due.language, due.country), workspace.config.creditor.address.country),
     )
     return data, kind
 
@@ -351,5 +353,6 @@ def compose_sms(due: DueAction, workspace: Workspace, secrets: Secrets, template
         pay_by=message_deadline(due, workspace, sent_on).day,
         pay_link=pay_link_for(due, workspace, secrets, sent_on, "sms") if include_link else None,
         region=(due.country or workspace.config.creditor.address.country).upper(),
+        swiss=swiss_spelling(locale_for(due.language, due.country), workspace.config.creditor.address.country),
     )
     return data, kind

@@ -22,6 +22,7 @@ from dunning.channels.email import Attachment, EmailData
 from dunning.channels.sms import SmsData
 from dunning.domain.epc import EpcError, EpcPayment, epc_payload
 from dunning.domain.money import Money
+from dunning.domain.wording import swiss_spelling
 from dunning.usecases.outgoing.due import DueAction
 from dunning.usecases.outgoing.paylinks import pay_link_for
 from dunning.usecases.outgoing.plan_figures import plan_asked as _asks
@@ -73,6 +74,7 @@ def plan_email(due: DueAction, workspace: Workspace, secrets: Secrets, sent_on: 
         payment_reference=reference,
         attachment=attachment,
         extra=figures,
+        swiss=swiss_spelling(locale, workspace.config.creditor.address.country),
     )
 
 
@@ -92,4 +94,5 @@ def plan_sms(due: DueAction, workspace: Workspace, secrets: Secrets, sent_on: da
         pay_link=None,
         region=(due.country or workspace.config.creditor.address.country).upper(),
         extra={**figures, "pay_reference": reference},
+        swiss=swiss_spelling(locale, workspace.config.creditor.address.country),
     )

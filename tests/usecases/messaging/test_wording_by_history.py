@@ -179,3 +179,24 @@ def test_a_sent_email_records_the_deadline_it_printed_for_the_pacing(store: Stor
         assert details[delivery.action_id]["deadline"] == printed.isoformat()
         floor = deadline_floor(details[delivery.action_id])
         assert floor is not None and floor >= printed
+
+
+@pytest.mark.parametrize(("country", "swiss"), [("CH", True), ("LI", True), ("DE", False), ("AT", False)])
+def test_a_german_email_and_sms_to_switzerland_are_in_swiss_spelling(country: str, swiss: bool,
+                                                                       workspace: Workspace) -> None:
+    """Swiss Standard German writes "ss" ("Grüsse"): the email's and SMS's own words, never the debtor's name."""
+    from dataclasses import replace
+
+    secrets = load_secrets(workspace, ENV)
+    due = replace(_due("de", "send_email", None), country=country, debtor_name="Weißbach AG")
+    data, _ = compose_email(due, workspace, secrets, TEMPLATES, SENT, message_notice(due, (), SENT))
+    email = build_email(data, brand_for(workspace), email_settings(workspace, secrets),
+                        sent_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC), templates_dir=TEMPLATES).parsed()
+    text = str(email.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    html = str(email.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    for body in (text, html):
+        assert ("Grüsse" in body) is swiss and ("Grüße" in body) is not swiss
+        assert "Weißbach AG" in body  # the name as the ledger spells it
+    sms_due = replace(_due("de", "send_sms", None), country=country)
+    sms_data, _ = compose_sms(sms_due, workspace, secrets, TEMPLATES, SENT, message_notice(sms_due, (), SENT))
+    assert sms_data.swiss is swiss
