@@ -3,7 +3,9 @@
 What is counted, per channel:
 
 - **planned**: rows of ``actions`` for the channel (letters: ``letter`` and ``registered_letter``;
-  webhooks: ``webhook`` actions, or the ``outbox`` rows meant for the webhook when there are more).
+  webhooks: ``webhook`` actions, or the ``outbox`` rows meant for the webhook when there are more). The plan
+  night counts only the actions it planned (``run_date`` from the plan night on), not the first night's
+  that its template already delivered; its webhooks are not counted.
 - **letters**: a letter is *delivered* when its id (``letter_id`` = the action's id) is in the
   ``.manifest.json`` of a batch whose ``.ready`` marker is on the SFTP server. *In two batches*: its id in
   the manifests of two different batches. *Never delivered*: planned, in no ready batch.
@@ -35,10 +37,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
+from datetime import date
 from email import message_from_bytes, policy
 
 from tests.chaos.servers import Servers
 from tests.chaos.workspaces import Workspace
+
+#: count every action, whatever day it was planned on
+EVER = date(2000, 1, 1)
 
 
 @dataclass
@@ -79,12 +85,14 @@ def _by_item(deliveries: dict[str, list[str]], planned: list[str]) -> Tally:
     return tally
 
 
-def count_email(ws: Workspace, servers: Servers) -> Tally:
+def count_email(ws: Workspace, servers: Servers, since: date = EVER) -> Tally:
+    """``since``: only the actions planned on or after that day (the plan night: not the first night's)."""
     planned = [
         str(r.email)
         for r in ws.sql(
             "SELECT d.email FROM actions a JOIN cases c ON c.id = a.case_id JOIN debtors d ON d.id = c.debtor_id "
-            "WHERE a.channel = 'email'"
+            "WHERE a.channel = 'email' AND a.run_date >= :since",
+            since=since,
         )
     ]
     received: dict[str, list[str]] = {}
@@ -95,12 +103,13 @@ def count_email(ws: Workspace, servers: Servers) -> Tally:
     return _by_item(received, planned)
 
 
-def count_sms(ws: Workspace, servers: Servers) -> Tally:
+def count_sms(ws: Workspace, servers: Servers, since: date = EVER) -> Tally:
     planned = [
         str(r.phone)
         for r in ws.sql(
             "SELECT d.phone FROM actions a JOIN cases c ON c.id = a.case_id JOIN debtors d ON d.id = c.debtor_id "
-            "WHERE a.channel = 'sms'"
+            "WHERE a.channel = 'sms' AND a.run_date >= :since",
+            since=since,
         )
     ]
     received: dict[str, list[str]] = {}
@@ -123,8 +132,14 @@ def count_webhooks(ws: Workspace, servers: Servers) -> Tally:
     return tally
 
 
-def count_letters(ws: Workspace, servers: Servers) -> LetterTally:
-    planned = {str(r.id) for r in ws.sql("SELECT id FROM actions WHERE channel IN ('letter', 'registered_letter')")}
+def count_letters(ws: Workspace, servers: Servers, since: date = EVER) -> LetterTally:
+    planned = {
+        str(r.id)
+        for r in ws.sql(
+            "SELECT id FROM actions WHERE channel IN ('letter', 'registered_letter') AND run_date >= :since",
+            since=since,
+        )
+    }
     upload = servers.sshd.local_upload
     batches_of: dict[str, set[str]] = {}
     tally = LetterTally(planned=len(planned))

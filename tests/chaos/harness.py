@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from tests.chaos.counting import (
+    EVER,
     LetterTally,
     PaymentTally,
     Tally,
@@ -56,6 +57,7 @@ from tests.chaos.workspaces import (
     IMPORTED,
     NIGHT,
     PAID_ON,
+    PLAN_NIGHT,
     Database,
     Workspace,
     command_steps,
@@ -98,7 +100,7 @@ __all__ = [
     "write_bank_files",
 ]
 
-COMMANDS = ("letters", "dispatch", "notify", "reconcile", "night")
+COMMANDS = ("letters", "dispatch", "notify", "reconcile", "night", "plans")
 
 
 @dataclass
@@ -126,13 +128,14 @@ class Trial:
 
 
 def count(trial: Trial, ws: Workspace, servers: Servers) -> None:
-    if trial.command in ("dispatch", "night"):
-        trial.email = count_email(ws, servers)
-        trial.sms = count_sms(ws, servers)
+    since = PLAN_NIGHT if trial.command == "plans" else EVER
+    if trial.command in ("dispatch", "night", "plans"):
+        trial.email = count_email(ws, servers, since)
+        trial.sms = count_sms(ws, servers, since)
     if trial.command in ("notify", "night"):
         trial.webhook = count_webhooks(ws, servers)
-    if trial.command in ("letters", "night"):
-        trial.letters = count_letters(ws, servers)
+    if trial.command in ("letters", "night", "plans"):
+        trial.letters = count_letters(ws, servers, since)
     if trial.command == "reconcile":
         trial.payments = count_payments(ws)
 
@@ -224,7 +227,7 @@ def targeted_trigger(command: str, servers: Servers) -> Trigger | None:
     """A kill in the middle of the command's deliveries, decided by what the servers have seen so far."""
     if command == "letters":  # the first batch's PDF is in place, the rest of the upload is to come
         return lambda: any(name.endswith(".pdf") for name in servers.uploads.placed())
-    if command in ("dispatch", "night"):  # five emails accepted, more to send
+    if command in ("dispatch", "night", "plans"):  # five emails accepted, more to send
         return lambda: len(servers.smtp.recorder.messages) >= 5
     if command == "notify":  # ten webhooks answered, more to post
         return lambda: len(servers.receiver.requests) >= 10
@@ -317,7 +320,7 @@ def run_chaos(
         with start_servers(workdir / "servers", setup.latency) as servers:
             templates: dict[str, Workspace] = {}
             for command in commands:
-                stage = "fresh" if command == "night" else "planned"
+                stage = {"night": "fresh", "plans": "plans"}.get(command, "planned")
                 if stage not in templates:
                     templates[stage] = make_template(
                         workdir / f"template-{stage}", servers, setup, database, stage=stage

@@ -19,6 +19,8 @@ from tests.chaos.workspaces import (
     ACCOUNT,
     FLOW,
     PAID_ON,
+    PLAN_AGREED,
+    PLAN_FIRST_DUE,
     Database,
     Workspace,
     command_steps,
@@ -40,8 +42,9 @@ class Setup:
 
 
 def make_template(root: Path, servers: Servers, setup: Setup, database: Database, *, stage: str) -> Workspace:
-    """A workspace wired to ``servers``; ``stage`` 'fresh' (ledger only), 'imported', or 'planned' (imported,
-    planned, and bank files written)."""
+    """A workspace wired to ``servers``; ``stage`` 'fresh' (ledger only), 'imported', 'planned' (imported,
+    planned, and bank files written), or 'plans' (the whole first night run, then a plan agreed for every
+    case, see :func:`agree_plans`)."""
     subprocess.run([dunning_executable(), "init", str(root)], check=True, capture_output=True)
     config_path = root / "dunning.yaml"
     config: dict[str, Any] = yaml.safe_load(config_path.read_text(encoding="utf-8"))
@@ -78,7 +81,28 @@ def make_template(root: Path, servers: Servers, setup: Setup, database: Database
                 raise RuntimeError(f"preparing: dunning {args[0]} exited {record.exit_code}: {record.stderr_tail}")
     if stage == "planned":
         write_bank_files(ws, setup.seed)
+    if stage == "plans":
+        for args in command_steps("night", ws, setup.workers):
+            record = run_cli(ws, args)
+            if record.exit_code != 0:
+                raise RuntimeError(f"preparing: dunning {args[0]} exited {record.exit_code}: {record.stderr_tail}")
+        agree_plans(ws)
     return ws
+
+
+def agree_plans(ws: Workspace) -> int:
+    """A plan of two monthly instalments for every open case (as a clerk would with ``dunning plans create``);
+    the cases the plan policy refuses (an instalment under plans.min_instalment) keep their flow. Returns how
+    many plans were agreed."""
+    agreed = 0
+    for row in ws.sql("SELECT id FROM cases WHERE status = 'open' ORDER BY id"):
+        record = run_cli(ws, ["plans", "create", str(row.id), "--count", "2", "--day", str(PLAN_FIRST_DUE.day),
+                              "--start", PLAN_FIRST_DUE.isoformat(), "--date", PLAN_AGREED.isoformat(),
+                              "--by", "chaos"])
+        agreed += record.exit_code == 0
+    if not agreed:
+        raise RuntimeError("preparing: no plan could be agreed")
+    return agreed
 
 
 def write_bank_files(ws: Workspace, seed: int) -> list[tuple[str, str]]:

@@ -36,6 +36,7 @@ CHANNELS = {
     "notify": ["webhook"],
     "reconcile": ["payments"],
     "night": ["email", "sms", "letters", "webhook"],
+    "plans": ["email", "sms", "letters"],
 }
 
 

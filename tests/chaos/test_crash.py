@@ -135,3 +135,26 @@ def test_whole_night_killed_and_rerun(tmp_path: Path) -> None:
     assert night["letters"]["in_two_batches"] == 0 and night["letters"]["batch_files_twice"] == 0
     assert night["email"]["beyond_one_per_kill"] == 0 and night["sms"]["beyond_one_per_kill"] == 0
     assert night["webhook"]["beyond_one_per_kill"] == 0
+
+
+@pytest.mark.slow
+def test_plan_night_killed_and_rerun(tmp_path: Path) -> None:
+    """The plan bot's night (issue 19): every case has a plan, and 3 days before its first instalment the bot
+    reminds each debtor once, by email, SMS or a letter with the instalment's reference, whatever the kills.
+
+    The chaos flow has no step after day 7, so every message of the plan night is the plan bot's: 24 debtors,
+    12 by letter, 6 by email, 6 by SMS, each reminded once per trial (an email or SMS at most once more per kill,
+    with its first id: the allowance of issue 15).
+    """
+    report = run_chaos(tmp_path, ["plans"], kills=KILLS, setup=replace(SETUP, debtors=24), targeted=1)
+    plans = _totals(report)["plans"]
+    assert plans["kills"] >= 1 and plans["tracebacks"] == 0 and plans["failed_runs"] == 0
+    assert plans["baseline_clean"]
+    expected = {"letters": 12, "email": 6, "sms": 6}
+    for channel, per_trial in expected.items():
+        assert plans[channel]["planned"] == KILLS * per_trial, channel
+        assert plans[channel]["never"] == 0, channel
+        assert plans[channel]["new_id"] == 0, channel  # a re-send after a kill carries the first one's id
+    assert plans["letters"]["once"] == plans["letters"]["planned"]
+    assert plans["letters"]["in_two_batches"] == 0 and plans["letters"]["batch_files_twice"] == 0
+    assert plans["email"]["beyond_one_per_kill"] == 0 and plans["sms"]["beyond_one_per_kill"] == 0

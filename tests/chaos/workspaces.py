@@ -25,6 +25,13 @@ NIGHT = date(2026, 10, 8)  # day 7 after the due date: every step of FLOW
 PAID_ON = date(2026, 10, 12)
 ACCOUNT = "BE68539007547034"  # the account of `dunning init`'s creditor
 NIGHT_STEPS = ("import", "run", "dispatch", "letters", "notify")
+# The plan night: every unpaid case got a plan of two instalments on PLAN_AGREED, the first due on the 15th;
+# PLAN_NIGHT is 3 days before it (plans.reminder_days_before): the plan bot's reminder to every plan's debtor,
+# by email, SMS or, for a debtor with neither, a letter with the instalment's own reference and QR code.
+PLAN_AGREED = date(2026, 10, 9)
+PLAN_FIRST_DUE = date(2026, 10, 15)
+PLAN_NIGHT = date(2026, 10, 12)
+PLAN_STEPS = ("run", "dispatch", "letters", "notify")
 
 FLOW = """\
 name: default
@@ -181,7 +188,7 @@ class Workspace:
 
 
 def command_steps(command: str, ws: Workspace, workers: int) -> list[list[str]]:
-    night = NIGHT.isoformat()
+    night = (PLAN_NIGHT if command == "plans" else NIGHT).isoformat()
     steps = {
         "import": ["import", str(ws.root / "ledger" / "chaos.csv"), "--date", IMPORTED.isoformat()],
         "run": ["run", "--date", night],
@@ -199,4 +206,6 @@ def command_steps(command: str, ws: Workspace, workers: int) -> list[list[str]]:
     }
     if command == "night":
         return [steps[s] for s in NIGHT_STEPS]
+    if command == "plans":
+        return [steps[s] for s in PLAN_STEPS]
     return [steps[command]]
