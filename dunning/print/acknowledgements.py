@@ -31,7 +31,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from dunning.errors import PermanentDeliveryError
-from dunning.ports import ProcessedFiles, Transport, walk_files
+from dunning.ports import ProcessedFiles, Transport, walk_files, write_atomic
 
 ACK_FIELDS = ("batch_id", "letter_id", "status", "date", "reason")
 
@@ -146,13 +145,7 @@ class JsonProcessedFiles:
     def record_processed(self, name: str, sha256: str) -> None:
         data = self._load()
         data[sha256] = name
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_name(self.path.name + ".tmp")
-        with temp.open("w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, self.path)
+        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def read_new_acknowledgements(transport: Transport, processed: ProcessedFiles, folder: str = "") -> list[AckFile]:

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from dunning.errors import DeliveryError, PermanentDeliveryError
-from dunning.ports import PART_SUFFIX, DeliveryLog, Progress, Transport, sha256_file
+from dunning.ports import PART_SUFFIX, DeliveryLog, Progress, Transport, sha256_file, write_atomic
 from dunning.print.assemble import AssembledBatch
 
 log = logging.getLogger(__name__)
@@ -67,13 +66,7 @@ class JsonDeliveryLog:
         return data
 
     def _save(self, data: dict[str, dict[str, str]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_name(self.path.name + ".tmp")
-        with temp.open("w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, self.path)
+        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
 
     def state(self, batch_id: str) -> str | None:
         entry = self._load().get(batch_id)

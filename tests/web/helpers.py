@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from starlette.testclient import TestClient
 
 from camt.build import Payment, build_camt
 from dunning.domain.references import parse_reference
 from dunning.store import Store
 from dunning.usecases.letters.render import render_letters
+from dunning.usecases.outgoing.secrets import Secrets, load_secrets
+from dunning.usecases.paypage.claim import PayPageReader
 from dunning.usecases.reconcile.run import reconcile_files
 from dunning.web.app import create_app
 from dunning.workspace import Workspace
@@ -32,6 +35,7 @@ from tests.usecases.letters.helpers import (
     plan_letters,
     qr_codes,
 )
+from tests.usecases.messaging.helpers import ENV, import_and_plan
 
 #: the day the pages are looked at in the tests (a few days after the letters went out)
 VISIT_DAY = date(2026, 11, 5)
@@ -127,3 +131,14 @@ def running_server(workspace: Workspace, store: Store, **app_options: Any) -> It
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def page_client(store: Store, workspace: Workspace, *, today: date, now: datetime) -> tuple[TestClient, Secrets]:
+    """The ledger imported and planned, then the pay page under Starlette's test client (a server error is
+    answered, not raised; redirects are not followed); with the secrets that make pay-link tokens."""
+    import_and_plan(store, workspace)
+    secrets = load_secrets(workspace, env=ENV)
+    app = create_app(
+        workspace, store, reader=PayPageReader(store, workspace, secrets), today=lambda: today, now=lambda: now
+    )
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False), secrets

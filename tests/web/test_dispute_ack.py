@@ -12,20 +12,17 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
 from dunning.domain import paylink
 from dunning.store import Store
 from dunning.store.schema import deliveries
 from dunning.usecases.cases.view import case_detail
-from dunning.usecases.outgoing.secrets import load_secrets
-from dunning.usecases.paypage.claim import PayPageReader
 from dunning.usecases.planning.tasks import list_tasks
-from dunning.web.app import create_app
 from dunning.web.forms import csrf_token
 from dunning.workspace import open_workspace
 from tests.channels.conftest import SmtpServer, smtp_server
-from tests.usecases.messaging.helpers import ENV, FIRST_NIGHT, case_of, events_of, import_and_plan, make_workspace
+from tests.usecases.messaging.helpers import FIRST_NIGHT, case_of, events_of, make_workspace
+from tests.web.helpers import page_client
 
 __all__ = ["smtp_server"]  # the real aiosmtpd fixture of the channel tests
 
@@ -38,11 +35,7 @@ def test_the_debtor_gets_an_acknowledgement_by_email_in_the_pages_language(
 ) -> None:
     workspace = make_workspace(tmp_path / "ws", email_transport=f"smtp://{smtp_server.host}:{smtp_server.port}"
                                "?starttls=off&rate=1000")
-    import_and_plan(store, workspace)
-    secrets = load_secrets(workspace, env=ENV)
-    app = create_app(workspace, store, reader=PayPageReader(store, workspace, secrets), today=lambda: DAY,
-                     now=lambda: NOW)
-    http = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    http, secrets = page_client(store, workspace, today=DAY, now=NOW)
     smtp_server.recorder.refuse["ann.smith@refused.example"] = "550 5.1.1 <ann.smith@refused.example>: no such user"
 
     def dispute(external_id: str, reason: str, lang: str) -> int:
@@ -93,11 +86,7 @@ def test_a_long_acknowledgement_reaches_a_real_smtp_server_intact(
     config["email"]["reply_to"] = "Klantendienst Vereniging van Mede-eigenaars <klantendienst@example.be>"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     workspace = open_workspace(root, environ={})
-    import_and_plan(store, workspace)
-    secrets = load_secrets(workspace, env=ENV)
-    app = create_app(workspace, store, reader=PayPageReader(store, workspace, secrets), today=lambda: DAY,
-                     now=lambda: NOW)
-    http = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    http, secrets = page_client(store, workspace, today=DAY, now=NOW)
     case_id = case_of(store, "D3")
     token = paylink.make_token(str(case_id), DAY + timedelta(days=30), secrets.paylink)
     words = ("Ich habe die Rechnung längst überwiesen, bitte prüfen Sie Ihre Kontoauszüge. " * 13)[:1000]

@@ -15,7 +15,6 @@ from pathlib import Path
 import pypdf
 import yaml
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
 from dunning.domain import paylink
 from dunning.domain.plans.model import ArrangementStatus, CreatedVia
@@ -23,14 +22,12 @@ from dunning.domain.references import parse_reference
 from dunning.store import Store
 from dunning.store.schema import deliveries
 from dunning.usecases.cases.view import case_detail
-from dunning.usecases.outgoing.secrets import load_secrets
-from dunning.usecases.paypage.claim import PayPageReader
 from dunning.usecases.plans.create import list_plans
-from dunning.web.app import create_app
 from dunning.web.forms import csrf_token
 from dunning.workspace import open_workspace
 from tests.channels.conftest import SmtpServer, smtp_server
-from tests.usecases.messaging.helpers import ENV, FIRST_NIGHT, case_of, import_and_plan, make_workspace
+from tests.usecases.messaging.helpers import FIRST_NIGHT, case_of, make_workspace
+from tests.web.helpers import page_client
 
 __all__ = ["smtp_server"]  # the real aiosmtpd fixture of the channel tests
 
@@ -56,11 +53,7 @@ def test_a_debtor_agrees_a_plan_on_the_page_and_gets_its_terms(
 ) -> None:
     workspace = make_workspace(tmp_path / "ws", email_transport=f"smtp://{smtp_server.host}:{smtp_server.port}"
                                "?starttls=off&rate=1000")
-    import_and_plan(store, workspace)
-    secrets = load_secrets(workspace, env=ENV)
-    app = create_app(workspace, store, reader=PayPageReader(store, workspace, secrets), today=lambda: DAY,
-                     now=lambda: NOW)
-    http = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    http, secrets = page_client(store, workspace, today=DAY, now=NOW)
     case_id = case_of(store, "D1")  # Jan Peeters, 100.00, Dutch
     token = paylink.make_token(str(case_id), DAY + timedelta(days=workspace.config.paylink.valid_days), secrets.paylink)
     csrf = csrf_token(secrets.paylink, token)
@@ -149,11 +142,7 @@ def test_refusals_of_the_case_are_shown_never_a_trace(store: Store, tmp_path: Pa
     config["plans"]["min_instalment"] = "60.00"  # 100.00 in two is too little per instalment: nothing to offer
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     workspace = open_workspace(workspace.root, environ={})
-    import_and_plan(store, workspace)
-    secrets = load_secrets(workspace, env=ENV)
-    app = create_app(workspace, store, reader=PayPageReader(store, workspace, secrets), today=lambda: DAY,
-                     now=lambda: NOW)
-    http = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    http, secrets = page_client(store, workspace, today=DAY, now=NOW)
 
     def link(external_id: str) -> tuple[str, str]:
         expires = DAY + timedelta(days=workspace.config.paylink.valid_days)
@@ -207,11 +196,7 @@ def test_a_debtor_gives_a_sepa_mandate_for_the_plan_on_the_page(store: Store, tm
     config["creditor"]["sepa_creditor_id"] = CREDITOR_ID
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     workspace = open_workspace(workspace.root, environ={})
-    import_and_plan(store, workspace)
-    secrets = load_secrets(workspace, env=ENV)
-    app = create_app(workspace, store, reader=PayPageReader(store, workspace, secrets), today=lambda: DAY,
-                     now=lambda: NOW)
-    http = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    http, secrets = page_client(store, workspace, today=DAY, now=NOW)
     case_id = case_of(store, "D1")
     token = paylink.make_token(str(case_id), DAY + timedelta(days=workspace.config.paylink.valid_days),
                                secrets.paylink)

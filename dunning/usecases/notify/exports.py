@@ -57,7 +57,7 @@ from dunning.store.actions import (
     mark_planned_actions,
 )
 from dunning.store.cases import NewCaseEvent, insert_case_events, load_case_events, load_case_invoices
-from dunning.store.deliveries import (
+from dunning.store.export_files import (
     confirm_documents,
     document_path_recorded,
     insert_unfinished_documents,

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 import dunning.store.bulk as bulk
-import dunning.usecases.importing.snapshot as importing
+import dunning.usecases.importing.diff as importing
 from dunning.store import Store, open_store
 from dunning.store.schema import case_events, cases, debtors, invoices
 from dunning.usecases.importing.snapshot import import_ledger
