@@ -152,9 +152,11 @@ class Timing:
     processes: int
 
 
-def _group_cpu(pgid: int, seen: dict[int, float]) -> None:
-    """CPU seconds so far of every render worker in the process group ``pgid`` (the forkserver's children), with
-    the processes they waited for (from /proc)."""
+def _group_cpu(pgid: int, seen: dict[int, float], servers: set[int]) -> None:
+    """CPU seconds so far of multiprocessing's fork server and of every render worker in the process group
+    ``pgid`` (from /proc): the workers with the processes they waited for, the server without them (the
+    workers are its children, which it waits for). ``servers``: the fork servers seen, so one still counts
+    as one after the command has exited and it has been handed to init."""
     tick = os.sysconf("SC_CLK_TCK")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -165,15 +167,18 @@ def _group_cpu(pgid: int, seen: dict[int, float]) -> None:
         except OSError:
             continue
         # fields after the name: state, ppid, pgrp, ...; utime, stime, cutime, cstime at 11 to 14
-        if int(fields[2]) != pgid or pgid in (int(entry), int(fields[1])):
+        if int(fields[2]) != pgid or int(entry) == pgid:
             continue
-        try:  # a render worker is a fork of the forkserver (the leader's child): it has its command line
+        try:  # the fork server (the leader's child) and its forks, the workers, have its command line
             with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                worker = b"multiprocessing.forkserver" in handle.read()
+                forked = b"multiprocessing.forkserver" in handle.read()
         except OSError:
             continue
-        if worker:
-            used = sum(int(value) for value in fields[11:15]) / tick
+        if forked:
+            if int(fields[1]) == pgid:  # the server itself: its own time, its children are the workers
+                servers.add(int(entry))
+            server = int(entry) in servers
+            used = sum(int(value) for value in fields[11 : 13 if server else 15]) / tick
             seen[int(entry)] = max(seen.get(int(entry), 0.0), used)
 
 
@@ -181,14 +186,15 @@ def run_letters(pipeline: Pipeline, workers: int) -> Timing:
     """``dunning letters --date NIGHT --workers W`` as a subprocess: wall time, and CPU time of all its processes.
 
     The command's own CPU time, with the processes it waits for, comes from ``getrusage(RUSAGE_CHILDREN)``.
-    The render workers are children of multiprocessing's forkserver, which the command never waits for, so
-    the command runs in a process group of its own and the workers (with what they start and wait for) are
-    sampled from /proc every 50 ms: what a worker spends in its last 50 ms is missed.
+    Multiprocessing's fork server (which the command never waits for) and the render workers (its children)
+    are not in it, so the command runs in a process group of its own and they are sampled from /proc every
+    50 ms: what one spends in its last 50 ms is missed.
     """
     import json
     import resource
 
     seen: dict[int, float] = {}
+    servers: set[int] = set()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     command = [dunning_executable(), "letters", "--date", NIGHT.isoformat(), "--workers", str(workers),
@@ -196,7 +202,7 @@ def run_letters(pipeline: Pipeline, workers: int) -> Timing:
     with subprocess.Popen(command, env=pipeline.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           start_new_session=True) as process:
         while process.poll() is None:
-            _group_cpu(process.pid, seen)
+            _group_cpu(process.pid, seen, servers)
             time.sleep(0.05)
         out, err = process.communicate()
     wall = time.perf_counter() - start

@@ -32,10 +32,10 @@ from dunning.letters.preview import preview
 # The renderer pulls in WeasyPrint (slow to import, native libraries); load it only when used,
 # so that code filling in LetterData does not pay for it.
 _LAZY = {
-    "BatchResult": "dunning.letters.render",
+    "BatchResult": "dunning.letters.batch",
     "LetterRenderer": "dunning.letters.render",
     "RenderPool": "dunning.letters.parallel",
-    "RenderedLetter": "dunning.letters.render",
+    "RenderedLetter": "dunning.letters.batch",
     "render_parallel": "dunning.letters.parallel",
 }
 

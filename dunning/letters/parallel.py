@@ -15,9 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
+from dunning.letters.batch import CHUNK_SIZE, BatchResult
 from dunning.letters.model import LetterData
-from dunning.letters.render import CHUNK_SIZE, BatchResult, LetterRenderer
+
+if TYPE_CHECKING:  # WeasyPrint: imported by the workers, not by the process handing them chunks
+    from dunning.letters.render import LetterRenderer
 
 __all__ = ["RenderPool", "render_parallel"]
 
@@ -27,15 +31,34 @@ _WORKER: LetterRenderer | None = None
 Chunk = tuple[Sequence[LetterData], frozenset[str]]
 
 
+def _renderer(templates_dir: Path | None, layouts_dir: Path | None, pdf_variant: str | None) -> LetterRenderer:
+    from dunning.letters.render import LetterRenderer
+
+    return LetterRenderer(templates_dir, layouts_dir, pdf_variant)
+
+
 def _init_worker(templates_dir: Path | None, layouts_dir: Path | None, pdf_variant: str | None) -> None:
     global _WORKER
-    _WORKER = LetterRenderer(templates_dir, layouts_dir, pdf_variant)
+    _WORKER = _renderer(templates_dir, layouts_dir, pdf_variant)
 
 
 def _render_chunk(letters: list[LetterData], one_pass: frozenset[str]) -> BatchResult:
     assert _WORKER is not None, "worker not initialised"
     _WORKER.one_pass = one_pass
     return _WORKER.render_batch(letters)
+
+
+def _forkserver() -> multiprocessing.context.BaseContext:
+    """The forkserver context, its server importing the renderer (WeasyPrint) once before it forks workers.
+
+    Each worker would otherwise import WeasyPrint itself: about a second of CPU per worker, a third of
+    it finding the native libraries (``ctypes.util.find_library`` runs ``ldconfig`` and ``gcc``). The
+    server is a fresh single-threaded process that only imports: no fonts, layouts or connections yet,
+    so what the workers inherit is what a fresh import would give them.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "dunning.letters.render"])  # __main__: the default
+    return context
 
 
 class RenderPool:
@@ -47,12 +70,19 @@ class RenderPool:
             for result in pool.render((chunk, frozenset()) for chunk in chunks):
                 ...
 
-    Workers are started with ``forkserver`` on the first chunk, so WeasyPrint (and its native libraries)
-    is imported in each worker, never inherited through a fork.
+    Workers are started with ``forkserver`` on the first chunk, so they never inherit this process's
+    state (threads, connections) through a fork; the fork server imports WeasyPrint once for them all
+    (:func:`_forkserver`).
     """
 
-    def __init__(self, *, workers: int | None = None, templates_dir: Path | None = None,
-                 layouts_dir: Path | None = None, pdf_variant: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        templates_dir: Path | None = None,
+        layouts_dir: Path | None = None,
+        pdf_variant: str | None = None,
+    ) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._args = (templates_dir, layouts_dir, pdf_variant)
         self._local: LetterRenderer | None = None
@@ -61,8 +91,9 @@ class RenderPool:
     def __enter__(self) -> RenderPool:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -76,14 +107,15 @@ class RenderPool:
         needed are not built (nor held in memory) yet."""
         if self.workers == 1:
             if self._local is None:
-                self._local = LetterRenderer(*self._args)
+                self._local = _renderer(*self._args)
             for letters, one_pass in chunks:
                 self._local.one_pass = one_pass
                 yield self._local.render_batch(letters)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context(
-                "forkserver"), initializer=_init_worker, initargs=self._args)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=_forkserver(), initializer=_init_worker, initargs=self._args
+            )
         pending: deque[Future[BatchResult]] = deque()
         for letters, one_pass in chunks:
             pending.append(self._pool.submit(_render_chunk, list(letters), one_pass))
@@ -108,6 +140,7 @@ def render_parallel(
     Yields one :class:`BatchResult` per chunk, in input order (one :class:`RenderPool` for these letters).
     """
     chunks = ((letters[i : i + chunk_size], one_pass) for i in range(0, len(letters), chunk_size))
-    with RenderPool(workers=workers, templates_dir=templates_dir, layouts_dir=layouts_dir,
-                    pdf_variant=pdf_variant) as pool:
+    with RenderPool(
+        workers=workers, templates_dir=templates_dir, layouts_dir=layouts_dir, pdf_variant=pdf_variant
+    ) as pool:
         yield from pool.render(chunks)

@@ -167,9 +167,8 @@ def _brands_in_one_pass(workspace: Workspace, brands: set[str], run: LetterRun) 
     is checked once per change of its files (the verdict is kept in output/brand-checks.json);
     the shipped brands are checked by the test suite.
     """
-    from dunning.letters import LetterRenderer
+    from dunning.letters.batch import DEFAULT_TEMPLATES_DIR
     from dunning.letters.check import brand_fingerprint, check_brand
-    from dunning.letters.render import DEFAULT_TEMPLATES_DIR
 
     layouts = _layouts_dir(workspace)
     if layouts is None:
@@ -184,6 +183,8 @@ def _brands_in_one_pass(workspace: Workspace, brands: set[str], run: LetterRun) 
         key = brand_fingerprint(layouts / brand, DEFAULT_TEMPLATES_DIR)
         verdict = _BRAND_VERDICTS.get(key, saved.get(key))
         if verdict is None:
+            from dunning.letters import LetterRenderer  # WeasyPrint: only to check a changed brand
+
             renderer = LetterRenderer(layouts_dir=layouts)
             verdict = [f"{p.kind} {p.language}: {p.message}" for p in check_brand(brand, renderer)]
             saved[key] = verdict
@@ -212,7 +213,7 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
 
     ``workers`` rendering processes (default: all cores; 1 renders in this process), ``chunk_size``
     letters per rendered chunk (one WeasyPrint document; default
-    :data:`dunning.letters.render.CHUNK_SIZE`, where it is fastest).
+    :data:`dunning.letters.batch.CHUNK_SIZE`, where it is fastest).
     ``action_ids`` limits the run to these actions (a pipeline maps chunks of
     :func:`unrendered_letter_ids` over tasks); they are still checked to be due, planned and unrendered.
     ``progress(done, total)`` is called as letters are settled (rendered, failed or skipped), out of the
@@ -221,8 +222,8 @@ def render_letters(store: Store, workspace: Workspace, run_date: date, *, worker
     Raises ConfigError for a missing pay-link secret or brand; a problem with one letter is
     reported in ``LetterRun.problems`` and the others go on. Re-running renders nothing new.
     """
-    from dunning.letters import RenderPool  # WeasyPrint: only when rendering
-    from dunning.letters.render import CHUNK_SIZE
+    from dunning.letters.batch import CHUNK_SIZE
+    from dunning.letters.parallel import RenderPool
 
     chunk_size = CHUNK_SIZE if chunk_size is None else chunk_size
     if chunk_size < 1:

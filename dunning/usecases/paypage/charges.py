@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 from dunning.letters import Charge
+from dunning.letters.batch import DEFAULT_TEMPLATES_DIR
 from dunning.letters.formatting import LocaleFormat, locale_for
-from dunning.letters.render import DEFAULT_TEMPLATES_DIR
 from dunning.usecases.letters.data import named_charges
 
 __all__ = ["charge_lines"]
