@@ -23,6 +23,7 @@ from dunning.store.schema import (
     cases,
     debtors,
     invoices,
+    page_visits,
     paylink_revocations,
 )
 from tests.web.helpers import Letters
@@ -132,3 +133,27 @@ def test_a_revoked_case_and_an_unknown_one(letters: Letters) -> None:
         found = load_claim_stamp(conn, case_id)
         assert found is not None and found.revoked
         assert load_claim_stamp(conn, 10**9) is None
+
+
+def test_on_postgresql_the_stamps_statement_records_the_visit_of_a_case_not_revoked(letters: Letters) -> None:
+    case_id = letters.sent[0].case_id
+    on_postgresql = letters.store.dialect == "postgresql"
+
+    def count(conn: Connection) -> int:
+        return len(conn.execute(select(page_visits.c.id).where(page_visits.c.case_id == case_id)).all())
+
+    with rolled_back(letters) as conn:
+        before = count(conn)
+        found = load_claim_stamp(conn, case_id, ("q", AT))
+        assert found is not None and found.visited is on_postgresql  # elsewhere the caller records it
+        assert count(conn) == before + on_postgresql
+        again = load_claim_stamp(conn, case_id)
+        assert again is not None and again.stamp == found.stamp  # a visit is not part of the claim
+        conn.execute(
+            insert(paylink_revocations).values(
+                case_id=case_id, revoked_on=date(2026, 11, 5), reason="test", by="test", recorded_at=AT
+            )
+        )
+        visits = count(conn)
+        revoked = load_claim_stamp(conn, case_id, ("q", AT))
+        assert revoked is not None and revoked.revoked and not revoked.visited and count(conn) == visits

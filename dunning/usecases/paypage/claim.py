@@ -135,12 +135,12 @@ class PayPageReader:
         case_id = int(claims.case_id)
         key = (case_id, claims.expires)
         # one transaction: the stamp, the visit, and the claim when it has to be built again
-        stamp = load_claim_stamp(conn, case_id)
+        stamp = load_claim_stamp(conn, case_id, visit)  # on PostgreSQL it records the visit too
         if stamp is None:
             raise NotFound("the pay link's case is not in this workspace")
         if stamp.revoked:
             raise paylink.RevokedToken("the pay links of this case are revoked")
-        if visit is not None:
+        if visit is not None and not stamp.visited:
             insert_visit(conn, case_id, visit[0], visit[1])
         with self._lock:
             kept = self._kept.get(key)
