@@ -6,11 +6,21 @@ the case and its debtor, its invoices, its actions (letters, emails, fees, inter
 status, an amount or a detail changed in place), its bank allocations (payments, reversals, write-offs)
 and its events, and whether its links are revoked. Read by whoever wrote them (the nightly run, an
 import, a reconciliation, another worker), so no writer has to remember to invalidate anything.
+
+On PostgreSQL the stamp is the md5 of those rows as PostgreSQL writes a row as text (``t::text``: every
+column, whatever columns a table gets later), in id order, computed by the server: a short statement
+(psycopg prepares it and caches its parsing, which a statement naming every column, over 4 KB, defeats:
+about 4 ms of CPU a request) and 32 characters over the wire. The same statement reads the page's flags
+(:mod:`dunning.store.page_flags`) and records the page's visit (an insert in a WITH, for a case whose links
+are not revoked), so the landing page learns both and records the opening in one round trip. SQLite reads
+every column by name and the stamp is compared as read; the caller records the visit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -25,9 +35,23 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
 )
 
-from dunning.store.schema import actions, allocations, case_events, cases, debtors, invoices, paylink_revocations
+from dunning.store.disputes import KEY_PREFIX
+from dunning.store.page_flags import PageFlags
+from dunning.store.promises import BROKEN, KEPT, MADE
+from dunning.store.schema import (
+    actions,
+    allocations,
+    case_events,
+    cases,
+    debtors,
+    invoices,
+    page_visits,
+    paylink_revocations,
+    payment_plans,
+)
 
 __all__ = ["ClaimStamp", "load_claim_stamp"]
 
@@ -41,6 +65,10 @@ class ClaimStamp:
 
     stamp: str
     revoked: bool
+    #: the page's flags when read by the same statement (PostgreSQL), else None
+    flags: PageFlags | None = None
+    #: whether the same statement recorded the visit it was given (PostgreSQL, links not revoked)
+    visited: bool = False
 
 
 def _row_text(table: Table) -> ColumnElement[str]:
@@ -73,8 +101,60 @@ def _query() -> Executable:
 _QUERY = _query()
 
 
-def load_claim_stamp(conn: Connection, case_id: int) -> ClaimStamp | None:
-    """The stamp of case ``case_id`` (None for an unknown case), in one query."""
+def _rows_of(table: Table) -> str:
+    """PostgreSQL: the case's rows of ``table`` as text, in id order ('' when none)."""
+    return (
+        f"coalesce((select string_agg(t::text, chr(30) order by t.id) from {table.name} t where t.case_id = c.id), '')"
+    )
+
+
+def _pg_query(visit: bool = False) -> Executable:
+    rows = ", ".join(_rows_of(table) for table in _CASE_ROWS)
+    # the visit in the same statement (one round trip less), recorded only for a case whose links are not revoked
+    insert = (
+        f"with visit as (insert into {page_visits.name} (case_id, medium, visited_at) "
+        f"select c.id, :medium, :visited_at from {cases.name} c where c.id = :case_id and not exists "
+        f"(select from {paylink_revocations.name} r where r.case_id = c.id)) "
+        if visit
+        else ""
+    )
+    statement = text(
+        f"{insert}select md5(concat_ws(chr(29), c::text, d::text, {rows})), "
+        f"exists (select from {paylink_revocations.name} r where r.case_id = c.id), "
+        # the flags of dunning.store.page_flags, the same three EXISTS
+        f"exists (select from {case_events.name} e where e.case_id = c.id and e.kind in (:made, :kept, :broken)), "
+        f"exists (select from {payment_plans.name} p where p.case_id = c.id), "
+        f"exists (select from {actions.name} a where a.case_id = c.id and a.status = 'planned' "
+        f"and a.idempotency_key like :dispute) "
+        f"from {cases.name} c join {debtors.name} d on d.id = c.debtor_id where c.id = :case_id"
+    )
+    if visit:
+        statement = statement.bindparams(bindparam("visited_at", type_=page_visits.c.visited_at.type))
+    return statement
+
+
+_PG_QUERY = _pg_query()
+_PG_VISIT = _pg_query(visit=True)
+_PG_FLAGS: dict[str, Any] = {"made": MADE, "kept": KEPT, "broken": BROKEN, "dispute": f"{KEY_PREFIX}%"}
+
+
+def load_claim_stamp(conn: Connection, case_id: int, visit: tuple[str, datetime] | None = None) -> ClaimStamp | None:
+    """The stamp of case ``case_id`` (None for an unknown case), in one query (with the flags on PostgreSQL).
+
+    ``visit`` (medium, moment): on PostgreSQL the same statement records it for a case whose links are not
+    revoked (``visited`` says so); elsewhere the caller records it.
+    """
+    if conn.dialect.name == "postgresql":
+        if visit is None:
+            found = conn.execute(_PG_QUERY, {"case_id": case_id, **_PG_FLAGS}).first()
+        else:
+            values = {"case_id": case_id, "medium": visit[0], "visited_at": visit[1], **_PG_FLAGS}
+            found = conn.execute(_PG_VISIT, values).first()
+        if found is None:
+            return None
+        stamp, revoked, promises, plans, dispute = found
+        flags = PageFlags(bool(promises), bool(plans), bool(dispute))
+        return ClaimStamp(stamp, bool(revoked), flags, visited=visit is not None and not revoked)
     row = conn.execute(_QUERY, {"case_id": case_id}).first()
     if row is None:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dunning.domain.plans.model import CreatedVia
+from dunning.store.claim_stamp import load_claim_stamp
 from dunning.store.page_flags import PageFlags, load_page_flags
 from dunning.usecases.paypage.claim import PayPageReader
 from dunning.usecases.paypage.dispute import open_dispute
@@ -20,8 +21,13 @@ AT = datetime(2026, 11, 5, 17, 0, tzinfo=UTC)
 
 
 def flags(letters: Letters, case_id: int) -> PageFlags:
+    """The case's flags; on PostgreSQL the stamp's statement reads the same ones (the landing page uses those)."""
     with letters.store.begin() as conn:
-        return load_page_flags(conn, case_id)
+        found = load_page_flags(conn, case_id)
+        stamp = load_claim_stamp(conn, case_id)
+    assert stamp is not None
+    assert stamp.flags == (found if letters.store.dialect == "postgresql" else None)
+    return found
 
 
 def token_of(path: str) -> str:
@@ -48,14 +54,29 @@ def test_a_promise_a_plan_and_a_dispute_made_after_a_first_opening_show_on_the_n
     offer = landing(reader, token_of(planned.path), VISIT_DAY, None).plan
     assert offer.proposal is not None
     count = offer.proposal.options[0].count
-    create_plan(store, str(planned.case_id), count=count, today=VISIT_DAY, policy=offer.policy,
-                created_by="debtor (pay page)", created_via=CreatedVia.PAY_PAGE, recorded_at=AT)
+    create_plan(
+        store,
+        str(planned.case_id),
+        count=count,
+        today=VISIT_DAY,
+        policy=offer.policy,
+        created_by="debtor (pay page)",
+        created_via=CreatedVia.PAY_PAGE,
+        recorded_at=AT,
+    )
     assert flags(letters, planned.case_id) == PageFlags(promises=False, plans=True, dispute=False)
     after_plan = landing(reader, token_of(planned.path), VISIT_DAY, None).plan
     assert after_plan.plan is not None and len(after_plan.schedule) == count and after_plan.proposal is None
 
-    open_dispute(store, disputed.case_id, token_of(disputed.path), "not_mine", "not my invoice",
-                 on_date=VISIT_DAY, recorded_at=AT)
+    open_dispute(
+        store,
+        disputed.case_id,
+        token_of(disputed.path),
+        "not_mine",
+        "not my invoice",
+        on_date=VISIT_DAY,
+        recorded_at=AT,
+    )
     assert flags(letters, disputed.case_id) == PageFlags(promises=False, plans=False, dispute=True)
     held = landing(reader, token_of(disputed.path), VISIT_DAY, None).plan
     assert held.plan is None and held.proposal is None and held.refused == "held"

@@ -23,6 +23,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
+from functools import lru_cache
 
 from dunning.domain.plans.model import (
     Arrangement,
@@ -63,6 +64,7 @@ def add_months(day: date, months: int, day_of_month: int | None = None) -> date:
     return date(year, month + 1, min(wanted, calendar.monthrange(year, month + 1)[1]))
 
 
+@lru_cache(maxsize=4096)  # the pay page asks for the same few schedules of today for every case
 def monthly_due_dates(start: date, day_of_month: int, count: int) -> tuple[date, ...]:
     """``count`` due dates on ``day_of_month`` (clamped to short months), the first on or after ``start``."""
     if not 1 <= day_of_month <= 31:

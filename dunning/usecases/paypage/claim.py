@@ -44,6 +44,7 @@ from dunning.letters.qr import swiss_qr_bill_svg
 from dunning.store import Store
 from dunning.store.cases import load_case_header, load_letter_cases
 from dunning.store.claim_stamp import load_claim_stamp
+from dunning.store.page_flags import PageFlags
 from dunning.store.payments import load_received
 from dunning.store.visits import insert_visit
 from dunning.usecases.letters.data import letter_for_case_in
@@ -119,28 +120,33 @@ class PayPageReader:
         with self.store.begin() as conn:
             return self.page_in(conn, token, today, visit)
 
-    def page_in(
+    def page_in(self, conn: Connection, token: str, today: date, visit: tuple[str, datetime] | None = None) -> PayPage:
+        """:meth:`page` in the caller's transaction ``conn``."""
+        return self.page_and_flags_in(conn, token, today, visit)[0]
+
+    def page_and_flags_in(
         self, conn: Connection, token: str, today: date, visit: tuple[str, datetime] | None = None
-    ) -> PayPage:
-        """:meth:`page` in the caller's transaction ``conn`` (the landing page reads its offers in it too)."""
+    ) -> tuple[PayPage, PageFlags | None]:
+        """:meth:`page` in ``conn``, with the case's page flags when the stamp's query read them too
+        (PostgreSQL: :func:`~dunning.store.claim_stamp.load_claim_stamp`), else None."""
         claims = self.case_of(token, today)
         if not claims.case_id.isdigit():
             raise paylink.InvalidToken("pay-link token names no case of this workspace")
         case_id = int(claims.case_id)
         key = (case_id, claims.expires)
         # one transaction: the stamp, the visit, and the claim when it has to be built again
-        stamp = load_claim_stamp(conn, case_id)
+        stamp = load_claim_stamp(conn, case_id, visit)  # on PostgreSQL it records the visit too
         if stamp is None:
             raise NotFound("the pay link's case is not in this workspace")
         if stamp.revoked:
             raise paylink.RevokedToken("the pay links of this case are revoked")
-        if visit is not None:
+        if visit is not None and not stamp.visited:
             insert_visit(conn, case_id, visit[0], visit[1])
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept[0] == stamp.stamp:
                 self._kept.move_to_end(key)
-                return kept[1]
+                return kept[1], stamp.flags
         # built from what is read now (on or after the stamp): if it changed meanwhile, the next
         # request's stamp differs from the one kept here and the page is built again
         page = self._build(conn, case_id, claims.expires)
@@ -149,7 +155,7 @@ class PayPageReader:
             self._kept.move_to_end(key)
             while len(self._kept) > KEPT_PAGES:
                 self._kept.popitem(last=False)
-        return page
+        return page, stamp.flags
 
     def _build(self, conn: Connection, case_id: int, expires: date) -> PayPage:
         sent_on = expires - timedelta(days=self.workspace.config.paylink.valid_days)
@@ -160,7 +166,12 @@ class PayPageReader:
         # A reminder's total (open invoices plus costs, the last letter's legal mentions), whatever kind
         # the last message was: a plan's instalments will get a page of their own.
         letter = letter_for_case_in(
-            conn, self.workspace, case_id, sent_on, LetterKind.SECOND_REMINDER, env=_secret_env(self.secrets),
+            conn,
+            self.workspace,
+            case_id,
+            sent_on,
+            LetterKind.SECOND_REMINDER,
+            env=_secret_env(self.secrets),
             header=header,
         )
         total = letter.total if header.status != "closed" else min(letter.total, ZERO)
@@ -188,7 +199,6 @@ class PayPageReader:
             qrbill_svg=_qrbill(letter, total),
             pack=pack,
         )
-
 
     def _pack(self, conn: Connection, case_id: int, country: str) -> str:
         """The debtor's rule pack, read only for a page with a charge that has no rule of its own."""

@@ -29,8 +29,10 @@ class Landing:
 
 def offers(reader: PayPageReader, page: PayPage, today: date) -> tuple[PromiseOffer, PlanOffer]:
     """The promise and plan offers of ``page``'s case on ``today``."""
-    return (promise_offer(reader.store, reader.workspace, page.case_id, today),
-            plan_offer(reader.store, reader.workspace, page.case_id, today))
+    return (
+        promise_offer(reader.store, reader.workspace, page.case_id, today),
+        plan_offer(reader.store, reader.workspace, page.case_id, today),
+    )
 
 
 def landing(reader: PayPageReader, token: str, today: date, visit: tuple[str, datetime] | None) -> Landing:
@@ -40,8 +42,9 @@ def landing(reader: PayPageReader, token: str, today: date, visit: tuple[str, da
     """
     # one transaction (one connection checkout, one commit): the stamp, the visit, the claim, the offers
     with reader.store.begin() as conn:
-        page = reader.page_in(conn, token, today, visit)
-        flags = load_page_flags(conn, page.case_id)  # what the case has, so the offers skip empty reads
+        page, flags = reader.page_and_flags_in(conn, token, today, visit)
+        if flags is None:  # not read with the stamp (SQLite): what the case has, so the offers skip empty reads
+            flags = load_page_flags(conn, page.case_id)
         promise = promise_offer_in(conn, reader.workspace, page.case_id, today, flags)
         plan = plan_offer_in(conn, reader.workspace, page.case_id, today, flags)
     return Landing(page, promise, plan)
