@@ -7,7 +7,7 @@
 # Works on a fresh Debian/Ubuntu machine with Python 3.11+; uses sudo for apt-get when not root.
 # Environment: PYTHON (interpreter to use), DUNNING_TEST_DATABASE_URL (an existing PostgreSQL to test
 # against instead of the local one), PYTEST_ARGS (pytest arguments: one pytest run of just those),
-# PYTEST_SPLIT=0 (run tests/chaos and tests/web in the same pytest process as the rest, not beside it), DUNNING_SHARED_DIR (the folder
+# PYTEST_SPLIT=0 (run tests/chaos in the same pytest process as the rest, not beside it), DUNNING_SHARED_DIR (the folder
 # holding corpus/, by default ../shared; without it the corpus tests skip, see tests/README.md),
 # DUNNING_REQUIRE_CORPUS=1 (a missing corpus fails instead of skipping; .ci/run sets it).
 set -euo pipefail
@@ -99,24 +99,23 @@ case "$mode" in
       # shellcheck disable=SC2086
       .venv/bin/python -m pytest ${PYTEST_ARGS:-}
     else
-      # The crash tests (tests/chaos) spend their minutes waiting on real servers, kills and re-runs, the pay
-      # page's (tests/web) on uvicorn and Chromium: they run in a second pytest process beside the rest (each
-      # with its own temporary folder; every test makes its own databases, ports and workspaces), which uses
-      # the second core and saves their length off the whole run. PYTEST_SPLIT=0: one process.
-      say "pytest (tests/chaos and tests/web in a second process beside the rest; its report follows the main one)"
+      # The crash tests (tests/chaos) spend their minutes waiting on real servers, kills and re-runs: they run
+      # in a second pytest process beside the rest (each with its own temporary folder; every test makes its
+      # own databases, ports and workspaces), which saves their length off the whole run. PYTEST_SPLIT=0: one.
+      say "pytest (tests/chaos in a second process beside the rest; its report follows the main one)"
       chaos_dir=$(mktemp -d "${TMPDIR:-/tmp}/dunning-chaos-tests.XXXXXX")
-      .venv/bin/python -m pytest tests/chaos tests/web -p no:cacheprovider --basetemp="$chaos_dir/tmp" \
+      .venv/bin/python -m pytest tests/chaos -p no:cacheprovider --basetemp="$chaos_dir/tmp" \
         >"$chaos_dir/report.txt" 2>&1 &
       chaos_pid=$!
       main_rc=0
-      .venv/bin/python -m pytest --ignore=tests/chaos --ignore=tests/web || main_rc=$?
+      .venv/bin/python -m pytest --ignore=tests/chaos || main_rc=$?
       chaos_rc=0
       wait "$chaos_pid" || chaos_rc=$?
-      say "pytest tests/chaos and tests/web (exit code $chaos_rc)"
+      say "pytest tests/chaos (exit code $chaos_rc)"
       cat "$chaos_dir/report.txt"
       rm -rf "$chaos_dir"
       if [ "$main_rc" != 0 ] || [ "$chaos_rc" != 0 ]; then
-        echo "error: pytest failed (main run exit code $main_rc, tests/chaos and tests/web exit code $chaos_rc)" >&2
+        echo "error: pytest failed (main run exit code $main_rc, tests/chaos exit code $chaos_rc)" >&2
         exit 1
       fi
     fi
