@@ -15,7 +15,9 @@ is not the bottleneck) asks, for ``--seconds`` each:
 1. **saturation**: as many requests as ``--connections`` connections get answered (the most
    requests/s the server gives), for the stylesheet (a static file of the same server: the stack's
    own baseline) and for the landing page of random cases' pay links (each opening is a visit,
-   written to the store);
+   written to the store), first of links opened cold (the claim built on the first opening), then
+   of ``--prepared`` other links whose pages were prepared for the day as ``dunning links prepare``
+   does after the night's messages (:mod:`dunning.web.prepared`; its time is printed too);
 2. **paced at --rate**: each connection waits ``connections / rate`` s between its requests, so at most
    ``--rate`` requests/s are offered (fewer when answers are slow: the achieved rate is printed); the
    target of issue 18 is p95 under 50 ms at 200 requests/s with 100,000 cases on PostgreSQL.
@@ -36,8 +38,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import func, select
@@ -49,6 +52,7 @@ from dunning.domain import paylink  # noqa: E402
 from dunning.store import cases, open_store  # noqa: E402
 from dunning.usecases.importing.snapshot import import_ledger  # noqa: E402
 from dunning.usecases.outgoing.secrets import load_secrets  # noqa: E402
+from dunning.web.prepared import prepare_pages  # noqa: E402
 from dunning.workspace import init_workspace, open_workspace  # noqa: E402
 
 AS_OF = date(2026, 11, 2)
@@ -130,7 +134,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rate", type=float, default=200.0, help="requests a second offered in the paced runs")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--links", type=int, default=20_000, help="how many cases' pay links are asked for")
+    parser.add_argument("--links", type=int, default=20_000, help="how many cases' pay links are asked for cold")
+    parser.add_argument("--prepared", type=int, default=3_000,
+                        help="how many other cases' links get their pages prepared for the day first")
     parser.add_argument("--import-only", action="store_true", help="fill the store (--database), measure nothing")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -161,10 +167,21 @@ def main() -> None:
         with store.begin() as conn:
             case_ids = list(conn.execute(select(cases.c.id)).scalars())
         store.dispose()
-        sample = random.Random(1).sample(case_ids, min(args.links, len(case_ids)))
-        expires = date.today() + timedelta(days=30)  # the server checks links against its own clock
+        drawn = random.Random(1).sample(case_ids, min(args.links + args.prepared, len(case_ids)))
+        sample, ahead = drawn[: args.links], drawn[args.links :]
+        # the server checks links against its own clock, in the creditor's time zone
+        today = datetime.now(ZoneInfo(workspace.config.creditor.timezone)).date()
+        expires = today + timedelta(days=30)
         pages = Path(folder) / "pages.txt"
         pages.write_text("".join(f"/p/{paylink.make_token(str(c), expires, secret)}?m=q\n" for c in sample))
+        ahead_tokens = [paylink.make_token(str(c), expires, secret) for c in ahead]
+        prepared_pages = Path(folder) / "prepared.txt"
+        prepared_pages.write_text("".join(f"/p/{token}?m=q\n" for token in ahead_tokens))
+        store = open_store(workspace.database_url)
+        report = prepare_pages(workspace, store, today, ahead_tokens)
+        store.dispose()
+        print(f"{report.prepared} pages prepared ahead in {report.seconds:.1f} s "
+              f"({report.prepared / max(report.seconds, 1e-9):.1f}/s in one process; {report.fresh} already fresh)")
         static = Path(folder) / "static.txt"
         static.write_text("/p/assets/paypage.css\n")
         port = _free_port()
@@ -193,9 +210,11 @@ def main() -> None:
                   f"{len(sample)} random cases' links of {len(case_ids)}")
             for label, paths, pause in (
                 ("static file, saturation", static, 0.0),
-                ("landing page, saturation", pages, 0.0),
+                ("landing cold, saturation", pages, 0.0),
+                ("landing prepared, saturation", prepared_pages, 0.0),
                 (f"static file, paced {args.rate:.0f}/s", static, delay),
-                (f"landing page, paced {args.rate:.0f}/s", pages, delay),
+                (f"landing cold, paced {args.rate:.0f}/s", pages, delay),
+                (f"landing prepared, paced {args.rate:.0f}/s", prepared_pages, delay),
             ):
                 figures = _wrk(base, paths, seconds=args.seconds, connections=args.connections, delay_ms=pause)
                 print(f"{label:<30} {figures}", flush=True)

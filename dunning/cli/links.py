@@ -1,15 +1,17 @@
-"""``dunning links show|revoke|restore CASE``: a case's pay links, revoked when a letter went astray."""
+"""``dunning links show|revoke|restore CASE``: a case's pay links, revoked when a letter went astray;
+``dunning links prepare``: the pages of recent links made ahead for the day."""
 
 from __future__ import annotations
 
 import getpass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
 from dunning.cli import cli
 from dunning.cli.context import date_option, format_option, get_store, get_workspace, resolve_date
 from dunning.cli.output import emit_object
+from dunning.cli.progress import progress_bar
 from dunning.usecases.paypage.revoke import link_status, restore_links, revoke_links
 
 
@@ -62,3 +64,26 @@ def links_restore(ctx: click.Context, case: str, by: str | None, run_date: datet
     status = restore_links(get_store(ctx), get_workspace(ctx), case, by=by or getpass.getuser(),
                            on=resolve_date(ctx, run_date), at=datetime.now(UTC))
     emit_object(status.as_dict(), fmt, title=f"Pay links of case {status.case_id}")
+
+
+@links_group.command("prepare")
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True,
+              help="Prepare the links of the letters, emails and SMS that went out in the last DAYS days.")
+@date_option("The day the pages are prepared for (the day debtors open them)")
+@format_option
+@click.pass_context
+def links_prepare(ctx: click.Context, days: int, run_date: datetime | None, fmt: str) -> None:
+    """Make the pay page of each link sent lately, ahead, for the day (run after the night's messages).
+
+    An opening of a prepared page reads one row instead of building the claim; a page whose case changed
+    since (a payment, a new letter) is made again when opened, so a prepared page is never stale.
+    """
+    from dunning.usecases.paypage.prepared import sent_links
+    from dunning.web.prepared import prepare_pages  # the web stack only for this command
+
+    store, workspace = get_store(ctx), get_workspace(ctx)
+    today = resolve_date(ctx, run_date)
+    tokens = sent_links(store, workspace, today - timedelta(days=days - 1), today)
+    with progress_bar("Preparing pay pages", fmt) as report:
+        done = prepare_pages(workspace, store, today, tokens, progress=report)
+    emit_object(done.as_dict(), fmt, title=f"Pay pages prepared for {today.isoformat()}")

@@ -4,6 +4,8 @@ Routes, under the path of ``paylink.base_url`` (``/p`` for ``https://pay.example
 
 * ``GET /p/<token>[?m=q|e|s][&lang=nl|fr|de|en]``: the claim and how to pay it. An opening without
   ``lang`` is a visit, recorded with the medium ``m`` names; switching language is not another visit.
+  A visit is answered with the link's prepared page of the day when it still matches the case
+  (:mod:`dunning.web.prepared`); a page made for a visit is kept as the prepared page.
 * ``GET /p/assets/...``: the stylesheet, the brand's colours and the copy-button script.
 * ``POST /p/<token>/<form>``: the page's forms (each feature adds its route in :func:`create_app`); every
   one checked by :func:`dunning.web.forms.read_form` (CSRF), a refused one answered 403.
@@ -33,10 +35,9 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dunning.domain.paylink import ExpiredToken, InvalidToken, RevokedToken, medium_of
@@ -46,16 +47,19 @@ from dunning.ports_payments import PaymentProvider
 from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand, page_brand
 from dunning.usecases.paypage.claim import PayPage, PayPageReader
+from dunning.usecases.paypage.dispute import MAX_TEXT
 from dunning.usecases.paypage.landing import Landing, landing
 from dunning.usecases.paypage.landing import offers as page_offers
 from dunning.usecases.paypage.online import open_provider
 from dunning.usecases.paypage.plan import PlanOffer
+from dunning.usecases.paypage.prepared import keep_page
 from dunning.usecases.paypage.promise import PromiseOffer
 from dunning.web.contact import ContactPages
 from dunning.web.dispute import question_form, question_page
 from dunning.web.forms import FormRefused, csrf_token, read_form
 from dunning.web.i18n import LANGUAGE_NAMES, LANGUAGES, Words, pick_language
 from dunning.web.plan import PlanPages, plan_context
+from dunning.web.prepared import fingerprint
 from dunning.web.promise import promise_endpoint
 from dunning.web.provider import OnlinePayments, method_names
 from dunning.web.security import RateLimiter, SecurityMiddleware, security_headers
@@ -73,13 +77,15 @@ def page_prefix(workspace: Workspace) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,  # every template, whatever its suffix
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["dispute_max"] = MAX_TEXT  # the question form's maxlength, on the landing page too
+    return env
 
 
 class _PayPageApp:
@@ -97,23 +103,32 @@ class _PayPageApp:
         self.today = today
         self.now = now
         self.brand: PageBrand = page_brand(workspace)
-        self.templates = Jinja2Templates(env=_environment())
+        self.env = _environment()
         self.prefix = page_prefix(workspace)
         limits = workspace.config.paypage
         self.per_link = RateLimiter(limits.rate_per_link)
         self.contact = limits.contact
         #: the methods the "Pay online" button names, when a provider is configured
         self.online: str | None = None
+        #: what the pages are made with (templates, code, settings, brand): see dunning.web.prepared
+        self.fingerprint = ""
+        self.payments: OnlinePayments | None = None
 
     # -- pages ----------------------------------------------------------------------------------------
     def _words(self, request: Request, fallback: str | None = None, currency: str = "EUR") -> Words:
+        return self.words(request.query_params.get("lang"), fallback or _accepted_language(request), currency)
+
+    def words(self, asked: str | None, fallback: str | None, currency: str = "EUR") -> Words:
+        """The words of the language ``asked`` for (``?lang=``), else ``fallback``, else the creditor's."""
         creditor = self.workspace.config.creditor
-        language = pick_language(
-            request.query_params.get("lang"), fallback or _accepted_language(request) or creditor.language
-        )
+        language = pick_language(asked, fallback or creditor.language)
         return Words(language, creditor.address.country, currency)
 
     def _render(self, request: Request, name: str, words: Words, status: int, **context: Any) -> Response:
+        return HTMLResponse(self.html(name, words, **context), status_code=status, headers=NO_STORE)
+
+    def html(self, name: str, words: Words, **context: Any) -> str:
+        """Template ``name`` of the pages in ``words``' language, with what every page shows."""
         context.update(
             w=words,
             brand=self.brand,
@@ -123,7 +138,7 @@ class _PayPageApp:
             online=self.online,
             languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         )
-        return self.templates.TemplateResponse(request, name, context, status_code=status, headers=NO_STORE)
+        return self.env.get_template(name).render(context)
 
     def csrf(self, token: str) -> str:
         """The hidden ``csrf`` field of every form on the page of ``token``."""
@@ -152,15 +167,49 @@ class _PayPageApp:
         visit = None
         if request.method == "GET" and "lang" not in request.query_params:
             visit = (medium_of(request.query_params.get("m")), self.now())
+        # a visit shows the page in the debtor's language: the page prepared for the link today, if it matches
+        fingerprint = self.fingerprint if visit is not None else None
+        today = self.today()
         try:
-            found: Landing = await run_in_threadpool(landing, self.reader, token, self.today(), visit)
+            found: Landing = await run_in_threadpool(landing, self.reader, token, today, visit, fingerprint)
         except ExpiredToken:
             return self.refused(request, "expired", 410)
         except RevokedToken:
             return self.refused(request, "revoked", 410)
         except (InvalidToken, NotFound):
             return self.refused(request, "invalid", 404)
-        return await self.render_page(request, found.page, token, offers=(found.promise, found.plan))
+        if found.html is not None:
+            return Response(found.html, media_type="text/html", headers=NO_STORE)
+        assert found.page is not None and found.promise is not None and found.plan is not None
+        response = await self.render_page(request, found.page, token, offers=(found.promise, found.plan))
+        # a running plan's page is made from its instalments too (not in the stamp): never kept
+        if fingerprint is not None and response.status_code == 200 and found.plan.plan is None:
+            await run_in_threadpool(self.keep, token, found.page.case_id, today, found.stamp, bytes(response.body))
+        return response
+
+    def landing_html(
+        self, page: PayPage, token: str, words: Words, offers: tuple[PromiseOffer, PlanOffer], **extra: Any
+    ) -> str:
+        """The landing page of ``token`` in ``words``' language (``extra``: a refused form's own fields)."""
+        qr = _epc_qr_uri(page.epc_payload) if page.epc_payload else None
+        qrbill = _svg_uri(page.qrbill_svg) if page.qrbill_svg else None
+        offer, plan = offers
+        context: dict[str, Any] = {
+            **plan_context(self, plan),
+            "promise": offer,
+            "promise_action": f"{self.prefix}/{token}/promise?lang={words.language}",
+            "promise_error": None,
+            "promise_value": "",
+        }
+        context.update(extra)
+        return self.html(
+            "paypage/page.html.j2", words, page=page, qr=qr, qrbill=qrbill, token=token,
+            csrf=self.csrf(token), charges=page.charge_lines(words.language), **context,
+        )
+
+    def keep(self, token: str, case_id: int, day: date, stamp: str, html: bytes) -> None:
+        """Keep ``html`` as the prepared page of ``token`` for ``day``, made from the claim of ``stamp``."""
+        keep_page(self.store, token, case_id, day, stamp, self.fingerprint, html, self.now())
 
     async def render_page(
         self,
@@ -177,23 +226,10 @@ class _PayPageApp:
         claim, in one trip to the thread pool).
         """
         words = self._words(request, page.language, page.currency)
-        qr = _epc_qr_uri(page.epc_payload) if page.epc_payload else None
-        qrbill = _svg_uri(page.qrbill_svg) if page.qrbill_svg else None
         if offers is None:
             offers = await run_in_threadpool(page_offers, self.reader, page, self.today())
-        offer, plan = offers
-        context: dict[str, Any] = {
-            **plan_context(self, plan),
-            "promise": offer,
-            "promise_action": f"{self.prefix}/{token}/promise?lang={words.language}",
-            "promise_error": None,
-            "promise_value": "",
-        }
-        context.update(extra)
-        return self._render(
-            request, "paypage/page.html.j2", words, status, page=page, qr=qr, qrbill=qrbill, token=token,
-            csrf=self.csrf(token), charges=page.charge_lines(words.language), **context,
-        )
+        html = self.landing_html(page, token, words, offers, **extra)
+        return HTMLResponse(html, status_code=status, headers=NO_STORE)
 
     async def brand_css(self, request: Request) -> Response:
         return Response(self.brand.css(), media_type="text/css", headers={"cache-control": "public, max-age=300"})
@@ -245,6 +281,31 @@ async def _healthz(request: Request) -> Response:
     return PlainTextResponse("ok", headers=NO_STORE)
 
 
+def build_pages(
+    workspace: Workspace,
+    store: Store,
+    *,
+    reader: PayPageReader | None = None,
+    today: Callable[[], date] | None = None,
+    now: Callable[[], datetime] | None = None,
+    provider: PaymentProvider | None = None,
+) -> _PayPageApp:
+    """The pages of ``workspace`` as :func:`create_app` serves them (also what ``dunning links prepare`` makes)."""
+    zone = ZoneInfo(workspace.config.creditor.timezone)
+    pages = _PayPageApp(
+        workspace,
+        store,
+        reader or PayPageReader(store, workspace),
+        today or (lambda: datetime.now(zone).date()),
+        now or (lambda: datetime.now(UTC)),
+    )
+    pages.payments = OnlinePayments(pages, provider or open_provider(workspace))
+    if pages.payments.provider is not None:
+        pages.online = method_names(workspace.config.paypage.provider.methods)
+    pages.fingerprint = fingerprint(workspace, pages.brand, pages.online)
+    return pages
+
+
 def create_app(
     workspace: Workspace,
     store: Store,
@@ -260,18 +321,11 @@ def create_app(
     ``now`` the moment a visit is recorded (default: the clock, in UTC); the tests pass their own.
     ``provider``: the payment provider for "Pay online" (default: the one ``paypage.provider`` names).
     """
-    zone = ZoneInfo(workspace.config.creditor.timezone)
-    pages = _PayPageApp(
-        workspace,
-        store,
-        reader or PayPageReader(store, workspace),
-        today or (lambda: datetime.now(zone).date()),
-        now or (lambda: datetime.now(UTC)),
-    )
+    pages = build_pages(workspace, store, reader=reader, today=today, now=now, provider=provider)
     prefix = pages.prefix
-    online = OnlinePayments(pages, provider or open_provider(workspace))
+    online = pages.payments
+    assert online is not None  # build_pages sets it
     provider_config = workspace.config.paypage.provider
-    pages.online = method_names(provider_config.methods) if online.provider is not None else None
     routes = [
         Route("/healthz", _healthz, name="healthz"),
         Route(f"{prefix}/assets/brand.css", pages.brand_css, name="brand_css"),

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from dunning.usecases.paypage.acknowledge import acknowledge_by_email
 from dunning.usecases.paypage.claim import PayPage
-from dunning.usecases.paypage.dispute import MAX_TEXT, DisputeRefused, current_dispute, open_dispute
+from dunning.usecases.paypage.dispute import DisputeRefused, current_dispute, open_dispute
 from dunning.web.i18n import LANGUAGES
 
 if TYPE_CHECKING:
@@ -37,8 +37,6 @@ def _lang(value: str | None) -> str:
 
 def question_page(pages: _PayPageApp) -> Callable[[Request], Awaitable[Response]]:
     """The GET handler: the form, or the acknowledgement of the dispute or question that is open."""
-    pages.templates.env.globals["dispute_max"] = MAX_TEXT  # the form's maxlength, on the pay page too
-
     async def handler(request: Request) -> Response:
         token = request.path_params["token"]
         if not pages.per_link.allow(token):

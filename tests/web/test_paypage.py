@@ -133,7 +133,7 @@ def test_a_failure_shows_a_page_never_a_stack_trace(letters: Letters) -> None:
         def page(self, token: str, today: date):  # type: ignore[no-untyped-def]
             raise RuntimeError("database on fire: Traceback secret")
 
-        def page_and_flags_in(self, conn, token: str, today: date, visit=None):  # type: ignore[no-untyped-def]  # the landing's
+        def open_in(self, conn, token: str, today: date, visit=None, fingerprint=None):  # type: ignore[no-untyped-def]  # the landing's
             raise RuntimeError("database on fire: Traceback secret")
 
     answer = client(workspace, store, reader=Broken(store, workspace)).get(sent[0].path)

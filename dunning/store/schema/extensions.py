@@ -1,6 +1,6 @@
 """The tables later features added (migrations 0006 onwards): the creditor webhook outbox, payment
 plans and their instalments, pay-page visits, SEPA direct debit, online payments at the provider,
-the contact details a debtor confirmed, plan credits and pay-link revocations."""
+the contact details a debtor confirmed, plan credits, pay-link revocations and prepared pay pages."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -294,4 +295,24 @@ paylink_revocations = Table(
     Column("reason", String(200), nullable=False),
     Column("by", String(120), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- prepared pay pages (migration 0016_prepared) ----------------------------------------------
+# The landing page of one pay link as served on one day, kept so that an opening reads one row
+# (dunning.store.prepared_pages). ``page_key`` is a digest of the link's token (the table holds no
+# token that would open a page); ``stamp`` the case's claim stamp it was built from, ``fingerprint``
+# the server's templates and settings; ``html`` the page, zlib-compressed. Served only when all three
+# and ``day`` match what the request reads now, so a row is never stale, only unused.
+
+paypage_prepared = Table(
+    "paypage_prepared",
+    metadata,
+    Column("page_key", String(64), primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("stamp", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("html", LargeBinary, nullable=False),
+    Column("prepared_at", DateTime(timezone=True), nullable=False),
+    Index("ix_paypage_prepared_case", "case_id"),
 )

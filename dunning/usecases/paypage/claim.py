@@ -46,6 +46,7 @@ from dunning.store.cases import load_case_header, load_letter_cases
 from dunning.store.claim_stamp import load_claim_stamp
 from dunning.store.page_flags import PageFlags
 from dunning.store.payments import load_received
+from dunning.store.prepared_pages import page_key
 from dunning.store.visits import insert_visit
 from dunning.usecases.letters.data import letter_for_case_in
 from dunning.usecases.outgoing.legal import pack_for
@@ -53,7 +54,7 @@ from dunning.usecases.outgoing.secrets import Secrets, load_secrets
 from dunning.usecases.paypage.charges import charge_lines
 from dunning.workspace import Workspace
 
-__all__ = ["KEPT_PAGES", "PayPage", "PayPageReader", "record_visit"]
+__all__ = ["KEPT_PAGES", "Opening", "PayPage", "PayPageReader", "record_visit"]
 
 ZERO = Decimal("0.00")
 #: how many built pages a reader keeps (the most recently shown links)
@@ -96,6 +97,21 @@ class PayPage:
         return self.total <= 0
 
 
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """One opening of a link: the page's claim, or the prepared page that matches it, and what both came from."""
+
+    case_id: int
+    #: the claim (None when ``html`` is served instead)
+    page: PayPage | None
+    #: the case's page flags when the stamp's query read them (PostgreSQL), else None
+    flags: PageFlags | None
+    #: the case's claim stamp read now
+    stamp: str
+    #: the prepared page of this link for today, when it was made from exactly what is read now
+    html: bytes | None = None
+
+
 class PayPageReader:
     """Reads pay pages of one workspace; the pay-link secret is read once, when the server starts."""
 
@@ -129,24 +145,45 @@ class PayPageReader:
     ) -> tuple[PayPage, PageFlags | None]:
         """:meth:`page` in ``conn``, with the case's page flags when the stamp's query read them too
         (PostgreSQL: :func:`~dunning.store.claim_stamp.load_claim_stamp`), else None."""
+        opening = self.open_in(conn, token, today, visit)
+        assert opening.page is not None  # no prepared page was asked for
+        return opening.page, opening.flags
+
+    def open_in(
+        self,
+        conn: Connection,
+        token: str,
+        today: date,
+        visit: tuple[str, datetime] | None = None,
+        fingerprint: str | None = None,
+    ) -> Opening:
+        """:meth:`page_and_flags_in`, or with ``fingerprint`` (the server's: see
+        :mod:`dunning.store.prepared_pages`) the link's prepared page for ``today`` when it was made from
+        exactly what is read now; then the claim is not built at all."""
         claims = self.case_of(token, today)
         if not claims.case_id.isdigit():
             raise paylink.InvalidToken("pay-link token names no case of this workspace")
         case_id = int(claims.case_id)
         key = (case_id, claims.expires)
         # one transaction: the stamp, the visit, and the claim when it has to be built again
-        stamp = load_claim_stamp(conn, case_id, visit)  # on PostgreSQL it records the visit too
+        prepared_key = page_key(token) if fingerprint is not None else None
+        # on PostgreSQL it records the visit and reads the prepared page too
+        stamp = load_claim_stamp(conn, case_id, visit, prepared_key)
         if stamp is None:
             raise NotFound("the pay link's case is not in this workspace")
         if stamp.revoked:
             raise paylink.RevokedToken("the pay links of this case are revoked")
         if visit is not None and not stamp.visited:
             insert_visit(conn, case_id, visit[0], visit[1])
+        if fingerprint is not None and stamp.prepared is not None and stamp.prepared.matches(
+            today, stamp.stamp, fingerprint
+        ):
+            return Opening(case_id, None, stamp.flags, stamp.stamp, stamp.prepared.html)
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept[0] == stamp.stamp:
                 self._kept.move_to_end(key)
-                return kept[1], stamp.flags
+                return Opening(case_id, kept[1], stamp.flags, stamp.stamp)
         # built from what is read now (on or after the stamp): if it changed meanwhile, the next
         # request's stamp differs from the one kept here and the page is built again
         page = self._build(conn, case_id, claims.expires)
@@ -155,7 +192,7 @@ class PayPageReader:
             self._kept.move_to_end(key)
             while len(self._kept) > KEPT_PAGES:
                 self._kept.popitem(last=False)
-        return page, stamp.flags
+        return Opening(case_id, page, stamp.flags, stamp.stamp)
 
     def _build(self, conn: Connection, case_id: int, expires: date) -> PayPage:
         sent_on = expires - timedelta(days=self.workspace.config.paylink.valid_days)

@@ -2,7 +2,9 @@
 
 The web layer calls :func:`landing` once (one trip to its thread pool) instead of once per part; the
 claim comes from the reader's kept pages when the case's stamp is unchanged
-(:class:`~dunning.usecases.paypage.claim.PayPageReader`).
+(:class:`~dunning.usecases.paypage.claim.PayPageReader`). Given the server's fingerprint, a prepared page
+of the link for the day (:mod:`dunning.store.prepared_pages`) that matches what is read now is all it
+returns: nothing else is read or built.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ __all__ = ["Landing", "landing", "offers"]
 
 @dataclass(frozen=True, slots=True)
 class Landing:
-    """What the landing page shows: the claim and what the debtor may ask for."""
+    """What the landing page shows: the claim and what the debtor may ask for, or the prepared page."""
 
-    page: PayPage
-    promise: PromiseOffer
-    plan: PlanOffer
+    page: PayPage | None
+    promise: PromiseOffer | None
+    plan: PlanOffer | None
+    #: the case's claim stamp, read in the same transaction (a page made from this landing is kept under it)
+    stamp: str = ""
+    #: the prepared page, served as it is (then the three above are None)
+    html: bytes | None = None
 
 
 def offers(reader: PayPageReader, page: PayPage, today: date) -> tuple[PromiseOffer, PlanOffer]:
@@ -35,16 +41,27 @@ def offers(reader: PayPageReader, page: PayPage, today: date) -> tuple[PromiseOf
     )
 
 
-def landing(reader: PayPageReader, token: str, today: date, visit: tuple[str, datetime] | None) -> Landing:
+def landing(
+    reader: PayPageReader,
+    token: str,
+    today: date,
+    visit: tuple[str, datetime] | None,
+    fingerprint: str | None = None,
+) -> Landing:
     """The landing page of ``token`` on ``today``, recording ``visit`` (medium, moment) when given.
 
-    Raises what :meth:`PayPageReader.page` raises (invalid, expired, revoked, unknown case).
+    ``fingerprint``: the server's (:mod:`dunning.store.prepared_pages`); the prepared page is returned
+    when it matches. Raises what :meth:`PayPageReader.page` raises (invalid, expired, revoked, unknown case).
     """
     # one transaction (one connection checkout, one commit): the stamp, the visit, the claim, the offers
     with reader.store.begin() as conn:
-        page, flags = reader.page_and_flags_in(conn, token, today, visit)
+        opening = reader.open_in(conn, token, today, visit, fingerprint)
+        if opening.html is not None:
+            return Landing(None, None, None, opening.stamp, opening.html)
+        page, flags = opening.page, opening.flags
+        assert page is not None
         if flags is None:  # not read with the stamp (SQLite): what the case has, so the offers skip empty reads
             flags = load_page_flags(conn, page.case_id)
         promise = promise_offer_in(conn, reader.workspace, page.case_id, today, flags)
         plan = plan_offer_in(conn, reader.workspace, page.case_id, today, flags)
-    return Landing(page, promise, plan)
+    return Landing(page, promise, plan, opening.stamp)
