@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -72,7 +72,10 @@ def save_prepared(
         "page_key": key, "case_id": case_id, "day": day, "stamp": stamp, "fingerprint": fingerprint,
         "html": zlib.compress(html, 6), "prepared_at": at,
     }
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:  # a kept page is a cache: its commit need not wait for the disk (lost in a crash, made again)
+        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    insert = pg_insert if postgres else sqlite_insert
     statement = insert(paypage_prepared).values(**values)
     update = {name: statement.excluded[name] for name in values if name != "page_key"}
     conn.execute(statement.on_conflict_do_update(index_elements=["page_key"], set_=update))
