@@ -4,7 +4,8 @@ The pay page keeps the claim it built for a case (:mod:`dunning.usecases.paypage
 again only while the stamp is the same. The stamp is every column of the rows the claim is read from:
 the case and its debtor, its invoices, its actions (letters, emails, fees, interest: a new letter, a
 status, an amount or a detail changed in place), its bank allocations (payments, reversals, write-offs),
-its events and its payment plans, and whether its links are revoked. Read by whoever wrote them (the nightly run, an
+its events, payment plans and holds, the payments of the debtor's other cases (the plan offer's due day
+follows them), and whether its links are revoked. Read by whoever wrote them (the nightly run, an
 import, a reconciliation, another worker), so no writer has to remember to invalidate anything.
 
 On PostgreSQL the stamp is the md5 of those rows as PostgreSQL writes a row as text (``t::text``: every
@@ -50,6 +51,7 @@ from dunning.store.schema import (
     case_events,
     cases,
     debtors,
+    holds,
     invoices,
     page_visits,
     paylink_revocations,
@@ -60,8 +62,10 @@ from dunning.store.schema import (
 __all__ = ["ClaimStamp", "load_claim_stamp"]
 
 #: the tables whose rows of a case the claim and its page are built from (each has ``case_id``; a plan's rows
-#: change the page's offers, not the claim)
-_CASE_ROWS: tuple[Table, ...] = (invoices, actions, allocations, case_events, payment_plans)
+#: and the holds change the page's offers, not the claim)
+_CASE_ROWS: tuple[Table, ...] = (invoices, actions, allocations, case_events, payment_plans, holds)
+#: the one thing of other cases a page shows: the plan offer's due day follows the days the debtor paid on any case
+_DEBTOR_PAID = "payment_received"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +96,19 @@ def _query() -> Executable:
         select(func.aggregate_strings(_row_text(table), "\x1e")).where(table.c.case_id == case_id).scalar_subquery()
         for table in _CASE_ROWS
     ]
+    others = cases.alias("others")
+    paid = (
+        select(func.aggregate_strings(cast(case_events.c.id, String), "\x1e"))
+        .join_from(case_events, others, others.c.id == case_events.c.case_id)
+        .where(others.c.debtor_id == cases.c.debtor_id, case_events.c.kind == _DEBTOR_PAID)
+        .scalar_subquery()
+    )
     return (
         select(
             _row_text(cases),
             _row_text(debtors),
             *parts,
+            paid,
             exists().where(paylink_revocations.c.case_id == case_id),
         )
         .join_from(cases, debtors, debtors.c.id == cases.c.debtor_id)
@@ -117,6 +129,10 @@ def _rows_of(table: Table) -> str:
 
 def _pg_query(visit: bool = False, prepared: bool = False) -> Executable:
     rows = ", ".join(_rows_of(table) for table in _CASE_ROWS)
+    paid = (
+        f"coalesce((select string_agg(e.id::text, ',' order by e.id) from {case_events.name} e join {cases.name} o "
+        f"on o.id = e.case_id where o.debtor_id = c.debtor_id and e.kind = '{_DEBTOR_PAID}'), '')"
+    )
     # the link's prepared page, when asked for: a primary-key lookup joined to the case's row
     kept = (
         (", p.day, p.stamp, p.fingerprint, p.html", f" left join {paypage_prepared.name} p on p.page_key = :page_key")
@@ -132,7 +148,7 @@ def _pg_query(visit: bool = False, prepared: bool = False) -> Executable:
         else ""
     )
     statement = text(
-        f"{insert}select md5(concat_ws(chr(29), c::text, d::text, {rows})), "
+        f"{insert}select md5(concat_ws(chr(29), c::text, d::text, {rows}, {paid})), "
         f"exists (select from {paylink_revocations.name} r where r.case_id = c.id), "
         # the flags of dunning.store.page_flags, the same three EXISTS
         f"exists (select from {case_events.name} e where e.case_id = c.id and e.kind in (:made, :kept, :broken)), "

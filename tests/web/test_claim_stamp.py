@@ -22,6 +22,7 @@ from dunning.store.schema import (
     case_events,
     cases,
     debtors,
+    holds,
     invoices,
     page_visits,
     paylink_revocations,
@@ -104,6 +105,8 @@ CHANGES: dict[str, Callable[[Connection, int], None]] = {
     "event": _event,
     "allocation": _allocation,
     "case": lambda conn, case_id: conn.execute(update(cases).where(cases.c.id == case_id).values(status="closed")),
+    "hold": lambda conn, case_id: conn.execute(insert(holds).values(
+        case_id=case_id, kind="manual", reason="test", start=date(2026, 11, 5), source=f"manual:stamp-{case_id}")),
 }
 
 
@@ -120,6 +123,31 @@ def test_the_stamp_changes_with_any_row_the_claim_is_built_from(letters: Letters
         before = stamp(conn, case_id)
         CHANGES[change](conn, other)
         assert stamp(conn, case_id) == before
+
+
+def _paid(conn: Connection, case_id: int) -> None:
+    conn.execute(
+        insert(case_events).values(
+            case_id=case_id, on_date=date(2026, 11, 5), kind="payment_received", amount=Decimal("1.00"), detail={},
+            source="test", recorded_at=AT,
+        )
+    )
+
+
+def test_a_payment_on_another_case_of_the_same_debtor_changes_the_stamp(letters: Letters) -> None:
+    """The page's plan offer proposes a due day from the days the debtor paid, on any of its cases."""
+    case_id, other, stranger = (letter.case_id for letter in letters.sent[:3])
+    with rolled_back(letters) as conn:
+        debtor = conn.execute(select(cases.c.debtor_id).where(cases.c.id == case_id)).scalar_one()
+        assert conn.execute(select(cases.c.debtor_id).where(cases.c.id == stranger)).scalar_one() != debtor
+        conn.execute(update(cases).where(cases.c.id == other).values(debtor_id=debtor))  # the debtor's second case
+        before = stamp(conn, case_id)
+        _paid(conn, stranger)  # another debtor's payment: not this page's
+        assert stamp(conn, case_id) == before
+        conn.execute(update(case_events).where(case_events.c.case_id == other).values(kind="note"))
+        assert stamp(conn, case_id) == before  # the other case's events are not this case's rows
+        _paid(conn, other)
+        assert stamp(conn, case_id) != before
 
 
 def test_a_revoked_case_and_an_unknown_one(letters: Letters) -> None:
