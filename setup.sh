@@ -7,7 +7,8 @@
 # Works on a fresh Debian/Ubuntu machine with Python 3.11+; uses sudo for apt-get when not root.
 # Environment: PYTHON (interpreter to use), DUNNING_TEST_DATABASE_URL (an existing PostgreSQL to test
 # against instead of the local one), PYTEST_ARGS (pytest arguments: one pytest run of just those),
-# PYTEST_SPLIT=0 (run tests/chaos in the same pytest process as the rest, not beside it), DUNNING_SHARED_DIR (the folder
+# PYTEST_SPLIT=0 (run tests/chaos in the same pytest process as the rest, not beside it), PYTEST_WORKERS (processes
+# of the main run, default 2; 1: one), DUNNING_SHARED_DIR (the folder
 # holding corpus/, by default ../shared; without it the corpus tests skip, see tests/README.md),
 # DUNNING_REQUIRE_CORPUS=1 (a missing corpus fails instead of skipping; .ci/run sets it).
 set -euo pipefail
@@ -108,7 +109,14 @@ case "$mode" in
         >"$chaos_dir/report.txt" 2>&1 &
       chaos_pid=$!
       main_rc=0
-      .venv/bin/python -m pytest --ignore=tests/chaos || main_rc=$?
+      # The rest in PYTEST_WORKERS processes (pytest-xdist, 2 by default; a module's tests stay in one process):
+      # most of their time is spent waiting on real servers, subprocesses and browsers, not on the CPU.
+      workers=${PYTEST_WORKERS:-2}
+      if [ "$workers" -gt 1 ]; then
+        .venv/bin/python -m pytest --ignore=tests/chaos -n "$workers" --dist loadfile || main_rc=$?
+      else
+        .venv/bin/python -m pytest --ignore=tests/chaos || main_rc=$?
+      fi
       chaos_rc=0
       wait "$chaos_pid" || chaos_rc=$?
       say "pytest tests/chaos (exit code $chaos_rc)"

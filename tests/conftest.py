@@ -34,6 +34,12 @@ from sqlalchemy.engine import make_url
 
 from dunning.store import Store, open_store
 
+# rich fixes a console's width when COLUMNS is set as the console is made: the CLI's consoles are made here,
+# outside any test's CliRunner(env={"COLUMNS": ...}), so each invocation gets the width it sets, whichever test
+# (or pytest-xdist worker) imports the CLI first.
+os.environ.pop("COLUMNS", None)
+import dunning.cli.output  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DUNNING_SHARED_DIR", REPO.parent / "shared"))
 CORPUS = SHARED / "corpus"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import itertools
 import os
 import shutil
 import socket
@@ -150,20 +151,30 @@ def _run_sshd(config: Path, log: Path, port: int) -> Iterator[None]:
             process.wait()
 
 
+#: numbers the servers of this process: several can run at once (session fixtures of different folders)
+_SERVERS = itertools.count(1)
+
+
+def _user_of(pid: str, serial: str) -> str:
+    return f"dunprint{pid}n{serial}"
+
+
 def _remove_leftovers() -> None:
     """Remove the users and jails of earlier runs whose process died without cleaning up."""
     for base in Path("/srv").glob("dunning-sftp-*"):
-        pid = base.name.rsplit("-", 1)[-1]
+        pid, _, serial = base.name.removeprefix("dunning-sftp-").partition("-")
         if not pid.isdigit() or Path(f"/proc/{pid}").exists():
             continue
-        subprocess.run(["userdel", f"dunprint{pid}"], capture_output=True)
+        subprocess.run(["userdel", _user_of(pid, serial) if serial else f"dunprint{pid}"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def _root_sshd(workdir: Path) -> Iterator[SshdServer]:
-    user = f"dunprint{os.getpid()}"
-    base = Path(f"/srv/dunning-sftp-{os.getpid()}")
+    # a user and jail of its own per server: two servers of one process must not share (nor delete) them
+    serial = str(next(_SERVERS))
+    user = _user_of(str(os.getpid()), serial)
+    base = Path(f"/srv/dunning-sftp-{os.getpid()}-{serial}")
     jail = base / "jail"
     keys = base / "keys"
     port = free_port()
