@@ -18,11 +18,13 @@ from dunning.store import Store
 from dunning.store.deliveries import insert_letter_deliveries, letter_delivery_row
 from dunning.store.prepared_pages import page_key
 from dunning.store.schema import page_visits, paypage_prepared
+from dunning.usecases.outgoing.secrets import load_secrets
 from dunning.usecases.paypage.claim import PayPage, PayPageReader
 from dunning.usecases.paypage.prepared import sent_links
 from dunning.usecases.paypage.revoke import revoke_links
 from dunning.web import prepared
 from dunning.web.app import create_app
+from dunning.web.forms import csrf_token
 from dunning.web.prepared import prepare_pages
 from dunning.workspace import Workspace
 from tests.chaos.workspaces import dunning_executable
@@ -184,3 +186,38 @@ def test_links_prepare_in_another_process_makes_the_pages_the_server_serves(lett
     assert (again.prepared, again.fresh) == (0, len(tokens))
     later = prepare_pages(workspace, store, VISIT_DAY + timedelta(days=1), tokens[:1])
     assert later.prepared == 1 and later.forgotten >= len(tokens)
+
+
+def _unkept(store: Store, workspace: Workspace, letter: Letter) -> str:
+    """The page a server shows with nothing prepared for the link (its row made unusable first)."""
+    with store.begin() as conn:
+        conn.execute(update(paypage_prepared).where(paypage_prepared.c.page_key == page_key(token_of(letter)))
+                     .values(stamp="gone"))
+    status, page, built = opened(client(workspace, store), letter.path)
+    assert (status, built) == (200, 1)
+    return page
+
+
+@pytest.mark.parametrize("form", ["promise", "question", "plan"])
+def test_after_each_form_a_debtor_posts_the_next_visit_shows_what_a_fresh_server_shows(
+    letters: Letters, form: str
+) -> None:
+    store, workspace = letters.store, letters.workspace
+    letter = letters.sent[{"promise": 6, "question": 7, "plan": 8}[form]]
+    token = token_of(letter)
+    server = client(workspace, store)
+    status, before, _ = opened(server, letter.path)
+    assert status == 200 and opened(server, letter.path)[2] == 0  # kept and served
+    csrf = csrf_token(load_secrets(workspace).paylink, token)
+    fields = {
+        "promise": {"date": (VISIT_DAY + timedelta(days=7)).isoformat()},
+        "question": {"reason": "wrong_amount", "text": "The second invoice was credited."},
+        "plan": {"count": "2", "accept": "yes", "terms_version": "1", "lang": "en"},
+    }[form]
+    answer = server.post(f"/p/{token}/{form}", data={"csrf": csrf, **fields}, follow_redirects=False)
+    assert answer.status_code in (200, 303), answer.text[:300]
+    status, after, _ = opened(server, letter.path)
+    assert status == 200 and after != before
+    assert after == _unkept(store, workspace, letter)
+    if form == "plan":  # a running plan's page is made at each opening, never kept
+        assert opened(client(workspace, store), letter.path)[2] == 1
