@@ -52,7 +52,7 @@ from dunning.usecases.paypage.landing import Landing, landing
 from dunning.usecases.paypage.landing import offers as page_offers
 from dunning.usecases.paypage.online import open_provider
 from dunning.usecases.paypage.plan import PlanOffer
-from dunning.usecases.paypage.prepared import keep_page
+from dunning.usecases.paypage.prepared import forget_prepared_before, keep_page
 from dunning.usecases.paypage.promise import PromiseOffer
 from dunning.web.contact import ContactPages
 from dunning.web.dispute import question_form, question_page
@@ -113,6 +113,8 @@ class _PayPageApp:
         #: what the pages are made with (templates, code, settings, brand): see dunning.web.prepared
         self.fingerprint = ""
         self.payments: OnlinePayments | None = None
+        #: the last day this process forgot the pages prepared for earlier days
+        self._forgot_before: date | None = None
 
     # -- pages ----------------------------------------------------------------------------------------
     def _words(self, request: Request, fallback: str | None = None, currency: str = "EUR") -> Words:
@@ -208,8 +210,20 @@ class _PayPageApp:
         )
 
     def keep(self, token: str, case_id: int, day: date, stamp: str, html: bytes) -> None:
-        """Keep ``html`` as the prepared page of ``token`` for ``day``, made from the claim of ``stamp``."""
+        """Keep ``html`` as the prepared page of ``token`` for ``day``, made from the claim of ``stamp``.
+
+        The first page a process keeps on a day also deletes the pages of earlier days (never served
+        again), so the table holds about a day's pages even where ``dunning links prepare`` never runs.
+        """
+        if self._forgot_before != day:
+            self.forget_before(day)
         keep_page(self.store, token, case_id, day, stamp, self.fingerprint, html, self.now())
+
+    def forget_before(self, day: date) -> int:
+        """Delete the pages prepared for days before ``day``; how many went."""
+        forgotten = forget_prepared_before(self.store, day)
+        self._forgot_before = day
+        return forgotten
 
     async def render_page(
         self,

@@ -31,7 +31,6 @@ from dunning.ports import Progress
 from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand
 from dunning.usecases.paypage.landing import landing
-from dunning.usecases.paypage.prepared import forget_prepared_before
 from dunning.workspace import Workspace
 
 __all__ = ["PrepareReport", "fingerprint", "prepare_pages"]
@@ -118,6 +117,7 @@ def prepare_pages(
 
     started = time.perf_counter()
     pages = build_pages(workspace, store, today=lambda: today, now=lambda: datetime.now(UTC))
+    forgotten = pages.forget_before(today)
     prepared = fresh = skipped = links = 0
     for token in tokens:
         links += 1
@@ -138,5 +138,4 @@ def prepare_pages(
                     skipped += 1
         if progress is not None:
             progress(links, len(tokens))
-    forgotten = forget_prepared_before(store, today)
     return PrepareReport(today, links, prepared, fresh, skipped, forgotten, time.perf_counter() - started)

@@ -92,9 +92,13 @@ def test_a_page_made_for_a_visit_is_served_from_the_store_until_its_case_changes
     assert status == 200 and built == 1 and french != first
     assert opened(client(workspace, store), letter.path) == (200, first, 0)
 
-    # the next day: made again (the offers count from the day), then kept for that day
+    # the next day: made again (the offers count from the day), then kept for that day; the server's first
+    # page of the day deletes the pages of earlier days
+    other = token_of(letters.sent[5])
+    assert opened(client(workspace, store), letters.sent[5].path)[0] == 200 and kept_day(store, other) == VISIT_DAY
     status, _, built = opened(client(workspace, store, VISIT_DAY + timedelta(days=1)), letter.path)
     assert status == 200 and built == 1 and kept_day(store, token) == VISIT_DAY + timedelta(days=1)
+    assert kept_day(store, other) is None
 
     # a payment: never the page made before it
     pay_in_full(store, workspace, letter, letters.root)
