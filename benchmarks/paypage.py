@@ -178,10 +178,11 @@ def main() -> None:
         prepared_pages = Path(folder) / "prepared.txt"
         prepared_pages.write_text("".join(f"/p/{token}?m=q\n" for token in ahead_tokens))
         store = open_store(workspace.database_url)
-        report = prepare_pages(workspace, store, today, ahead_tokens)
+        report = prepare_pages(workspace, store, today, ahead_tokens, workers=args.workers)
         store.dispose()
         print(f"{report.prepared} pages prepared ahead in {report.seconds:.1f} s "
-              f"({report.prepared / max(report.seconds, 1e-9):.1f}/s in one process; {report.fresh} already fresh)")
+              f"({report.prepared / max(report.seconds, 1e-9):.1f}/s in {args.workers} worker processes; "
+              f"{report.fresh} already fresh)")
         static = Path(folder) / "static.txt"
         static.write_text("/p/assets/paypage.css\n")
         port = _free_port()

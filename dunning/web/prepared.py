@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dunning.domain import paylink
 from dunning.errors import NotFound
@@ -32,6 +35,9 @@ from dunning.store import Store
 from dunning.usecases.paypage.brand import PageBrand
 from dunning.usecases.paypage.landing import landing
 from dunning.workspace import Workspace
+
+if TYPE_CHECKING:
+    from dunning.web.app import _PayPageApp
 
 __all__ = ["PrepareReport", "fingerprint", "prepare_pages"]
 
@@ -100,27 +106,43 @@ class PrepareReport:
         }
 
 
+#: links a worker process prepares per task (a progress step; small enough to share the work out evenly)
+CHUNK = 100
+
+
 def prepare_pages(
     workspace: Workspace,
     store: Store,
     today: date,
     tokens: Sequence[str],
     *,
+    workers: int = 1,
     progress: Progress | None = None,
 ) -> PrepareReport:
     """Make and keep the landing page of each of ``tokens`` for ``today`` (no visit is recorded).
 
     A page already prepared for the day and still matching is left as it is; pages of earlier days are
-    forgotten. ``progress(done, total)`` is called after each link.
+    forgotten. ``workers`` > 1: that many processes (each opens the store again) share the links.
+    ``progress(done, total)`` is called as links are done.
     """
     from dunning.web.app import build_pages  # the pages as the server makes them
 
     started = time.perf_counter()
     pages = build_pages(workspace, store, today=lambda: today, now=lambda: datetime.now(UTC))
     forgotten = pages.forget_before(today)
-    prepared = fresh = skipped = links = 0
-    for token in tokens:
-        links += 1
+    if workers > 1 and len(tokens) > CHUNK:
+        counts = _in_processes(workspace, store, today, tokens, workers, progress)
+    else:
+        counts = _prepare(pages, today, tokens, progress)
+    return PrepareReport(today, len(tokens), *counts, forgotten, time.perf_counter() - started)
+
+
+def _prepare(
+    pages: _PayPageApp, today: date, tokens: Sequence[str], progress: Progress | None = None
+) -> tuple[int, int, int]:
+    """Prepare ``tokens`` in this process: (prepared, fresh, skipped)."""
+    prepared = fresh = skipped = 0
+    for done, token in enumerate(tokens, 1):
         try:
             found = landing(pages.reader, token, today, None, pages.fingerprint)
         except (paylink.PayLinkError, NotFound):
@@ -137,5 +159,44 @@ def prepare_pages(
                 else:
                     skipped += 1
         if progress is not None:
-            progress(links, len(tokens))
-    return PrepareReport(today, links, prepared, fresh, skipped, forgotten, time.perf_counter() - started)
+            progress(done, len(tokens))
+    return prepared, fresh, skipped
+
+
+def _in_processes(
+    workspace: Workspace, store: Store, today: date, tokens: Sequence[str], workers: int, progress: Progress | None
+) -> tuple[int, int, int]:
+    """Prepare ``tokens`` in ``workers`` fresh processes (spawned: nothing of this one's connections shared)."""
+    url = store.engine.url.render_as_string(hide_password=False)
+    chunks = [list(tokens[start : start + CHUNK]) for start in range(0, len(tokens), CHUNK)]
+    totals = [0, 0, 0]
+    done = 0
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = pool.map(_prepare_chunk, repeat(workspace), repeat(url), repeat(today), chunks)
+        for chunk, counts in zip(chunks, results, strict=True):
+            totals = [a + b for a, b in zip(totals, counts, strict=True)]
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(tokens))
+    return totals[0], totals[1], totals[2]
+
+
+def _prepare_chunk(workspace: Workspace, url: str, today: date, tokens: list[str]) -> tuple[int, int, int]:
+    """One worker process's task: its own store and pages, then :func:`_prepare`."""
+    from dunning.store import open_store
+    from dunning.web.app import build_pages
+
+    store = _worker_store(url, open_store)
+    pages = build_pages(workspace, store, today=lambda: today, now=lambda: datetime.now(UTC))
+    return _prepare(pages, today, tokens)
+
+
+_STORES: dict[str, Store] = {}
+
+
+def _worker_store(url: str, opener: Callable[[str], Store]) -> Store:
+    """The worker process's store, opened once for all its tasks."""
+    if url not in _STORES:
+        _STORES[url] = opener(url)
+    return _STORES[url]

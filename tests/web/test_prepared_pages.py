@@ -188,7 +188,15 @@ def test_links_prepare_in_another_process_makes_the_pages_the_server_serves(lett
     # a second preparation finds the pages fresh, makes none again, and forgets the pages of earlier days
     again = prepare_pages(workspace, store, VISIT_DAY, tokens)
     assert (again.prepared, again.fresh) == (0, len(tokens))
-    later = prepare_pages(workspace, store, VISIT_DAY + timedelta(days=1), tokens[:1])
+    # in worker processes (each with its store): the same, and what they prepare is served as it is
+    many = tokens * (prepared.CHUNK // len(tokens) + 1)  # more than one chunk: the workers share them
+    shared = prepare_pages(workspace, store, VISIT_DAY, many, workers=2)
+    assert (shared.links, shared.prepared, shared.fresh) == (len(many), 0, len(many))
+    in_workers = prepare_pages(workspace, store, VISIT_DAY + timedelta(days=2), many, workers=2)
+    assert in_workers.prepared + in_workers.fresh == len(many) and in_workers.prepared >= len(tokens)
+    server = client(workspace, store, VISIT_DAY + timedelta(days=2))
+    assert all(opened(server, letter.path)[:3:2] == (200, 0) for letter in chosen)
+    later = prepare_pages(workspace, store, VISIT_DAY + timedelta(days=3), tokens[:1])
     assert later.prepared == 1 and later.forgotten >= len(tokens)
 
 
