@@ -249,6 +249,10 @@ class PaypageConfig(_Section):
     workers: int = Field(default=1, ge=1, le=64)
     rate_per_address: int = Field(default=60, ge=1, description="requests a minute from one client address")
     rate_per_link: int = Field(default=20, ge=1, description="openings a minute of one pay link")
+    prepare_days: int = Field(
+        default=7, ge=0, le=366,
+        description="the nightly flow prepares the pages of the links sent in the last N days (0: not at all)",
+    )
     contact: PaypageContact = PaypageContact()
     provider: ProviderConfig = ProviderConfig()
     promise: PaypagePromise = PaypagePromise()

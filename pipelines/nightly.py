@@ -27,7 +27,10 @@ Steps, each a Prefect task over one library call (the CLI calls the same functio
    and delivers each batch exactly once (one task: sending never runs twice at the same time);
 6. **notify**: :func:`dunning.usecases.notify.run.notify` writes the export files and posts the
    creditor's webhooks (last, so an endpoint that is down never holds back the letters);
-7. **report**: a markdown artifact (imported rows, rejected rows, new actions per action and per
+7. **pay pages**: :func:`dunning.web.prepared.prepare_pages` makes the pay pages of the links sent in the
+   last ``paypage.prepare_days`` days (7; 0: skipped) for the night's date, so the openings that follow a
+   mailing read one row each (``dunning links prepare`` does the same by hand);
+8. **report**: a markdown artifact (imported rows, rejected rows, new actions per action and per
    channel, dispatch figures), key ``nightly-<workspace folder>``.
 """
 
@@ -51,8 +54,10 @@ from dunning.usecases.letters.acks import record_acknowledgements
 from dunning.usecases.letters.render import render_letters, unrendered_letter_ids
 from dunning.usecases.letters.send import send_letters
 from dunning.usecases.notify.run import notify
+from dunning.usecases.paypage.prepared import sent_links
 from dunning.usecases.planning import night
 from dunning.usecases.planning.rates import workspace_rates
+from dunning.web.prepared import prepare_pages
 from dunning.workspace import LEDGER_DROPS
 from pipelines.common import (
     artifact_key,
@@ -172,6 +177,15 @@ def notify_and_export(workspace: str, run_date: dt.date, now: dt.datetime) -> di
         return notify(store, ws, run_date, now=now, env=os.environ).summary()
 
 
+@dunning_task("prepare the pay pages of the links sent lately")
+def prepare_pay_pages(workspace: str, run_date: dt.date) -> dict[str, Any]:
+    """:func:`~dunning.web.prepared.prepare_pages` for the links of the last ``paypage.prepare_days`` days."""
+    with workspace_store(workspace) as (ws, store):
+        days = ws.config.paypage.prepare_days
+        tokens = sent_links(store, ws, run_date - dt.timedelta(days=days - 1), run_date)
+        return prepare_pages(ws, store, run_date, tokens).as_dict()
+
+
 @dunning_task("list the night's letters")
 def letters_to_render(workspace: str, run_date: dt.date) -> list[int]:
     """Ids of the planned letter actions due by ``run_date`` that have no PDF yet."""
@@ -252,6 +266,11 @@ def render_summary(report: dict[str, Any]) -> str:
             [[letters["rendered"], letters["failed"], letters["batches"], letters["letters_sent"], letters["pages"]]],
         )
     )
+    pages = report.get("pay_pages")
+    if pages:
+        parts.append("### Pay pages\n\n" + markdown_table(
+            ["links sent lately", "pages prepared", "already fresh", "skipped", "seconds"],
+            [[pages["links"], pages["prepared"], pages["fresh"], pages["skipped"], pages["seconds"]]]))
     return "\n\n".join(parts)
 
 
@@ -281,6 +300,7 @@ def nightly(workspace: str, date: str | None = None) -> dict[str, Any]:
     letters = letters_summary(rendered, send_to_print_house(root, run_date))
     # last: a webhook endpoint that is down or misconfigured must not hold back the letters
     notified = notify_and_export(root, run_date, dt.datetime.now(dt.UTC))
+    pages = prepare_pay_pages(root, run_date) if ws.config.paypage.prepare_days else None
     report = {
         "workspace": root,
         "run_date": run_date.isoformat(),
@@ -290,6 +310,7 @@ def nightly(workspace: str, date: str | None = None) -> dict[str, Any]:
         "dispatch": dispatch,
         "notify": notified,
         "letters": letters,
+        "pay_pages": pages,
     }
     create_markdown_artifact(
         markdown=render_summary(report),

@@ -50,7 +50,7 @@ WENT_OUT = ("sent", "delivered")
 #: the settings a page is made from (the rest, such as the database or the print house, never shows on it)
 PAGE_SETTINGS = {"creditor", "brand", "paylink", "paypage", "legal", "plans", "sepa"}
 #: settings of the server alone (where it listens, how many requests it takes)
-SERVER_ONLY = {"host", "port", "forwarded_allow_ips", "workers", "rate_per_address", "rate_per_link"}
+SERVER_ONLY = {"host", "port", "forwarded_allow_ips", "workers", "rate_per_address", "rate_per_link", "prepare_days"}
 
 
 def _digest_files(digest: Any, root: Path) -> None:

@@ -134,6 +134,11 @@ def test_dispatch_sends_each_planned_email_once(workspace: Path) -> None:
     markdown = asyncio.run(_latest_artifact("nightly-acme")).data
     assert "### Email and SMS" in markdown and "| channel | due | sent |" in markdown
     assert "### Letters" in markdown and "| rendered | failed | print batches | letters sent | pages |" in markdown
+    # the pay pages of tonight's letters and emails, prepared for the night's date (one per case and day)
+    pages = first["pay_pages"]
+    assert pages["day"] == NIGHT and 0 < pages["links"] <= letters_planned + email["sent"]
+    assert pages["prepared"] + pages["skipped"] == pages["links"] and pages["prepared"] > 0
+    assert "### Pay pages" in markdown
 
     second = nightly(workspace=str(workspace), date=NIGHT)
 
@@ -141,6 +146,7 @@ def test_dispatch_sends_each_planned_email_once(workspace: Path) -> None:
     again = next(c for c in second["dispatch"]["result"]["channels"] if c["channel"] == "email")
     assert again["sent"] == 0
     assert second["letters"]["rendered"] == second["letters"]["letters_sent"] == 0
+    assert second["pay_pages"]["fresh"] == pages["prepared"] and second["pay_pages"]["prepared"] == 0
 
 
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
