@@ -19,7 +19,7 @@ import hashlib
 import json
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -183,20 +183,17 @@ def _in_processes(
 
 
 def _prepare_chunk(workspace: Workspace, url: str, today: date, tokens: list[str]) -> tuple[int, int, int]:
-    """One worker process's task: its own store and pages, then :func:`_prepare`."""
-    from dunning.store import open_store
-    from dunning.web.app import build_pages
+    """One worker process's task: :func:`_prepare` with the process's own store and pages."""
+    key = (url, today)
+    if key not in _WORKER_PAGES:  # once per worker process, not per chunk
+        from dunning.store import open_store
+        from dunning.web.app import build_pages
 
-    store = _worker_store(url, open_store)
-    pages = build_pages(workspace, store, today=lambda: today, now=lambda: datetime.now(UTC))
-    return _prepare(pages, today, tokens)
+        _WORKER_PAGES[key] = build_pages(
+            workspace, open_store(url), today=lambda: today, now=lambda: datetime.now(UTC)
+        )
+    return _prepare(_WORKER_PAGES[key], today, tokens)
 
 
-_STORES: dict[str, Store] = {}
-
-
-def _worker_store(url: str, opener: Callable[[str], Store]) -> Store:
-    """The worker process's store, opened once for all its tasks."""
-    if url not in _STORES:
-        _STORES[url] = opener(url)
-    return _STORES[url]
+#: in a worker process: its pages (store, reader, templates) per store and day
+_WORKER_PAGES: dict[tuple[str, date], _PayPageApp] = {}

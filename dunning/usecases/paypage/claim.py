@@ -138,16 +138,9 @@ class PayPageReader:
 
     def page_in(self, conn: Connection, token: str, today: date, visit: tuple[str, datetime] | None = None) -> PayPage:
         """:meth:`page` in the caller's transaction ``conn``."""
-        return self.page_and_flags_in(conn, token, today, visit)[0]
-
-    def page_and_flags_in(
-        self, conn: Connection, token: str, today: date, visit: tuple[str, datetime] | None = None
-    ) -> tuple[PayPage, PageFlags | None]:
-        """:meth:`page` in ``conn``, with the case's page flags when the stamp's query read them too
-        (PostgreSQL: :func:`~dunning.store.claim_stamp.load_claim_stamp`), else None."""
         opening = self.open_in(conn, token, today, visit)
         assert opening.page is not None  # no prepared page was asked for
-        return opening.page, opening.flags
+        return opening.page
 
     def open_in(
         self,
@@ -157,9 +150,10 @@ class PayPageReader:
         visit: tuple[str, datetime] | None = None,
         fingerprint: str | None = None,
     ) -> Opening:
-        """:meth:`page_and_flags_in`, or with ``fingerprint`` (the server's: see
-        :mod:`dunning.store.prepared_pages`) the link's prepared page for ``today`` when it was made from
-        exactly what is read now; then the claim is not built at all."""
+        """:meth:`page_in` with the case's page flags when the stamp's query read them too (PostgreSQL:
+        :func:`~dunning.store.claim_stamp.load_claim_stamp`, else None); or, given ``fingerprint`` (the
+        server's: see :mod:`dunning.store.prepared_pages`), the link's prepared page for ``today`` when it was
+        made from exactly what is read now: then the claim is not built at all."""
         claims = self.case_of(token, today)
         if not claims.case_id.isdigit():
             raise paylink.InvalidToken("pay-link token names no case of this workspace")
