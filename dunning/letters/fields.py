@@ -43,7 +43,7 @@ from typing import Any
 import lxml.html
 from fontTools.ttLib import TTFont
 
-__all__ = ["FieldCache", "LetterFields"]
+__all__ = ["FieldCache", "FontCoverage", "LetterFields", "with_text"]
 
 # A field block as the template writes it (letter.html.j2: the address and `value_lines`).
 _FIELD = re.compile(
@@ -93,11 +93,11 @@ class _Probe:
 class FieldCache:
     """Skeleton HTML -> its laid-out probe, laid out once by ``layout`` (LRU, :data:`MAX_PROBES`)."""
 
-    def __init__(self, layout: Callable[[str, str], Any], size: int = MAX_PROBES) -> None:
+    def __init__(self, layout: Callable[[str, str], Any], fonts: FontCoverage, size: int = MAX_PROBES) -> None:
         self._layout = layout  # (brand key, section HTML) -> WeasyPrint Document
+        self._fonts = fonts
         self._size = size
         self._probes: OrderedDict[str, _Probe | None] = OrderedDict()
-        self._fonts: dict[bytes, frozenset[int]] = {}
         self.laid_out = 0  # probes laid out by this cache (tests, benchmarks)
 
     def take(self, brand: str, section: str) -> tuple[str, LetterFields | None]:
@@ -130,9 +130,9 @@ class FieldCache:
             for path, line in zip(paths, block.lines, strict=True):
                 parent, text_box = _at(placed, path)
                 if line.text.strip():
-                    parent.children[path[-1]] = _with_text(text_box, line.text)
+                    parent.children[path[-1]] = with_text(text_box, line.text)
                 else:  # nothing to draw (WeasyPrint draws no blank line either)
-                    parent.children[path[-1]] = _with_text(text_box, " ")
+                    parent.children[path[-1]] = with_text(text_box, " ")
             root.children = [*root.children, placed]
 
     # -- probes ----------------------------------------------------------------------------
@@ -182,7 +182,7 @@ class FieldCache:
                 _, text_box = _at(box, line_path)
                 if text_box.text != "X" or not _plain(text_box.style):
                     return None
-                fonts.append(self._codepoints(text_box))
+                fonts.append(self._fonts.codepoints(text_box))
             if any(other is root for other in roots):
                 return None  # two blocks under one ancestor: the template changed, leave it to WeasyPrint
             roots.append(root)
@@ -191,8 +191,13 @@ class FieldCache:
             covered.append(fonts)
         return _Probe(document, boxes, paths, covered)
 
-    def _codepoints(self, text_box: Any) -> frozenset[int]:
-        """The code points of the font the probe's text box is drawn in (read from the font file)."""
+class FontCoverage:
+    """The code points of the font a text box is drawn in, read from the font file once per font."""
+
+    def __init__(self) -> None:
+        self._fonts: dict[bytes, frozenset[int]] = {}
+
+    def codepoints(self, text_box: Any) -> frozenset[int]:
         from weasyprint.text.ffi import harfbuzz
         from weasyprint.text.fonts import get_hb_object_data, get_pango_font_hb_face
 
@@ -212,6 +217,15 @@ class FieldCache:
             with TTFont(io.BytesIO(data), fontNumber=index, lazy=True) as ttf:
                 self._fonts[digest] = frozenset(ttf.getBestCmap() or {})
         return self._fonts[digest]
+
+
+def with_text(text_box: Any, text: str) -> Any:
+    """A copy of a probe's text box holding ``text``: WeasyPrint shapes it when it draws it."""
+    new = text_box.copy_with_text(text)
+    layout = copy.copy(text_box.pango_layout)
+    layout.text = text
+    new.pango_layout = layout
+    return new
 
 
 def _block(match: re.Match[str]) -> _Block | None:
@@ -352,12 +366,3 @@ def _covered(probe: _Probe, blocks: Sequence[_Block]) -> bool:
         for fonts, block in zip(probe.covered, blocks, strict=True)
         for font, line in zip(fonts, block.lines, strict=True)
     )
-
-
-def _with_text(text_box: Any, text: str) -> Any:
-    """A copy of the probe's text box holding ``text``: WeasyPrint shapes it when it draws it."""
-    new = text_box.copy_with_text(text)
-    layout = copy.copy(text_box.pango_layout)
-    layout.text = text
-    new.pango_layout = layout
-    return new

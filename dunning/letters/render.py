@@ -72,7 +72,6 @@ from dunning.errors import ConfigError
 from dunning.letters.batch import CHUNK_SIZE, DEFAULT_TEMPLATES_DIR, BatchResult, RenderedLetter
 from dunning.letters.brand import Brand, load_brand
 from dunning.letters.fasthtml import parsed_html
-from dunning.letters.fields import FieldCache, LetterFields
 from dunning.letters.formatting import LocaleFormat, SwissLoader, locale_for, swiss_spelling, swiss_text
 from dunning.letters.forms import Form, FormCache, PageStamp, QrPlacement, stamp_pages
 from dunning.letters.memo import MemoBlock, MemoCache, MemoSlot, group_runs, memo_filter
@@ -87,6 +86,7 @@ from dunning.letters.model import (
     payable,
 )
 from dunning.letters.pages import PAGE_NAMES, foot_css, page_css
+from dunning.letters.placing import Placements, Taken
 from dunning.letters.printsafe import UnprintableLetter, address_refusal
 from dunning.letters.qr import epc_qr, link_qr, swiss_qr_bill_svg
 from dunning.template_errors import template_error
@@ -148,8 +148,8 @@ class LetterRenderer:
             string="@page{@top-right{content:none}@top-left{content:none}}", font_config=self._font_config
         )
         self._memos = MemoCache(self._layout_memos)
-        # Page 1's address and value lines, placed after layout from a probe laid out once (see .fields).
-        self._fields = FieldCache(lambda brand_key, section: self._layout(brand_key, [section], {}))
+        # Page 1's address and value lines and the claim table: placed after layout from probes (.placing).
+        self._placed = Placements(lambda brand_key, section: self._layout(brand_key, [section], {}))
         # Shared blocks are laid out one per page, at its top, with nothing else on it.
         self._memo_css = CSS(
             string="@page memo{margin-top:0;margin-bottom:0;@top-right{content:none}@top-left{content:none}}",
@@ -400,11 +400,11 @@ class LetterRenderer:
             return BatchResult(b"", (), tuple(problems), tuple(unprintable))
         self._memos.prepare([(html[letter.letter_id], blocks[letter.letter_id]) for letter in good])
         slots: dict[str, list[MemoSlot]] = {}
-        fields: dict[str, LetterFields] = {}
+        taken: dict[str, Taken] = {}
         for letter in good:
             key = letter.letter_id
             html[key], slots[key] = self._memos.fill(html[key], blocks[key], _anchor(key))
-            self._take_fields(letter, html, fields)
+            html[key] = self._take(letter, html[key], taken)
 
         by_brand: dict[str, list[LetterData]] = {}
         for letter in good:
@@ -428,10 +428,7 @@ class LetterRenderer:
                     part = "all" if letter.brand in self.one_pass else "data"
                     section = self._section(letter, contexts[key], totals[key], part, letter_blocks)
                     section, slots[key] = self._memos.fill(section, letter_blocks, _anchor(key))
-                    html[key] = section
-                    fields.pop(key, None)
-                    self._take_fields(letter, html, fields)
-                    sections.append(html[key])
+                    sections.append(self._take(letter, section, taken))
                     if part == "data":  # its form prints "page 1 of <total>"
                         forms[key] = self._forms.form(
                             letter.brand, self._section(letter, contexts[key], totals[key], "form")
@@ -443,8 +440,8 @@ class LetterRenderer:
                         raise RuntimeError(f"letter {letter_id!r} changed length between layout passes")
                     pages[letter_id] = letter_pages
 
-        for key, letter_fields in fields.items():
-            self._fields.place(pages[key][0], letter_fields)
+        for key, letter_taken in taken.items():
+            self._placed.place(pages[key], letter_taken)
         ordered: list[Page] = []
         placed: list[RenderedLetter] = []
         for letter in good:
@@ -470,14 +467,12 @@ class LetterRenderer:
         sources = {**form_pdfs, **self._memos.sources({o[0] for stamp in stamps for o in stamp.overlays})}
         return BatchResult(stamp_pages(pdf, stamps, sources), tuple(placed), tuple(problems), tuple(unprintable))
 
-    def _take_fields(self, letter: LetterData, html: dict[str, str], fields: dict[str, LetterFields]) -> None:
-        """Take the letter's page-1 field blocks out of its data layer (see :mod:`dunning.letters.fields`)."""
+    def _take(self, letter: LetterData, section: str, taken: dict[str, Taken]) -> str:
+        """The letter's data layer without what is placed after layout (:mod:`dunning.letters.placing`)."""
         if letter.brand in self.one_pass or self.pdf_variant is not None:
-            return  # a one-pass brand has no data layer; a PDF variant's text is tagged as it is laid out
-        key = letter.letter_id
-        html[key], found = self._fields.take(letter.brand, html[key])
-        if found is not None:
-            fields[key] = found
+            return section  # a one-pass brand has no data layer; a PDF variant's text is tagged as laid out
+        section, taken[letter.letter_id] = self._placed.take(letter.brand, section, _anchor(letter.letter_id))
+        return section
 
     def _memo_overlays(
         self, letter_pages: Sequence[Page], slots: Sequence[MemoSlot]

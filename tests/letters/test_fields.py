@@ -1,9 +1,11 @@
-"""Page 1's address and value lines placed from a probe (dunning.letters.fields) print what one pass prints."""
+"""Page 1's address and value lines (dunning.letters.fields) and the claim table's body (dunning.letters.rows),
+placed from probes laid out once, print what a one-pass rendering prints."""
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from dunning.letters import LetterKind, LetterRenderer
 from dunning.letters.brand import DEFAULT_LAYOUTS_DIR
 from dunning.letters.check import differences, one_pass_pdf, placed_text
+from dunning.letters.model import Invoice
 from dunning.letters.samples import sample_letter
 from tests.letters.letters_pdf import page_text
 
@@ -25,25 +28,27 @@ def to_debtor(letter, number: int, name: str, street: str, customer: str):  # ty
     return dataclasses.replace(letter, letter_id=f"F{number}", debtor=debtor)
 
 
-def counting(renderer: LetterRenderer) -> dict[str, int]:
-    """Count the letters whose field blocks the renderer takes out of their HTML."""
+def counting(renderer: LetterRenderer, part: str = "_fields") -> dict[str, int]:
+    """Count the letters whose field blocks (``_fields``) or claim table (``_rows``) the renderer takes out."""
     counts = {"taken": 0, "kept": 0}
-    take = renderer._fields.take
+    cache = getattr(renderer._placed, part.lstrip("_"))
+    take = cache.take
 
-    def counted(brand: str, section: str):  # type: ignore[no-untyped-def]
-        out = take(brand, section)
+    def counted(*args: str):  # type: ignore[no-untyped-def]
+        out = take(*args)
         counts["taken" if out[1] is not None else "kept"] += 1
         return out
 
-    renderer._fields.take = counted  # type: ignore[method-assign]
+    cache.take = counted
     return counts
 
 
 def same_as_one_pass(renderer: LetterRenderer, result, letters) -> None:  # type: ignore[no-untyped-def]
+    """Every character of every page of each letter where a one-pass rendering prints it."""
     for rendered, letter in zip(result.letters, letters, strict=True):
         one_pass = one_pass_pdf(renderer, letter, rendered.page_count)
-        found = placed_text(result.pdf, range(rendered.first_page, rendered.first_page + 1))
-        assert differences(found, placed_text(one_pass, range(1))) == [], letter.letter_id
+        found = placed_text(result.pdf, rendered.pages)
+        assert differences(found, placed_text(one_pass, range(rendered.page_count))) == [], letter.letter_id
 
 
 @pytest.mark.parametrize(
@@ -73,7 +78,7 @@ def test_letters_to_different_debtors_share_one_probe_and_print_their_own_lines(
     assert not result.problems
     assert counts["kept"] == 0 and counts["taken"] in (4, 8)  # 8: longer letters' second pass takes them again
     # one probe per skeleton (rows and their layout), not one per letter
-    assert renderer._fields.laid_out <= 3
+    assert renderer._placed.fields.laid_out <= 3
     for rendered, letter in zip(result.letters, letters, strict=True):
         text = page_text(result.pdf, rendered.first_page)
         assert letter.debtor.name in text and letter.debtor.address_lines[0] in text
@@ -151,3 +156,79 @@ def test_a_pdf_variant_lays_its_fields_out() -> None:
     result = renderer.render_batch([sample_letter(LetterKind.FIRST_REMINDER, "en", "default")])
     assert not result.problems
     assert counts == {"taken": 0, "kept": 0}
+
+
+def with_invoices(letter, number: int, invoices):  # type: ignore[no-untyped-def]
+    owed = sum((invoice.open_amount for invoice in invoices), Decimal(0))
+    charged = sum((charge.amount for charge in letter.charges), Decimal(0))
+    return dataclasses.replace(letter, letter_id=f"R{number}", invoices=tuple(invoices), total=owed + charged)
+
+
+@pytest.mark.parametrize(
+    ("kind", "language", "brand"),
+    [
+        (LetterKind.FIRST_REMINDER, "nl", "default"),
+        (LetterKind.FIRST_REMINDER, "de", "atelier"),
+        (LetterKind.FINAL_NOTICE, "fr", "default"),
+        (LetterKind.SECOND_REMINDER, "en", "atelier"),
+    ],
+)
+def test_claim_tables_are_placed_whole_and_print_what_one_pass_prints(
+    kind: LetterKind, language: str, brand: str
+) -> None:
+    renderer = LetterRenderer()
+    counts = counting(renderer, "_rows")
+    base = sample_letter(kind, language, brand)
+    day = base.invoices[0].issued
+    letters = [
+        with_invoices(base, 1, [Invoice("F-1", day, day, Decimal("12.30"))]),
+        with_invoices(base, 2, [Invoice("F-2", day, day, Decimal("99999.99"), "Wartung & Support")]),
+        # a credit note: an empty due-date cell and a deduction
+        with_invoices(
+            base, 3, [Invoice("F-3", day, day, Decimal("300.00")), Invoice("CN-9", day, day, Decimal("-20.50"))]
+        ),
+        with_invoices(base, 4, [Invoice("F-4", day, day, Decimal("7.00"))]),
+    ]
+    result = renderer.render_batch(letters)
+    assert not result.problems
+    same_as_one_pass(renderer, result, letters)
+    if not base.charges:  # charge labels may be too long for one line: those tables stay in the HTML
+        assert counts["kept"] == 0 and counts["taken"] >= 4
+        # letters 1, 2 and 4 have the same rows: one probe for them
+        assert renderer._placed.rows.laid_out <= 2
+    for rendered, letter in zip(result.letters, letters, strict=True):
+        text = "".join(page_text(result.pdf, page) for page in rendered.pages)
+        for invoice in letter.invoices:
+            assert invoice.number in text
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "A description much too long for the invoice column of the claim table, so it wraps",
+        "Wartung 保守",  # a character the body font lacks
+    ],
+)
+def test_a_table_whose_cells_need_layout_stays_in_the_html(description: str) -> None:
+    renderer = LetterRenderer()
+    counts = counting(renderer, "_rows")
+    base = sample_letter(LetterKind.FIRST_REMINDER, "de", "default")
+    day = base.invoices[0].issued
+    letters = [
+        with_invoices(base, 1, [Invoice("F-1", day, day, Decimal("10.00"), description)]),
+        with_invoices(base, 2, [Invoice("F-2", day, day, Decimal("10.00"), "Wartung")]),
+    ]
+    result = renderer.render_batch(letters)
+    assert not result.problems
+    assert counts == {"taken": 1, "kept": 1}
+    same_as_one_pass(renderer, result, letters)
+
+
+def test_a_brand_whose_cells_are_indented_keeps_its_tables(tmp_path: Path) -> None:
+    renderer = LetterRenderer(layouts_dir=brand_with(tmp_path, "table.lines td { text-indent: 1mm; }"))
+    counts = counting(renderer, "_rows")
+    letter = dataclasses.replace(sample_letter(LetterKind.FIRST_REMINDER, "en", "default"), brand="mybrand")
+    result = renderer.render_batch([letter])
+    assert not result.problems
+    assert counts == {"taken": 0, "kept": 1}
+    same_as_one_pass(renderer, result, [letter])
