@@ -24,7 +24,7 @@ KINDS = [kind.value for kind in LetterKind]
 @cli.command("letters")
 @date_option("Render and send the letters due on or before this date")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Rendering processes (default: all cores).")
+              help="Rendering (and batch-assembling) processes (default: all cores).")
 @format_option
 @click.pass_context
 def letters_command(ctx: click.Context, run_date: datetime | None, workers: int | None, fmt: str) -> None:
@@ -41,7 +41,7 @@ def letters_command(ctx: click.Context, run_date: datetime | None, workers: int 
     with progress_bar("Rendering letters", fmt) as report:
         rendered = render_letters(store, workspace, day, workers=workers, env=os.environ, progress=report)
     with progress_bar("Delivering batches", fmt) as report:
-        sent = send_letters(store, workspace, day, progress=report)
+        sent = send_letters(store, workspace, day, progress=report, workers=workers)
     summary = {
         "date": day.isoformat(),
         "rendered": rendered.rendered,

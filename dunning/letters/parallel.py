@@ -23,7 +23,7 @@ from dunning.letters.model import LetterData
 if TYPE_CHECKING:  # WeasyPrint: imported by the workers, not by the process handing them chunks
     from dunning.letters.render import LetterRenderer
 
-__all__ = ["RenderPool", "render_parallel"]
+__all__ = ["RenderPool", "forkserver_context", "render_parallel"]
 
 _WORKER: LetterRenderer | None = None
 
@@ -48,7 +48,7 @@ def _render_chunk(letters: list[LetterData], one_pass: frozenset[str]) -> BatchR
     return _WORKER.render_batch(letters)
 
 
-def _forkserver() -> multiprocessing.context.BaseContext:
+def forkserver_context() -> multiprocessing.context.BaseContext:
     """The forkserver context, its server importing the renderer (WeasyPrint) once before it forks workers.
 
     Each worker would otherwise import WeasyPrint itself: about a second of CPU per worker, a third of
@@ -72,7 +72,7 @@ class RenderPool:
 
     Workers are started with ``forkserver`` on the first chunk, so they never inherit this process's
     state (threads, connections) through a fork; the fork server imports WeasyPrint once for them all
-    (:func:`_forkserver`).
+    (:func:`forkserver_context`).
     """
 
     def __init__(
@@ -114,7 +114,7 @@ class RenderPool:
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=_forkserver(), initializer=_init_worker, initargs=self._args
+                max_workers=self.workers, mp_context=forkserver_context(), initializer=_init_worker, initargs=self._args
             )
         pending: deque[Future[BatchResult]] = deque()
         for letters, one_pass in chunks:

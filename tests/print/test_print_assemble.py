@@ -166,3 +166,23 @@ def test_omr_marks_are_bars_at_the_documented_positions(rendered_letters: Letter
     expected = omr_positions(6, 6)
     assert [p for p, on in enumerate(bars) if on] == expected
     assert 1 in expected and 0 in expected and 6 in expected and len(expected) % 2 == 0
+
+
+def test_batches_assembled_side_by_side_are_the_batches_assembled_one_by_one(
+    rendered_letters: Letters, tmp_path: Path
+) -> None:
+    """dunning letters assembles a night's batches in several processes: same files, same order."""
+    from dunning.usecases.letters.assembly import BatchJob, assemble_batches
+
+    plan = plan_batches([x for x, _ in rendered_letters], DAY, BatchingRules(home_country="BE", max_letters=3))
+    assert len(plan.batches) >= 3
+    marks = MarkSettings(kind="datamatrix")
+    one_by_one = [assemble_batch(b, tmp_path / "a", run_date=DAY, marks=marks) for b in plan.batches]
+    jobs = [BatchJob(b, tmp_path / "b", DAY) for b in plan.batches]
+    side_by_side = list(assemble_batches(jobs, marks, workers=2, min_letters=1))
+    assert [b.batch_id for b in side_by_side] == [b.batch_id for b in one_by_one]
+    for mine, theirs in zip(side_by_side, one_by_one, strict=True):
+        assert mine.pdf_sha256 == theirs.pdf_sha256
+        assert mine.rows == theirs.rows
+        assert [sha256_of(f) for f in mine.files] == [sha256_of(f) for f in theirs.files]
+        assert mine.pdf.parent == tmp_path / "b"

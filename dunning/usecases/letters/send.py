@@ -73,7 +73,6 @@ from dunning.print import (
     PlannedBatch,
     PrintLetter,
     PrintProfile,
-    assemble_batch,
     batch_number,
     deliver_batches,
     plan_batches,
@@ -103,6 +102,7 @@ from dunning.store.deliveries import (
 )
 from dunning.store.letter_actions import cancel_planned_action, load_letter_actions, mark_planned_actions_sent
 from dunning.store.locks import holding_stage_lock
+from dunning.usecases.letters.assembly import BatchJob, assemble_batches
 from dunning.usecases.letters.data import LETTER_CHANNELS
 from dunning.usecases.letters.plan_letters import is_plan_letter
 from dunning.usecases.outgoing.due import load_due_actions
@@ -368,8 +368,12 @@ def _record_planned(conn: Connection, batches: Sequence[PlannedBatch], run_date:
 
 @holding_stage_lock("letters")
 def send_letters(store: Store, workspace: Workspace, run_date: date, *, recorded_at: datetime | None = None,
-                 transport_options: Mapping[str, Any] | None = None, progress: Progress | None = None) -> PrintRun:
+                 transport_options: Mapping[str, Any] | None = None, progress: Progress | None = None,
+                 workers: int | None = None) -> PrintRun:
     """Batch, assemble and deliver the rendered letters; see the module docstring.
+
+    ``workers``: processes that assemble batches side by side (default: all cores; see
+    :mod:`dunning.usecases.letters.assembly`); delivery is one batch after the other.
 
     ``progress(done, total)`` is called with the batches delivered so far. Raises ConfigError for a bad
     ``print.transport``; a batch that cannot be delivered is reported in ``PrintRun.problems`` and stays
@@ -387,7 +391,7 @@ def send_letters(store: Store, workspace: Workspace, run_date: date, *, recorded
     work.extend(_Work(batch, run_date) for batch in plan.batches)
     if not work:
         return run
-    return _deliver(store, workspace, run, work, now, transport_options, progress)
+    return _deliver(store, workspace, run, work, now, transport_options, progress, workers)
 
 
 def _plan(store: Store, workspace: Workspace, run_date: date, rules: BatchingRules, run: PrintRun,
@@ -432,16 +436,16 @@ def _stale(conn: Connection, workspace: Workspace, action_ids: list[int], run_da
 
 
 def _deliver(store: Store, workspace: Workspace, run: PrintRun, work: list[_Work], now: datetime,
-             transport_options: Mapping[str, Any] | None, progress: Progress | None) -> PrintRun:
+             transport_options: Mapping[str, Any] | None, progress: Progress | None, workers: int | None) -> PrintRun:
     """Assemble every batch of ``work`` and deliver them; the outcome goes into ``run``."""
     run_date = run.run_date
     delivery_log = StoreDeliveryLog(store, run_date, now)
     assembled: list[AssembledBatch] = []
     empty: list[tuple[AssembledBatch, Mapping[int, str]]] = []
     marks = mark_settings(workspace.config.print.marks, workspace.config.print.margin_mm)  # print.marks
-    for job in work:
-        done = assemble_batch(job.batch, workspace.output_dir / "print-batches" / job.built_on.isoformat(),
-                              run_date=job.built_on, marks=marks)
+    jobs = [BatchJob(job.batch, workspace.output_dir / "print-batches" / job.built_on.isoformat(), job.built_on)
+            for job in work]
+    for job, done in zip(work, assemble_batches(jobs, marks, workers=workers), strict=True):
         for problem in done.problems:
             run.problems.append(f"letter action {problem.letter_id} left out of batch {job.batch.batch_id}: "
                                 f"{problem.message}")
