@@ -7,9 +7,10 @@ customer number, address), in nl, fr, de and en, with one to three invoices:
    stylesheet and fonts (what a straightforward implementation does);
 2. batch rendering on one core (``render_parallel(workers=1)``: one document per chunk,
    stylesheets and fonts parsed once, page 1's fixed layer and the text blocks letters share
-   laid out once per process and stamped into each letter, QR codes drawn after layout, see
-   ``dunning.letters.forms`` and ``dunning.letters.memo``): letters/s per core, and the ratio
-   to (1);
+   laid out once per process and stamped into each letter, page 1's address and value lines
+   and the claim table placed from probes laid out once, QR codes drawn after layout, see
+   ``dunning.letters.forms``, ``dunning.letters.memo`` and ``dunning.letters.placing``):
+   letters/s per core, and the ratio to (1);
 3. all cores (``render_parallel``, processes): letters/s, the speed-up over one core,
    and the resident memory of every worker at 1k, 5k and 10k letters (flat = no leak);
 4. the pipeline: ``dunning letters`` as a user runs it (``benchmarks/letters_pipeline.py``): a fresh
