@@ -38,12 +38,14 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import lxml.html
 from fontTools.ttLib import TTFont
 
-__all__ = ["FieldCache", "FontCoverage", "LetterFields", "with_text"]
+__all__ = ["FieldCache", "FontCoverage", "LetterFields", "ProbeCache", "plain_text", "walk", "with_text"]
+
+P = TypeVar("P")
 
 # A field block as the template writes it (letter.html.j2: the address and `value_lines`).
 _FIELD = re.compile(
@@ -53,7 +55,7 @@ _FIELD = re.compile(
 _FIT = re.compile(r'^<span class="fit">([^<]*)</span>$')
 _PAGE = re.compile(r"page:\s*[A-Za-z0-9_-]+")
 _ID = "dun-field-"
-MAX_PROBES = 512  # distinct skeletons kept per process
+MAX_PROBES = 128  # distinct skeletons kept per process (each keeps its laid-out page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +74,6 @@ class _Block:
     lines: tuple[_Line, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class LetterFields:
-    """A letter's field blocks taken out of its HTML, to be placed on its first page after layout."""
-
-    probe: str  # FieldCache key
-    blocks: tuple[_Block, ...]
-
-
 @dataclass(slots=True)
 class _Probe:
     """A laid-out skeleton: per block, its box and, per line, the path to its text box."""
@@ -90,15 +84,51 @@ class _Probe:
     covered: list[list[frozenset[int]]]  # per block, per line: the code points of the line's font
 
 
-class FieldCache:
-    """Skeleton HTML -> its laid-out probe, laid out once by ``layout`` (LRU, :data:`MAX_PROBES`)."""
+@dataclass(frozen=True, slots=True)
+class LetterFields:
+    """A letter's field blocks taken out of its HTML, to be placed on its first page after layout."""
+
+    probe: _Probe
+    blocks: tuple[_Block, ...]
+
+
+class Probes(Generic[P]):
+    """Laid-out probes by key, each laid out on first use and kept (the least recently used dropped past
+    ``size``). A failed probe is kept too, as ``None``: that skeleton is laid out in place."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._kept: OrderedDict[str, P | None] = OrderedDict()
+        self.laid_out = 0  # probes laid out (tests, benchmarks)
+
+    def get(self, key: str, make: Callable[[], P | None]) -> P | None:
+        if key in self._kept:
+            self._kept.move_to_end(key)
+            return self._kept[key]
+        probe = make()
+        self.laid_out += 1
+        self._kept[key] = probe
+        if len(self._kept) > self._size:
+            self._kept.popitem(last=False)
+        return probe
+
+
+class ProbeCache(Generic[P]):
+    """What the field and row caches share: how a probe is laid out, the fonts' coverage, the probes."""
 
     def __init__(self, layout: Callable[[str, str], Any], fonts: FontCoverage, size: int = MAX_PROBES) -> None:
         self._layout = layout  # (brand key, section HTML) -> WeasyPrint Document
         self._fonts = fonts
-        self._size = size
-        self._probes: OrderedDict[str, _Probe | None] = OrderedDict()
-        self.laid_out = 0  # probes laid out by this cache (tests, benchmarks)
+        self._probes: Probes[P] = Probes(size)
+
+    @property
+    def laid_out(self) -> int:
+        """Probes laid out by this cache (tests, benchmarks)."""
+        return self._probes.laid_out
+
+
+class FieldCache(ProbeCache["_Probe"]):
+    """Skeleton HTML -> its laid-out probe, laid out once by ``layout`` (LRU, :data:`MAX_PROBES`)."""
 
     def take(self, brand: str, section: str) -> tuple[str, LetterFields | None]:
         """The section without its field blocks, and the blocks; or the section as it is and ``None``."""
@@ -110,7 +140,7 @@ class FieldCache:
         if skeleton is None:
             return section, None
         key = hashlib.sha256(f"{brand}\0{skeleton}".encode()).hexdigest()
-        probe = self._probe(key, brand, skeleton, found)
+        probe = self._probes.get(key, lambda: self._lay_out(brand, skeleton, found))
         if probe is None or not _covered(probe, found):
             return section, None
         out, at = [], 0
@@ -118,12 +148,11 @@ class FieldCache:
             out.append(section[at : block.span[0]])
             at = block.span[1]
         out.append(section[at:])
-        return "".join(out), LetterFields(key, tuple(found))
+        return "".join(out), LetterFields(probe, tuple(found))
 
     def place(self, page: Any, fields: LetterFields) -> None:
         """Put the letter's field blocks onto its laid-out first ``page`` (a WeasyPrint ``Page``)."""
-        probe = self._probes[fields.probe]
-        assert probe is not None, "a letter's fields were taken with a probe that failed"
+        probe = fields.probe
         root = page._page_box.children[0]  # the html box: drawn with everything it holds
         for box, paths, block in zip(probe.boxes, probe.text_paths, fields.blocks, strict=True):
             placed = box.deepcopy()
@@ -136,17 +165,6 @@ class FieldCache:
             root.children = [*root.children, placed]
 
     # -- probes ----------------------------------------------------------------------------
-    def _probe(self, key: str, brand: str, skeleton: str, blocks: Sequence[_Block]) -> _Probe | None:
-        if key in self._probes:
-            self._probes.move_to_end(key)
-            return self._probes[key]
-        probe = self._lay_out(brand, skeleton, blocks)
-        self.laid_out += 1
-        self._probes[key] = probe
-        if len(self._probes) > self._size:
-            self._probes.popitem(last=False)
-        return probe
-
     def _lay_out(self, brand: str, skeleton: str, blocks: Sequence[_Block]) -> _Probe | None:
         """Lay the skeleton out; per block, the box to place (see :class:`_Probe`) and its lines' paths."""
         document = self._layout(brand, skeleton)
@@ -190,6 +208,7 @@ class FieldCache:
             paths.append([(*path, *line_path) for line_path in line_paths])
             covered.append(fonts)
         return _Probe(document, boxes, paths, covered)
+
 
 class FontCoverage:
     """The code points of the font a text box is drawn in, read from the font file once per font."""
@@ -301,6 +320,13 @@ def _skeleton(section: str, blocks: Sequence[_Block]) -> str | None:
     return str(lxml.html.tostring(root, encoding="unicode"))
 
 
+def walk(box: Any) -> Any:
+    """Every box under ``box`` (itself first), depth first."""
+    yield box
+    for child in getattr(box, "children", None) or ():
+        yield from walk(child)
+
+
 def _chains(box: Any, chain: tuple[Any, ...] = (), path: tuple[int, ...] = ()) -> Any:
     """Every box under ``box`` with the boxes above it and the child indexes that lead to it."""
     chain = (*chain, box)
@@ -349,15 +375,19 @@ def _at(box: Any, path: tuple[int, ...]) -> tuple[Any, Any]:
     return parent, parent.children[path[-1]]
 
 
-def _plain(style: Any) -> bool:
-    """Text WeasyPrint draws from its text alone: no spacing or decoration that depends on its width."""
+def plain_text(style: Any) -> bool:
+    """Text WeasyPrint draws from its text alone: no spacing, decoration or transform."""
     return (
         style["letter_spacing"] in ("normal", 0)
         and style["word_spacing"] == 0
         and style["text_decoration_line"] == "none"
         and style["text_transform"] == "none"
-        and style["white_space"] in ("pre", "nowrap")
     )
+
+
+def _plain(style: Any) -> bool:
+    """A field's line: plain text that never wraps."""
+    return plain_text(style) and style["white_space"] in ("pre", "nowrap")
 
 
 def _covered(probe: _Probe, blocks: Sequence[_Block]) -> bool:

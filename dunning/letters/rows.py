@@ -26,12 +26,10 @@ from __future__ import annotations
 import hashlib
 import html as html_lib
 import re
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dunning.letters.fields import FontCoverage, with_text
+from dunning.letters.fields import ProbeCache, plain_text, walk, with_text
 
 __all__ = ["LetterRows", "RowCache"]
 
@@ -46,16 +44,6 @@ _SECTION = re.compile(
 )
 _ID = "dun-rows"
 _SLOT = '<table class="lines claims body memo-slot" id="{anchor}" style="height: {height:.3f}px !important"></table>'
-MAX_PROBES = 256
-
-
-@dataclass(frozen=True, slots=True)
-class LetterRows:
-    """A letter's claim table taken out of its HTML: the slot's anchor and the cells' texts."""
-
-    probe: str  # RowCache key
-    anchor: str
-    texts: tuple[str, ...]  # cell by cell, row by row
 
 
 @dataclass(slots=True)
@@ -70,15 +58,17 @@ class _Probe:
     styles: list[Any]  # per cell, its text's style
 
 
-class RowCache:
-    """Table skeleton -> its laid-out probe, laid out once by ``layout`` (LRU, :data:`MAX_PROBES`)."""
+@dataclass(frozen=True, slots=True)
+class LetterRows:
+    """A letter's claim table taken out of its HTML: its probe, the slot's anchor and the cells' texts."""
 
-    def __init__(self, layout: Callable[[str, str], Any], fonts: FontCoverage, size: int = MAX_PROBES) -> None:
-        self._layout = layout  # (brand key, section HTML) -> WeasyPrint Document
-        self._fonts = fonts
-        self._size = size
-        self._probes: OrderedDict[str, _Probe | None] = OrderedDict()
-        self.laid_out = 0
+    probe: _Probe
+    anchor: str
+    texts: tuple[str, ...]  # cell by cell, row by row
+
+
+class RowCache(ProbeCache["_Probe"]):
+    """Table skeleton -> its laid-out probe, laid out once by ``layout`` (LRU)."""
 
     def take(self, brand: str, section: str, anchor: str) -> tuple[str, LetterRows | None]:
         """The section with its claim table's body as a slot, and its rows; or the section as it is and ``None``."""
@@ -102,19 +92,18 @@ class RowCache:
             f'<table class="lines claims body" id="{_ID}"><tbody>{"".join(skeleton_rows)}</tbody></table></section>'
         )
         key = hashlib.sha256(f"{brand}\0{skeleton}".encode()).hexdigest()
-        probe = self._probe(key, brand, skeleton, len(texts))
+        probe = self._probes.get(key, lambda: self._lay_out(brand, skeleton, len(texts)))
         if probe is None:
             return section, None
         texts = [_collapsed(text, style) for text, style in zip(texts, probe.styles, strict=True)]
         if not _fits(probe, texts):
             return section, None
         slot = _SLOT.format(anchor=anchor, height=probe.box[3] - probe.box[1])
-        return section[: table.start()] + slot + section[table.end() :], LetterRows(key, anchor, tuple(texts))
+        return section[: table.start()] + slot + section[table.end() :], LetterRows(probe, anchor, tuple(texts))
 
     def place(self, pages: Any, rows: LetterRows) -> None:
         """Put the letter's table onto the page of ``pages`` that holds its slot, moved to the slot."""
-        probe = self._probes[rows.probe]
-        assert probe is not None, "a letter's rows were taken with a probe that failed"
+        probe = rows.probe
         for page in pages:
             box = page.anchors.get(rows.anchor)
             if box is not None:
@@ -139,23 +128,12 @@ class RowCache:
         root = page._page_box.children[0]
         root.children = [*root.children, table]
 
-    def _probe(self, key: str, brand: str, skeleton: str, cells: int) -> _Probe | None:
-        if key in self._probes:
-            self._probes.move_to_end(key)
-            return self._probes[key]
-        probe = self._lay_out(brand, skeleton, cells)
-        self.laid_out += 1
-        self._probes[key] = probe
-        if len(self._probes) > self._size:
-            self._probes.popitem(last=False)
-        return probe
-
     def _lay_out(self, brand: str, skeleton: str, cells: int) -> _Probe | None:
         document = self._layout(brand, skeleton)
         if len(document.pages) != 1 or _ID not in document.pages[0].anchors:
             return None
         wrapper = None
-        for box in _walk(document.pages[0]._page_box):
+        for box in walk(document.pages[0]._page_box):
             element = getattr(box, "element", None)
             if element is not None and hasattr(element, "get") and element.get("id") == _ID:
                 wrapper = box
@@ -220,12 +198,6 @@ def _depth(html: str) -> int:
     return depth
 
 
-def _walk(box: Any) -> Any:
-    yield box
-    for child in getattr(box, "children", None) or ():
-        yield from _walk(child)
-
-
 def _cells(wrapper: Any) -> Any:
     """(path from the wrapper, cell box) of every cell, row by row."""
     for t, table in enumerate(wrapper.children):
@@ -238,13 +210,8 @@ def _cells(wrapper: Any) -> Any:
 
 
 def _plain(style: Any) -> bool:
-    return (
-        style["letter_spacing"] in ("normal", 0)
-        and style["word_spacing"] == 0
-        and style["text_decoration_line"] == "none"
-        and style["text_transform"] == "none"
-        and style["text_indent"].value == 0
-    )
+    """A cell's text: plain, not indented (an indent moves the first line only)."""
+    return plain_text(style) and style["text_indent"].value == 0
 
 
 def _width(text: str, style: Any) -> float:
