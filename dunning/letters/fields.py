@@ -8,11 +8,12 @@ whatever it holds (the cascade, percentages, line boxes): a tenth to a fifth of 
 time for about ten lines.
 
 So in the data layer (see :mod:`dunning.letters.forms`) the renderer takes these blocks out of the
-letter's HTML before layout (:meth:`FieldCache.take`) and keeps their lines. A *probe*, the block
-with its ancestors and an ``X`` on each line, is laid out once per process and distinct skeleton
+letter's HTML before layout (:meth:`FieldCache.take`) and keeps their lines. A *probe*, the blocks
+with their ancestors and an ``X`` on each line, is laid out once per process and distinct skeleton
 (brand, page, rows, the ancestors' inline styles), like a form. After the batch's layout
-:meth:`FieldCache.place` copies the probe's boxes onto the letter's first page with the letter's
-own text in their text boxes; WeasyPrint then draws them as any other text, with its own fonts,
+:meth:`FieldCache.place` copies the probe's boxes onto the letter's first page, each block with its
+ancestors below ``.first-page`` (their transform, as the foot items', is applied when painted), with
+the letter's own text in their text boxes; WeasyPrint then draws them as any other text, with its own fonts,
 shaping, subsets and text extraction. Only the shaping moves: WeasyPrint shapes a text box again
 when it draws it (``Layout.reactivate``), and that is where the letter's text is shaped.
 
