@@ -1,4 +1,4 @@
-"""Fields: page 1's lines of one letter (address, values) placed without laying them out.
+"""Fields: page 1's lines of one letter (address, values, pay link) placed without laying them out.
 
 The address block and the value columns of the information block and of the payment strip
 are absolute boxes of page 1 that hold one unbroken line per row (``white-space: pre``). Where
@@ -17,6 +17,10 @@ the letter's own text in their text boxes; WeasyPrint then draws them as any oth
 shaping, subsets and text extraction. Only the shaping moves: WeasyPrint shapes a text box again
 when it draws it (``Layout.reactivate``), and that is where the letter's text is shaped.
 
+The pay link under its QR code wraps (``word-break: break-all``): it is broken into lines first, by
+WeasyPrint's own line breaker with the style and width a first probe gives (the link on one line),
+and then placed as lines like the others, its probe keeping them as they are (``white-space: pre``).
+
 A line can be placed so only when the probe's geometry holds for it:
 
 * every character is in the probe's font for that line (a fallback font could make the line taller
@@ -32,6 +36,7 @@ character of batch letters with one-pass renderings.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import html as html_lib
 import io
@@ -50,7 +55,7 @@ P = TypeVar("P")
 
 # A field block as the template writes it (letter.html.j2: the address and `value_lines`).
 _FIELD = re.compile(
-    r'<div class="(?P<cls>address|values)"(?P<attrs>(?: style="[^"<>]*")?)>'
+    r'<div class="(?P<cls>address|values|url)"(?P<attrs>(?: style="[^"<>]*")?)>'
     r'(?P<body>[^<]*(?:<span class="fit">[^<]*</span>[^<]*)*)</div>'
 )
 _FIT = re.compile(r'^<span class="fit">([^<]*)</span>$')
@@ -73,6 +78,12 @@ class _Block:
     cls: str
     attrs: str
     lines: tuple[_Line, ...]
+    broken: bool = False  # a wrapping block's lines, broken as WeasyPrint breaks them (probed as `pre`)
+
+    @property
+    def wraps(self) -> bool:
+        """The pay link under its code: one text that WeasyPrint breaks into lines (``word-break: break-all``)."""
+        return self.cls == "url"
 
 
 @dataclass(slots=True)
@@ -80,8 +91,9 @@ class _Probe:
     """A laid-out skeleton: per block, its box and, per line, the path to its text box."""
 
     document: Any  # kept alive: the boxes' styles belong to it
-    boxes: list[Any]
-    text_paths: list[list[tuple[int, ...]]]  # per block, per line: child indexes from the block box
+    roots: list[Any]  # the boxes to copy: each block's ancestor under .first-page (one for blocks that share it)
+    owners: list[int]  # per block, the index of its root
+    text_paths: list[list[tuple[int, ...]]]  # per block, per line: child indexes from its root
     covered: list[list[frozenset[int]]]  # per block, per line: the code points of the line's font
 
 
@@ -131,12 +143,21 @@ class ProbeCache(Generic[P]):
 class FieldCache(ProbeCache["_Probe"]):
     """Skeleton HTML -> its laid-out probe, laid out once by ``layout`` (LRU, :data:`MAX_PROBES`)."""
 
+    def __init__(self, layout: Callable[[str, str], Any], fonts: FontCoverage, size: int = MAX_PROBES) -> None:
+        super().__init__(layout, fonts, size)
+        # first probes of skeletons with a wrapping block: (document, {block: (style, width)})
+        self._wrapping: Probes[tuple[Any, dict[int, Any]]] = Probes(size)
+
     def take(self, brand: str, section: str) -> tuple[str, LetterFields | None]:
         """The section without its field blocks, and the blocks; or the section as it is and ``None``."""
         blocks = [_block(match) for match in _FIELD.finditer(section)]
         if not blocks or any(block is None for block in blocks):
             return section, None
-        found: list[_Block] = [block for block in blocks if block is not None]
+        found: list[_Block] | None = [block for block in blocks if block is not None]
+        if found and any(block.wraps for block in found):
+            found = self._broken(brand, section, found)
+        if not found:
+            return section, None
         skeleton = _skeleton(section, found)
         if skeleton is None:
             return section, None
@@ -155,15 +176,64 @@ class FieldCache(ProbeCache["_Probe"]):
         """Put the letter's field blocks onto its laid-out first ``page`` (a WeasyPrint ``Page``)."""
         probe = fields.probe
         root = page._page_box.children[0]  # the html box: drawn with everything it holds
-        for box, paths, block in zip(probe.boxes, probe.text_paths, fields.blocks, strict=True):
-            placed = box.deepcopy()
+        placed = [box.deepcopy() for box in probe.roots]
+        for owner, paths, block in zip(probe.owners, probe.text_paths, fields.blocks, strict=True):
             for path, line in zip(paths, block.lines, strict=True):
-                parent, text_box = _at(placed, path)
-                if line.text.strip():
-                    parent.children[path[-1]] = with_text(text_box, line.text)
-                else:  # nothing to draw (WeasyPrint draws no blank line either)
-                    parent.children[path[-1]] = with_text(text_box, " ")
-            root.children = [*root.children, placed]
+                parent, text_box = _at(placed[owner], path)
+                # a blank line draws nothing (WeasyPrint draws no blank line either)
+                parent.children[path[-1]] = with_text(text_box, line.text if line.text.strip() else " ")
+        root.children = [*root.children, *placed]
+
+    def _broken(self, brand: str, section: str, blocks: list[_Block]) -> list[_Block] | None:
+        """The blocks with each wrapping block's text broken into lines as WeasyPrint's layout breaks it:
+        by its own line breaker, with the style and width a first probe (the block on one line) gives."""
+        if any(block.wraps and len(block.lines) != 1 for block in blocks):
+            return None
+        skeleton = _skeleton(section, blocks)
+        if skeleton is None:
+            return None
+        key = hashlib.sha256(f"wrap\0{brand}\0{skeleton}".encode()).hexdigest()
+        styles = self._wrapping.get(key, lambda: self._lay_out_wrapping(brand, skeleton, blocks))
+        if styles is None:
+            return None
+        out = []
+        for number, block in enumerate(blocks):
+            if not block.wraps:
+                out.append(block)
+                continue
+            style, width = styles[1][number]
+            lines = _broken_lines(block.lines[0].text, style, width)
+            if lines is None:
+                return None
+            out.append(dataclasses.replace(block, lines=tuple(_Line(line, False) for line in lines), broken=True))
+        return out
+
+    def _lay_out_wrapping(
+        self, brand: str, skeleton: str, blocks: Sequence[_Block]
+    ) -> tuple[Any, dict[int, Any]] | None:
+        """(the document, per wrapping block its text's style and its width) from the block on one line."""
+        document = self._layout(brand, skeleton)
+        if len(document.pages) != 1:
+            return None
+        found: dict[int, tuple[Any, float]] = {}
+        for box in walk(document.pages[0]._page_box):
+            element = getattr(box, "element", None)
+            ident = element.get("id") if element is not None and hasattr(element, "get") else None
+            if not (ident and ident.startswith(_ID) and type(box).__name__ == "AbsolutePlaceholder"):
+                continue
+            number = int(ident[len(_ID) :])
+            if not blocks[number].wraps or number in found:
+                continue
+            paths = _text_paths(box)
+            if paths is None or len(paths) != 1:
+                return None
+            _, text_box = _at(box, paths[0])
+            if not plain_text(text_box.style) or box.style["text_align_all"] not in ("start", "left"):
+                return None
+            found[number] = (text_box.style, float(box.width))
+        if sorted(found) != [n for n, block in enumerate(blocks) if block.wraps]:
+            return None
+        return document, found
 
     # -- probes ----------------------------------------------------------------------------
     def _lay_out(self, brand: str, skeleton: str, blocks: Sequence[_Block]) -> _Probe | None:
@@ -187,7 +257,7 @@ class FieldCache(ProbeCache["_Probe"]):
         if sorted(found) != list(range(len(blocks))):
             return None
         roots: list[Any] = []
-        boxes, paths, covered = [], [], []
+        owners, paths, covered = [], [], []
         for number, block in enumerate(blocks):
             root, path = found[number]
             box = _at(root, path)[1] if path else root
@@ -202,13 +272,15 @@ class FieldCache(ProbeCache["_Probe"]):
                 if text_box.text != "X" or not _plain(text_box.style):
                     return None
                 fonts.append(self._fonts.codepoints(text_box))
-            if any(other is root for other in roots):
-                return None  # two blocks under one ancestor: the template changed, leave it to WeasyPrint
-            roots.append(root)
-            boxes.append(getattr(root, "_box", root))
+            owner = next((i for i, other in enumerate(roots) if other is root), None)
+            if owner is None:
+                owner = len(roots)
+                roots.append(root)
+            owners.append(owner)
             paths.append([(*path, *line_path) for line_path in line_paths])
             covered.append(fonts)
-        return _Probe(document, boxes, paths, covered)
+        # the laid-out blocks the placeholders stand for
+        return _Probe(document, [getattr(root, "_box", root) for root in roots], owners, paths, covered)
 
 
 class FontCoverage:
@@ -259,19 +331,44 @@ def _block(match: re.Match[str]) -> _Block | None:
     return _Block(match.span(), match.group("cls"), match.group("attrs"), tuple(lines))
 
 
+class _NoDictionaries:
+    """What WeasyPrint's line breaker reads of a layout context: hyphenation dictionaries (none here)."""
+
+    def __init__(self) -> None:
+        self.dictionaries: dict[Any, Any] = {}
+
+
+def _broken_lines(text: str, style: Any, width: float) -> list[str] | None:
+    """``text`` broken into lines ``width`` px wide by WeasyPrint's own line breaker, as its layout breaks
+    a block's one text (``None`` for text that its layout would also change, e.g. collapse spaces in)."""
+    from weasyprint.text.line_break import split_first_line
+
+    if not text or text != text.strip() or "  " in text or "\n" in text or style["hyphens"] == "auto":
+        return None
+    lines, rest = [], text
+    while rest:
+        _, length, resume, *_ = split_first_line(rest, style, _NoDictionaries(), width, 0, True)
+        encoded = rest.encode()
+        lines.append(encoded[:length].decode())
+        if resume is None:
+            break
+        rest = encoded[resume:].decode()
+    return lines if all(lines) else None
+
+
 def _skeleton(section: str, blocks: Sequence[_Block]) -> str | None:
     """The probe: the section with only the field blocks (an ``X`` a line) and their ancestors."""
     try:
         root = lxml.html.fragment_fromstring(section)
     except (lxml.etree.ParserError, ValueError):
         return None
-    fields = [el for el in root.iter("div") if el.get("class") in ("address", "values")]
+    fields = [el for el in root.iter("div") if el.get("class") in ("address", "values", "url")]
     if len(fields) != len(blocks) or root.tag != "section":
         return None
     keep = set()
     for number, (element, block) in enumerate(zip(fields, blocks, strict=True)):
         text = "".join(element.itertext())
-        if text != "\n".join(line.text for line in block.lines):
+        if text != ("" if block.broken else "\n").join(line.text for line in block.lines):
             return None  # the two readings disagree: leave it to WeasyPrint
         for child in list(element):
             element.remove(child)
@@ -293,6 +390,8 @@ def _skeleton(section: str, blocks: Sequence[_Block]) -> str | None:
                 element.text = (element.text or "") + sep + "X"
             else:
                 last.tail = (last.tail or "") + sep + "X"
+        if block.broken:  # its lines as broken: the probe keeps them as they are
+            element.set("style", "; ".join(filter(None, [element.get("style"), "white-space: pre"])))
         keep.add(element)
         keep.update(element.iterancestors())
     for element in list(root.iter()):
