@@ -65,6 +65,7 @@ class LetterRows:
     probe: _Probe
     anchor: str
     texts: tuple[str, ...]  # cell by cell, row by row
+    widths: tuple[float, ...]  # each text's width as WeasyPrint measures it (px), measured once
 
 
 class RowCache(ProbeCache["_Probe"]):
@@ -96,10 +97,12 @@ class RowCache(ProbeCache["_Probe"]):
         if probe is None:
             return section, None
         texts = [_collapsed(text, style) for text, style in zip(texts, probe.styles, strict=True)]
-        if not _fits(probe, texts):
+        widths = _fitting_widths(probe, texts)
+        if widths is None:
             return section, None
         slot = _SLOT.format(anchor=anchor, height=probe.box[3] - probe.box[1])
-        return section[: table.start()] + slot + section[table.end() :], LetterRows(probe, anchor, tuple(texts))
+        rows = LetterRows(probe, anchor, tuple(texts), widths)
+        return section[: table.start()] + slot + section[table.end() :], rows
 
     def place(self, pages: Any, rows: LetterRows) -> None:
         """Put the letter's table onto the page of ``pages`` that holds its slot, moved to the slot."""
@@ -112,7 +115,7 @@ class RowCache(ProbeCache["_Probe"]):
             return
         table = probe.table.deepcopy()
         table.translate(box[0] - probe.box[0], box[1] - probe.box[1])
-        for path, text, align in zip(probe.cells, rows.texts, probe.align, strict=True):
+        for path, text, width, align in zip(probe.cells, rows.texts, rows.widths, probe.align, strict=True):
             parent = table
             for index in path[:-1]:
                 parent = parent.children[index]
@@ -121,7 +124,6 @@ class RowCache(ProbeCache["_Probe"]):
                 parent.children[path[-1]] = with_text(text_box, " ")  # draws nothing, as an empty cell
                 continue
             placed = with_text(text_box, text)
-            width = _width(text, text_box.style)
             placed.position_x += (text_box.width - width) * align
             placed.width = width
             parent.children[path[-1]] = placed
@@ -164,16 +166,19 @@ class RowCache(ProbeCache["_Probe"]):
         return _Probe(document, wrapper, document.pages[0].anchors[_ID], paths, room, align, covered, styles)
 
 
-def _fits(probe: _Probe, texts: list[str]) -> bool:
-    """Every cell's text on one line in its font: else the table is laid out as before."""
+def _fitting_widths(probe: _Probe, texts: list[str]) -> tuple[float, ...] | None:
+    """Each cell's text width, if every text is in its font and fits on one line; else ``None`` (the table
+    is laid out as before)."""
     for text, font in zip(texts, probe.covered, strict=True):
         if any(ord(char) not in font for char in text):
-            return False
-    # Widths last: measuring is the dear part.
-    return all(
-        not text or _width(text, style) <= room + 0.01
-        for text, room, style in zip(texts, probe.room, probe.styles, strict=True)
-    )
+            return None
+    widths = []  # measured last: measuring is the dear part
+    for text, room, style in zip(texts, probe.room, probe.styles, strict=True):
+        width = _width(text, style) if text else 0.0
+        if width > room + 0.01:
+            return None
+        widths.append(width)
+    return tuple(widths)
 
 
 def _collapsed(text: str, style: Any) -> str:

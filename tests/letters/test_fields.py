@@ -31,10 +31,10 @@ def to_debtor(letter, number: int, name: str, street: str, customer: str):  # ty
     return dataclasses.replace(letter, letter_id=f"F{number}", debtor=debtor)
 
 
-def counting(renderer: LetterRenderer, part: str = "_fields") -> dict[str, int]:
-    """Count the letters whose field blocks (``_fields``) or claim table (``_rows``) the renderer takes out."""
+def counting(renderer: LetterRenderer, part: str = "fields") -> dict[str, int]:
+    """Count the letters whose field blocks (``fields``) or claim table (``rows``) the renderer takes out."""
     counts = {"taken": 0, "kept": 0}
-    cache = getattr(renderer._placed, part.lstrip("_"))
+    cache = getattr(renderer._placed, part)
     take = cache.take
 
     def counted(*args: str):  # type: ignore[no-untyped-def]
@@ -180,7 +180,7 @@ def test_claim_tables_are_placed_whole_and_print_what_one_pass_prints(
     kind: LetterKind, language: str, brand: str
 ) -> None:
     renderer = LetterRenderer()
-    counts = counting(renderer, "_rows")
+    counts = counting(renderer, "rows")
     base = sample_letter(kind, language, brand)
     day = base.invoices[0].issued
     letters = [
@@ -214,7 +214,7 @@ def test_claim_tables_are_placed_whole_and_print_what_one_pass_prints(
 )
 def test_a_table_whose_cells_need_layout_stays_in_the_html(description: str) -> None:
     renderer = LetterRenderer()
-    counts = counting(renderer, "_rows")
+    counts = counting(renderer, "rows")
     base = sample_letter(LetterKind.FIRST_REMINDER, "de", "default")
     day = base.invoices[0].issued
     letters = [
@@ -229,7 +229,7 @@ def test_a_table_whose_cells_need_layout_stays_in_the_html(description: str) -> 
 
 def test_a_brand_whose_cells_are_indented_keeps_its_tables(tmp_path: Path) -> None:
     renderer = LetterRenderer(layouts_dir=brand_with(tmp_path, "table.lines td { text-indent: 1mm; }"))
-    counts = counting(renderer, "_rows")
+    counts = counting(renderer, "rows")
     letter = dataclasses.replace(sample_letter(LetterKind.FIRST_REMINDER, "en", "default"), brand="mybrand")
     result = renderer.render_batch([letter])
     assert not result.problems
